@@ -1,0 +1,197 @@
+package policy
+
+import (
+	"fmt"
+	"slices"
+
+	"golang.org/x/sys/unix"
+)
+
+// Class says how a routed syscall is handled.
+type Class int
+
+const (
+	// Path syscalls take a path (maybe plus a dirfd); they are always routed
+	// and the supervisor answers "continue" for paths outside the mounts.
+	Path Class = iota + 1
+	// FD syscalls operate on a file descriptor; they are always routed and
+	// the supervisor answers "continue" for host fds.
+	FD
+	// Exec is execve/execveat: routed so that the supervisor sees the fd
+	// table change (close-on-exec descriptors go away).
+	Exec
+	// Deny syscalls are answered ENOSYS by the filter itself. They are side
+	// doors no filter can watch (io_uring submits file operations from the
+	// kernel); programs fall back to plain syscalls.
+	Deny
+)
+
+var classNames = map[Class]string{
+	Path: "path",
+	FD:   "fd",
+	Exec: "exec",
+	Deny: "deny",
+}
+
+func (c Class) String() string {
+	if s, ok := classNames[c]; ok {
+		return s
+	}
+	return fmt.Sprintf("Class(%d)", int(c))
+}
+
+// Rule routes one x86-64 syscall.
+type Rule struct {
+	Name string // as in the kernel's arch/x86/entry/syscalls/syscall_64.tbl
+	Nr   int    // x86-64 syscall number
+	// Class decides the filter's action; see the Class constants.
+	Class Class
+}
+
+// rules is the x86-64 routing table, grouped by class as in the design. The
+// numbers are x/sys/unix's, which come from the kernel headers; a test checks
+// them against go-seccomp-bpf's table.
+var rules = []Rule{
+	// Path: the syscall names a file by path.
+	{"open", unix.SYS_OPEN, Path},
+	{"creat", unix.SYS_CREAT, Path},
+	{"openat", unix.SYS_OPENAT, Path},
+	{"openat2", unix.SYS_OPENAT2, Path},
+	{"stat", unix.SYS_STAT, Path},
+	{"lstat", unix.SYS_LSTAT, Path},
+	{"newfstatat", unix.SYS_NEWFSTATAT, Path},
+	{"statx", unix.SYS_STATX, Path},
+	{"statfs", unix.SYS_STATFS, Path},
+	{"access", unix.SYS_ACCESS, Path},
+	{"faccessat", unix.SYS_FACCESSAT, Path},
+	{"faccessat2", unix.SYS_FACCESSAT2, Path},
+	{"mkdir", unix.SYS_MKDIR, Path},
+	{"mkdirat", unix.SYS_MKDIRAT, Path},
+	{"rmdir", unix.SYS_RMDIR, Path},
+	{"unlink", unix.SYS_UNLINK, Path},
+	{"unlinkat", unix.SYS_UNLINKAT, Path},
+	{"rename", unix.SYS_RENAME, Path},
+	{"renameat", unix.SYS_RENAMEAT, Path},
+	{"renameat2", unix.SYS_RENAMEAT2, Path},
+	{"link", unix.SYS_LINK, Path},
+	{"linkat", unix.SYS_LINKAT, Path},
+	{"symlink", unix.SYS_SYMLINK, Path},
+	{"symlinkat", unix.SYS_SYMLINKAT, Path},
+	{"readlink", unix.SYS_READLINK, Path},
+	{"readlinkat", unix.SYS_READLINKAT, Path},
+	{"chdir", unix.SYS_CHDIR, Path},
+	{"getcwd", unix.SYS_GETCWD, Path},
+	{"truncate", unix.SYS_TRUNCATE, Path},
+	{"chmod", unix.SYS_CHMOD, Path},
+	{"fchmodat", unix.SYS_FCHMODAT, Path},
+	{"fchmodat2", unix.SYS_FCHMODAT2, Path}, // 452
+	{"chown", unix.SYS_CHOWN, Path},
+	{"lchown", unix.SYS_LCHOWN, Path},
+	{"fchownat", unix.SYS_FCHOWNAT, Path},
+	{"utimensat", unix.SYS_UTIMENSAT, Path},
+	{"utime", unix.SYS_UTIME, Path},
+	{"utimes", unix.SYS_UTIMES, Path},
+	{"futimesat", unix.SYS_FUTIMESAT, Path},
+	{"mknod", unix.SYS_MKNOD, Path},
+	{"mknodat", unix.SYS_MKNODAT, Path},
+	{"setxattr", unix.SYS_SETXATTR, Path},
+	{"lsetxattr", unix.SYS_LSETXATTR, Path},
+	{"getxattr", unix.SYS_GETXATTR, Path},
+	{"lgetxattr", unix.SYS_LGETXATTR, Path},
+	{"listxattr", unix.SYS_LISTXATTR, Path},
+	{"llistxattr", unix.SYS_LLISTXATTR, Path},
+	{"removexattr", unix.SYS_REMOVEXATTR, Path},
+	{"lremovexattr", unix.SYS_LREMOVEXATTR, Path},
+	{"setxattrat", unix.SYS_SETXATTRAT, Path},       // 463
+	{"getxattrat", unix.SYS_GETXATTRAT, Path},       // 464
+	{"listxattrat", unix.SYS_LISTXATTRAT, Path},     // 465
+	{"removexattrat", unix.SYS_REMOVEXATTRAT, Path}, // 466
+	{"name_to_handle_at", unix.SYS_NAME_TO_HANDLE_AT, Path},
+	{"inotify_add_watch", unix.SYS_INOTIFY_ADD_WATCH, Path},
+	{"chroot", unix.SYS_CHROOT, Path},
+	{"open_tree", unix.SYS_OPEN_TREE, Path}, // 428
+
+	// FD: the syscall works on an open file descriptor.
+	{"read", unix.SYS_READ, FD},
+	{"write", unix.SYS_WRITE, FD},
+	{"pread64", unix.SYS_PREAD64, FD},
+	{"pwrite64", unix.SYS_PWRITE64, FD},
+	{"readv", unix.SYS_READV, FD},
+	{"writev", unix.SYS_WRITEV, FD},
+	{"preadv", unix.SYS_PREADV, FD},
+	{"pwritev", unix.SYS_PWRITEV, FD},
+	{"preadv2", unix.SYS_PREADV2, FD},
+	{"pwritev2", unix.SYS_PWRITEV2, FD},
+	{"lseek", unix.SYS_LSEEK, FD},
+	{"close", unix.SYS_CLOSE, FD},
+	{"close_range", unix.SYS_CLOSE_RANGE, FD},
+	{"dup", unix.SYS_DUP, FD},
+	{"dup2", unix.SYS_DUP2, FD},
+	{"dup3", unix.SYS_DUP3, FD},
+	{"fcntl", unix.SYS_FCNTL, FD},
+	{"fstat", unix.SYS_FSTAT, FD},
+	{"fstatfs", unix.SYS_FSTATFS, FD},
+	{"getdents", unix.SYS_GETDENTS, FD},
+	{"getdents64", unix.SYS_GETDENTS64, FD},
+	{"fchdir", unix.SYS_FCHDIR, FD},
+	{"ftruncate", unix.SYS_FTRUNCATE, FD},
+	{"fallocate", unix.SYS_FALLOCATE, FD},
+	{"fsync", unix.SYS_FSYNC, FD},
+	{"fdatasync", unix.SYS_FDATASYNC, FD},
+	{"sync_file_range", unix.SYS_SYNC_FILE_RANGE, FD},
+	{"syncfs", unix.SYS_SYNCFS, FD},
+	{"fchmod", unix.SYS_FCHMOD, FD},
+	{"fchown", unix.SYS_FCHOWN, FD},
+	{"fsetxattr", unix.SYS_FSETXATTR, FD},
+	{"fgetxattr", unix.SYS_FGETXATTR, FD},
+	{"flistxattr", unix.SYS_FLISTXATTR, FD},
+	{"fremovexattr", unix.SYS_FREMOVEXATTR, FD},
+	{"ioctl", unix.SYS_IOCTL, FD},
+	{"mmap", unix.SYS_MMAP, FD}, // only file-backed mappings: see Program
+	{"sendfile", unix.SYS_SENDFILE, FD},
+	{"copy_file_range", unix.SYS_COPY_FILE_RANGE, FD},
+	{"splice", unix.SYS_SPLICE, FD},
+	{"tee", unix.SYS_TEE, FD},
+	{"fadvise64", unix.SYS_FADVISE64, FD},
+	{"readahead", unix.SYS_READAHEAD, FD},
+	{"flock", unix.SYS_FLOCK, FD},
+
+	// Exec: the fd table changes (close-on-exec).
+	{"execve", unix.SYS_EXECVE, Exec},
+	{"execveat", unix.SYS_EXECVEAT, Exec},
+
+	// Deny: side doors that bypass every seccomp filter.
+	{"io_uring_setup", unix.SYS_IO_URING_SETUP, Deny},
+	{"io_uring_enter", unix.SYS_IO_URING_ENTER, Deny},
+	{"io_uring_register", unix.SYS_IO_URING_REGISTER, Deny},
+}
+
+// sortedRules is rules sorted by number; byNr indexes it by number.
+var (
+	sortedRules []Rule
+	byNr        map[int]Rule
+)
+
+func init() {
+	sortedRules = slices.Clone(rules)
+	slices.SortFunc(sortedRules, func(a, b Rule) int { return a.Nr - b.Nr })
+	byNr = make(map[int]Rule, len(sortedRules))
+	for _, r := range sortedRules {
+		if _, dup := byNr[r.Nr]; dup {
+			panic(fmt.Sprintf("policy: syscall %d (%s) is in the routing table twice", r.Nr, r.Name))
+		}
+		byNr[r.Nr] = r
+	}
+}
+
+// Rules returns the x86-64 routing table sorted by syscall number. The
+// caller owns the returned slice.
+func Rules() []Rule {
+	return slices.Clone(sortedRules)
+}
+
+// Lookup returns the rule for x86-64 syscall number nr, if it has one.
+func Lookup(nr int) (Rule, bool) {
+	r, ok := byNr[nr]
+	return r, ok
+}
