@@ -17,8 +17,9 @@ const (
 	// FD syscalls operate on a file descriptor; they are always routed and
 	// the supervisor answers "continue" for host fds.
 	FD
-	// Exec is execve/execveat: routed so that the supervisor sees the fd
-	// table change (close-on-exec descriptors go away).
+	// Exec syscalls change process state the supervisor mirrors: execve and
+	// execveat (close-on-exec descriptors go away) and umask (the mode of
+	// files the supervisor creates). They are always answered "continue".
 	Exec
 	// Deny syscalls are answered ENOSYS by the filter itself. They are side
 	// doors no filter can watch (io_uring submits file operations from the
@@ -159,11 +160,14 @@ var rules = []Rule{
 	// Exec: the fd table changes (close-on-exec).
 	{"execve", unix.SYS_EXECVE, Exec},
 	{"execveat", unix.SYS_EXECVEAT, Exec},
+	{"umask", unix.SYS_UMASK, Exec},
 
 	// Deny: side doors that bypass every seccomp filter.
 	{"io_uring_setup", unix.SYS_IO_URING_SETUP, Deny},
 	{"io_uring_enter", unix.SYS_IO_URING_ENTER, Deny},
 	{"io_uring_register", unix.SYS_IO_URING_REGISTER, Deny},
+	// Linux AIO submits reads and writes the filter never sees either.
+	{"io_setup", unix.SYS_IO_SETUP, Deny},
 }
 
 // sortedRules is rules sorted by number; byNr indexes it by number.

@@ -22,8 +22,8 @@ var specRules = map[Class]string{
 		close_range dup dup2 dup3 fcntl fstat fstatfs getdents getdents64 fchdir ftruncate fallocate
 		fsync fdatasync sync_file_range syncfs fchmod fchown fsetxattr fgetxattr flistxattr
 		fremovexattr ioctl mmap sendfile copy_file_range splice tee fadvise64 readahead flock`,
-	Exec: `execve execveat`,
-	Deny: `io_uring_setup io_uring_enter io_uring_register`,
+	Exec: `execve execveat umask`,
+	Deny: `io_uring_setup io_uring_enter io_uring_register io_setup`,
 }
 
 func TestRulesMatchSpec(t *testing.T) {

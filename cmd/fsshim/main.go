@@ -1,0 +1,359 @@
+// Command fsshim runs an unmodified Linux program with its file syscalls
+// under chosen directories answered from an in-memory file system.
+//
+//	fsshim [options] -- PROGRAM [ARGS...]
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	flag "github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
+
+	"fsshim/emul"
+	"fsshim/policy"
+	"fsshim/ramfs"
+	"fsshim/ramfs/hostcopy"
+	"fsshim/tracer"
+)
+
+const usageHead = `fsshim runs a program with the file syscalls under the given mount paths
+served from an in-memory file system (ramfs) held by fsshim, through a seccomp
+user-notify filter. Paths outside the mounts go to the host as usual. Forks,
+threads and execs of the program are served too.
+
+Usage:
+  fsshim [options] -- PROGRAM [ARGS...]
+
+Options:
+`
+
+const usageTail = `
+With no --mount, the current directory is served, preloaded with a copy of
+its contents (the copy is refused if it would exceed --size). Nothing is
+written back to the host: the host directory behind a mount is never changed.
+
+Exit status: the program's own; 128+N if it died of signal N; 125 for an
+fsshim error, 126 if the program cannot be executed, 127 if it is not found.
+
+Examples:
+  fsshim --mount /data -- postmark cfg
+  fsshim --stats -- sh -c 'mkdir -p w/x && echo hi > w/x/f && cat w/x/f'
+`
+
+// Exit codes of fsshim's own failures.
+const (
+	exitError      = 125
+	exitCannotExec = 126
+	exitNotFound   = 127
+)
+
+type options struct {
+	mounts     []string
+	size       string
+	stats      bool
+	statsJSON  string
+	dumpPolicy bool
+	transport  string
+	noSyncWake bool
+}
+
+func main() {
+	if tracer.IsInitStage() {
+		tracer.RunInitStage()
+	}
+	if tracer.IsProbe() {
+		tracer.RunProbe()
+	}
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+func run(args []string, stderr io.Writer) int {
+	var o options
+	fs := flag.NewFlagSet("fsshim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringArrayVar(&o.mounts, "mount", nil, "serve `PATH` (or PATH=HOSTDIR, preloaded with a copy of HOSTDIR) from the ramfs; repeatable")
+	fs.StringVar(&o.size, "size", "", "ramfs capacity per mount in bytes, K/M/G suffixes allowed (default: half of physical memory); past it writes fail with ENOSPC")
+	fs.BoolVar(&o.stats, "stats", false, "at exit, print per-syscall counts and handler / round-trip times on stderr")
+	fs.StringVar(&o.statsJSON, "stats-json", "", "write the --stats figures as JSON to `FILE`")
+	fs.BoolVar(&o.dumpPolicy, "dump-policy", false, "print the mount table, the routed syscalls and the BPF program, then exit")
+	fs.StringVar(&o.transport, "transport", "unotify", "how syscalls reach fsshim: unotify (seccomp user notification)")
+	fs.BoolVar(&o.noSyncWake, "no-sync-wakeup", false, "do not ask the kernel for synchronous wake-ups (for measurements)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageHead)
+		fs.PrintDefaults()
+		fmt.Fprint(stderr, usageTail)
+	}
+	fs.SetInterspersed(false)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "fsshim: %v\nRun 'fsshim --help' for usage.\n", err)
+		return exitError
+	}
+	errorf := func(code int, format string, a ...any) int {
+		fmt.Fprintf(stderr, "fsshim: "+format+"\n", a...)
+		return code
+	}
+
+	tr, err := policy.ParseTransport(o.transport)
+	if err != nil {
+		return errorf(exitError, "%v", err)
+	}
+	if tr != policy.Unotify {
+		return errorf(exitError, "--transport %s is not available in this build; use unotify", o.transport)
+	}
+	capacity, err := defaultSize()
+	if err != nil {
+		return errorf(exitError, "%v", err)
+	}
+	if o.size != "" {
+		capacity, err = parseSize(o.size)
+		if err != nil {
+			return errorf(exitError, "--size: %v", err)
+		}
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return errorf(exitError, "cannot find the current directory: %v", err)
+	}
+	var mounts []policy.Mount
+	for _, v := range o.mounts {
+		m, err := policy.ParseMountFlag(v, cwd)
+		if err != nil {
+			return errorf(exitError, "--mount %s: %v", v, err)
+		}
+		mounts = append(mounts, m)
+	}
+	if len(mounts) == 0 {
+		if cwd == "/" {
+			return errorf(exitError, "the current directory is /, which cannot be served from the ramfs; give --mount PATH")
+		}
+		mounts = []policy.Mount{{Path: cwd, Source: cwd}}
+	}
+	table, err := policy.NewTable(mounts)
+	if err != nil {
+		return errorf(exitError, "%v", err)
+	}
+	if o.dumpPolicy {
+		s, err := policy.Dump(table, tr)
+		if err != nil {
+			return errorf(exitError, "%v", err)
+		}
+		fmt.Print(s)
+		return 0
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		fs.Usage()
+		return errorf(exitError, "no program given: fsshim [options] -- PROGRAM [ARGS...]")
+	}
+	prog, err := tracer.Resolve(rest[0])
+	if err != nil {
+		switch {
+		case errors.Is(err, tracer.ErrNotFound):
+			return errorf(exitNotFound, "%v (check the name and $PATH)", err)
+		case errors.Is(err, tracer.ErrNotExecutable):
+			return errorf(exitCannotExec, "%v", err)
+		}
+		return errorf(exitNotFound, "%v", err)
+	}
+	filter, err := policy.Program(tr)
+	if err != nil {
+		return errorf(exitError, "building the seccomp filter: %v", err)
+	}
+
+	var ems []*emul.Mount
+	for _, m := range table.Mounts() {
+		rfs := ramfs.New(ramfs.Options{Capacity: capacity})
+		if m.Source != "" {
+			if err := preload(rfs, m, capacity); err != nil {
+				return errorf(exitError, "%v", err)
+			}
+		}
+		ems = append(ems, &emul.Mount{Path: m.Path, FS: rfs})
+	}
+	k := emul.NewKernel(ems, tracer.ProcHost())
+	k.OnFault = func(msg string) { fmt.Fprintln(stderr, "fsshim:", msg) }
+
+	var stats *tracer.Stats
+	if o.stats || o.statsJSON != "" {
+		stats = tracer.NewStats(syscallName)
+		h, err := tracer.Calibrate(filter, emul.NewKernel(nil, tracer.ProcHost()), o.noSyncWake)
+		if err != nil {
+			return errorf(exitError, "--stats: measuring the world switch: %v", err)
+		}
+		stats.Handoff = h
+	}
+
+	// The terminal's SIGINT and SIGQUIT reach the program directly; fsshim
+	// outlives it to report. SIGTERM and SIGHUP are passed on.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	pidc := make(chan int, 1)
+	go forwardSignals(sigs, pidc)
+
+	start := time.Now()
+	res, err := tracer.Run(tracer.Options{
+		Program: tracer.Program{
+			Path: prog, Argv: rest, Env: os.Environ(), Dir: cwd,
+			Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		},
+		Filter:       filter,
+		Kernel:       k,
+		Stats:        stats,
+		NoSyncWakeup: o.noSyncWake,
+		Started:      func(pid int) { pidc <- pid },
+		Log:          func(m string) { fmt.Fprintln(stderr, "fsshim:", m) },
+	})
+	wall := time.Since(start)
+	if err != nil {
+		fmt.Fprintf(stderr, "fsshim: %v\n", err)
+		if res.State == nil {
+			return exitError
+		}
+	}
+	if stats != nil {
+		stats.Wall = wall
+		rep := stats.Report()
+		if o.stats {
+			rep.WriteTable(stderr)
+		}
+		if o.statsJSON != "" {
+			if err := writeJSON(o.statsJSON, rep); err != nil {
+				fmt.Fprintf(stderr, "fsshim: --stats-json: %v\n", err)
+				if res.ExitCode == 0 {
+					return exitError
+				}
+			}
+		}
+	}
+	return res.ExitCode
+}
+
+func forwardSignals(sigs <-chan os.Signal, pidc <-chan int) {
+	pid := 0
+	for {
+		select {
+		case p := <-pidc:
+			pid = p
+		case s := <-sigs:
+			if pid > 0 && (s == syscall.SIGTERM || s == syscall.SIGHUP) {
+				syscall.Kill(pid, s.(syscall.Signal))
+			}
+		}
+	}
+}
+
+func writeJSON(path string, rep tracer.Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := rep.WriteJSON(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func syscallName(nr int) string {
+	if r, ok := policy.Lookup(nr); ok {
+		return r.Name
+	}
+	return ""
+}
+
+// preload copies m.Source into the ramfs, refusing up front when the host
+// tree is larger than the capacity.
+func preload(rfs *ramfs.FS, m policy.Mount, capacity int64) error {
+	st, err := os.Stat(m.Source)
+	if err != nil {
+		return fmt.Errorf("preloading %s: %v", m.Path, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("preloading %s: %s is not a directory", m.Path, m.Source)
+	}
+	if capacity > 0 {
+		var total int64
+		filepath.Walk(m.Source, func(_ string, fi os.FileInfo, err error) error {
+			if err == nil && fi.Mode().IsRegular() {
+				total += fi.Size()
+			}
+			return nil
+		})
+		if total > capacity {
+			return fmt.Errorf("preloading %s from %s needs %s but --size is %s; raise --size or give --mount PATH for an empty mount",
+				m.Path, m.Source, human(total), human(capacity))
+		}
+	}
+	if err := hostcopy.CopyIn(rfs, rfs.Root(), m.Source); err != nil {
+		if errors.Is(err, syscall.ENOSPC) {
+			return fmt.Errorf("preloading %s from %s: the ramfs is full (--size %s)", m.Path, m.Source, human(capacity))
+		}
+		return fmt.Errorf("preloading %s from %s: %v", m.Path, m.Source, err)
+	}
+	return nil
+}
+
+func human(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1fG", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1fM", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1fK", float64(n)/(1<<10))
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// parseSize reads "123", "64K", "512M", "2G" (powers of 1024).
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return 0, errors.New("empty size")
+	}
+	switch strings.ToUpper(t[len(t)-1:]) {
+	case "K":
+		mult = 1 << 10
+	case "M":
+		mult = 1 << 20
+	case "G":
+		mult = 1 << 30
+	case "T":
+		mult = 1 << 40
+	}
+	if mult != 1 {
+		t = t[:len(t)-1]
+	}
+	v, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || v <= 0 {
+		return 0, fmt.Errorf("%q is not a positive size (examples: 1048576, 512K, 64M, 2G)", s)
+	}
+	if v > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is too large", s)
+	}
+	return v * mult, nil
+}
+
+// defaultSize is half of physical memory, as tmpfs defaults to.
+func defaultSize() (int64, error) {
+	var si unix.Sysinfo_t
+	if err := unix.Sysinfo(&si); err != nil {
+		return 0, fmt.Errorf("sysinfo: %v", err)
+	}
+	return int64(si.Totalram) * int64(si.Unit) / 2, nil
+}

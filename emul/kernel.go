@@ -1,0 +1,362 @@
+// Package emul is fsshim's Linux syscall layer: it decodes the arguments of
+// an x86-64 file syscall, walks paths across the ramfs mounts, keeps the
+// open-file-description and per-process fd tables, and answers with a return
+// value, an errno, or "continue" (let the host kernel do it).
+//
+// emul knows nothing of seccomp or ptrace. A transport (tracer's unotify or
+// ptrace backends, or the in-process linked build) hands it one Call at a
+// time together with a Memory over the caller's address space.
+//
+// Locking: Kernel.mu serialises every Handle call and every table update; it
+// is taken before any ramfs.FS lock (ramfs has one lock per FS, taken inside
+// its own methods). Helpers that expect k.mu held end in "Locked".
+package emul
+
+import (
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+
+	"fsshim/ramfs"
+)
+
+// Memory is the caller's address space. ReadAt and WriteAt return the
+// number of bytes moved; a short count with a nil error never happens, a
+// fault is reported as an error (EFAULT).
+type Memory interface {
+	ReadAt(p []byte, addr uint64) (int, error)
+	WriteAt(p []byte, addr uint64) (int, error)
+}
+
+// Host answers the questions about the target that only the transport can
+// (it reads /proc for a supervised target, the own process when linked).
+type Host interface {
+	// FDPath is the host path behind fd of process tgid (for a dirfd that
+	// is not one of ours), or an error if fd is not a directory on the host.
+	FDPath(tgid, fd int) (string, error)
+	// Cwd is the host working directory of process tgid.
+	Cwd(tgid int) (string, error)
+}
+
+// Action says what the transport must do with a Result.
+type Action int
+
+const (
+	// Return: answer the syscall with Val, or -Err when Err != 0.
+	Return Action = iota
+	// Continue: let the host kernel run the syscall unchanged.
+	Continue
+	// InstallFD: give the target a new fd for File (a placeholder the
+	// kernel can hold), answer the syscall with its number and then call
+	// Kernel.Installed. FDFlags carries O_CLOEXEC; SetFD >= 0 asks for
+	// that exact number (dup2 semantics).
+	InstallFD
+)
+
+func (a Action) String() string {
+	switch a {
+	case Return:
+		return "return"
+	case Continue:
+		return "continue"
+	case InstallFD:
+		return "installfd"
+	}
+	return "?"
+}
+
+// Result is emul's answer to one Call.
+type Result struct {
+	Action  Action
+	Val     int64
+	Err     syscall.Errno
+	File    *File
+	FDFlags int
+	SetFD   int
+	// Fill, with Continue, asks the transport to make the placeholder of
+	// Fill hold the file's current data before the kernel runs the call
+	// (mmap of a ramfs file maps the placeholder).
+	Fill *File
+	// FillFD is the target's fd number of that placeholder.
+	FillFD int
+}
+
+func ret(v int64) Result          { return Result{Action: Return, Val: v} }
+func fail(e syscall.Errno) Result { return Result{Action: Return, Err: e} }
+func cont() Result                { return Result{Action: Continue} }
+func errResult(err error) Result  { return fail(Errno(err)) }
+func retErr(v int64, err error) Result {
+	if err != nil {
+		return errResult(err)
+	}
+	return ret(v)
+}
+
+// Call is one intercepted syscall.
+type Call struct {
+	Tid  int
+	Proc *Process
+	Nr   int
+	Args [6]uint64
+	Mem  Memory
+}
+
+// Mount is one ramfs mounted at an absolute host path.
+type Mount struct {
+	Path string
+	FS   *ramfs.FS
+}
+
+// Kernel holds the emulated state shared by every target process.
+type Kernel struct {
+	mu     sync.Mutex
+	mounts []*Mount // sorted by path
+	host   Host
+	procs  map[int]*Process
+	files  map[uint64]*File
+	nextID uint64
+	buf    scratch
+	xattrs map[*ramfs.Inode]map[string][]byte
+
+	// OnFault, if set, is told about unexpected internal errors that were
+	// turned into EIO (so they are logged, never silent).
+	OnFault func(msg string)
+}
+
+// NewKernel makes a Kernel serving the given mounts.
+func NewKernel(mounts []*Mount, host Host) *Kernel {
+	ms := append([]*Mount(nil), mounts...)
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Path < ms[j].Path })
+	return &Kernel{
+		mounts: ms,
+		host:   host,
+		procs:  map[int]*Process{},
+		files:  map[uint64]*File{},
+		nextID: 1,
+	}
+}
+
+// Mounts returns the mount table.
+func (k *Kernel) Mounts() []*Mount { return k.mounts }
+
+// mountAt returns the mount whose path is exactly p.
+func (k *Kernel) mountAt(p string) *Mount {
+	for _, m := range k.mounts {
+		if m.Path == p {
+			return m
+		}
+	}
+	return nil
+}
+
+// underMount reports whether clean absolute p is inside or above a mount
+// (so a walk from p could reach one).
+func (k *Kernel) mayReachMount(p string) bool {
+	for _, m := range k.mounts {
+		if p == "/" || m.Path == p || strings.HasPrefix(m.Path, p+"/") || strings.HasPrefix(p, m.Path+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// Process is the emulated state of one target process (thread group): its
+// fds that refer to ramfs files and its working directory when that lies in
+// a mount.
+type Process struct {
+	Tgid int
+	fds  map[int]*fdEntry
+	// cwd is the working directory when it lies inside a mount; nil means
+	// the host kernel's working directory is in force.
+	cwd *File
+	// hostCwd caches the host working directory ("" = unknown).
+	hostCwd string
+	// hostDirs caches the host path behind a dirfd that is not ours
+	// ("" = not a directory we could name).
+	hostDirs map[int]string
+	// Uid, Gid are the fs credentials new files get.
+	Uid, Gid uint32
+	Umask    uint32
+	// Stale is set when the fd table may have changed behind emul's back
+	// (a continued dup, an execve): the transport re-reads it before the
+	// next call of this process.
+	Stale bool
+	Dead  bool
+}
+
+type fdEntry struct {
+	file *File
+}
+
+// Process returns the process with this tgid, creating it (with no fds and
+// the given parent's working directory) when new.
+func (k *Kernel) Process(tgid int, parent *Process) *Process {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if p := k.procs[tgid]; p != nil {
+		return p
+	}
+	p := &Process{Tgid: tgid, fds: map[int]*fdEntry{}, Umask: 0o022}
+	if parent != nil {
+		if parent.cwd != nil {
+			p.cwd = parent.cwd
+			parent.cwd.refs++
+		}
+		p.Uid, p.Gid, p.Umask = parent.Uid, parent.Gid, parent.Umask
+	}
+	k.procs[tgid] = p
+	return p
+}
+
+// LookupProcess returns a known process or nil.
+func (k *Kernel) LookupProcess(tgid int) *Process {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.procs[tgid]
+}
+
+// Exit forgets a process that has ended: its fds are closed.
+func (k *Kernel) Exit(p *Process) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for fd := range p.fds {
+		k.dropFDLocked(p, fd)
+	}
+	if p.cwd != nil {
+		k.putFileLocked(p.cwd)
+		p.cwd = nil
+	}
+	p.Dead = true
+	delete(k.procs, p.Tgid)
+}
+
+// Installed records that fd of p now refers to f (after InstallFD, or when
+// a rescan of the target's fd table found a placeholder for f).
+func (k *Kernel) Installed(p *Process, fd int, f *File) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.installLocked(p, fd, f)
+}
+
+func (k *Kernel) installLocked(p *Process, fd int, f *File) {
+	if old, ok := p.fds[fd]; ok && old.file == f {
+		return
+	}
+	k.dropFDLocked(p, fd)
+	f.refs++
+	p.fds[fd] = &fdEntry{file: f}
+}
+
+// Abandon drops the reference a Result's File holds when the transport
+// could not install it.
+func (k *Kernel) Abandon(f *File) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.putFileLocked(f)
+}
+
+// FileByID returns the open file description with this id, or nil.
+func (k *Kernel) FileByID(id uint64) *File {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.files[id]
+}
+
+// SetFDs replaces p's fd table with the given fd -> description id map
+// (the result of reading the target's real fd table). Ids that are not
+// known descriptions are ignored.
+func (k *Kernel) SetFDs(p *Process, fds map[int]uint64) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for fd, e := range p.fds {
+		if id, ok := fds[fd]; !ok || id != e.file.id {
+			k.dropFDLocked(p, fd)
+		}
+	}
+	for fd, id := range fds {
+		if f := k.files[id]; f != nil {
+			k.installLocked(p, fd, f)
+		}
+	}
+	p.Stale = false
+}
+
+// FDs returns p's emulated fd numbers and their description ids.
+func (k *Kernel) FDs(p *Process) map[int]uint64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	m := make(map[int]uint64, len(p.fds))
+	for fd, e := range p.fds {
+		m[fd] = e.file.id
+	}
+	return m
+}
+
+func (k *Kernel) dropFDLocked(p *Process, fd int) {
+	e, ok := p.fds[fd]
+	if !ok {
+		return
+	}
+	delete(p.fds, fd)
+	k.putFileLocked(e.file)
+}
+
+func (k *Kernel) fileLocked(p *Process, fd int) *File {
+	if e, ok := p.fds[fd]; ok {
+		return e.file
+	}
+	return nil
+}
+
+// File is an open file description on a ramfs inode.
+type File struct {
+	id    uint64
+	m     *Mount
+	ino   *ramfs.Inode
+	flags int // open(2) flags as given, minus O_CREAT|O_EXCL|O_TRUNC|O_CLOEXEC
+	off   int64
+	refs  int
+	// path is the absolute path the file was opened by (for getcwd after
+	// fchdir and for readlink of /proc/self/fd).
+	path string
+}
+
+// ID is the description's identity; transports name placeholders by it.
+func (f *File) ID() uint64 { return f.id }
+
+// Path is the absolute path the description was opened by.
+func (f *File) Path() string { return f.path }
+
+func (k *Kernel) newFileLocked(m *Mount, ino *ramfs.Inode, flags int, p string) *File {
+	f := &File{id: k.nextID, m: m, ino: ino, flags: flags, path: p}
+	k.nextID++
+	k.files[f.id] = f
+	m.FS.Ref(ino)
+	f.refs = 1 // the Result's reference, dropped by Installed's caller via release
+	return f
+}
+
+func (k *Kernel) putFileLocked(f *File) {
+	f.refs--
+	if f.refs > 0 {
+		return
+	}
+	delete(k.files, f.id)
+	f.m.FS.Unref(f.ino)
+}
+
+// Release drops the Result's own reference once the transport has installed
+// the file (Installed took the fd's reference).
+func (k *Kernel) Release(f *File) { k.Abandon(f) }
+
+func cleanAbs(p string) string { return path.Clean(p) }
+
+// FileOf returns the description behind fd of p, or nil if fd is not an
+// emulated fd.
+func (k *Kernel) FileOf(p *Process, fd int) *File {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.fileLocked(p, fd)
+}

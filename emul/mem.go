@@ -1,0 +1,134 @@
+package emul
+
+import (
+	"encoding/binary"
+	"syscall"
+)
+
+const (
+	pathMax  = 4096
+	pageSize = 4096
+)
+
+// readPath reads a NUL-terminated path from the caller's memory, as
+// getname() does: EFAULT for a bad pointer, ENAMETOOLONG past PATH_MAX,
+// ENOENT for an empty string (unless emptyOK).
+func readPath(mem Memory, addr uint64, emptyOK bool) (string, syscall.Errno) {
+	if addr == 0 {
+		return "", syscall.EFAULT
+	}
+	var buf [pathMax]byte
+	n := 0
+	for n < pathMax {
+		// Read up to the next page boundary so an unmapped page after
+		// the string does not fail the whole read.
+		chunk := pageSize - int((addr+uint64(n))%pageSize)
+		if n+chunk > pathMax {
+			chunk = pathMax - n
+		}
+		got, err := mem.ReadAt(buf[n:n+chunk], addr+uint64(n))
+		if err != nil && got == 0 {
+			return "", syscall.EFAULT
+		}
+		for i := n; i < n+got; i++ {
+			if buf[i] == 0 {
+				if i == 0 && !emptyOK {
+					return "", syscall.ENOENT
+				}
+				return string(buf[:i]), 0
+			}
+		}
+		n += got
+		if got < chunk {
+			return "", syscall.EFAULT
+		}
+	}
+	return "", syscall.ENAMETOOLONG
+}
+
+func readFull(mem Memory, p []byte, addr uint64) syscall.Errno {
+	if len(p) == 0 {
+		return 0
+	}
+	if addr == 0 {
+		return syscall.EFAULT
+	}
+	n, err := mem.ReadAt(p, addr)
+	if err != nil || n != len(p) {
+		return syscall.EFAULT
+	}
+	return 0
+}
+
+func writeFull(mem Memory, p []byte, addr uint64) syscall.Errno {
+	if len(p) == 0 {
+		return 0
+	}
+	if addr == 0 {
+		return syscall.EFAULT
+	}
+	n, err := mem.WriteAt(p, addr)
+	if err != nil || n != len(p) {
+		return syscall.EFAULT
+	}
+	return 0
+}
+
+func readU64(mem Memory, addr uint64) (uint64, syscall.Errno) {
+	var b [8]byte
+	if e := readFull(mem, b[:], addr); e != 0 {
+		return 0, e
+	}
+	return binary.LittleEndian.Uint64(b[:]), 0
+}
+
+type iovec struct {
+	base uint64
+	len  uint64
+}
+
+const iovMax = 1024
+
+// readIovecs reads cnt struct iovec from addr (EINVAL past IOV_MAX or when
+// the total overflows ssize_t, as rw_copy_check_uvector does).
+func readIovecs(mem Memory, addr uint64, cnt int64) ([]iovec, syscall.Errno) {
+	if cnt < 0 || cnt > iovMax {
+		return nil, syscall.EINVAL
+	}
+	if cnt == 0 {
+		return nil, 0
+	}
+	raw := make([]byte, 16*cnt)
+	if e := readFull(mem, raw, addr); e != 0 {
+		return nil, e
+	}
+	iov := make([]iovec, cnt)
+	var total uint64
+	for i := range iov {
+		iov[i].base = binary.LittleEndian.Uint64(raw[16*i:])
+		iov[i].len = binary.LittleEndian.Uint64(raw[16*i+8:])
+		if int64(iov[i].len) < 0 {
+			return nil, syscall.EINVAL
+		}
+		total += iov[i].len
+		if int64(total) < 0 {
+			return nil, syscall.EINVAL
+		}
+	}
+	return iov, 0
+}
+
+// bufPool holds the scratch buffer for data copies; Handle runs under k.mu
+// so one buffer serves every call.
+type scratch struct{ b []byte }
+
+func (s *scratch) get(n int) []byte {
+	if cap(s.b) < n {
+		c := 64 << 10
+		for c < n {
+			c *= 2
+		}
+		s.b = make([]byte, c)
+	}
+	return s.b[:n]
+}

@@ -1,0 +1,457 @@
+package emul
+
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	oAccmode  = syscall.O_ACCMODE
+	oPath     = unix.O_PATH
+	oTmpfile  = unix.O_TMPFILE
+	oKeepMask = ^(syscall.O_CREAT | syscall.O_EXCL | syscall.O_NOCTTY | syscall.O_TRUNC | syscall.O_CLOEXEC)
+	// Flags open(2) accepts (VALID_OPEN_FLAGS); others are EINVAL for openat2.
+	validOpenFlags = syscall.O_RDONLY | syscall.O_WRONLY | syscall.O_RDWR | syscall.O_CREAT | syscall.O_EXCL |
+		syscall.O_NOCTTY | syscall.O_TRUNC | syscall.O_APPEND | syscall.O_NONBLOCK | syscall.O_DSYNC |
+		syscall.O_ASYNC | syscall.O_DIRECT | oLargefile | syscall.O_DIRECTORY | syscall.O_NOFOLLOW |
+		syscall.O_NOATIME | syscall.O_CLOEXEC | unix.O_PATH | unix.O_TMPFILE | syscall.O_SYNC
+
+	resolveNoXdev       = 0x01
+	resolveNoMagiclinks = 0x02
+	resolveNoSymlinks   = 0x04
+	resolveBeneath      = 0x08
+	resolveInRoot       = 0x10
+	resolveCached       = 0x20
+)
+
+func fdArg(a uint64) int { return int(int32(a)) }
+
+// Open follows open(2): open(path, flags, mode) is openat(AT_FDCWD, ...).
+func (k *Kernel) Open(c *Call) Result {
+	return k.openCommon(c, atFDCWD, c.Args[0], int(int32(c.Args[1])), uint32(c.Args[2]), 0, false)
+}
+
+// Creat is open(path, O_CREAT|O_WRONLY|O_TRUNC, mode).
+func (k *Kernel) Creat(c *Call) Result {
+	return k.openCommon(c, atFDCWD, c.Args[0], syscall.O_CREAT|syscall.O_WRONLY|syscall.O_TRUNC, uint32(c.Args[1]), 0, false)
+}
+
+// Openat follows openat(2).
+func (k *Kernel) Openat(c *Call) Result {
+	return k.openCommon(c, fdArg(c.Args[0]), c.Args[1], int(int32(c.Args[2])), uint32(c.Args[3]), 0, false)
+}
+
+// Openat2 follows openat2(2): struct open_how, strict flag checks, RESOLVE_*.
+func (k *Kernel) Openat2(c *Call) Result {
+	size := c.Args[3]
+	if size < 24 {
+		return fail(syscall.EINVAL)
+	}
+	if size > 4096 {
+		return fail(syscall.E2BIG)
+	}
+	raw := make([]byte, size)
+	if e := readFull(c.Mem, raw, c.Args[2]); e != 0 {
+		return fail(e)
+	}
+	for _, b := range raw[24:] {
+		if b != 0 {
+			return fail(syscall.E2BIG)
+		}
+	}
+	flags, mode, resolve := le.Uint64(raw), le.Uint64(raw[8:]), le.Uint64(raw[16:])
+	if flags&^uint64(uint32(validOpenFlags)) != 0 || flags > 0xffffffff {
+		return fail(syscall.EINVAL)
+	}
+	if mode&^0o7777 != 0 {
+		return fail(syscall.EINVAL)
+	}
+	if flags&(syscall.O_CREAT|unix.O_TMPFILE) == 0 && mode != 0 {
+		return fail(syscall.EINVAL)
+	}
+	if resolve&^0x3f != 0 || resolve&(resolveBeneath|resolveInRoot) == resolveBeneath|resolveInRoot {
+		return fail(syscall.EINVAL)
+	}
+	if flags&unix.O_PATH != 0 && flags&^uint64(unix.O_PATH|syscall.O_DIRECTORY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC|oLargefile) != 0 {
+		return fail(syscall.EINVAL)
+	}
+	if resolve&resolveCached != 0 {
+		return fail(syscall.EAGAIN)
+	}
+	var fl walkFlags
+	if resolve&resolveNoSymlinks != 0 {
+		fl |= noSymlinks
+	}
+	if resolve&resolveBeneath != 0 {
+		fl |= beneath
+	}
+	if resolve&resolveInRoot != 0 {
+		fl |= inRoot
+	}
+	if resolve&resolveNoXdev != 0 {
+		fl |= noXdev
+	}
+	return k.openCommon(c, fdArg(c.Args[0]), c.Args[1], int(flags), uint32(mode), fl, true)
+}
+
+func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode uint32, fl walkFlags, strict bool) Result {
+	name, e := readPath(c.Mem, pathAddr, false)
+	if e != 0 {
+		return fail(e)
+	}
+	p := c.Proc
+	if flags&oTmpfile == oTmpfile && flags&oAccmode == syscall.O_RDONLY {
+		return fail(syscall.EINVAL)
+	}
+	if flags&oPath != 0 {
+		flags &= unix.O_PATH | syscall.O_DIRECTORY | syscall.O_NOFOLLOW | syscall.O_CLOEXEC
+	}
+	if flags&syscall.O_CREAT != 0 && flags&syscall.O_DIRECTORY != 0 && flags&oTmpfile != oTmpfile {
+		return fail(syscall.EINVAL) // since Linux 6.4
+	}
+	creating := flags&syscall.O_CREAT != 0 && flags&oPath == 0
+	if flags&syscall.O_NOFOLLOW == 0 && !(creating && flags&syscall.O_EXCL != 0) {
+		fl |= followLast
+	}
+	l, e := k.walkLocked(p, dirfd, name, fl)
+	if e != 0 {
+		return fail(e)
+	}
+	if l.host {
+		return k.hostResult(c, l)
+	}
+	fs := l.m.FS
+	if flags&oTmpfile == oTmpfile {
+		if l.ino == nil {
+			return fail(syscall.ENOENT)
+		}
+		if !isDir(l.ino) {
+			return fail(syscall.ENOTDIR)
+		}
+		return k.openTmpfileLocked(p, l, flags, mode)
+	}
+	ino := l.ino
+	if ino == nil {
+		if !creating || l.name == "" {
+			return fail(syscall.ENOENT)
+		}
+		if l.slash {
+			return fail(syscall.EISDIR)
+		}
+		if fs.Getattr(l.dir).Nlink == 0 {
+			return fail(syscall.ENOENT) // a removed directory
+		}
+		uid, gid := k.ownerLocked(p, l)
+		n, err := fs.Create(l.dir, l.name, (mode&0o7777)&^p.Umask, uid, gid)
+		if err != nil {
+			return errResult(err)
+		}
+		ino = n
+	} else {
+		if creating && flags&syscall.O_EXCL != 0 {
+			return fail(syscall.EEXIST)
+		}
+		typ := ino.Mode() & syscall.S_IFMT
+		switch {
+		case typ == syscall.S_IFLNK:
+			if flags&oPath == 0 {
+				return fail(syscall.ELOOP)
+			}
+		case typ == syscall.S_IFDIR:
+			if creating {
+				return fail(syscall.EISDIR)
+			}
+			if flags&oPath == 0 && (flags&oAccmode != syscall.O_RDONLY || flags&syscall.O_TRUNC != 0) {
+				return fail(syscall.EISDIR)
+			}
+		default:
+			if flags&syscall.O_DIRECTORY != 0 || l.slash {
+				return fail(syscall.ENOTDIR)
+			}
+		}
+		if typ != syscall.S_IFREG && typ != syscall.S_IFDIR && typ != syscall.S_IFLNK && flags&oPath == 0 {
+			// FIFOs, sockets and device nodes have no emulated
+			// open yet: refuse rather than hand out a file that
+			// behaves like a regular one.
+			if typ == syscall.S_IFSOCK {
+				return fail(syscall.ENXIO)
+			}
+			if typ == syscall.S_IFIFO && flags&oAccmode == syscall.O_WRONLY && flags&syscall.O_NONBLOCK != 0 {
+				return fail(syscall.ENXIO) // no reader can exist yet
+			}
+			return fail(syscall.EOPNOTSUPP)
+		}
+		if e := k.permLocked(p, l.m, ino, accessFor(flags)); e != 0 {
+			return fail(e)
+		}
+		if typ == syscall.S_IFREG && flags&syscall.O_TRUNC != 0 && flags&oPath == 0 {
+			if err := fs.Truncate(ino, 0); err != nil {
+				return errResult(err)
+			}
+		}
+	}
+	f := k.newFileLocked(l.m, ino, flags&oKeepMask, l.abs)
+	return Result{Action: InstallFD, File: f, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1}
+}
+
+// openTmpfileLocked implements O_TMPFILE: an unnamed regular file in dir.
+func (k *Kernel) openTmpfileLocked(p *Process, l loc, flags int, mode uint32) Result {
+	fs := l.m.FS
+	uid, gid := k.ownerLocked(p, loc{m: l.m, dir: l.ino})
+	name := ".fsshim-tmpfile"
+	n, err := fs.Create(l.ino, name, (mode&0o7777)&^p.Umask, uid, gid)
+	if err != nil {
+		return errResult(err)
+	}
+	f := k.newFileLocked(l.m, n, (flags&^oTmpfile)&oKeepMask, l.abs+"/#tmpfile")
+	if err := fs.Unlink(l.ino, name); err != nil {
+		k.putFileLocked(f)
+		return errResult(err)
+	}
+	return Result{Action: InstallFD, File: f, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1}
+}
+
+// hostResult answers a call whose path lies outside the mounts.
+func (k *Kernel) hostResult(c *Call, l loc) Result {
+	if !l.redirected {
+		return cont()
+	}
+	// The walk went through a mount and came back out (a symlink in the
+	// ramfs to a host path, or ".." above a mount root); the host kernel
+	// would resolve the original string differently, so it cannot be
+	// continued. Not supported yet: say so instead of guessing.
+	if k.OnFault != nil {
+		k.OnFault("path leads from a mount back to the host (" + l.hostPath + "): answered EXDEV")
+	}
+	return fail(syscall.EXDEV)
+}
+
+// Close follows close(2). For an emulated fd the description reference is
+// dropped and the kernel closes the placeholder.
+func (k *Kernel) Close(c *Call) Result {
+	fd := fdArg(c.Args[0])
+	p := c.Proc
+	delete(p.hostDirs, fd)
+	k.dropFDLocked(p, fd)
+	return cont()
+}
+
+// CloseRange follows close_range(2).
+func (k *Kernel) CloseRange(c *Call) Result {
+	first, last, flags := uint32(c.Args[0]), uint32(c.Args[1]), uint32(c.Args[2])
+	p := c.Proc
+	if flags&^uint32(unix.CLOSE_RANGE_UNSHARE|unix.CLOSE_RANGE_CLOEXEC) != 0 || first > last {
+		return cont() // the kernel returns EINVAL
+	}
+	if flags&unix.CLOSE_RANGE_UNSHARE != 0 {
+		p.Stale = true
+	}
+	if flags&unix.CLOSE_RANGE_CLOEXEC != 0 {
+		return cont()
+	}
+	for fd := range p.fds {
+		if uint32(fd) >= first && uint32(fd) <= last {
+			k.dropFDLocked(p, fd)
+		}
+	}
+	for fd := range p.hostDirs {
+		if uint32(fd) >= first && uint32(fd) <= last {
+			delete(p.hostDirs, fd)
+		}
+	}
+	return cont()
+}
+
+// Dup follows dup(2): the kernel duplicates the placeholder, and the new
+// number is learnt from the target's fd table before its next call.
+func (k *Kernel) Dup(c *Call) Result {
+	if k.fileLocked(c.Proc, fdArg(c.Args[0])) != nil {
+		c.Proc.Stale = true
+	}
+	return cont()
+}
+
+// Dup2 follows dup2(2).
+func (k *Kernel) Dup2(c *Call) Result {
+	return k.dupTo(c, fdArg(c.Args[0]), fdArg(c.Args[1]), 0, false)
+}
+
+// Dup3 follows dup3(2).
+func (k *Kernel) Dup3(c *Call) Result {
+	return k.dupTo(c, fdArg(c.Args[0]), fdArg(c.Args[1]), int(c.Args[2]), true)
+}
+
+func (k *Kernel) dupTo(c *Call, oldfd, newfd, flags int, three bool) Result {
+	p := c.Proc
+	if oldfd == newfd || (three && flags&^syscall.O_CLOEXEC != 0) || newfd < 0 {
+		return cont() // the kernel answers (EINVAL or the no-op)
+	}
+	f := k.fileLocked(p, oldfd)
+	delete(p.hostDirs, newfd)
+	if f == nil {
+		k.dropFDLocked(p, newfd)
+		return cont()
+	}
+	// The kernel makes newfd another reference to oldfd's placeholder.
+	k.installLocked(p, newfd, f)
+	return cont()
+}
+
+// Fcntl follows fcntl(2) for the commands that concern the open file
+// description; fd-level commands run on the placeholder in the kernel.
+func (k *Kernel) Fcntl(c *Call) Result {
+	p := c.Proc
+	f := k.fileLocked(p, fdArg(c.Args[0]))
+	if f == nil {
+		return cont()
+	}
+	switch int(c.Args[1]) {
+	case syscall.F_DUPFD, unix.F_DUPFD_CLOEXEC:
+		p.Stale = true
+		return cont()
+	case syscall.F_GETFL:
+		if f.flags&oPath != 0 {
+			return ret(int64(f.flags))
+		}
+		return ret(int64(f.flags | oLargefile))
+	case syscall.F_SETFL:
+		if f.flags&oPath != 0 {
+			return fail(syscall.EBADF)
+		}
+		const settable = syscall.O_APPEND | syscall.O_NONBLOCK | syscall.O_ASYNC | syscall.O_DIRECT | syscall.O_NOATIME
+		arg := int(c.Args[2])
+		f.flags = f.flags&^settable | arg&settable
+		return ret(0)
+	case syscall.F_SETLK, syscall.F_SETLKW, unix.F_OFD_SETLK, unix.F_OFD_SETLKW:
+		// The lock itself is taken on the placeholder; the access
+		// check is the description's (the placeholder is read-write).
+		var b [2]byte
+		if e := readFull(c.Mem, b[:], c.Args[2]); e != 0 {
+			return fail(e)
+		}
+		acc := f.flags & oAccmode
+		switch int16(le.Uint16(b[:])) {
+		case syscall.F_RDLCK:
+			if acc == syscall.O_WRONLY || f.flags&oPath != 0 {
+				return fail(syscall.EBADF)
+			}
+		case syscall.F_WRLCK:
+			if acc == syscall.O_RDONLY || f.flags&oPath != 0 {
+				return fail(syscall.EBADF)
+			}
+		}
+	}
+	return cont()
+}
+
+// Ioctl follows the generic ioctls do_vfs_ioctl handles for a regular file;
+// anything else on an emulated fd is ENOTTY, as on tmpfs.
+func (k *Kernel) Ioctl(c *Call) Result {
+	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
+	if f == nil {
+		return cont()
+	}
+	if f.flags&oPath != 0 {
+		return fail(syscall.EBADF)
+	}
+	switch c.Args[1] {
+	case fioclex, fionclex:
+		return cont()
+	case fionbio:
+		v, e := readU32(c.Mem, c.Args[2])
+		if e != 0 {
+			return fail(e)
+		}
+		if v != 0 {
+			f.flags |= syscall.O_NONBLOCK
+		} else {
+			f.flags &^= syscall.O_NONBLOCK
+		}
+		return ret(0)
+	case fionread:
+		if !isReg(f.ino) {
+			return fail(syscall.ENOTTY)
+		}
+		a := f.m.FS.Getattr(f.ino)
+		var b [4]byte
+		le.PutUint32(b[:], uint32(a.Size-f.off))
+		return retE(0, writeFull(c.Mem, b[:], c.Args[2]))
+	case fioasync:
+		v, e := readU32(c.Mem, c.Args[2])
+		if e != 0 {
+			return fail(e)
+		}
+		if v != 0 {
+			f.flags |= syscall.O_ASYNC
+		} else {
+			f.flags &^= syscall.O_ASYNC
+		}
+		return ret(0)
+	case fsIocGetflags:
+		if !isReg(f.ino) && !isDir(f.ino) {
+			return fail(syscall.ENOTTY)
+		}
+		var b [4]byte
+		return retE(0, writeFull(c.Mem, b[:], c.Args[2]))
+	case fsIocSetflags:
+		if !isReg(f.ino) && !isDir(f.ino) {
+			return fail(syscall.ENOTTY)
+		}
+		v, e := readU32(c.Mem, c.Args[2])
+		if e != 0 {
+			return fail(e)
+		}
+		if v != 0 {
+			return fail(syscall.EOPNOTSUPP)
+		}
+		return ret(0)
+	case figetbsz:
+		var b [4]byte
+		le.PutUint32(b[:], 4096)
+		return retE(0, writeFull(c.Mem, b[:], c.Args[2]))
+	}
+	return fail(syscall.ENOTTY)
+}
+
+func readU32(mem Memory, addr uint64) (uint32, syscall.Errno) {
+	var b [4]byte
+	if e := readFull(mem, b[:], addr); e != 0 {
+		return 0, e
+	}
+	return le.Uint32(b[:]), 0
+}
+
+func retE(v int64, e syscall.Errno) Result {
+	if e != 0 {
+		return fail(e)
+	}
+	return ret(v)
+}
+
+// Umask lets the kernel set the mask and remembers it for file creation.
+func (k *Kernel) Umask(c *Call) Result {
+	c.Proc.Umask = uint32(c.Args[0]) & 0o777
+	return cont()
+}
+
+// Execve lets the kernel run the exec; close-on-exec placeholders vanish
+// with it, so the fd table is re-read before the process's next call.
+func (k *Kernel) Execve(c *Call) Result {
+	c.Proc.Stale = true
+	return cont()
+}
+
+const figetbsz = 2 // FIGETBSZ, _IO(0x00, 2)
+
+// Generic ioctl numbers (include/uapi/asm-generic/ioctls.h).
+const (
+	fionread = 0x541B
+	fionbio  = 0x5421
+	fionclex = 0x5450
+	fioclex  = 0x5451
+	fioasync = 0x5452
+
+	fsIocGetflags = 0x80086601 // FS_IOC_GETFLAGS: tmpfs keeps no flags here
+	fsIocSetflags = 0x40086602
+)

@@ -1,0 +1,341 @@
+package emul
+
+import (
+	"syscall"
+)
+
+// target resolves (dirfd, path) for a path syscall. When done is true, r is
+// the answer (an errno, or Continue for a host path). emptyOK is
+// AT_EMPTY_PATH: an empty (or NULL) path names dirfd itself.
+func (k *Kernel) target(c *Call, dirfd int, addr uint64, follow, emptyOK bool) (l loc, r Result, done bool) {
+	var name string
+	if !(emptyOK && addr == 0) {
+		var e syscall.Errno
+		name, e = readPath(c.Mem, addr, emptyOK)
+		if e != 0 {
+			return loc{}, fail(e), true
+		}
+	}
+	if name == "" && emptyOK {
+		return k.fdLoc(c.Proc, dirfd)
+	}
+	var fl walkFlags
+	if follow {
+		fl = followLast
+	}
+	l, e := k.walkLocked(c.Proc, dirfd, name, fl)
+	if e != 0 {
+		return loc{}, fail(e), true
+	}
+	if l.host {
+		return loc{}, k.hostResult(c, l), true
+	}
+	return l, Result{}, false
+}
+
+// fdLoc is the location of an fd itself (AT_EMPTY_PATH, f* calls).
+func (k *Kernel) fdLoc(p *Process, fd int) (loc, Result, bool) {
+	var f *File
+	if fd == atFDCWD {
+		f = p.cwd
+	} else {
+		f = k.fileLocked(p, fd)
+	}
+	if f == nil {
+		return loc{}, cont(), true
+	}
+	return loc{m: f.m, ino: f.ino, abs: f.path}, Result{}, false
+}
+
+// mustExist turns a walk result without an inode into ENOENT (or ENOTDIR
+// for a trailing slash on a non-directory).
+func mustExist(l loc) syscall.Errno {
+	if l.ino == nil {
+		return syscall.ENOENT
+	}
+	if l.slash && !isDir(l.ino) {
+		return syscall.ENOTDIR
+	}
+	return 0
+}
+
+func (k *Kernel) statTo(c *Call, l loc, addr uint64) Result {
+	if e := mustExist(l); e != 0 {
+		return fail(e)
+	}
+	var b [sizeofStat]byte
+	k.encodeStat(b[:], l.m, l.m.FS.Getattr(l.ino))
+	return retE(0, writeFull(c.Mem, b[:], addr))
+}
+
+// Stat follows stat(2).
+func (k *Kernel) Stat(c *Call) Result {
+	l, r, done := k.target(c, atFDCWD, c.Args[0], true, false)
+	if done {
+		return r
+	}
+	return k.statTo(c, l, c.Args[1])
+}
+
+// Lstat follows lstat(2).
+func (k *Kernel) Lstat(c *Call) Result {
+	l, r, done := k.target(c, atFDCWD, c.Args[0], false, false)
+	if done {
+		return r
+	}
+	return k.statTo(c, l, c.Args[1])
+}
+
+// Fstat follows fstat(2).
+func (k *Kernel) Fstat(c *Call) Result {
+	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
+	if f == nil {
+		return cont()
+	}
+	return k.statTo(c, loc{m: f.m, ino: f.ino}, c.Args[1])
+}
+
+// Newfstatat follows newfstatat(2) (fstatat).
+func (k *Kernel) Newfstatat(c *Call) Result {
+	flags := int(c.Args[3])
+	if flags&^(atSymlinkNofollow|atNoAutomount|atEmptyPath) != 0 {
+		return fail(syscall.EINVAL)
+	}
+	l, r, done := k.target(c, fdArg(c.Args[0]), c.Args[1], flags&atSymlinkNofollow == 0, flags&atEmptyPath != 0)
+	if done {
+		return r
+	}
+	return k.statTo(c, l, c.Args[2])
+}
+
+// Statx follows statx(2); the mask asked for does not limit what is filled,
+// as on tmpfs.
+func (k *Kernel) Statx(c *Call) Result {
+	flags := int(c.Args[2])
+	if flags&^(atSymlinkNofollow|atNoAutomount|atEmptyPath|atStatxSyncType) != 0 || flags&atStatxSyncType == atStatxSyncType {
+		return fail(syscall.EINVAL)
+	}
+	if uint32(c.Args[3])&0x80000000 != 0 {
+		return fail(syscall.EINVAL)
+	}
+	l, r, done := k.target(c, fdArg(c.Args[0]), c.Args[1], flags&atSymlinkNofollow == 0, flags&atEmptyPath != 0)
+	if done {
+		return r
+	}
+	if e := mustExist(l); e != 0 {
+		return fail(e)
+	}
+	var b [sizeofStatx]byte
+	k.encodeStatx(b[:], l.m, l.m.FS.Getattr(l.ino), uint32(c.Args[3]))
+	return retE(0, writeFull(c.Mem, b[:], c.Args[4]))
+}
+
+// Statfs follows statfs(2).
+func (k *Kernel) Statfs(c *Call) Result {
+	l, r, done := k.target(c, atFDCWD, c.Args[0], true, false)
+	if done {
+		return r
+	}
+	if e := mustExist(l); e != 0 {
+		return fail(e)
+	}
+	var b [sizeofStatfs]byte
+	k.encodeStatfs(b[:], l.m)
+	return retE(0, writeFull(c.Mem, b[:], c.Args[1]))
+}
+
+// Fstatfs follows fstatfs(2).
+func (k *Kernel) Fstatfs(c *Call) Result {
+	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
+	if f == nil {
+		return cont()
+	}
+	var b [sizeofStatfs]byte
+	k.encodeStatfs(b[:], f.m)
+	return retE(0, writeFull(c.Mem, b[:], c.Args[1]))
+}
+
+func (k *Kernel) accessCommon(c *Call, dirfd int, addr uint64, mode, flags int) Result {
+	if mode&^7 != 0 {
+		return fail(syscall.EINVAL)
+	}
+	if flags&^(atEaccess|atSymlinkNofollow|atEmptyPath) != 0 {
+		return fail(syscall.EINVAL)
+	}
+	l, r, done := k.target(c, dirfd, addr, flags&atSymlinkNofollow == 0, flags&atEmptyPath != 0)
+	if done {
+		return r
+	}
+	if e := mustExist(l); e != 0 {
+		return fail(e)
+	}
+	return retE(0, k.permLocked(c.Proc, l.m, l.ino, mode))
+}
+
+// Access follows access(2).
+func (k *Kernel) Access(c *Call) Result {
+	return k.accessCommon(c, atFDCWD, c.Args[0], int(c.Args[1]), 0)
+}
+
+// Faccessat follows faccessat(2) (no flags argument in the syscall).
+func (k *Kernel) Faccessat(c *Call) Result {
+	return k.accessCommon(c, fdArg(c.Args[0]), c.Args[1], int(c.Args[2]), 0)
+}
+
+// Faccessat2 follows faccessat2(2).
+func (k *Kernel) Faccessat2(c *Call) Result {
+	return k.accessCommon(c, fdArg(c.Args[0]), c.Args[1], int(c.Args[2]), int(c.Args[3]))
+}
+
+func (k *Kernel) readlinkCommon(c *Call, dirfd int, addr, buf uint64, size int64) Result {
+	l, r, done := k.target(c, dirfd, addr, false, true)
+	if done {
+		return r
+	}
+	if size <= 0 {
+		return fail(syscall.EINVAL)
+	}
+	if l.ino == nil {
+		return fail(syscall.ENOENT)
+	}
+	t, err := l.m.FS.Readlink(l.ino)
+	if err != nil {
+		if l.name == "" { // AT_EMPTY_PATH on a non-symlink fd
+			return fail(syscall.ENOENT)
+		}
+		return errResult(err)
+	}
+	if int64(len(t)) > size {
+		t = t[:size]
+	}
+	return retE(int64(len(t)), writeFull(c.Mem, []byte(t), buf))
+}
+
+// Readlink follows readlink(2).
+func (k *Kernel) Readlink(c *Call) Result {
+	return k.readlinkCommon(c, atFDCWD, c.Args[0], c.Args[1], int64(int32(c.Args[2])))
+}
+
+// Readlinkat follows readlinkat(2); an empty path reads the link dirfd
+// refers to (an O_PATH|O_NOFOLLOW fd).
+func (k *Kernel) Readlinkat(c *Call) Result {
+	return k.readlinkCommon(c, fdArg(c.Args[0]), c.Args[1], c.Args[2], int64(int32(c.Args[3])))
+}
+
+// getdents fills the caller's buffer from f's position, as dcache_readdir
+// does: EINVAL if not even one entry fits.
+func (k *Kernel) getdents(c *Call, put func([]byte, uint64, int64, uint8, string) int) Result {
+	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
+	if f == nil {
+		return cont()
+	}
+	if f.flags&oPath != 0 {
+		return fail(syscall.EBADF)
+	}
+	if !isDir(f.ino) {
+		return fail(syscall.ENOTDIR)
+	}
+	if fs := f.m.FS; fs.Getattr(f.ino).Nlink == 0 {
+		return fail(syscall.ENOENT) // IS_DEADDIR
+	}
+	size := int(uint32(c.Args[2]))
+	if size > 1<<20 {
+		size = 1 << 20
+	}
+	buf := k.buf.get(size)
+	used := 0
+	fs := f.m.FS
+	tooSmall := false
+	err := fs.ReadDir(f.ino, f.off, func(name string, ino uint64, typ uint8, next int64) bool {
+		n := put(buf[used:], ino, next, typ, name)
+		if n == 0 {
+			tooSmall = used == 0
+			return false
+		}
+		used += n
+		f.off = next
+		return true
+	})
+	if err != nil {
+		return errResult(err)
+	}
+	if tooSmall {
+		return fail(syscall.EINVAL)
+	}
+	return retE(int64(used), writeFull(c.Mem, buf[:used], c.Args[1]))
+}
+
+// Getdents64 follows getdents64(2).
+func (k *Kernel) Getdents64(c *Call) Result { return k.getdents(c, putDirent64) }
+
+// Getdents follows getdents(2) (struct linux_dirent).
+func (k *Kernel) Getdents(c *Call) Result { return k.getdents(c, putDirent) }
+
+// Getcwd follows getcwd(2) when the working directory is in a mount.
+func (k *Kernel) Getcwd(c *Call) Result {
+	p := c.Proc
+	if p.cwd == nil {
+		return cont()
+	}
+	s := p.cwd.path
+	if p.cwd.m.FS.Getattr(p.cwd.ino).Nlink == 0 {
+		return fail(syscall.ENOENT) // the directory was removed
+	}
+	b := append([]byte(s), 0)
+	if uint64(len(b)) > c.Args[1] {
+		return fail(syscall.ERANGE)
+	}
+	return retE(int64(len(b)), writeFull(c.Mem, b, c.Args[0]))
+}
+
+func (k *Kernel) setCwdLocked(p *Process, l loc) Result {
+	if !isDir(l.ino) {
+		return fail(syscall.ENOTDIR)
+	}
+	if e := k.permLocked(p, l.m, l.ino, mayExec); e != 0 {
+		return fail(e)
+	}
+	f := k.newFileLocked(l.m, l.ino, oPath, l.abs)
+	if p.cwd != nil {
+		k.putFileLocked(p.cwd)
+	}
+	p.cwd = f
+	return ret(0)
+}
+
+// Chdir follows chdir(2). Into a mount, the working directory is kept by
+// emul (the kernel's stays where it was); back to the host, the kernel's
+// chdir runs and emul forgets its own.
+func (k *Kernel) Chdir(c *Call) Result {
+	p := c.Proc
+	l, r, done := k.target(c, atFDCWD, c.Args[0], true, false)
+	if done {
+		if r.Action == Continue {
+			k.leaveCwdLocked(p)
+		}
+		return r
+	}
+	if e := mustExist(l); e != 0 {
+		return fail(e)
+	}
+	return k.setCwdLocked(p, l)
+}
+
+func (k *Kernel) leaveCwdLocked(p *Process) {
+	if p.cwd != nil {
+		k.putFileLocked(p.cwd)
+		p.cwd = nil
+	}
+	p.hostCwd = ""
+}
+
+// Fchdir follows fchdir(2).
+func (k *Kernel) Fchdir(c *Call) Result {
+	p := c.Proc
+	f := k.fileLocked(p, fdArg(c.Args[0]))
+	if f == nil {
+		k.leaveCwdLocked(p)
+		return cont()
+	}
+	return k.setCwdLocked(p, loc{m: f.m, ino: f.ino, abs: f.path})
+}

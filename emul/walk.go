@@ -1,0 +1,244 @@
+package emul
+
+import (
+	"path"
+	"strings"
+	"syscall"
+
+	"fsshim/ramfs"
+)
+
+const maxSymlinks = 40 // Linux MAXSYMLINKS
+
+// loc is the result of a path walk.
+type loc struct {
+	// host is set when the path lies outside every mount; hostPath is its
+	// lexically resolved absolute path ("" when unknown). redirected says
+	// the walk passed through a mount (a symlink or ".." led back out), so
+	// the host kernel would resolve the original string differently.
+	host       bool
+	hostPath   string
+	redirected bool
+
+	m *Mount
+	// dir holds the last component; name is that component ("" when the
+	// path named a directory itself: a mount root, ".", ".." or a dirfd).
+	dir  *ramfs.Inode
+	name string
+	// ino is the inode named, nil if the last component does not exist.
+	ino *ramfs.Inode
+	// abs is the absolute path of the result.
+	abs string
+	// slash: the path ended in "/" (the result must be a directory).
+	slash bool
+}
+
+type walkFlags int
+
+const (
+	followLast walkFlags = 1 << iota // follow a symlink in the last component
+	noSymlinks                       // RESOLVE_NO_SYMLINKS
+	beneath                          // RESOLVE_BENEATH / RESOLVE_IN_ROOT-ish: no escape from the start dir
+	noXdev                           // RESOLVE_NO_XDEV
+	inRoot                           // RESOLVE_IN_ROOT: "/" and ".." stop at the start dir
+	// lastNoFollow: the call works on the last component itself
+	// (unlink, rmdir, rename, mkdir, link's new name): a trailing slash
+	// does not make the walk follow a final symlink.
+	lastNoFollow
+)
+
+// walkState is where a walk currently is.
+type walkState struct {
+	host     bool
+	hostPath string
+	m        *Mount
+	d        *ramfs.Inode
+	abs      string
+}
+
+// startLocked returns the state a relative path starts from.
+func (k *Kernel) startLocked(p *Process, dirfd int) (walkState, syscall.Errno) {
+	if dirfd == atFDCWD {
+		if p.cwd != nil {
+			return walkState{m: p.cwd.m, d: p.cwd.ino, abs: p.cwd.path}, 0
+		}
+		if p.hostCwd == "" {
+			cwd, err := k.host.Cwd(p.Tgid)
+			if err != nil {
+				return walkState{host: true}, 0 // unknown: let the kernel decide
+			}
+			p.hostCwd = cwd
+		}
+		return walkState{host: true, hostPath: p.hostCwd}, 0
+	}
+	if f := k.fileLocked(p, dirfd); f != nil {
+		if f.ino.Mode()&syscall.S_IFMT != syscall.S_IFDIR {
+			return walkState{}, syscall.ENOTDIR
+		}
+		return walkState{m: f.m, d: f.ino, abs: f.path}, 0
+	}
+	hp, ok := p.hostDirs[dirfd]
+	if !ok {
+		var err error
+		hp, err = k.host.FDPath(p.Tgid, dirfd)
+		if err != nil {
+			hp = ""
+		}
+		if p.hostDirs == nil {
+			p.hostDirs = map[int]string{}
+		}
+		p.hostDirs[dirfd] = hp
+	}
+	return walkState{host: true, hostPath: hp}, 0
+}
+
+// walkLocked resolves name relative to dirfd for process p, the way Linux's
+// path_lookupat/path_openat does, switching between the host's namespace
+// (handled lexically) and the ramfs mounts.
+func (k *Kernel) walkLocked(p *Process, dirfd int, name string, fl walkFlags) (loc, syscall.Errno) {
+	var st walkState
+	if strings.HasPrefix(name, "/") && fl&inRoot == 0 {
+		if fl&beneath != 0 {
+			return loc{}, syscall.EXDEV
+		}
+		st = walkState{host: true, hostPath: "/"}
+	} else {
+		var e syscall.Errno
+		st, e = k.startLocked(p, dirfd)
+		if e != 0 {
+			return loc{}, e
+		}
+		if st.host && st.hostPath == "" {
+			return loc{host: true}, 0
+		}
+	}
+	startIno := st.d
+	root := st
+	slash := strings.HasSuffix(name, "/")
+	comps := splitPath(name)
+	redirected := false
+	viaLink := false
+	links := 0
+	var res loc
+	res.slash = slash
+
+	for len(comps) > 0 {
+		c := comps[0]
+		comps = comps[1:]
+		last := len(comps) == 0
+		if st.host {
+			switch c {
+			case ".":
+			case "..":
+				st.hostPath = path.Dir(st.hostPath)
+			default:
+				np := path.Join(st.hostPath, c)
+				if m := k.mountAt(np); m != nil {
+					if fl&noXdev != 0 {
+						return loc{}, syscall.EXDEV
+					}
+					st = walkState{m: m, d: m.FS.Root(), abs: np}
+				} else {
+					st.hostPath = np
+				}
+			}
+			continue
+		}
+		fs := st.m.FS
+		switch c {
+		case ".":
+			continue
+		case "..":
+			if fl&inRoot != 0 && st.d == startIno {
+				continue
+			}
+			if fl&beneath != 0 && st.d == startIno {
+				return loc{}, syscall.EXDEV
+			}
+			if st.d == fs.Root() {
+				if fl&noXdev != 0 {
+					return loc{}, syscall.EXDEV
+				}
+				st = walkState{host: true, hostPath: path.Dir(st.m.Path)}
+				// ".." written in the path itself leads where the
+				// kernel's own walk would; one that came from a
+				// ramfs symlink does not.
+				redirected = redirected || viaLink
+			} else {
+				st.d = fs.Parent(st.d)
+				st.abs = path.Dir(st.abs)
+			}
+			continue
+		}
+		if len(c) > 255 {
+			return loc{}, syscall.ENAMETOOLONG
+		}
+		child, err := fs.Lookup(st.d, c)
+		if err != nil {
+			e := Errno(err)
+			if e == syscall.ENOENT && last {
+				return loc{m: st.m, dir: st.d, name: c, abs: path.Join(st.abs, c), slash: slash}, 0
+			}
+			return loc{}, e
+		}
+		mode := child.Mode() & syscall.S_IFMT
+		if mode == syscall.S_IFLNK && (!last || fl&followLast != 0 || (slash && fl&lastNoFollow == 0)) {
+			if fl&noSymlinks != 0 {
+				return loc{}, syscall.ELOOP
+			}
+			links++
+			if links > maxSymlinks {
+				return loc{}, syscall.ELOOP
+			}
+			viaLink = true
+			target, err := fs.Readlink(child)
+			if err != nil {
+				return loc{}, Errno(err)
+			}
+			if last && strings.HasSuffix(target, "/") {
+				// A final symlink whose target ends in "/" must
+				// name a directory, like a trailing slash.
+				slash = true
+			}
+			if strings.HasPrefix(target, "/") {
+				switch {
+				case fl&inRoot != 0:
+					st = root
+				case fl&beneath != 0:
+					return loc{}, syscall.EXDEV
+				default:
+					st = walkState{host: true, hostPath: "/"}
+					redirected = true
+				}
+			}
+			comps = append(splitPath(target), comps...)
+			continue
+		}
+		if last {
+			return loc{m: st.m, dir: st.d, name: c, ino: child, abs: path.Join(st.abs, c), slash: slash}, 0
+		}
+		if mode != syscall.S_IFDIR {
+			return loc{}, syscall.ENOTDIR
+		}
+		st.d = child
+		st.abs = path.Join(st.abs, c)
+	}
+	if st.host {
+		return loc{host: true, hostPath: st.hostPath, redirected: redirected}, 0
+	}
+	return loc{m: st.m, ino: st.d, abs: st.abs, slash: slash}, 0
+}
+
+func splitPath(p string) []string {
+	parts := strings.Split(p, "/")
+	out := parts[:0]
+	for _, s := range parts {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// isDir reports whether the inode is a directory.
+func isDir(n *ramfs.Inode) bool { return n.Mode()&syscall.S_IFMT == syscall.S_IFDIR }

@@ -1,0 +1,234 @@
+package emul
+
+import (
+	"sort"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"fsshim/ramfs"
+)
+
+// Extended attributes, as tmpfs keeps them (simple_xattr): the "user.",
+// "trusted." and "security." namespaces, names up to 255 bytes, values up
+// to 64 KiB, listed in name order. They are kept beside the ramfs, keyed by
+// inode.
+
+const (
+	xattrNameMax = 255
+	xattrSizeMax = 65536
+	xattrCreate  = 1
+	xattrReplace = 2
+)
+
+type xattrOp int
+
+const (
+	xSet xattrOp = iota
+	xGet
+	xList
+	xRemove
+)
+
+// xattrCheck follows xattr_permission for name on inode n.
+func (k *Kernel) xattrCheck(p *Process, m *Mount, n *ramfs.Inode, name string, write bool) syscall.Errno {
+	if len(name) == 0 || len(name) > xattrNameMax {
+		return syscall.ERANGE
+	}
+	switch {
+	case strings.HasPrefix(name, "user."):
+		if !isReg(n) && !isDir(n) {
+			if write {
+				return syscall.EPERM
+			}
+			return syscall.ENODATA
+		}
+		want := mayRead
+		if write {
+			want = mayWrite
+		}
+		return k.permLocked(p, m, n, want)
+	case strings.HasPrefix(name, "trusted."):
+		if p.Uid != 0 {
+			if write {
+				return syscall.EPERM
+			}
+			return syscall.ENODATA
+		}
+		return 0
+	case strings.HasPrefix(name, "security."):
+		return 0
+	}
+	return syscall.EOPNOTSUPP
+}
+
+func (k *Kernel) xattrsOf(n *ramfs.Inode) map[string][]byte {
+	if k.xattrs == nil {
+		k.xattrs = map[*ramfs.Inode]map[string][]byte{}
+	}
+	return k.xattrs[n]
+}
+
+// xattrDo runs one xattr operation on l. a are the remaining syscall
+// arguments after the path or fd: name, value, size, flags (set); name,
+// value, size (get); list, size (list); name (remove).
+func (k *Kernel) xattrDo(c *Call, l loc, op xattrOp, a []uint64) Result {
+	if e := mustExist(l); e != 0 {
+		return fail(e)
+	}
+	p := c.Proc
+	attrs := k.xattrsOf(l.ino)
+	if op == xList {
+		names := make([]string, 0, len(attrs))
+		for nm := range attrs {
+			if strings.HasPrefix(nm, "trusted.") && p.Uid != 0 {
+				continue
+			}
+			names = append(names, nm)
+		}
+		sort.Strings(names)
+		var b []byte
+		for _, nm := range names {
+			b = append(append(b, nm...), 0)
+		}
+		size := a[1]
+		if size == 0 {
+			return ret(int64(len(b)))
+		}
+		if uint64(len(b)) > size {
+			return fail(syscall.ERANGE)
+		}
+		return retE(int64(len(b)), writeFull(c.Mem, b, a[0]))
+	}
+	name, e := readPath(c.Mem, a[0], true)
+	if e == syscall.ENAMETOOLONG {
+		e = syscall.ERANGE
+	}
+	if e != 0 {
+		return fail(e)
+	}
+	if e := k.xattrCheck(p, l.m, l.ino, name, op != xGet); e != 0 {
+		return fail(e)
+	}
+	switch op {
+	case xGet:
+		v, ok := attrs[name]
+		if !ok {
+			return fail(syscall.ENODATA)
+		}
+		size := a[2]
+		if size == 0 {
+			return ret(int64(len(v)))
+		}
+		if uint64(len(v)) > size {
+			return fail(syscall.ERANGE)
+		}
+		return retE(int64(len(v)), writeFull(c.Mem, v, a[1]))
+	case xRemove:
+		if _, ok := attrs[name]; !ok {
+			return fail(syscall.ENODATA)
+		}
+		delete(attrs, name)
+		return ret(0)
+	}
+	size, flags := a[2], a[3]
+	if flags&^(xattrCreate|xattrReplace) != 0 {
+		return fail(syscall.EINVAL)
+	}
+	if size > xattrSizeMax {
+		return fail(syscall.E2BIG)
+	}
+	v := make([]byte, size)
+	if e := readFull(c.Mem, v, a[1]); e != 0 {
+		return fail(e)
+	}
+	_, exists := attrs[name]
+	if flags&xattrCreate != 0 && exists {
+		return fail(syscall.EEXIST)
+	}
+	if flags&xattrReplace != 0 && !exists {
+		return fail(syscall.ENODATA)
+	}
+	if attrs == nil {
+		attrs = map[string][]byte{}
+		k.xattrs[l.ino] = attrs
+	}
+	attrs[name] = v
+	return ret(0)
+}
+
+func xattrOpOf(nr int) xattrOp {
+	switch nr {
+	case unix.SYS_SETXATTR, unix.SYS_LSETXATTR, unix.SYS_FSETXATTR, sysSetxattrat:
+		return xSet
+	case unix.SYS_GETXATTR, unix.SYS_LGETXATTR, unix.SYS_FGETXATTR, sysGetxattrat:
+		return xGet
+	case unix.SYS_LISTXATTR, unix.SYS_LLISTXATTR, unix.SYS_FLISTXATTR, sysListxattrat:
+		return xList
+	}
+	return xRemove
+}
+
+// XattrFollow is setxattr, getxattr, listxattr and removexattr(2).
+func (k *Kernel) XattrFollow(c *Call) Result {
+	l, r, done := k.target(c, atFDCWD, c.Args[0], true, false)
+	if done {
+		return r
+	}
+	return k.xattrDo(c, l, xattrOpOf(c.Nr), c.Args[1:])
+}
+
+// XattrNofollow is the l* variants: a symlink itself.
+func (k *Kernel) XattrNofollow(c *Call) Result {
+	l, r, done := k.target(c, atFDCWD, c.Args[0], false, false)
+	if done {
+		return r
+	}
+	return k.xattrDo(c, l, xattrOpOf(c.Nr), c.Args[1:])
+}
+
+// XattrFD is the f* variants.
+func (k *Kernel) XattrFD(c *Call) Result {
+	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
+	if f == nil {
+		return cont()
+	}
+	if f.flags&oPath != 0 {
+		return fail(syscall.EBADF)
+	}
+	return k.xattrDo(c, loc{m: f.m, ino: f.ino}, xattrOpOf(c.Nr), c.Args[1:])
+}
+
+// XattrAt is setxattrat, getxattrat, listxattrat and removexattrat (Linux
+// 6.13): (dirfd, path, at_flags, ...) with struct xattr_args {value, size,
+// flags} for set and get.
+func (k *Kernel) XattrAt(c *Call) Result {
+	flags := int(c.Args[2])
+	if flags&^(atSymlinkNofollow|atEmptyPath) != 0 {
+		return fail(syscall.EINVAL)
+	}
+	l, r, done := k.target(c, fdArg(c.Args[0]), c.Args[1], flags&atSymlinkNofollow == 0, flags&atEmptyPath != 0)
+	if done {
+		return r
+	}
+	op := xattrOpOf(c.Nr)
+	switch op {
+	case xSet, xGet:
+		if c.Args[5] < 16 {
+			return fail(syscall.EINVAL)
+		}
+		var b [16]byte
+		if e := readFull(c.Mem, b[:], c.Args[4]); e != 0 {
+			return fail(e)
+		}
+		val, size, fl := le.Uint64(b[:]), uint64(le.Uint32(b[8:])), uint64(le.Uint32(b[12:]))
+		if op == xGet && fl != 0 {
+			return fail(syscall.EINVAL)
+		}
+		return k.xattrDo(c, l, op, []uint64{c.Args[3], val, size, fl})
+	case xList:
+		return k.xattrDo(c, l, op, []uint64{c.Args[3], c.Args[4]})
+	}
+	return k.xattrDo(c, l, op, []uint64{c.Args[3]})
+}

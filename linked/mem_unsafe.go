@@ -1,0 +1,52 @@
+package linked
+
+import (
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// selfMem is emul.Memory over this process's own address space: a copy,
+// as a kernel's copy_from_user would be, with no address-space crossing.
+type selfMem struct{}
+
+func (selfMem) ReadAt(p []byte, addr uint64) (int, error) {
+	if addr == 0 {
+		return 0, syscall.EFAULT
+	}
+	src := unsafe.Slice((*byte)(addrPtr(addr)), len(p))
+	return copy(p, src), nil
+}
+
+func (selfMem) WriteAt(p []byte, addr uint64) (int, error) {
+	if addr == 0 {
+		return 0, syscall.EFAULT
+	}
+	dst := unsafe.Slice((*byte)(addrPtr(addr)), len(p))
+	return copy(dst, p), nil
+}
+
+// ptr returns the address of b's first byte as the syscall ABI passes it.
+func ptr(b []byte) uintptr {
+	if len(b) == 0 {
+		return 0
+	}
+	return uintptr(unsafe.Pointer(&b[0]))
+}
+
+// strPtr returns a NUL-terminated copy of s and its address.
+func strPtr(s string) ([]byte, uintptr) {
+	b := make([]byte, len(s)+1)
+	copy(b, s)
+	return b, uintptr(unsafe.Pointer(&b[0]))
+}
+
+func unsafePointer(st *unix.Stat_t) uintptr { return uintptr(unsafe.Pointer(st)) }
+
+// addrPtr turns a raw address from a syscall argument back into a pointer.
+// The memory it names is owned by the caller of Syscall, which keeps it
+// alive across the call (runtime.KeepAlive), and Go's heap does not move.
+func addrPtr(addr uint64) unsafe.Pointer {
+	return *(*unsafe.Pointer)(unsafe.Pointer(&addr))
+}

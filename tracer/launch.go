@@ -1,0 +1,206 @@
+package tracer
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// initArg0 is the argv[0] by which fsshim recognises its own re-execution
+// as the init stage of a target: os/exec cannot run code between fork and
+// exec, so the child runs fsshim again, installs the filter on its only
+// locked thread and then execs the target from that thread.
+const initArg0 = "fsshim:init"
+
+// The init stage's socket to the supervisor is always this fd.
+const initSockFD = 3
+
+func init() {
+	// The init stage must install the filter and execve from the same OS
+	// thread: lock the main goroutine to the main thread before main runs.
+	if len(os.Args) > 0 && os.Args[0] == initArg0 {
+		runtime.LockOSThread()
+	}
+}
+
+// IsInitStage reports whether this process is a target's init stage.
+func IsInitStage() bool { return len(os.Args) > 0 && os.Args[0] == initArg0 }
+
+// Exit codes of the init stage, as the shell uses them.
+const (
+	ExitCannotExec = 126
+	ExitNotFound   = 127
+	ExitInternal   = 125
+)
+
+// RunInitStage is called first thing in main when IsInitStage: it reads the
+// filter from the supervisor, installs it with a listener, hands the
+// listener over and execs the target. It never returns.
+func RunInitStage() {
+	fail := func(code int, format string, a ...any) {
+		fmt.Fprintf(os.Stderr, "fsshim: "+format+"\n", a...)
+		os.Exit(code)
+	}
+	if len(os.Args) < 3 {
+		fail(ExitInternal, "init stage: missing program")
+	}
+	path, argv := os.Args[1], os.Args[2:]
+
+	// The filter arrives as one datagram: 8 bytes per instruction.
+	buf := make([]byte, 8*4096)
+	n, err := unix.Read(initSockFD, buf)
+	if err != nil || n == 0 || n%8 != 0 {
+		fail(ExitInternal, "init stage: reading the filter: %v", err)
+	}
+	prog := make([]unix.SockFilter, n/8)
+	for i := range prog {
+		b := buf[8*i:]
+		prog[i] = unix.SockFilter{
+			Code: binary.LittleEndian.Uint16(b[0:]),
+			Jt:   b[2],
+			Jf:   b[3],
+			K:    binary.LittleEndian.Uint32(b[4:]),
+		}
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		fail(ExitInternal, "prctl(PR_SET_NO_NEW_PRIVS): %v", err)
+	}
+	flags := uintptr(unix.SECCOMP_FILTER_FLAG_NEW_LISTENER | unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
+	lfd, e := installFilter(prog, flags)
+	if e == unix.EINVAL {
+		// Kernels before 5.19 lack WAIT_KILLABLE_RECV.
+		lfd, e = installFilter(prog, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER)
+	}
+	if e != 0 {
+		fail(ExitInternal, "installing the seccomp filter: %v", e)
+	}
+	// From here on this thread's file syscalls wait for the supervisor.
+	rights := unix.UnixRights(lfd)
+	if err := unix.Sendmsg(initSockFD, []byte{'L'}, rights, nil, 0); err != nil {
+		fail(ExitInternal, "handing the listener to the supervisor: %v", err)
+	}
+	unix.Close(lfd)
+	unix.Close(initSockFD)
+	env := os.Environ()
+	err = unix.Exec(path, argv, env)
+	code := ExitCannotExec
+	if errors.Is(err, unix.ENOENT) {
+		code = ExitNotFound
+	}
+	fail(code, "cannot execute %s: %v", path, err)
+}
+
+// Program describes the target to launch.
+type Program struct {
+	Path   string   // resolved path of the executable
+	Argv   []string // argv, argv[0] included
+	Env    []string
+	Dir    string
+	Stdin  *os.File
+	Stdout *os.File
+	Stderr *os.File
+}
+
+// ErrNotFound and ErrNotExecutable classify launch failures for exit codes.
+var (
+	ErrNotFound      = errors.New("program not found")
+	ErrNotExecutable = errors.New("program not executable")
+)
+
+// Resolve finds name the way execvp does, for a clear error before launch.
+func Resolve(name string) (string, error) {
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("%s: %w", name, ErrNotFound)
+		}
+		if errors.Is(err, os.ErrPermission) || errors.Is(err, exec.ErrDot) {
+			return "", fmt.Errorf("%s: %w (%v)", name, ErrNotExecutable, err)
+		}
+		return "", fmt.Errorf("%s: %w", name, err)
+	}
+	st, err := os.Stat(p)
+	if err == nil && st.IsDir() {
+		return "", fmt.Errorf("%s: %w (is a directory)", name, ErrNotExecutable)
+	}
+	return p, nil
+}
+
+// launch starts prog's init stage, gives it the filter and returns the
+// running command and the listener fd. It must be called on the OS thread
+// that will outlive the target (Pdeathsig is tied to the forking thread).
+func launch(prog Program, filter []unix.SockFilter) (*exec.Cmd, int, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, -1, fmt.Errorf("socketpair: %w", err)
+	}
+	parent := os.NewFile(uintptr(fds[0]), "fsshim-supervisor")
+	child := os.NewFile(uintptr(fds[1]), "fsshim-init")
+	defer parent.Close()
+
+	self, err := os.Executable()
+	if err != nil {
+		child.Close()
+		return nil, -1, err
+	}
+	cmd := &exec.Cmd{
+		Path:       self,
+		Args:       append([]string{initArg0, prog.Path}, prog.Argv...),
+		Env:        prog.Env,
+		Dir:        prog.Dir,
+		Stdin:      prog.Stdin,
+		Stdout:     prog.Stdout,
+		Stderr:     prog.Stderr,
+		ExtraFiles: []*os.File{child},
+		SysProcAttr: &syscall.SysProcAttr{
+			Pdeathsig: syscall.SIGKILL,
+		},
+	}
+	if err := cmd.Start(); err != nil {
+		child.Close()
+		return nil, -1, fmt.Errorf("starting %s: %w", prog.Path, err)
+	}
+	child.Close()
+
+	raw := make([]byte, 8*len(filter))
+	for i, f := range filter {
+		b := raw[8*i:]
+		binary.LittleEndian.PutUint16(b[0:], f.Code)
+		b[2], b[3] = f.Jt, f.Jf
+		binary.LittleEndian.PutUint32(b[4:], f.K)
+	}
+	if _, err := unix.Write(fds[0], raw); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, -1, fmt.Errorf("sending the filter: %w", err)
+	}
+	oob := make([]byte, unix.CmsgSpace(4))
+	var b [1]byte
+	_, oobn, _, _, err := unix.Recvmsg(fds[0], b[:], oob, unix.MSG_CMSG_CLOEXEC)
+	if err == nil && oobn == 0 {
+		err = errors.New("init stage ended before handing over the listener")
+	}
+	if err != nil {
+		cmd.Wait()
+		return cmd, -1, fmt.Errorf("receiving the listener: %w", err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, -1, fmt.Errorf("bad control message from init stage: %v", err)
+	}
+	lfds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(lfds) != 1 {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, -1, fmt.Errorf("bad listener from init stage: %v", err)
+	}
+	return cmd, lfds[0], nil
+}

@@ -1,0 +1,125 @@
+package tracer
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"fsshim/emul"
+)
+
+// taskStatus holds what fsshim needs from /proc/TID/status.
+type taskStatus struct {
+	Tgid, PPid int
+	Fsuid      uint32
+	Fsgid      uint32
+	Umask      uint32
+}
+
+func readStatus(tid int) (taskStatus, error) {
+	var st taskStatus
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
+	if err != nil {
+		return st, err
+	}
+	st.Umask = 0o022
+	for _, line := range bytes.Split(b, []byte{'\n'}) {
+		k, v, ok := bytes.Cut(line, []byte{':'})
+		if !ok {
+			continue
+		}
+		f := strings.Fields(string(v))
+		if len(f) == 0 {
+			continue
+		}
+		switch string(k) {
+		case "Tgid":
+			st.Tgid, _ = strconv.Atoi(f[0])
+		case "PPid":
+			st.PPid, _ = strconv.Atoi(f[0])
+		case "Umask":
+			u, _ := strconv.ParseUint(f[0], 8, 32)
+			st.Umask = uint32(u)
+		case "Uid":
+			if len(f) >= 4 {
+				u, _ := strconv.ParseUint(f[3], 10, 32)
+				st.Fsuid = uint32(u)
+			}
+		case "Gid":
+			if len(f) >= 4 {
+				u, _ := strconv.ParseUint(f[3], 10, 32)
+				st.Fsgid = uint32(u)
+			}
+		}
+	}
+	if st.Tgid == 0 {
+		return st, errors.New("no Tgid in status")
+	}
+	return st, nil
+}
+
+// placeholderPrefix names the memfds fsshim installs in targets; the
+// suffix is the emul description id.
+const placeholderPrefix = "fsshim-"
+
+// scanFDs reads the target's fd table and returns the fds that are fsshim
+// placeholders, by description id.
+func scanFDs(tgid int) (map[int]uint64, error) {
+	dir := "/proc/" + strconv.Itoa(tgid) + "/fd"
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int]uint64{}
+	buf := make([]byte, 256)
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		n, err := unix.Readlink(dir+"/"+e.Name(), buf)
+		if err != nil {
+			continue
+		}
+		if id, ok := placeholderID(string(buf[:n])); ok {
+			out[fd] = id
+		}
+	}
+	return out, nil
+}
+
+// placeholderID parses "/memfd:fsshim-123 (deleted)".
+func placeholderID(link string) (uint64, bool) {
+	rest, ok := strings.CutPrefix(link, "/memfd:"+placeholderPrefix)
+	if !ok {
+		return 0, false
+	}
+	rest = strings.TrimSuffix(rest, " (deleted)")
+	id, err := strconv.ParseUint(rest, 10, 64)
+	return id, err == nil
+}
+
+// procHost implements emul.Host from /proc.
+type procHost struct{}
+
+// ProcHost returns the emul.Host of supervised targets: it reads /proc.
+func ProcHost() emul.Host { return procHost{} }
+
+func (procHost) FDPath(tgid, fd int) (string, error) {
+	p, err := os.Readlink("/proc/" + strconv.Itoa(tgid) + "/fd/" + strconv.Itoa(fd))
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(p, "/") {
+		return "", errors.New("not a path")
+	}
+	return p, nil
+}
+
+func (procHost) Cwd(tgid int) (string, error) {
+	return os.Readlink("/proc/" + strconv.Itoa(tgid) + "/cwd")
+}

@@ -1,0 +1,394 @@
+// Package tracer launches a target under fsshim's seccomp filter and serves
+// its intercepted syscalls with emul: the unotify transport (seccomp user
+// notification) lives here, with process launch, fd injection and the
+// per-syscall statistics. tracer knows nothing of file systems.
+package tracer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"fsshim/emul"
+)
+
+// Options configure a supervised run.
+type Options struct {
+	Program Program
+	Filter  []unix.SockFilter
+	Kernel  *emul.Kernel
+	// Stats, if non-nil, receives one record per intercepted call.
+	Stats *Stats
+	// NoSyncWakeup disables SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (for
+	// measuring its effect).
+	NoSyncWakeup bool
+	// Started, if set, is told the pid of the launched program.
+	Started func(pid int)
+	// Log receives diagnostics (unexpected kernel answers); nil = stderr.
+	Log func(string)
+}
+
+// Result is how the target ended.
+type Result struct {
+	// ExitCode is the shell-style status: the program's own exit code, or
+	// 128+N when it died of signal N.
+	ExitCode int
+	State    *os.ProcessState
+}
+
+// Run launches the program under the filter and serves it until every
+// process of the target has ended.
+func Run(opt Options) (Result, error) {
+	type started struct {
+		cmd *exec.Cmd
+		lfd int
+		err error
+	}
+	startc := make(chan started, 1)
+	done := make(chan error, 1)
+	s := &server{opt: opt, k: opt.Kernel, tids: map[int]*task{}, pidfds: map[int]int{}}
+	if s.opt.Log == nil {
+		s.opt.Log = func(m string) { fmt.Fprintln(os.Stderr, "fsshim:", m) }
+	}
+	// One locked OS thread forks the target (Pdeathsig follows the forking
+	// thread) and then runs the receive loop.
+	go func() {
+		runtime.LockOSThread()
+		cmd, lfd, err := launch(opt.Program, opt.Filter)
+		startc <- started{cmd, lfd, err}
+		if err != nil {
+			return
+		}
+		s.lfd = lfd
+		if !opt.NoSyncWakeup {
+			if e := notifSetFlags(lfd, unix.SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP); e != 0 && e != unix.EINVAL {
+				s.opt.Log("SECCOMP_IOCTL_NOTIF_SET_FLAGS: " + e.Error())
+			}
+		}
+		done <- s.loop()
+	}()
+	st := <-startc
+	if st.err == nil && opt.Started != nil {
+		opt.Started(st.cmd.Process.Pid)
+	}
+	if st.err != nil {
+		if st.cmd != nil && st.cmd.ProcessState != nil {
+			return Result{ExitCode: exitCode(st.cmd.ProcessState), State: st.cmd.ProcessState}, st.err
+		}
+		return Result{ExitCode: ExitInternal}, st.err
+	}
+	waitErr := st.cmd.Wait()
+	loopErr := <-done
+	unix.Close(st.lfd)
+	for _, fd := range s.pidfds {
+		unix.Close(fd)
+	}
+	res := Result{State: st.cmd.ProcessState}
+	if st.cmd.ProcessState != nil {
+		res.ExitCode = exitCode(st.cmd.ProcessState)
+	}
+	var ee *exec.ExitError
+	if waitErr != nil && !errors.As(waitErr, &ee) {
+		return res, waitErr
+	}
+	return res, loopErr
+}
+
+func exitCode(ps *os.ProcessState) int {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ps.ExitCode()
+}
+
+// task is what the supervisor knows of one target thread.
+type task struct {
+	tid  int
+	proc *emul.Process
+	mem  procMem
+}
+
+type server struct {
+	opt    Options
+	k      *emul.Kernel
+	lfd    int
+	tids   map[int]*task
+	pidfds map[int]int // tgid -> pidfd, to notice exits
+	notif  seccompNotif
+	resp   seccompNotifResp
+	// answered is when the last answer ioctl started.
+	answered time.Time
+}
+
+// loop receives and answers notifications until every target is gone.
+func (s *server) loop() error {
+	for {
+		e := notifRecv(s.lfd, &s.notif)
+		if e != 0 {
+			switch e {
+			case unix.EINTR:
+				continue
+			case unix.ENOENT:
+				// The target died before its call was received, or
+				// every target is gone: poll tells which.
+				if s.hungUp() {
+					return nil
+				}
+				continue
+			}
+			return fmt.Errorf("SECCOMP_IOCTL_NOTIF_RECV: %w", e)
+		}
+		s.serve()
+	}
+}
+
+func (s *server) hungUp() bool {
+	pfd := []unix.PollFd{{Fd: int32(s.lfd), Events: unix.POLLIN}}
+	n, err := unix.Poll(pfd, 0)
+	return err == nil && n == 1 && pfd[0].Revents&unix.POLLHUP != 0
+}
+
+// serve answers the notification in s.notif.
+func (s *server) serve() {
+	t0 := time.Now()
+	n := &s.notif
+	t := s.task(int(n.Pid))
+	if t == nil {
+		// The task is gone already; nothing to answer.
+		s.sendContinue(n.ID)
+		return
+	}
+	t.mem.id = n.ID
+	t.mem.checked = false
+	t.mem.lfd = s.lfd
+	c := emul.Call{Tid: t.tid, Proc: t.proc, Nr: int(n.Data.Nr), Args: n.Data.Args, Mem: &t.mem}
+	h0 := time.Now()
+	r := s.k.Handle(&c)
+	hd := time.Since(h0) - t.mem.spent
+	t.mem.spent = 0
+	outcome := s.answer(t, n.ID, r)
+	if s.opt.Stats != nil {
+		// The service ends when the answer ioctl starts: with
+		// synchronous wake-ups that ioctl hands the CPU to the target
+		// and returns only when the target next blocks, so its
+		// duration is the target's time, not fsshim's.
+		s.opt.Stats.record(c.Nr, outcome, hd, s.answered.Sub(t0))
+	}
+}
+
+// Outcome classifies how a call was served.
+type Outcome int
+
+const (
+	Emulated Outcome = iota
+	Continued
+	Failed
+)
+
+func (s *server) answer(t *task, id uint64, r emul.Result) Outcome {
+	switch r.Action {
+	case emul.Continue:
+		if r.Fill != nil {
+			if err := s.fill(t, r); err != nil {
+				s.opt.Log("mapping an emulated file: " + err.Error())
+				s.sendError(id, unix.ENODEV)
+				return Failed
+			}
+		}
+		s.sendContinue(id)
+		return Continued
+	case emul.InstallFD:
+		return s.install(t, id, r)
+	}
+	if r.Err != 0 {
+		s.sendError(id, r.Err)
+		return Failed
+	}
+	s.resp = seccompNotifResp{ID: id, Val: r.Val}
+	s.send()
+	return Emulated
+}
+
+func (s *server) send() {
+	s.answered = time.Now()
+	if e := notifSend(s.lfd, &s.resp); e != 0 && e != unix.ENOENT {
+		s.opt.Log("SECCOMP_IOCTL_NOTIF_SEND: " + e.Error())
+	}
+}
+
+func (s *server) sendContinue(id uint64) {
+	s.resp = seccompNotifResp{ID: id, Flags: unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE}
+	s.send()
+}
+
+func (s *server) sendError(id uint64, e syscall.Errno) {
+	s.resp = seccompNotifResp{ID: id, Error: -int32(e)}
+	s.send()
+}
+
+// install gives the target a placeholder fd for r.File: a memfd named after
+// the description, added with ADDFD and FLAG_SEND so the syscall returns
+// the new number in the same step.
+func (s *server) install(t *task, id uint64, r emul.Result) Outcome {
+	mfd, err := unix.MemfdCreate(placeholderPrefix+strconv.FormatUint(r.File.ID(), 10), unix.MFD_CLOEXEC)
+	if err != nil {
+		s.k.Abandon(r.File)
+		s.opt.Log("memfd_create: " + err.Error())
+		s.sendError(id, unix.ENFILE)
+		return Failed
+	}
+	a := seccompNotifAddfd{ID: id, Flags: unix.SECCOMP_ADDFD_FLAG_SEND, Srcfd: uint32(mfd)}
+	if r.SetFD >= 0 {
+		a.Flags |= unix.SECCOMP_ADDFD_FLAG_SETFD
+		a.Newfd = uint32(r.SetFD)
+	}
+	if r.FDFlags&unix.O_CLOEXEC != 0 {
+		a.NewfdFlags = unix.O_CLOEXEC
+	}
+	s.answered = time.Now()
+	fd, e := notifAddfd(s.lfd, &a)
+	unix.Close(mfd)
+	if e != 0 {
+		s.k.Abandon(r.File)
+		if e == unix.ENOENT {
+			return Failed // the call was cancelled (target died)
+		}
+		s.sendError(id, e) // EMFILE and friends
+		return Failed
+	}
+	s.k.Installed(t.proc, fd, r.File)
+	s.k.Release(r.File)
+	return Emulated
+}
+
+// fill copies an emulated file's data into its placeholder in the target,
+// so that the kernel maps the right bytes.
+func (s *server) fill(t *task, r emul.Result) error {
+	pidfd, err := s.pidfd(t.proc.Tgid)
+	if err != nil {
+		return err
+	}
+	fd, err := pidfdGetfd(pidfd, r.FillFD)
+	if err != nil {
+		return fmt.Errorf("pidfd_getfd: %w", err)
+	}
+	defer unix.Close(fd)
+	size := s.k.Size(r.Fill)
+	if err := unix.Ftruncate(fd, size); err != nil {
+		return err
+	}
+	buf := make([]byte, 1<<20)
+	for off := int64(0); off < size; {
+		n, err := s.k.ReadFile(r.Fill, buf, off)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+		if _, err := unix.Pwrite(fd, buf[:n], off); err != nil {
+			return err
+		}
+		off += int64(n)
+	}
+	return nil
+}
+
+func (s *server) pidfd(tgid int) (int, error) {
+	if fd, ok := s.pidfds[tgid]; ok {
+		return fd, nil
+	}
+	fd, err := unix.PidfdOpen(tgid, 0)
+	if err != nil {
+		return -1, err
+	}
+	s.pidfds[tgid] = fd
+	return fd, nil
+}
+
+// task returns the task for tid, learning new threads and processes from
+// /proc: a new process gets its parent's working directory and its fd
+// table is read from the kernel. A process whose fd table may have changed
+// behind emul's back (Stale) is re-read here too.
+func (s *server) task(tid int) *task {
+	t := s.tids[tid]
+	if t != nil && !t.proc.Dead {
+		if t.proc.Stale {
+			s.rescan(t.proc)
+		}
+		return t
+	}
+	st, err := readStatus(tid)
+	if err != nil {
+		return nil
+	}
+	p := s.k.LookupProcess(st.Tgid)
+	if p == nil {
+		s.reap()
+		var parent *emul.Process
+		if pt := s.tids[st.PPid]; pt != nil {
+			parent = pt.proc
+		}
+		p = s.k.Process(st.Tgid, parent)
+		p.Uid, p.Gid, p.Umask = st.Fsuid, st.Fsgid, st.Umask
+		s.pidfd(st.Tgid)
+		s.rescan(p)
+	} else if p.Stale {
+		s.rescan(p)
+	}
+	t = &task{tid: tid, proc: p, mem: procMem{pid: tid}}
+	s.tids[tid] = t
+	return t
+}
+
+func (s *server) rescan(p *emul.Process) {
+	fds, err := scanFDs(p.Tgid)
+	if err != nil {
+		return
+	}
+	s.k.SetFDs(p, fds)
+	if st, err := readStatus(p.Tgid); err == nil {
+		p.Umask = st.Umask
+		p.Uid, p.Gid = st.Fsuid, st.Fsgid
+	}
+}
+
+// reap forgets processes that have exited (their pidfds are readable), so
+// their descriptions are released and reused pids start afresh.
+func (s *server) reap() {
+	if len(s.pidfds) == 0 {
+		return
+	}
+	pfds := make([]unix.PollFd, 0, len(s.pidfds))
+	tgids := make([]int, 0, len(s.pidfds))
+	for tgid, fd := range s.pidfds {
+		pfds = append(pfds, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN})
+		tgids = append(tgids, tgid)
+	}
+	if n, err := unix.Poll(pfds, 0); err != nil || n == 0 {
+		return
+	}
+	for i, pf := range pfds {
+		if pf.Revents == 0 {
+			continue
+		}
+		tgid := tgids[i]
+		unix.Close(int(pf.Fd))
+		delete(s.pidfds, tgid)
+		if p := s.k.LookupProcess(tgid); p != nil {
+			s.k.Exit(p)
+		}
+		for tid, t := range s.tids {
+			if t.proc.Tgid == tgid {
+				delete(s.tids, tid)
+			}
+		}
+	}
+}
