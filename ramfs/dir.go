@@ -1,0 +1,742 @@
+package ramfs
+
+import (
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Rename flags (renameat2(2)).
+const (
+	RenameNoreplace = 1
+	RenameExchange  = 2
+	// RenameWhiteout leaves a character device 0:0 (owned by 0:0) at the
+	// old name, as tmpfs does. Checking CAP_MKNOD is the caller's job.
+	RenameWhiteout = 4
+)
+
+// dirent is one directory entry. Its cookie is its permanent ReadDir
+// position; inode is nil once the entry is removed.
+type dirent struct {
+	name   string
+	inode  *Inode
+	cookie int64
+}
+
+// dirData is the content of a directory. byName gives O(1) lookup; order
+// holds the entries by ascending cookie, including removed ones (tombstones)
+// until the next compaction, so ReadDir can seek by binary search.
+type dirData struct {
+	parent  *Inode // ".."; the root is its own parent. Kept after rmdir.
+	byName  map[string]*dirent
+	order   []*dirent
+	removed int    // tombstones in order
+	next    int64  // next cookie; 0 and 1 are "." and ".."
+	gen     uint64 // bumped when order is compacted
+	dead    bool   // removed by rmdir or rename: no lookups or creations
+}
+
+func newDirData() *dirData {
+	return &dirData{byName: make(map[string]*dirent), next: 2}
+}
+
+// add appends an entry with a new cookie.
+func (d *dirData) add(name string, n *Inode) *dirent {
+	de := &dirent{name: name, inode: n, cookie: d.next}
+	d.next++
+	d.byName[name] = de
+	d.order = append(d.order, de)
+	return de
+}
+
+// remove turns de into a tombstone and compacts order when more than half
+// of it is tombstones.
+func (d *dirData) remove(de *dirent) {
+	delete(d.byName, de.name)
+	de.inode = nil
+	d.removed++
+	if d.removed > 16 && d.removed > len(d.order)/2 {
+		live := d.order[:0]
+		for _, e := range d.order {
+			if e.inode != nil {
+				live = append(live, e)
+			}
+		}
+		clear(d.order[len(live):])
+		d.order = live
+		d.removed = 0
+		d.gen++
+	}
+}
+
+// seek returns the index in order of the first entry with cookie >= pos.
+func (d *dirData) seek(pos int64) int {
+	return sort.Search(len(d.order), func(i int) bool { return d.order[i].cookie >= pos })
+}
+
+func isDot(name string) bool { return name == "." || name == ".." }
+
+// checkName validates a single path component other than "." and "..".
+func checkName(name string) error {
+	switch {
+	case name == "":
+		return syscall.ENOENT
+	case len(name) > NameMax:
+		return syscall.ENAMETOOLONG
+	case strings.IndexByte(name, '/') >= 0 || strings.IndexByte(name, 0) >= 0:
+		return syscall.EINVAL
+	}
+	return nil
+}
+
+func direntBytes(name string) int64 { return direntCost + int64(len(name)) }
+
+// Lookup returns the entry name of dir. "." is dir and ".." its parent (the
+// root's parent is the root). Lookups in a removed directory give ENOENT.
+func (fs *FS) Lookup(dir *Inode, name string) (*Inode, error) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.lookupLocked(dir, name)
+}
+
+// LookupRef is Lookup followed by Ref under the same lock, so the inode
+// cannot be released in between.
+func (fs *FS) LookupRef(dir *Inode, name string) (*Inode, error) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	n, err := fs.lookupLocked(dir, name)
+	if err != nil {
+		return nil, err
+	}
+	fs.refLocked(n)
+	return n, nil
+}
+
+// Preconditions: fs.mu is locked.
+func (fs *FS) lookupLocked(dir *Inode, name string) (*Inode, error) {
+	d := dir.dir
+	if d == nil {
+		return nil, syscall.ENOTDIR
+	}
+	switch name {
+	case ".":
+		return dir, nil
+	case "..":
+		return d.parent, nil
+	}
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	if d.dead {
+		return nil, syscall.ENOENT
+	}
+	de := d.byName[name]
+	if de == nil {
+		return nil, syscall.ENOENT
+	}
+	return de.inode, nil
+}
+
+// Parent returns the parent of a directory (the root's parent is the root;
+// a removed directory keeps its last parent), or nil if dir is not a
+// directory.
+func (fs *FS) Parent(dir *Inode) *Inode {
+	if dir.dir == nil {
+		return nil
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return dir.dir.parent
+}
+
+// Entries returns the number of entries of dir, not counting "." and "..";
+// 0 if dir is not a directory.
+func (fs *FS) Entries(dir *Inode) int {
+	if dir.dir == nil {
+		return 0
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return len(dir.dir.byName)
+}
+
+// checkCreateLocked checks that name may be created in dir, in the order of
+// Linux's filename_create and may_create.
+//
+// Preconditions: fs.mu is locked.
+func (fs *FS) checkCreateLocked(dir *Inode, name string) error {
+	d := dir.dir
+	if d == nil {
+		return syscall.ENOTDIR
+	}
+	if isDot(name) {
+		return syscall.EEXIST
+	}
+	if err := checkName(name); err != nil {
+		return err
+	}
+	if d.dead {
+		return syscall.ENOENT
+	}
+	if d.byName[name] != nil {
+		return syscall.EEXIST
+	}
+	return nil
+}
+
+// createLocked makes a new inode named name in dir, charging its costs plus
+// extra bytes. A setgid directory passes on its group, and its setgid bit to
+// subdirectories (inode_init_owner).
+//
+// Preconditions: fs.mu is locked; checkCreateLocked(dir, name) passed.
+func (fs *FS) createLocked(dir *Inode, name string, mode, uid, gid uint32, rdev uint64, extra int64) (*Inode, error) {
+	if err := fs.reserveLocked(inodeCost+direntBytes(name)+extra, 1); err != nil {
+		return nil, err
+	}
+	if dmode := dir.mode.Load(); dmode&sISGID != 0 {
+		gid = dir.gid
+		if mode&sIFMT == sIFDIR {
+			mode |= sISGID
+		}
+	}
+	now := fs.nowLocked()
+	n := fs.newInodeLocked(mode, uid, gid, rdev, now)
+	if n.dir != nil {
+		n.dir.parent = dir
+		dir.nlink++
+	}
+	dir.dir.add(name, n)
+	fs.modifiedLocked(dir, now)
+	return n, nil
+}
+
+// Create makes a regular file; mode holds the permission bits (07777).
+// Errors: ENOTDIR, EEXIST (also for "." and ".."), ENOENT (empty name or
+// removed dir), ENAMETOOLONG, EINVAL (name with '/' or NUL), ENOSPC.
+func (fs *FS) Create(dir *Inode, name string, mode uint32, uid, gid uint32) (*Inode, error) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if err := fs.checkCreateLocked(dir, name); err != nil {
+		return nil, err
+	}
+	return fs.createLocked(dir, name, sIFREG|mode&permMask, uid, gid, 0, 0)
+}
+
+// Tmpfile makes a regular file with no name, as open(O_TMPFILE) does
+// (shmem_tmpfile): it has link count 0, holds one reference (Unref it when
+// the file is closed), and Link may give it a name once. Clearing that
+// permission for O_EXCL is the caller's job. dir's times do not change.
+// Errors: ENOTDIR, ENOENT (dir was removed), ENOSPC.
+func (fs *FS) Tmpfile(dir *Inode, mode uint32, uid, gid uint32) (*Inode, error) {
+	if dir.dir == nil {
+		return nil, syscall.ENOTDIR
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if dir.dir.dead {
+		return nil, syscall.ENOENT
+	}
+	if err := fs.reserveLocked(inodeCost, 1); err != nil {
+		return nil, err
+	}
+	if dir.mode.Load()&sISGID != 0 {
+		gid = dir.gid
+	}
+	n := fs.newInodeLocked(sIFREG|mode&permMask, uid, gid, 0, fs.nowLocked())
+	n.nlink = 0
+	n.refs = 1
+	n.linkable = true
+	return n, nil
+}
+
+// Mkdir makes a directory (shmem_mkdir); the parent's link count grows by
+// one. Errors as Create, plus EMLINK when the parent has Options.MaxLinks
+// links.
+func (fs *FS) Mkdir(dir *Inode, name string, mode uint32, uid, gid uint32) (*Inode, error) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if err := fs.checkCreateLocked(dir, name); err != nil {
+		return nil, err
+	}
+	if dir.nlink >= fs.maxLinks {
+		return nil, syscall.EMLINK
+	}
+	return fs.createLocked(dir, name, sIFDIR|mode&permMask, uid, gid, 0, 0)
+}
+
+// Mknod makes a FIFO, socket, character or block device, or regular file;
+// mode holds the type and permission bits (type 0 means regular, as
+// mknod(2)). rdev is kept for devices only. A directory type gives EPERM,
+// any other type EINVAL (may_mknod), before any other check.
+func (fs *FS) Mknod(dir *Inode, name string, mode uint32, rdev uint64, uid, gid uint32) (*Inode, error) {
+	switch mode & sIFMT {
+	case 0:
+		mode |= sIFREG
+	case sIFREG, sIFCHR, sIFBLK, sIFIFO, sIFSOCK:
+	case sIFDIR:
+		return nil, syscall.EPERM
+	default:
+		return nil, syscall.EINVAL
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if err := fs.checkCreateLocked(dir, name); err != nil {
+		return nil, err
+	}
+	return fs.createLocked(dir, name, mode&(sIFMT|permMask), uid, gid, rdev, 0)
+}
+
+// Link adds the name name in dir for target (vfs_link, shmem_link).
+// Errors: those of Create, then EXDEV (target of another FS), EPERM (target
+// is a directory), ENOENT (target has no links left), EMLINK, ENOSPC.
+func (fs *FS) Link(dir *Inode, name string, target *Inode) error {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if err := fs.checkCreateLocked(dir, name); err != nil {
+		return err
+	}
+	switch {
+	case target.fs != fs:
+		return syscall.EXDEV
+	case target.isDir():
+		return syscall.EPERM
+	case target.nlink == 0 && !target.linkable:
+		return syscall.ENOENT
+	case target.nlink >= fs.maxLinks:
+		return syscall.EMLINK
+	}
+	if err := fs.reserveLocked(direntBytes(name), 0); err != nil {
+		return err
+	}
+	now := fs.nowLocked()
+	dir.dir.add(name, target)
+	target.nlink++
+	target.linkable = false
+	target.ctime = now
+	fs.modifiedLocked(dir, now)
+	return nil
+}
+
+// lookupVictimLocked finds the entry name of dir for Unlink and Rmdir.
+//
+// Preconditions: fs.mu is locked.
+func lookupVictimLocked(dir *Inode, name string) (*dirent, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	if dir.dir.dead {
+		return nil, syscall.ENOENT
+	}
+	de := dir.dir.byName[name]
+	if de == nil {
+		return nil, syscall.ENOENT
+	}
+	return de, nil
+}
+
+// Unlink removes a non-directory entry (do_unlinkat, shmem_unlink).
+// Errors: ENOTDIR (dir), EISDIR ("." or ".." or a directory entry), ENOENT,
+// ENAMETOOLONG, EINVAL.
+func (fs *FS) Unlink(dir *Inode, name string) error {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if dir.dir == nil {
+		return syscall.ENOTDIR
+	}
+	if isDot(name) {
+		return syscall.EISDIR
+	}
+	de, err := lookupVictimLocked(dir, name)
+	if err != nil {
+		return err
+	}
+	n := de.inode
+	if n.isDir() {
+		return syscall.EISDIR
+	}
+	now := fs.nowLocked()
+	fs.removeEntryLocked(dir, de)
+	n.nlink--
+	n.ctime = now
+	fs.modifiedLocked(dir, now)
+	fs.maybeFreeLocked(n)
+	return nil
+}
+
+// Rmdir removes an empty directory (do_rmdir, shmem_rmdir). The removed
+// directory gets link count 0 and refuses lookups, creations and ReadDir
+// with ENOENT. Errors: ENOTDIR, EINVAL ("."), ENOTEMPTY (".." or not empty),
+// ENOENT, ENAMETOOLONG.
+func (fs *FS) Rmdir(dir *Inode, name string) error {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if dir.dir == nil {
+		return syscall.ENOTDIR
+	}
+	switch name {
+	case ".":
+		return syscall.EINVAL
+	case "..":
+		return syscall.ENOTEMPTY
+	}
+	de, err := lookupVictimLocked(dir, name)
+	if err != nil {
+		return err
+	}
+	n := de.inode
+	if !n.isDir() {
+		return syscall.ENOTDIR
+	}
+	if len(n.dir.byName) > 0 {
+		return syscall.ENOTEMPTY
+	}
+	now := fs.nowLocked()
+	fs.removeEntryLocked(dir, de)
+	fs.killDirLocked(n)
+	dir.nlink--
+	n.ctime = now
+	fs.modifiedLocked(dir, now)
+	fs.maybeFreeLocked(n)
+	return nil
+}
+
+// removeEntryLocked removes de from dir and refunds its cost.
+//
+// Preconditions: fs.mu is locked.
+func (fs *FS) removeEntryLocked(dir *Inode, de *dirent) {
+	fs.usedBytes -= direntBytes(de.name)
+	dir.dir.remove(de)
+}
+
+// killDirLocked marks an empty directory removed.
+//
+// Preconditions: fs.mu is locked.
+func (fs *FS) killDirLocked(n *Inode) {
+	n.nlink = 0
+	n.dir.dead = true
+	n.dir.order = nil
+	n.dir.removed = 0
+}
+
+// childToward returns the child of anc on the way from anc down to d, or nil
+// if anc is not a proper ancestor of d (d_ancestor).
+//
+// Preconditions: fs.mu is locked; d is a directory.
+func (fs *FS) childToward(anc, d *Inode) *Inode {
+	for c := d; c != fs.root; c = c.dir.parent {
+		if c.dir.parent == anc {
+			return c
+		}
+	}
+	return nil
+}
+
+// Rename moves oldDir/oldName to newDir/newName with the semantics of
+// renameat2(2) on tmpfs (do_renameat2, vfs_rename, shmem_rename2), checked
+// in Linux's order:
+//
+//   - unknown flags, or RenameExchange with another flag: EINVAL
+//   - a directory argument that is not a directory: ENOTDIR; a name too
+//     long: ENAMETOOLONG
+//   - old name "." or "..": EBUSY; new name "." or "..": EEXIST with
+//     RenameNoreplace, else EBUSY
+//   - old name missing (or a removed directory): ENOENT
+//   - RenameNoreplace and new exists: EEXIST; RenameExchange and new
+//     missing: ENOENT
+//   - moving a directory into its own subtree: EINVAL; replacing an
+//     ancestor of oldDir: ENOTEMPTY (EINVAL with RenameExchange)
+//   - old and new are the same inode: success, nothing changes
+//   - directory over non-directory: ENOTDIR; non-directory over directory:
+//     EISDIR
+//   - new parent at Options.MaxLinks: EMLINK
+//   - over a non-empty directory: ENOTEMPTY
+//   - ENOSPC if the new name is longer and the FS is full, or no room for
+//     the whiteout
+//
+// Both parents get new mtime and ctime, the moved inode(s) and a replaced
+// inode a new ctime; ".." and the link counts of the parents follow moved
+// directories. A replaced inode loses a link and is released when it has
+// neither links nor references.
+//
+// ReadDir positions: an entry renamed within its directory keeps its
+// position; an entry that replaces another takes the replaced one's
+// position; an entry moved to another directory without replacing gets a
+// new position there. An entry is thus never reported twice by a ReadDir
+// that runs concurrently with renames.
+func (fs *FS) Rename(oldDir *Inode, oldName string, newDir *Inode, newName string, flags uint32) error {
+	if flags&^(RenameNoreplace|RenameExchange|RenameWhiteout) != 0 {
+		return syscall.EINVAL
+	}
+	exchange := flags&RenameExchange != 0
+	if exchange && flags&(RenameNoreplace|RenameWhiteout) != 0 {
+		return syscall.EINVAL
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if oldDir.dir == nil || newDir.dir == nil {
+		return syscall.ENOTDIR
+	}
+	if oldDir.fs != fs || newDir.fs != fs {
+		return syscall.EXDEV
+	}
+	for _, name := range [2]string{oldName, newName} {
+		if !isDot(name) {
+			if err := checkName(name); err != nil {
+				return err
+			}
+		}
+	}
+	if isDot(oldName) {
+		return syscall.EBUSY
+	}
+	if isDot(newName) {
+		if flags&RenameNoreplace != 0 {
+			return syscall.EEXIST
+		}
+		return syscall.EBUSY
+	}
+	od, nd := oldDir.dir, newDir.dir
+	if od.dead || nd.dead {
+		return syscall.ENOENT
+	}
+	src := od.byName[oldName]
+	if src == nil {
+		return syscall.ENOENT
+	}
+	dst := nd.byName[newName]
+	if dst != nil && flags&RenameNoreplace != 0 {
+		return syscall.EEXIST
+	}
+	if dst == nil && exchange {
+		return syscall.ENOENT
+	}
+	if oldDir != newDir {
+		if t := fs.childToward(oldDir, newDir); t != nil && t == src.inode {
+			return syscall.EINVAL
+		}
+		if t := fs.childToward(newDir, oldDir); t != nil && dst != nil && t == dst.inode {
+			if exchange {
+				return syscall.EINVAL
+			}
+			return syscall.ENOTEMPTY
+		}
+	}
+	s := src.inode
+	if dst != nil && dst.inode == s {
+		return nil
+	}
+	var victim *Inode
+	if dst != nil {
+		victim = dst.inode
+	}
+	srcIsDir, dstIsDir := s.isDir(), victim != nil && victim.isDir()
+	if victim != nil && !exchange {
+		if srcIsDir && !dstIsDir {
+			return syscall.ENOTDIR
+		}
+		if !srcIsDir && dstIsDir {
+			return syscall.EISDIR
+		}
+	}
+	if oldDir != newDir {
+		if srcIsDir && !dstIsDir && newDir.nlink >= fs.maxLinks {
+			return syscall.EMLINK
+		}
+		if exchange && !srcIsDir && dstIsDir && oldDir.nlink >= fs.maxLinks {
+			return syscall.EMLINK
+		}
+	}
+	now := fs.nowLocked()
+	if exchange {
+		fs.exchangeLocked(oldDir, src, newDir, dst, now)
+		return nil
+	}
+	if dstIsDir && len(victim.dir.byName) > 0 {
+		return syscall.ENOTEMPTY
+	}
+	whiteout := flags&RenameWhiteout != 0
+	if err := fs.reserveRenameLocked(oldName, newName, dst != nil, whiteout); err != nil {
+		return err
+	}
+
+	// The moved inode goes into the victim's slot, or the source slot
+	// renamed in place, or a new slot in newDir.
+	switch {
+	case dst != nil:
+		dst.inode = s
+		if whiteout {
+			src.inode = fs.whiteoutLocked(now)
+		} else {
+			od.remove(src)
+		}
+	case oldDir == newDir && !whiteout:
+		delete(od.byName, oldName)
+		src.name = newName
+		od.byName[newName] = src
+	default:
+		if whiteout {
+			src.inode = fs.whiteoutLocked(now)
+		} else {
+			od.remove(src)
+		}
+		nd.add(newName, s)
+	}
+	if srcIsDir {
+		s.dir.parent = newDir
+		oldDir.nlink--
+		if victim == nil {
+			newDir.nlink++
+		}
+	}
+	if victim != nil {
+		if dstIsDir {
+			fs.killDirLocked(victim)
+		} else {
+			victim.nlink--
+		}
+		victim.ctime = now
+	}
+	s.ctime = now
+	fs.modifiedLocked(oldDir, now)
+	fs.modifiedLocked(newDir, now)
+	if victim != nil {
+		fs.maybeFreeLocked(victim)
+	}
+	return nil
+}
+
+// reserveRenameLocked charges the change in directory entry bytes of a
+// rename: the source entry goes away (unless a whiteout takes it over), a
+// new entry is made unless the moved inode takes over the replaced one's.
+//
+// Preconditions: fs.mu is locked.
+func (fs *FS) reserveRenameLocked(oldName, newName string, replace, whiteout bool) error {
+	var bytes, inodes int64
+	if whiteout {
+		bytes += inodeCost
+		inodes++
+	} else {
+		bytes -= direntBytes(oldName)
+	}
+	if !replace {
+		bytes += direntBytes(newName)
+	}
+	return fs.reserveLocked(bytes, inodes)
+}
+
+// whiteoutLocked makes the character device 0:0 that RENAME_WHITEOUT leaves
+// behind (shmem_whiteout); its capacity is already reserved.
+//
+// Preconditions: fs.mu is locked.
+func (fs *FS) whiteoutLocked(now time.Time) *Inode {
+	return fs.newInodeLocked(sIFCHR, 0, 0, 0, now)
+}
+
+// exchangeLocked swaps the inodes of two entries (simple_rename_exchange).
+// Names, and so capacity, do not change.
+//
+// Preconditions: fs.mu is locked.
+func (fs *FS) exchangeLocked(oldDir *Inode, src *dirent, newDir *Inode, dst *dirent, now time.Time) {
+	a, b := src.inode, dst.inode
+	src.inode, dst.inode = b, a
+	if oldDir != newDir {
+		aDir, bDir := a.isDir(), b.isDir()
+		if aDir {
+			a.dir.parent = newDir
+		}
+		if bDir {
+			b.dir.parent = oldDir
+		}
+		switch {
+		case aDir && !bDir:
+			oldDir.nlink--
+			newDir.nlink++
+		case !aDir && bDir:
+			newDir.nlink--
+			oldDir.nlink++
+		}
+	}
+	a.ctime = now
+	b.ctime = now
+	fs.modifiedLocked(oldDir, now)
+	fs.modifiedLocked(newDir, now)
+}
+
+// ReadDir lists dir from position pos, like getdents on tmpfs: position 0 is
+// ".", 1 is "..", then the entries in creation order (see Rename), each at a
+// permanent increasing position. fn gets each entry and the position to
+// resume after it; returning false stops. Entries removed before they are
+// reached are not listed; entries made during the listing may or may not
+// be. ReadDir applies the relatime rule to dir's atime.
+//
+// fn is called without the FS lock held, so it may call methods of fs.
+// Errors: ENOTDIR, ENOENT (dir was removed: iterate_dir's IS_DEADDIR), EINVAL
+// (pos < 0).
+func (fs *FS) ReadDir(dir *Inode, pos int64, fn func(name string, ino uint64, typ uint8, next int64) bool) error {
+	return fs.readDir(dir, pos, true, fn)
+}
+
+// ReadDirNoatime is ReadDir without the atime update, for O_NOATIME.
+func (fs *FS) ReadDirNoatime(dir *Inode, pos int64, fn func(name string, ino uint64, typ uint8, next int64) bool) error {
+	return fs.readDir(dir, pos, false, fn)
+}
+
+func (fs *FS) readDir(dir *Inode, pos int64, atime bool, fn func(name string, ino uint64, typ uint8, next int64) bool) error {
+	d := dir.dir
+	if d == nil {
+		return syscall.ENOTDIR
+	}
+	if pos < 0 {
+		return syscall.EINVAL
+	}
+	fs.mu.Lock()
+	if d.dead {
+		fs.mu.Unlock()
+		return syscall.ENOENT
+	}
+	if atime {
+		fs.accessedLocked(dir)
+	}
+	if pos == 0 {
+		ino := dir.ino
+		fs.mu.Unlock()
+		if !fn(".", ino, dtDir, 1) {
+			return nil
+		}
+		fs.mu.Lock()
+		pos = 1
+	}
+	if pos == 1 {
+		ino := d.parent.ino
+		fs.mu.Unlock()
+		if !fn("..", ino, dtDir, 2) {
+			return nil
+		}
+		fs.mu.Lock()
+		pos = 2
+	}
+	gen, i := d.gen, d.seek(pos)
+	for {
+		if d.gen != gen {
+			gen, i = d.gen, d.seek(pos)
+		}
+		for i < len(d.order) && d.order[i].inode == nil {
+			i++
+		}
+		if i >= len(d.order) {
+			break
+		}
+		de := d.order[i]
+		name, ino, typ, next := de.name, de.inode.ino, dtype(de.inode.Mode()), de.cookie+1
+		fs.mu.Unlock()
+		if !fn(name, ino, typ, next) {
+			return nil
+		}
+		fs.mu.Lock()
+		pos = next
+		i++
+	}
+	fs.mu.Unlock()
+	return nil
+}

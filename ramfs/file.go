@@ -1,0 +1,523 @@
+package ramfs
+
+import "syscall"
+
+// fallocate(2) mode bits (include/uapi/linux/falloc.h).
+const (
+	FallocKeepSize  = 0x01
+	FallocPunchHole = 0x02
+
+	fallocCollapseRange = 0x08
+	fallocZeroRange     = 0x10
+	fallocInsertRange   = 0x20
+	fallocUnshareRange  = 0x40
+	fallocWriteZeroes   = 0x80
+	fallocModeMask      = FallocPunchHole | fallocCollapseRange | fallocZeroRange |
+		fallocInsertRange | fallocUnshareRange | fallocWriteZeroes
+)
+
+// The page tree is a radix tree with 64 slots per node. A tree of height h
+// covers 64^h pages; height 9 covers every page index below
+// MaxFileSize>>pageShift.
+const (
+	fanShift = 6
+	fan      = 1 << fanShift
+	fanMask  = fan - 1
+	// noPage is past every page index.
+	noPage = int64(1) << (fanShift * 9)
+)
+
+type page [pageSize]byte
+
+// pnode is a node of the page tree: interior nodes use kids, leaves pages.
+type pnode struct {
+	kids  []*pnode
+	pages []*page
+	// unwritten marks leaf pages made by fallocate and not written since.
+	// They read as zeros and count as holes for SEEK_DATA, as tmpfs's
+	// !uptodate falloc folios do.
+	unwritten uint64
+	count     int // non-nil slots
+}
+
+func newNode(height int) *pnode {
+	if height == 1 {
+		return &pnode{pages: make([]*page, fan)}
+	}
+	return &pnode{kids: make([]*pnode, fan)}
+}
+
+// pageTree holds the data of a regular file.
+type pageTree struct {
+	root   *pnode
+	height int
+	npages int64
+	size   int64
+}
+
+// span returns the number of pages one slot of a node at height h covers.
+func span(h int) int64 { return int64(1) << (fanShift * (h - 1)) }
+
+// leaf returns the leaf holding page idx and idx's slot in it, or nil.
+func (t *pageTree) leaf(idx int64) (*pnode, int) {
+	if t.height == 0 || idx >= span(t.height+1) {
+		return nil, 0
+	}
+	n := t.root
+	for h := t.height; h > 1; h-- {
+		n = n.kids[(idx>>(fanShift*(h-1)))&fanMask]
+		if n == nil {
+			return nil, 0
+		}
+	}
+	return n, int(idx & fanMask)
+}
+
+func (t *pageTree) get(idx int64) *page {
+	l, s := t.leaf(idx)
+	if l == nil {
+		return nil
+	}
+	return l.pages[s]
+}
+
+// insert allocates page idx, which must be absent, and returns its leaf
+// and slot.
+func (t *pageTree) insert(idx int64) (*pnode, int) {
+	if t.height == 0 {
+		h := 1
+		for idx >= span(h+1) {
+			h++
+		}
+		t.root, t.height = newNode(h), h
+	}
+	for idx >= span(t.height+1) {
+		r := newNode(t.height + 1)
+		r.kids[0], r.count = t.root, 1
+		t.root = r
+		t.height++
+	}
+	n := t.root
+	for h := t.height; h > 1; h-- {
+		s := (idx >> (fanShift * (h - 1))) & fanMask
+		c := n.kids[s]
+		if c == nil {
+			c = newNode(h - 1)
+			n.kids[s] = c
+			n.count++
+		}
+		n = c
+	}
+	s := int(idx & fanMask)
+	n.pages[s] = new(page)
+	n.count++
+	t.npages++
+	return n, s
+}
+
+// punch frees the pages with index in [from, to) and returns how many it
+// freed.
+func (t *pageTree) punch(from, to int64) int64 {
+	if t.height == 0 || from >= to {
+		return 0
+	}
+	to = min(to, span(t.height+1))
+	if from >= to {
+		return 0
+	}
+	freed := punchNode(t.root, t.height, 0, from, to)
+	t.npages -= freed
+	if t.root.count == 0 {
+		t.root, t.height = nil, 0
+	}
+	for t.height > 1 && t.root.count == 1 && t.root.kids[0] != nil {
+		t.root = t.root.kids[0]
+		t.height--
+	}
+	return freed
+}
+
+func punchNode(n *pnode, h int, base, from, to int64) int64 {
+	sp := span(h)
+	lo := max(int64(0), (from-base)/sp)
+	hi := min(int64(fanMask), (to-1-base)/sp)
+	var freed int64
+	for s := lo; s <= hi; s++ {
+		if h == 1 {
+			if n.pages[s] != nil {
+				n.pages[s] = nil
+				n.unwritten &^= 1 << s
+				n.count--
+				freed++
+			}
+			continue
+		}
+		c := n.kids[s]
+		if c == nil {
+			continue
+		}
+		freed += punchNode(c, h-1, base+s*sp, from, to)
+		if c.count == 0 {
+			n.kids[s] = nil
+			n.count--
+		}
+	}
+	return freed
+}
+
+// present counts the allocated pages with index in [from, to).
+func (t *pageTree) present(from, to int64) int64 {
+	if t.height == 0 {
+		return 0
+	}
+	to = min(to, span(t.height+1))
+	if from >= to {
+		return 0
+	}
+	return presentNode(t.root, t.height, 0, from, to)
+}
+
+func presentNode(n *pnode, h int, base, from, to int64) int64 {
+	sp := span(h)
+	lo := max(int64(0), (from-base)/sp)
+	hi := min(int64(fanMask), (to-1-base)/sp)
+	var c int64
+	for s := lo; s <= hi; s++ {
+		if h == 1 {
+			if n.pages[s] != nil {
+				c++
+			}
+		} else if k := n.kids[s]; k != nil {
+			c += presentNode(k, h-1, base+s*sp, from, to)
+		}
+	}
+	return c
+}
+
+// scan returns the first page index >= from that holds written data (data
+// true) or is a hole (absent or unwritten, data false); -1 if there is none
+// in the tree.
+func (t *pageTree) scan(from int64, data bool) int64 {
+	if t.height == 0 || from >= span(t.height+1) {
+		if data {
+			return -1
+		}
+		return from
+	}
+	r := scanNode(t.root, t.height, 0, from, data)
+	if r < 0 && !data {
+		return span(t.height + 1)
+	}
+	return r
+}
+
+func scanNode(n *pnode, h int, base, from int64, data bool) int64 {
+	sp := span(h)
+	for s := max(int64(0), (from-base)/sp); s < fan; s++ {
+		b := base + s*sp
+		if h == 1 {
+			if (n.pages[s] != nil && n.unwritten&(1<<s) == 0) == data {
+				return b
+			}
+			continue
+		}
+		c := n.kids[s]
+		if c == nil {
+			if !data {
+				return max(b, from)
+			}
+			continue
+		}
+		if r := scanNode(c, h-1, b, from, data); r >= 0 {
+			return r
+		}
+	}
+	return -1
+}
+
+// checkRegular returns the error for data operations on a non-regular
+// inode: EISDIR for directories, EINVAL otherwise.
+func (n *Inode) checkRegular() error {
+	switch n.typ() {
+	case sIFREG:
+		return nil
+	case sIFDIR:
+		return syscall.EISDIR
+	}
+	return syscall.EINVAL
+}
+
+// checkRange is rw_verify_area: negative offsets and offset+length
+// overflowing loff_t give EINVAL.
+func checkRange(off int64, n int) error {
+	if off < 0 || off > MaxFileSize-int64(n) {
+		return syscall.EINVAL
+	}
+	return nil
+}
+
+// ReadAt reads file data at off (shmem_file_read_iter): a short count at
+// EOF, (0, nil) at or after EOF, never io.EOF. Holes read as zeros. It
+// applies the relatime rule to atime. Errors: EISDIR, EINVAL (not a regular
+// file; off < 0; off+len(p) overflows).
+func (fs *FS) ReadAt(n *Inode, p []byte, off int64) (int, error) {
+	return fs.readAt(n, p, off, true)
+}
+
+// ReadAtNoatime is ReadAt without the atime update, for O_NOATIME.
+func (fs *FS) ReadAtNoatime(n *Inode, p []byte, off int64) (int, error) {
+	return fs.readAt(n, p, off, false)
+}
+
+func (fs *FS) readAt(n *Inode, p []byte, off int64, atime bool) (int, error) {
+	if err := n.checkRegular(); err != nil {
+		return 0, err
+	}
+	if err := checkRange(off, len(p)); err != nil {
+		return 0, err
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if atime {
+		fs.accessedLocked(n)
+	}
+	t := &n.file
+	if off >= t.size {
+		return 0, nil
+	}
+	total := int(min(int64(len(p)), t.size-off))
+	buf := p[:total]
+	for len(buf) > 0 {
+		po := int(off & (pageSize - 1))
+		c := min(len(buf), pageSize-po)
+		if pg := t.get(off >> pageShift); pg != nil {
+			copy(buf[:c], pg[po:])
+		} else {
+			clear(buf[:c])
+		}
+		buf = buf[c:]
+		off += int64(c)
+	}
+	return total, nil
+}
+
+// WriteAt writes p at off and extends the size (shmem_file_write_iter).
+// Like tmpfs it goes page by page: when the capacity runs out it returns the
+// bytes written so far with a nil error, or (0, ENOSPC) if none; data
+// written before stays intact. mtime and ctime are set first, as
+// file_modified does, even if the write then fails with ENOSPC. A zero-length
+// write changes nothing. Errors: EISDIR, EINVAL (not regular; off < 0;
+// off+len(p) overflows, which is where Linux's rw_verify_area stops a write
+// past MaxFileSize), ENOSPC. Clearing setuid/setgid (file_remove_privs)
+// depends on the writer's credentials and is the caller's job.
+func (fs *FS) WriteAt(n *Inode, p []byte, off int64) (int, error) {
+	if err := n.checkRegular(); err != nil {
+		return 0, err
+	}
+	if err := checkRange(off, len(p)); err != nil {
+		return 0, err
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.modifiedLocked(n, fs.nowLocked())
+	t := &n.file
+	done := 0
+	for done < len(p) {
+		pos := off + int64(done)
+		idx := pos >> pageShift
+		l, s := t.leaf(idx)
+		if l == nil || l.pages[s] == nil {
+			if fs.freeBytesLocked() < pageSize {
+				break
+			}
+			fs.usedBytes += pageSize
+			l, s = t.insert(idx)
+		}
+		l.unwritten &^= 1 << s
+		done += copy(l.pages[s][pos&(pageSize-1):], p[done:])
+	}
+	if end := off + int64(done); done > 0 && end > t.size {
+		t.size = end
+	}
+	fs.maybeFreeLocked(n)
+	if done == 0 {
+		return 0, syscall.ENOSPC
+	}
+	return done, nil
+}
+
+// Truncate sets the size (shmem_setattr). Growing leaves a hole; shrinking
+// (or keeping the size) drops every page past the new size, including
+// fallocate(FALLOC_FL_KEEP_SIZE) pages past EOF, and zeroes the tail of the
+// last partial page. mtime and ctime are always set, even when the size does
+// not change: Linux 6.18 tmpfs does so for truncate(2) as well as for
+// ftruncate(2) and open(O_TRUNC). Errors: EISDIR, EINVAL (other
+// non-regular; size < 0).
+func (fs *FS) Truncate(n *Inode, size int64) error {
+	if err := n.checkRegular(); err != nil {
+		return err
+	}
+	if size < 0 {
+		return syscall.EINVAL
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	t := &n.file
+	if size <= t.size {
+		first := size >> pageShift
+		if po := size & (pageSize - 1); po != 0 {
+			if pg := t.get(first); pg != nil {
+				clear(pg[po:])
+			}
+			first++
+		}
+		fs.usedBytes -= t.punch(first, noPage) * pageSize
+	}
+	t.size = size
+	fs.modifiedLocked(n, fs.nowLocked())
+	fs.maybeFreeLocked(n)
+	return nil
+}
+
+// fallocModeValid is vfs_fallocate's check of the mode bits, done before
+// the file type is looked at.
+func fallocModeValid(mode uint32) bool {
+	if mode&^(fallocModeMask|FallocKeepSize) != 0 {
+		return false
+	}
+	switch mode & fallocModeMask {
+	case 0, fallocUnshareRange, fallocZeroRange:
+		return true
+	case FallocPunchHole:
+		return mode&FallocKeepSize != 0
+	case fallocCollapseRange, fallocInsertRange, fallocWriteZeroes:
+		return mode&FallocKeepSize == 0
+	}
+	return false
+}
+
+// Allocate is fallocate(2) on tmpfs (vfs_fallocate, shmem_fallocate).
+// Mode 0 allocates [off, off+length) and extends the size; FallocKeepSize
+// allocates without changing the size; FallocPunchHole|FallocKeepSize frees
+// the whole pages in the range and zeroes the partial ones. Allocation is
+// all or nothing: without room for every missing page it fails with ENOSPC
+// and changes nothing. Allocated pages read as zeros and count as holes for
+// SeekData until written. On success mtime and ctime are set.
+//
+// Errors, in Linux's order: EINVAL (off < 0, length <= 0), EOPNOTSUPP
+// (invalid mode), ESPIPE (FIFO), EISDIR, ENODEV (not a regular file), EFBIG
+// (off+length past MaxFileSize), EOPNOTSUPP (a valid mode tmpfs does not
+// support: zero range, collapse, insert, unshare, write zeroes), ENOSPC.
+func (fs *FS) Allocate(n *Inode, mode uint32, off, length int64) error {
+	if off < 0 || length <= 0 {
+		return syscall.EINVAL
+	}
+	if !fallocModeValid(mode) {
+		return syscall.EOPNOTSUPP
+	}
+	switch n.typ() {
+	case sIFREG:
+	case sIFIFO:
+		return syscall.ESPIPE
+	case sIFDIR:
+		return syscall.EISDIR
+	default:
+		return syscall.ENODEV
+	}
+	if off > MaxFileSize-length {
+		return syscall.EFBIG
+	}
+	if mode&^(FallocKeepSize|FallocPunchHole) != 0 {
+		return syscall.EOPNOTSUPP
+	}
+	end := off + length
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	t := &n.file
+	if mode&FallocPunchHole != 0 {
+		fs.punchLocked(t, off, end)
+	} else {
+		first, last := off>>pageShift, (end-1)>>pageShift
+		missing := last - first + 1 - t.present(first, last+1)
+		if missing > fs.freeBytesLocked()/pageSize {
+			return syscall.ENOSPC
+		}
+		fs.usedBytes += missing * pageSize
+		for idx := first; idx <= last && missing > 0; idx++ {
+			if l, s := t.leaf(idx); l == nil || l.pages[s] == nil {
+				l, s = t.insert(idx)
+				l.unwritten |= 1 << s
+				missing--
+			}
+		}
+		if mode&FallocKeepSize == 0 && end > t.size {
+			t.size = end
+		}
+	}
+	fs.modifiedLocked(n, fs.nowLocked())
+	fs.maybeFreeLocked(n)
+	return nil
+}
+
+// punchLocked frees the whole pages in [off, end) and zeroes the parts of
+// partial pages in it (shmem_truncate_range).
+//
+// Preconditions: fs.mu is locked.
+func (fs *FS) punchLocked(t *pageTree, off, end int64) {
+	first, last := off>>pageShift, end>>pageShift // pages [first, last) are whole unless off is unaligned
+	if po := off & (pageSize - 1); po != 0 {
+		if pg := t.get(first); pg != nil {
+			clear(pg[po:min(pageSize, po+(end-off))])
+		}
+		first++
+	}
+	if pe := end & (pageSize - 1); pe != 0 && last >= first {
+		if pg := t.get(last); pg != nil {
+			clear(pg[:pe])
+		}
+	}
+	fs.usedBytes -= t.punch(first, last) * pageSize
+}
+
+// SeekData returns the first offset >= off that holds data
+// (lseek SEEK_DATA, mapping_seek_hole_data). Errors: ENXIO when off < 0 or
+// off >= size or there is no data past off; EINVAL for non-regular files
+// (tmpfs directories reject SEEK_DATA with EINVAL too).
+func (fs *FS) SeekData(n *Inode, off int64) (int64, error) {
+	if n.typ() != sIFREG {
+		return 0, syscall.EINVAL
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	t := &n.file
+	if off < 0 || off >= t.size {
+		return 0, syscall.ENXIO
+	}
+	idx := t.scan(off>>pageShift, true)
+	if idx < 0 || idx > (t.size-1)>>pageShift {
+		return 0, syscall.ENXIO
+	}
+	return max(off, idx<<pageShift), nil
+}
+
+// SeekHole returns the first offset >= off in a hole, or the size if there
+// is none before EOF (lseek SEEK_HOLE). Errors as SeekData.
+func (fs *FS) SeekHole(n *Inode, off int64) (int64, error) {
+	if n.typ() != sIFREG {
+		return 0, syscall.EINVAL
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	t := &n.file
+	if off < 0 || off >= t.size {
+		return 0, syscall.ENXIO
+	}
+	idx := t.scan(off>>pageShift, false)
+	if idx > (t.size-1)>>pageShift {
+		return t.size, nil
+	}
+	return max(off, idx<<pageShift), nil
+}

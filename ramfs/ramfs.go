@@ -1,0 +1,200 @@
+// Package ramfs is an in-memory file system that follows Linux tmpfs
+// (mm/shmem.c, fs/libfs.c) closely enough that emul can return its errors
+// to a traced program unchanged.
+//
+// Every error is a bare syscall.Errno with the value Linux tmpfs returns for
+// the same operation; errors.Is(err, fs.ErrNotExist) works because
+// syscall.Errno implements Is. ramfs does no permission checks and knows no
+// credentials: the caller checks access and passes uid and gid in.
+//
+// # Locking
+//
+// One mutex, FS.mu, guards all state of an FS: every inode, directory and
+// page tree. Every exported method holds it for its whole duration, except
+// ReadDir, which drops it around each call of its callback so the callback
+// may call back into the FS. Helpers whose names end in Locked require FS.mu
+// to be held (see their Preconditions line). With a single lock there is no
+// lock order. Inode.ino and the file type bits never change and the mode is
+// kept in an atomic, so Inode.Ino and Inode.Mode take no lock.
+//
+// # Capacity
+//
+// Used bytes are the sum of: inodeCost per live inode, direntCost plus the
+// name length per directory entry, one page (4096 bytes) per allocated page
+// of file data, and the target of each symlink (a whole page for targets of
+// 128 bytes or more, which tmpfs also stores in a page). Holes take nothing.
+// An inode is live while it has a link or an open reference (Ref).
+package ramfs
+
+import (
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Options configures a new FS.
+type Options struct {
+	Capacity  int64            // bytes of file data + metadata allowed; 0 = unlimited (16 TiB, as Statfs reports)
+	MaxInodes int64            // 0 = unlimited
+	Now       func() time.Time // clock; nil = time.Now
+
+	// MaxLinks limits the link count of an inode (Link, and Mkdir/Rename
+	// on the parent directory) and makes them fail with EMLINK. tmpfs has
+	// no limit; 0 means the largest value Attr.Nlink can hold.
+	MaxLinks uint32
+}
+
+// Costs charged against Options.Capacity; see the package doc.
+const (
+	inodeCost  = 256
+	direntCost = 64
+)
+
+// Sizes and limits, Linux values.
+const (
+	pageShift = 12
+	pageSize  = 1 << pageShift
+
+	// MaxFileSize is the largest file size, tmpfs's s_maxbytes
+	// (MAX_LFS_FILESIZE on 64-bit Linux).
+	MaxFileSize = 1<<63 - 1
+
+	// NameMax is the longest name of a directory entry (NAME_MAX).
+	NameMax = 255
+	// SymlinkMax is the longest symlink target (PATH_MAX - 1).
+	SymlinkMax = 4095
+
+	// shortSymlinkLen: shorter targets are kept inline by tmpfs and take
+	// no block; longer ones take a page (SHORT_SYMLINK_LEN).
+	shortSymlinkLen = 128
+
+	// bogoDirentSize is tmpfs's BOGO_DIRENT_SIZE: a directory's size is
+	// 2*bogoDirentSize plus bogoDirentSize per entry.
+	bogoDirentSize = 20
+
+	// unlimitedBytes is what Statfs reports as the size of an FS without
+	// a capacity: 16 TiB.
+	unlimitedBytes = 1 << 44
+	// unlimitedInodes is what Statfs reports as Files without MaxInodes.
+	unlimitedInodes = 1 << 32
+)
+
+// FS is one in-memory file system. It is safe for concurrent use.
+type FS struct {
+	mu sync.Mutex
+
+	opt      Options
+	now      func() time.Time
+	maxLinks uint32
+	root     *Inode
+
+	// +checklocks:mu
+	nextIno uint64
+	// +checklocks:mu
+	usedBytes int64
+	// +checklocks:mu
+	usedInodes int64
+}
+
+// New returns an empty FS whose root is a directory with mode 0755 owned by
+// uid 0, gid 0.
+func New(opt Options) *FS {
+	fs := &FS{opt: opt, now: opt.Now, maxLinks: opt.MaxLinks}
+	if fs.now == nil {
+		fs.now = time.Now
+	}
+	if fs.maxLinks == 0 {
+		fs.maxLinks = ^uint32(0)
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	root := fs.newInodeLocked(sIFDIR|0o755, 0, 0, 0, fs.nowLocked())
+	root.dir.parent = root
+	fs.usedBytes += inodeCost
+	fs.usedInodes++
+	fs.root = root
+	return fs
+}
+
+// Root returns the root directory.
+func (fs *FS) Root() *Inode { return fs.root }
+
+// Now returns the FS clock's current time, as used for timestamps (for
+// UTIME_NOW).
+func (fs *FS) Now() time.Time {
+	return fs.now().Round(0)
+}
+
+// nowLocked returns the current time without a monotonic reading, so that
+// stored times compare and print like Linux timestamps.
+//
+// Preconditions: fs.mu is locked.
+func (fs *FS) nowLocked() time.Time {
+	return fs.now().Round(0)
+}
+
+// reserveLocked charges bytes and inodes against the limits, or returns
+// ENOSPC and charges nothing. Negative bytes are a refund and always fit.
+//
+// Preconditions: fs.mu is locked.
+func (fs *FS) reserveLocked(bytes, inodes int64) error {
+	if bytes > 0 && bytes > fs.freeBytesLocked() {
+		return syscall.ENOSPC
+	}
+	if fs.opt.MaxInodes > 0 && inodes > 0 && fs.usedInodes+inodes > fs.opt.MaxInodes {
+		return syscall.ENOSPC
+	}
+	fs.usedBytes += bytes
+	fs.usedInodes += inodes
+	return nil
+}
+
+// freeBytesLocked returns how many more bytes may be charged.
+//
+// Preconditions: fs.mu is locked.
+func (fs *FS) freeBytesLocked() int64 {
+	return max(fs.capacity()-fs.usedBytes, 0)
+}
+
+// capacity returns the byte limit; "unlimited" is 16 TiB so that
+// fallocate of absurd sizes fails with ENOSPC rather than exhausting memory.
+func (fs *FS) capacity() int64 {
+	if fs.opt.Capacity <= 0 {
+		return unlimitedBytes
+	}
+	return fs.opt.Capacity
+}
+
+// Statfs is the statfs(2) view of an FS.
+type Statfs struct {
+	Bsize                       int64
+	Blocks, Bfree, Files, Ffree uint64
+	Namelen                     int64
+}
+
+// Statfs reports sizes in 4096-byte blocks. Without a capacity it reports
+// 16 TiB, and without MaxInodes 2^32 files.
+func (fs *FS) Statfs() Statfs {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	total := fs.capacity()
+	files := fs.opt.MaxInodes
+	if files <= 0 {
+		files = unlimitedInodes
+	}
+	return Statfs{
+		Bsize:   pageSize,
+		Blocks:  uint64(total / pageSize),
+		Bfree:   uint64(max(total-fs.usedBytes, 0) / pageSize),
+		Files:   uint64(files),
+		Ffree:   uint64(max(files-fs.usedInodes, 0)),
+		Namelen: NameMax,
+	}
+}
+
+// Used returns the bytes and inodes charged against the limits.
+func (fs *FS) Used() (bytes int64, inodes int64) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.usedBytes, fs.usedInodes
+}
