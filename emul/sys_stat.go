@@ -188,6 +188,22 @@ func (k *Kernel) Faccessat2(c *Call) Result {
 }
 
 func (k *Kernel) readlinkCommon(c *Call, dirfd int, addr, buf uint64, size int64) Result {
+	if name, e := readPath(c.Mem, addr, true); e == 0 && name != "" {
+		// readlink of /proc/self/fd/N for an emulated fd names the
+		// file, not its placeholder.
+		if l, e := k.walkLocked(c.Proc, dirfd, name, 0); e == 0 && l.host && !l.redirected {
+			if f := k.procFDLocked(c.Proc, l.hostPath); f != nil {
+				if size <= 0 {
+					return fail(syscall.EINVAL)
+				}
+				t := f.path
+				if int64(len(t)) > size {
+					t = t[:size]
+				}
+				return retE(int64(len(t)), writeFull(c.Mem, []byte(t), buf))
+			}
+		}
+	}
 	l, r, done := k.target(c, dirfd, addr, false, true)
 	if done {
 		return r

@@ -2,6 +2,7 @@ package emul
 
 import (
 	"path"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -133,6 +134,18 @@ func (k *Kernel) walkLocked(p *Process, dirfd int, name string, fl walkFlags) (l
 				st.hostPath = path.Dir(st.hostPath)
 			default:
 				np := path.Join(st.hostPath, c)
+				if f := k.procFDLocked(p, np); f != nil && (!last || fl&followLast != 0 || slash) {
+					// A /proc/PID/fd/N magic link to an emulated
+					// file jumps to the file itself.
+					if last {
+						return loc{m: f.m, ino: f.ino, abs: f.path, slash: slash}, 0
+					}
+					if !isDir(f.ino) {
+						return loc{}, syscall.ENOTDIR
+					}
+					st = walkState{m: f.m, d: f.ino, abs: f.path}
+					continue
+				}
 				if m := k.mountAt(np); m != nil {
 					if fl&noXdev != 0 {
 						return loc{}, syscall.EXDEV
@@ -242,3 +255,43 @@ func splitPath(p string) []string {
 
 // isDir reports whether the inode is a directory.
 func isDir(n *ramfs.Inode) bool { return n.Mode()&syscall.S_IFMT == syscall.S_IFDIR }
+
+// procFDLocked returns the emulated file behind a /proc/self/fd/N,
+// /proc/thread-self/fd/N or /proc/PID/fd/N (PID a known process) path, or
+// nil.
+func (k *Kernel) procFDLocked(p *Process, hp string) *File {
+	rest, ok := strings.CutPrefix(hp, "/proc/")
+	if !ok {
+		return nil
+	}
+	who, rest, ok := strings.Cut(rest, "/")
+	if !ok {
+		return nil
+	}
+	if who == "thread-self" {
+		who = "self"
+	}
+	if t, r, ok := strings.Cut(rest, "/"); ok && t == "task" {
+		// /proc/PID/task/TID/fd/N: same fd table.
+		_, rest, _ = strings.Cut(r, "/")
+	}
+	num, ok := strings.CutPrefix(rest, "fd/")
+	if !ok {
+		return nil
+	}
+	fd, err := strconv.Atoi(num)
+	if err != nil || fd < 0 {
+		return nil
+	}
+	q := p
+	if who != "self" {
+		pid, err := strconv.Atoi(who)
+		if err != nil {
+			return nil
+		}
+		if q = k.procs[pid]; q == nil {
+			return nil
+		}
+	}
+	return k.fileLocked(q, fd)
+}
