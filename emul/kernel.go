@@ -53,6 +53,9 @@ const (
 	// Kernel.Installed. FDFlags carries O_CLOEXEC; SetFD >= 0 asks for
 	// that exact number (dup2 semantics).
 	InstallFD
+	// Defer: the call must wait (a lock held by another owner); its answer
+	// comes later from TakeCompletions under the Call's ID.
+	Defer
 )
 
 func (a Action) String() string {
@@ -63,6 +66,8 @@ func (a Action) String() string {
 		return "continue"
 	case InstallFD:
 		return "installfd"
+	case Defer:
+		return "defer"
 	}
 	return "?"
 }
@@ -96,6 +101,9 @@ func retErr(v int64, err error) Result {
 
 // Call is one intercepted syscall.
 type Call struct {
+	// ID identifies the call for a deferred answer; 0 means the transport
+	// cannot answer later.
+	ID   uint64
 	Tid  int
 	Proc *Process
 	Nr   int
@@ -111,14 +119,17 @@ type Mount struct {
 
 // Kernel holds the emulated state shared by every target process.
 type Kernel struct {
-	mu     sync.Mutex
-	mounts []*Mount // sorted by path
-	host   Host
-	procs  map[int]*Process
-	files  map[uint64]*File
-	nextID uint64
-	buf    scratch
-	xattrs map[*ramfs.Inode]map[string][]byte
+	mu      sync.Mutex
+	mounts  []*Mount // sorted by path
+	host    Host
+	procs   map[int]*Process
+	files   map[uint64]*File
+	nextID  uint64
+	buf     scratch
+	xattrs  map[*ramfs.Inode]map[string][]byte
+	locks   map[*ramfs.Inode][]*lock
+	waiters []lockWaiter
+	done    []Completion
 
 	// OnFault, if set, is told about unexpected internal errors that were
 	// turned into EIO (so they are logged, never silent).
@@ -134,6 +145,7 @@ func NewKernel(mounts []*Mount, host Host) *Kernel {
 		host:   host,
 		procs:  map[int]*Process{},
 		files:  map[uint64]*File{},
+		locks:  map[*ramfs.Inode][]*lock{},
 		nextID: 1,
 	}
 }
@@ -224,6 +236,7 @@ func (k *Kernel) Exit(p *Process) {
 	for fd := range p.fds {
 		k.dropFDLocked(p, fd)
 	}
+	k.dropProcessLocksLocked(p, nil)
 	if p.cwd != nil {
 		k.putFileLocked(p.cwd)
 		p.cwd = nil
@@ -300,6 +313,10 @@ func (k *Kernel) dropFDLocked(p *Process, fd int) {
 		return
 	}
 	delete(p.fds, fd)
+	if n := e.file.ino; len(k.locks[n]) > 0 {
+		// Any close of the file drops the process's POSIX locks on it.
+		k.releaseLocked(n, func(l *lock) bool { return l.kind == posixLock && l.proc == p })
+	}
 	k.putFileLocked(e.file)
 }
 
@@ -344,6 +361,7 @@ func (k *Kernel) putFileLocked(f *File) {
 		return
 	}
 	delete(k.files, f.id)
+	k.dropFileLocksLocked(f)
 	f.m.FS.Unref(f.ino)
 }
 

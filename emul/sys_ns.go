@@ -463,11 +463,6 @@ func (k *Kernel) Readahead(c *Call) Result {
 	return ret(0)
 }
 
-// Flock runs on the placeholder in the kernel: locks between fds of one
-// description behave; between two opens of the same ramfs file they do not
-// conflict yet.
-func (k *Kernel) Flock(c *Call) Result { return cont() }
-
 func (k *Kernel) chmodLocked(c *Call, l loc, mode uint32) Result {
 	if e := mustExist(l); e != 0 {
 		return fail(e)

@@ -323,24 +323,11 @@ func (k *Kernel) Fcntl(c *Call) Result {
 		arg := int(c.Args[2])
 		f.flags = f.flags&^settable | arg&settable
 		return ret(0)
-	case syscall.F_SETLK, syscall.F_SETLKW, unix.F_OFD_SETLK, unix.F_OFD_SETLKW:
-		// The lock itself is taken on the placeholder; the access
-		// check is the description's (the placeholder is read-write).
-		var b [2]byte
-		if e := readFull(c.Mem, b[:], c.Args[2]); e != 0 {
-			return fail(e)
+	case syscall.F_GETLK, syscall.F_SETLK, syscall.F_SETLKW, unix.F_OFD_GETLK, unix.F_OFD_SETLK, unix.F_OFD_SETLKW:
+		if f.flags&oPath != 0 {
+			return fail(syscall.EBADF)
 		}
-		acc := f.flags & oAccmode
-		switch int16(le.Uint16(b[:])) {
-		case syscall.F_RDLCK:
-			if acc == syscall.O_WRONLY || f.flags&oPath != 0 {
-				return fail(syscall.EBADF)
-			}
-		case syscall.F_WRLCK:
-			if acc == syscall.O_RDONLY || f.flags&oPath != 0 {
-				return fail(syscall.EBADF)
-			}
-		}
+		return k.fcntlLock(c, f, int(c.Args[1]))
 	}
 	return cont()
 }

@@ -130,6 +130,11 @@ type server struct {
 // loop receives and answers notifications until every target is gone.
 func (s *server) loop() error {
 	for {
+		if s.k.HasWaiters() {
+			// A call waits for a lock: the holder may end without
+			// another syscall, so watch for exits as well.
+			s.waitEvent()
+		}
 		e := notifRecv(s.lfd, &s.notif)
 		if e != 0 {
 			switch e {
@@ -146,6 +151,28 @@ func (s *server) loop() error {
 			return fmt.Errorf("SECCOMP_IOCTL_NOTIF_RECV: %w", e)
 		}
 		s.serve()
+	}
+}
+
+// waitEvent blocks until a notification is pending or a process of the
+// target has exited (then its locks are released).
+func (s *server) waitEvent() {
+	for {
+		pfds := []unix.PollFd{{Fd: int32(s.lfd), Events: unix.POLLIN}}
+		for _, fd := range s.pidfds {
+			pfds = append(pfds, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN})
+		}
+		n, err := unix.Poll(pfds, -1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n == 0 || pfds[0].Revents != 0 {
+			return
+		}
+		s.reap()
+		if !s.k.HasWaiters() {
+			return
+		}
 	}
 }
 
@@ -168,12 +195,19 @@ func (s *server) serve() {
 	t.mem.id = n.ID
 	t.mem.checked = false
 	t.mem.lfd = s.lfd
-	c := emul.Call{Tid: t.tid, Proc: t.proc, Nr: int(n.Data.Nr), Args: n.Data.Args, Mem: &t.mem}
+	c := emul.Call{ID: n.ID, Tid: t.tid, Proc: t.proc, Nr: int(n.Data.Nr), Args: n.Data.Args, Mem: &t.mem}
 	h0 := time.Now()
 	r := s.k.Handle(&c)
 	hd := time.Since(h0) - t.mem.spent
 	t.mem.spent = 0
 	outcome := s.answer(t, n.ID, r)
+	if r.Action == emul.Defer {
+		return // answered later, when a lock is released
+	}
+	// A release may have let deferred calls through.
+	for _, d := range s.k.TakeCompletions() {
+		s.answerLate(d)
+	}
 	if s.opt.Stats != nil {
 		// The service ends when the answer ioctl starts: with
 		// synchronous wake-ups that ioctl hands the CPU to the target
@@ -206,6 +240,8 @@ func (s *server) answer(t *task, id uint64, r emul.Result) Outcome {
 		return Continued
 	case emul.InstallFD:
 		return s.install(t, id, r)
+	case emul.Defer:
+		return Emulated
 	}
 	if r.Err != 0 {
 		s.sendError(id, r.Err)
@@ -214,6 +250,16 @@ func (s *server) answer(t *task, id uint64, r emul.Result) Outcome {
 	s.resp = seccompNotifResp{ID: id, Val: r.Val}
 	s.send()
 	return Emulated
+}
+
+// answerLate sends the answer of a call that had to wait.
+func (s *server) answerLate(d emul.Completion) {
+	if d.Result.Err != 0 {
+		s.sendError(d.ID, d.Result.Err)
+		return
+	}
+	s.resp = seccompNotifResp{ID: d.ID, Val: d.Result.Val}
+	s.send()
 }
 
 func (s *server) send() {
@@ -384,6 +430,9 @@ func (s *server) reap() {
 		delete(s.pidfds, tgid)
 		if p := s.k.LookupProcess(tgid); p != nil {
 			s.k.Exit(p)
+		}
+		for _, d := range s.k.TakeCompletions() {
+			s.answerLate(d)
 		}
 		for tid, t := range s.tids {
 			if t.proc.Tgid == tgid {
