@@ -322,6 +322,35 @@ func (fs *FS) WriteAt(n *Inode, p []byte, off int64) (int, error) {
 	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
+	return fs.writeLocked(n, p, off)
+}
+
+// Append writes p at the end of the file, as a write with O_APPEND does:
+// finding the end and writing happen under one lock. It returns the offset
+// written at and the count; the file position afterwards is off+k. Errors
+// as WriteAt.
+func (fs *FS) Append(n *Inode, p []byte) (off int64, k int, err error) {
+	if err := n.checkRegular(); err != nil {
+		return 0, 0, err
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	off = n.file.size
+	if err := checkRange(off, len(p)); err != nil {
+		return off, 0, err
+	}
+	if len(p) == 0 {
+		return off, 0, nil
+	}
+	k, err = fs.writeLocked(n, p, off)
+	return off, k, err
+}
+
+// writeLocked is WriteAt after the argument checks.
+//
+// Preconditions: fs.mu is locked; n is regular; len(p) > 0; off+len(p)
+// does not overflow.
+func (fs *FS) writeLocked(n *Inode, p []byte, off int64) (int, error) {
 	fs.modifiedLocked(n, fs.nowLocked())
 	t := &n.file
 	done := 0

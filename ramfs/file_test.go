@@ -436,3 +436,21 @@ func TestModesAndOwners(t *testing.T) {
 	}
 	mustInvariants(t, fsys)
 }
+
+func TestAppend(t *testing.T) {
+	fsys, _ := newTestFS(t, Options{})
+	f := mkfile(t, fsys, fsys.Root(), "f")
+	writeString(t, fsys, f, "abc", 0)
+	off, k, err := fsys.Append(f, []byte("def"))
+	if off != 3 || k != 3 || err != nil || readAll(t, fsys, f) != "abcdef" {
+		t.Errorf("Append = %d, %d, %v", off, k, err)
+	}
+	if off, k, err := fsys.Append(f, nil); off != 6 || k != 0 || err != nil {
+		t.Errorf("empty Append = %d, %d, %v", off, k, err)
+	}
+	_, _, err = fsys.Append(fsys.Root(), []byte("x"))
+	wantErrno(t, "Append to dir", err, syscall.EISDIR)
+	ok(t, fsys.Truncate(f, MaxFileSize-1))
+	_, _, err = fsys.Append(f, []byte("xy"))
+	wantErrno(t, "Append past max", err, syscall.EINVAL)
+}

@@ -1,7 +1,6 @@
 package ramfs
 
 import (
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -145,7 +144,14 @@ func (z *fuzzer) step() error {
 			p[i] = byte(i) + seed
 		}
 		var k int
-		k, err = fsys.WriteAt(n, p, off)
+		if seed%8 == 0 {
+			off, k, err = fsys.Append(n, p)
+			if m := z.model[n]; m != nil && off != m.size {
+				return fmt.Errorf("Append at %d, size %d", off, m.size)
+			}
+		} else {
+			k, err = fsys.WriteAt(n, p, off)
+		}
 		if m := z.model[n]; m != nil && k > 0 {
 			for i := range k {
 				if p[i] == 0 {
@@ -388,5 +394,3 @@ func TestFuzzOpsRandom(t *testing.T) {
 		runFuzz(t, b)
 	}
 }
-
-var _ = errors.New

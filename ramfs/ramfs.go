@@ -19,11 +19,15 @@
 //
 // # Capacity
 //
-// Used bytes are the sum of: inodeCost per live inode, direntCost plus the
-// name length per directory entry, one page (4096 bytes) per allocated page
-// of file data, and the target of each symlink (a whole page for targets of
-// 128 bytes or more, which tmpfs also stores in a page). Holes take nothing.
-// An inode is live while it has a link or an open reference (Ref).
+// Used bytes are the sum of: 256 per live inode, 64 plus the name length per
+// directory entry, 4096 per allocated page of file data, and the target of
+// each symlink (a whole page for targets of 128 bytes or more, which tmpfs
+// also stores in a page). Holes take nothing. An inode is live while it has
+// a link or an open reference (Ref). Creating calls fail with ENOSPC when
+// the bytes or Options.MaxInodes would be exceeded; writes stop at the last
+// page that fits. Without a capacity the limit is 16 TiB, which is also what
+// Statfs reports, so fallocate of absurd sizes fails instead of exhausting
+// memory.
 package ramfs
 
 import (
@@ -34,7 +38,7 @@ import (
 
 // Options configures a new FS.
 type Options struct {
-	Capacity  int64            // bytes of file data + metadata allowed; 0 = unlimited (16 TiB, as Statfs reports)
+	Capacity  int64            // bytes of file data + metadata allowed; 0 = unlimited (16 TiB)
 	MaxInodes int64            // 0 = unlimited
 	Now       func() time.Time // clock; nil = time.Now
 
@@ -156,8 +160,7 @@ func (fs *FS) freeBytesLocked() int64 {
 	return max(fs.capacity()-fs.usedBytes, 0)
 }
 
-// capacity returns the byte limit; "unlimited" is 16 TiB so that
-// fallocate of absurd sizes fails with ENOSPC rather than exhausting memory.
+// capacity returns the byte limit (see the package doc for "unlimited").
 func (fs *FS) capacity() int64 {
 	if fs.opt.Capacity <= 0 {
 		return unlimitedBytes

@@ -1,0 +1,259 @@
+package ramfs
+
+import (
+	"syscall"
+	"time"
+)
+
+// Rename flags (renameat2(2)).
+const (
+	RenameNoreplace = 1
+	RenameExchange  = 2
+	// RenameWhiteout leaves a character device 0:0 (owned by 0:0) at the
+	// old name, as tmpfs does. Checking CAP_MKNOD is the caller's job.
+	RenameWhiteout = 4
+)
+
+// childTowardLocked returns the child of anc on the way from anc down to
+// d, or nil if anc is not a proper ancestor of d (d_ancestor).
+//
+// Preconditions: fs.mu is locked; d is a directory.
+func (fs *FS) childTowardLocked(anc, d *Inode) *Inode {
+	for c := d; c != fs.root; c = c.dir.parent {
+		if c.dir.parent == anc {
+			return c
+		}
+	}
+	return nil
+}
+
+// Rename moves oldDir/oldName to newDir/newName with the semantics of
+// renameat2(2) on tmpfs (do_renameat2, vfs_rename, shmem_rename2), checked
+// in Linux's order:
+//
+//   - unknown flags, or RenameExchange with another flag: EINVAL
+//   - a directory argument that is not a directory: ENOTDIR; a name too
+//     long: ENAMETOOLONG
+//   - old name "." or "..": EBUSY; new name "." or "..": EEXIST with
+//     RenameNoreplace, else EBUSY
+//   - old name missing (or a removed directory): ENOENT
+//   - RenameNoreplace and new exists: EEXIST; RenameExchange and new
+//     missing: ENOENT
+//   - moving a directory into its own subtree: EINVAL; replacing an
+//     ancestor of oldDir: ENOTEMPTY (EINVAL with RenameExchange)
+//   - old and new are the same inode: success, nothing changes
+//   - directory over non-directory: ENOTDIR; non-directory over directory:
+//     EISDIR
+//   - new parent at Options.MaxLinks: EMLINK
+//   - over a non-empty directory: ENOTEMPTY
+//   - ENOSPC if the new name is longer and the FS is full, or no room for
+//     the whiteout
+//
+// Both parents get new mtime and ctime, the moved inode(s) and a replaced
+// inode a new ctime; ".." and the link counts of the parents follow moved
+// directories. A replaced inode loses a link and is released when it has
+// neither links nor references.
+//
+// ReadDir positions: an entry renamed within its directory keeps its
+// position; an entry that replaces another takes the replaced one's
+// position; an entry moved to another directory without replacing gets a
+// new position there. An entry is thus never reported twice by a ReadDir
+// that runs concurrently with renames.
+func (fs *FS) Rename(oldDir *Inode, oldName string, newDir *Inode, newName string, flags uint32) error {
+	if flags&^(RenameNoreplace|RenameExchange|RenameWhiteout) != 0 {
+		return syscall.EINVAL
+	}
+	exchange := flags&RenameExchange != 0
+	if exchange && flags&(RenameNoreplace|RenameWhiteout) != 0 {
+		return syscall.EINVAL
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if oldDir.dir == nil || newDir.dir == nil {
+		return syscall.ENOTDIR
+	}
+	if oldDir.fs != fs || newDir.fs != fs {
+		return syscall.EXDEV
+	}
+	for _, name := range [2]string{oldName, newName} {
+		if !isDot(name) {
+			if err := checkName(name); err != nil {
+				return err
+			}
+		}
+	}
+	if isDot(oldName) {
+		return syscall.EBUSY
+	}
+	if isDot(newName) {
+		if flags&RenameNoreplace != 0 {
+			return syscall.EEXIST
+		}
+		return syscall.EBUSY
+	}
+	od, nd := oldDir.dir, newDir.dir
+	if od.dead || nd.dead {
+		return syscall.ENOENT
+	}
+	src := od.byName[oldName]
+	if src == nil {
+		return syscall.ENOENT
+	}
+	dst := nd.byName[newName]
+	if dst != nil && flags&RenameNoreplace != 0 {
+		return syscall.EEXIST
+	}
+	if dst == nil && exchange {
+		return syscall.ENOENT
+	}
+	if oldDir != newDir {
+		if t := fs.childTowardLocked(oldDir, newDir); t != nil && t == src.inode {
+			return syscall.EINVAL
+		}
+		if t := fs.childTowardLocked(newDir, oldDir); t != nil && dst != nil && t == dst.inode {
+			if exchange {
+				return syscall.EINVAL
+			}
+			return syscall.ENOTEMPTY
+		}
+	}
+	s := src.inode
+	if dst != nil && dst.inode == s {
+		return nil
+	}
+	var victim *Inode
+	if dst != nil {
+		victim = dst.inode
+	}
+	srcIsDir, dstIsDir := s.isDir(), victim != nil && victim.isDir()
+	if victim != nil && !exchange {
+		if srcIsDir && !dstIsDir {
+			return syscall.ENOTDIR
+		}
+		if !srcIsDir && dstIsDir {
+			return syscall.EISDIR
+		}
+	}
+	if oldDir != newDir {
+		if srcIsDir && !dstIsDir && newDir.nlink >= fs.maxLinks {
+			return syscall.EMLINK
+		}
+		if exchange && !srcIsDir && dstIsDir && oldDir.nlink >= fs.maxLinks {
+			return syscall.EMLINK
+		}
+	}
+	now := fs.nowLocked()
+	if exchange {
+		fs.exchangeLocked(oldDir, src, newDir, dst, now)
+		return nil
+	}
+	if dstIsDir && len(victim.dir.byName) > 0 {
+		return syscall.ENOTEMPTY
+	}
+	whiteout := flags&RenameWhiteout != 0
+	if err := fs.reserveRenameLocked(oldName, newName, dst != nil, whiteout); err != nil {
+		return err
+	}
+
+	// The moved inode goes into the victim's slot, or the source slot
+	// renamed in place, or a new slot in newDir.
+	switch {
+	case dst != nil:
+		dst.inode = s
+		if whiteout {
+			src.inode = fs.whiteoutLocked(now)
+		} else {
+			od.remove(src)
+		}
+	case oldDir == newDir && !whiteout:
+		delete(od.byName, oldName)
+		src.name = newName
+		od.byName[newName] = src
+	default:
+		if whiteout {
+			src.inode = fs.whiteoutLocked(now)
+		} else {
+			od.remove(src)
+		}
+		nd.add(newName, s)
+	}
+	if srcIsDir {
+		s.dir.parent = newDir
+		oldDir.nlink--
+		if victim == nil {
+			newDir.nlink++
+		}
+	}
+	if victim != nil {
+		if dstIsDir {
+			fs.killDirLocked(victim)
+		} else {
+			victim.nlink--
+		}
+		victim.ctime = now
+	}
+	s.ctime = now
+	fs.modifiedLocked(oldDir, now)
+	fs.modifiedLocked(newDir, now)
+	if victim != nil {
+		fs.maybeFreeLocked(victim)
+	}
+	return nil
+}
+
+// reserveRenameLocked charges the change in directory entry bytes of a
+// rename: the source entry goes away (unless a whiteout takes it over), a
+// new entry is made unless the moved inode takes over the replaced one's.
+//
+// Preconditions: fs.mu is locked.
+func (fs *FS) reserveRenameLocked(oldName, newName string, replace, whiteout bool) error {
+	var bytes, inodes int64
+	if whiteout {
+		bytes += inodeCost
+		inodes++
+	} else {
+		bytes -= direntBytes(oldName)
+	}
+	if !replace {
+		bytes += direntBytes(newName)
+	}
+	return fs.reserveLocked(bytes, inodes)
+}
+
+// whiteoutLocked makes the character device 0:0 that RENAME_WHITEOUT leaves
+// behind (shmem_whiteout); its capacity is already reserved.
+//
+// Preconditions: fs.mu is locked.
+func (fs *FS) whiteoutLocked(now time.Time) *Inode {
+	return fs.newInodeLocked(sIFCHR, 0, 0, 0, now)
+}
+
+// exchangeLocked swaps the inodes of two entries (simple_rename_exchange).
+// Names, and so capacity, do not change.
+//
+// Preconditions: fs.mu is locked.
+func (fs *FS) exchangeLocked(oldDir *Inode, src *dirent, newDir *Inode, dst *dirent, now time.Time) {
+	a, b := src.inode, dst.inode
+	src.inode, dst.inode = b, a
+	if oldDir != newDir {
+		aDir, bDir := a.isDir(), b.isDir()
+		if aDir {
+			a.dir.parent = newDir
+		}
+		if bDir {
+			b.dir.parent = oldDir
+		}
+		switch {
+		case aDir && !bDir:
+			oldDir.nlink--
+			newDir.nlink++
+		case !aDir && bDir:
+			newDir.nlink--
+			oldDir.nlink++
+		}
+	}
+	a.ctime = now
+	b.ctime = now
+	fs.modifiedLocked(oldDir, now)
+	fs.modifiedLocked(newDir, now)
+}
