@@ -199,15 +199,14 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 func (k *Kernel) openTmpfileLocked(p *Process, l loc, flags int, mode uint32) Result {
 	fs := l.m.FS
 	uid, gid := k.ownerLocked(p, loc{m: l.m, dir: l.ino})
-	name := ".fsshim-tmpfile"
-	n, err := fs.Create(l.ino, name, (mode&0o7777)&^p.Umask, uid, gid)
+	n, err := fs.Tmpfile(l.ino, (mode&0o7777)&^p.Umask, uid, gid)
 	if err != nil {
 		return errResult(err)
 	}
-	f := k.newFileLocked(l.m, n, (flags&^oTmpfile)&oKeepMask, l.abs+"/#tmpfile")
-	if err := fs.Unlink(l.ino, name); err != nil {
-		k.putFileLocked(f)
-		return errResult(err)
+	f := k.newFileLocked(l.m, n, (flags&^oTmpfile)&oKeepMask, l.abs+"/#"+itoa(int(n.Ino())))
+	fs.Unref(n) // the description now holds the inode
+	if flags&syscall.O_EXCL != 0 {
+		fs.ForbidLink(n)
 	}
 	return Result{Action: InstallFD, File: f, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1}
 }

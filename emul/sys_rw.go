@@ -49,7 +49,11 @@ func (k *Kernel) readInto(c *Call, f *File, addr uint64, n int, off int64) (int,
 			chunk = 1 << 20
 		}
 		buf := k.buf.get(chunk)
-		got, err := f.m.FS.ReadAt(f.ino, buf, off+int64(total))
+		read := f.m.FS.ReadAt
+		if f.flags&syscall.O_NOATIME != 0 {
+			read = f.m.FS.ReadAtNoatime
+		}
+		got, err := read(f.ino, buf, off+int64(total))
 		if err != nil {
 			if total > 0 {
 				break

@@ -262,7 +262,11 @@ func (k *Kernel) getdents(c *Call, put func([]byte, uint64, int64, uint8, string
 	used := 0
 	fs := f.m.FS
 	tooSmall := false
-	err := fs.ReadDir(f.ino, f.off, func(name string, ino uint64, typ uint8, next int64) bool {
+	readDir := fs.ReadDir
+	if f.flags&syscall.O_NOATIME != 0 {
+		readDir = fs.ReadDirNoatime
+	}
+	err := readDir(f.ino, f.off, func(name string, ino uint64, typ uint8, next int64) bool {
 		n := put(buf[used:], ino, next, typ, name)
 		if n == 0 {
 			tooSmall = used == 0

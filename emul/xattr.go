@@ -130,6 +130,7 @@ func (k *Kernel) xattrDo(c *Call, l loc, op xattrOp, a []uint64) Result {
 			return fail(syscall.ENODATA)
 		}
 		delete(attrs, name)
+		l.m.FS.Changed(l.ino)
 		return ret(0)
 	}
 	size, flags := a[2], a[3]
@@ -155,6 +156,7 @@ func (k *Kernel) xattrDo(c *Call, l loc, op xattrOp, a []uint64) Result {
 		k.xattrs[l.ino] = attrs
 	}
 	attrs[name] = v
+	l.m.FS.Changed(l.ino)
 	return ret(0)
 }
 

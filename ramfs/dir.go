@@ -240,6 +240,14 @@ func (fs *FS) Tmpfile(dir *Inode, mode uint32, uid, gid uint32) (*Inode, error) 
 	return n, nil
 }
 
+// ForbidLink takes away a Tmpfile inode's permission to be linked
+// (O_TMPFILE|O_EXCL).
+func (fs *FS) ForbidLink(n *Inode) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	n.linkable = false
+}
+
 // Mkdir makes a directory (shmem_mkdir); the parent's link count grows by
 // one. Errors as Create, plus EMLINK when the parent has Options.MaxLinks
 // links.

@@ -194,3 +194,16 @@ func TestDirSizeAndNlink(t *testing.T) {
 	}
 	wantErrno(t, "rmdir non-empty", fsys.Rmdir(root, "d"), syscall.ENOTEMPTY)
 }
+
+func TestForbidLinkTmpfile(t *testing.T) {
+	fs := New(Options{})
+	n, err := fs.Tmpfile(fs.Root(), 0o600, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs.ForbidLink(n)
+	if err := fs.Link(fs.Root(), "x", n); err != syscall.ENOENT {
+		t.Fatalf("Link after ForbidLink = %v, want ENOENT", err)
+	}
+	fs.Unref(n)
+}
