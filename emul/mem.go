@@ -10,12 +10,30 @@ const (
 	pageSize = 4096
 )
 
+// CStringReader is implemented by a Memory that can read a NUL-terminated
+// string without reading past its end (the linked transport, whose memory
+// is the caller's own: reading ahead to a page boundary could run off the
+// end of an allocation). ok is false when no NUL came within max bytes.
+type CStringReader interface {
+	ReadCString(addr uint64, max int) (s string, ok bool)
+}
+
 // readPath reads a NUL-terminated path from the caller's memory, as
 // getname() does: EFAULT for a bad pointer, ENAMETOOLONG past PATH_MAX,
 // ENOENT for an empty string (unless emptyOK).
 func readPath(mem Memory, addr uint64, emptyOK bool) (string, syscall.Errno) {
 	if addr == 0 {
 		return "", syscall.EFAULT
+	}
+	if cs, ok := mem.(CStringReader); ok {
+		s, ok := cs.ReadCString(addr, pathMax)
+		switch {
+		case !ok:
+			return "", syscall.ENAMETOOLONG
+		case s == "" && !emptyOK:
+			return "", syscall.ENOENT
+		}
+		return s, 0
 	}
 	var buf [pathMax]byte
 	n := 0

@@ -50,3 +50,15 @@ func unsafePointer(st *unix.Stat_t) uintptr { return uintptr(unsafe.Pointer(st))
 func addrPtr(addr uint64) unsafe.Pointer {
 	return *(*unsafe.Pointer)(unsafe.Pointer(&addr))
 }
+
+// ReadCString reads the NUL-terminated string at addr one byte at a time,
+// never past its terminator.
+func (selfMem) ReadCString(addr uint64, max int) (string, bool) {
+	p := addrPtr(addr)
+	for i := 0; i < max; i++ {
+		if *(*byte)(unsafe.Add(p, i)) == 0 {
+			return string(unsafe.Slice((*byte)(p), i)), true
+		}
+	}
+	return "", false
+}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -204,6 +205,13 @@ func run(args []string, stderr io.Writer) int {
 	pidc := make(chan int, 1)
 	go forwardSignals(sigs, pidc)
 
+	if prof := os.Getenv("FSSHIM_CPUPROFILE"); prof != "" {
+		// For finding where the supervisor's time goes.
+		if f, err := os.Create(prof); err == nil {
+			pprof.StartCPUProfile(f)
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	start := time.Now()
 	res, err := tracer.Run(tracer.Options{
 		Program: tracer.Program{
