@@ -75,6 +75,9 @@ func main() {
 	if tracer.IsProbe() {
 		tracer.RunProbe()
 	}
+	if code, ok := subcommand(os.Args[1:]); ok { // bench.go
+		os.Exit(code)
+	}
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
 

@@ -1,0 +1,181 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"fsshim/bench/micro"
+)
+
+// buildFsshim builds ./cmd/fsshim into a temporary directory.
+func buildFsshim(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds fsshim")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go tool in PATH")
+	}
+	exe := filepath.Join(t.TempDir(), "fsshim")
+	out, err := exec.Command(goTool, "build", "-o", exe, "fsshim/cmd/fsshim").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build fsshim/cmd/fsshim: %v\n%s", err, out)
+	}
+	return exe
+}
+
+func runFsshim(t *testing.T, exe string, args ...string) (stdout, stderr string) {
+	t.Helper()
+	cmd := exec.Command(exe, args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("fsshim %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, o.String(), e.String())
+	}
+	return o.String(), e.String()
+}
+
+func readReport(t *testing.T, path string) Report {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestBenchEndToEnd runs `fsshim bench micro --runs 1` with a tiny
+// iteration count, and a tiny `fsshim bench postmark`, and checks that
+// every available transport produced a figure for every row, that native
+// and linked are always available, and that the table and JSON agree.
+func TestBenchEndToEnd(t *testing.T) {
+	exe := buildFsshim(t)
+	dir := t.TempDir()
+
+	t.Run("micro", func(t *testing.T) {
+		js := filepath.Join(dir, "micro.json")
+		out, _ := runFsshim(t, exe, "bench", "micro", "--runs", "1", "--iters", "20", "--json", js)
+		r := readReport(t, js)
+		checkAllMeasured(t, r, len(micro.Ops))
+		for _, o := range micro.Ops {
+			if !strings.Contains(out, o.Title) {
+				t.Errorf("table lacks %q:\n%s", o.Title, out)
+			}
+		}
+	})
+
+	t.Run("postmark", func(t *testing.T) {
+		cfg := filepath.Join(dir, "tiny.cfg")
+		if err := os.WriteFile(cfg, []byte("set number 50\nset transactions 100\nset subdirectories 3\nset buffering false\nrun\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		js := filepath.Join(dir, "pm.json")
+		plot := filepath.Join(dir, "pm.svg")
+		out, _ := runFsshim(t, exe, "bench", "--runs", "1", "--config", cfg, "--json", js, "--plot", plot)
+		r := readReport(t, js)
+		if r.Config == nil || r.Config.Number != 50 || r.Config.Transactions != 100 {
+			t.Errorf("config in JSON: %+v", r.Config)
+		}
+		rows := 1
+		if _, err := os.Stat(DefaultCPostmark); err == nil {
+			rows = 2
+		}
+		checkAllMeasured(t, r, rows)
+		if !regexp.MustCompile(`PostMark \(Go, bench/postmark\)\s+native\s+1\s+\d+`).MatchString(out) {
+			t.Errorf("table lacks the native PostMark row:\n%s", out)
+		}
+		if st, err := os.Stat(plot); err != nil || st.Size() == 0 {
+			t.Errorf("chart: %v", err)
+		}
+	})
+}
+
+// checkAllMeasured checks that each available transport has a sample for
+// each of the report's rows, and each unavailable one none.
+func checkAllMeasured(t *testing.T, r Report, rowsPerTransport int) {
+	t.Helper()
+	if len(r.Errors) > 0 {
+		t.Errorf("runs failed: %+v", r.Errors)
+	}
+	got := map[string]int{}
+	for _, s := range r.Samples {
+		if s.Value <= 0 {
+			t.Errorf("sample %+v has no figure", s)
+		}
+		got[s.Transport]++
+	}
+	for _, tr := range r.Transports {
+		switch {
+		case (tr.Name == Native || tr.Name == Linked) && !tr.Available:
+			t.Errorf("%s unavailable: %s", tr.Name, tr.Reason)
+		case !tr.Available:
+			t.Logf("%s unavailable: %s", tr.Name, tr.Reason)
+			if got[tr.Name] != 0 {
+				t.Errorf("unavailable %s has %d samples", tr.Name, got[tr.Name])
+			}
+		default:
+			want := rowsPerTransport
+			if tr.Name == Linked && r.Workload == Postmark && rowsPerTransport == 2 {
+				want = 1 // Debian's postmark cannot be linked
+			}
+			if got[tr.Name] != want {
+				t.Errorf("%s produced %d figures, want %d", tr.Name, got[tr.Name], want)
+			}
+		}
+	}
+}
+
+// TestPostmarkCommand runs `fsshim postmark CFG` on the host and
+// `fsshim postmark --linked CFG` in-process: the same report, counts and
+// bytes equal, and the linked run leaves the host directory untouched.
+func TestPostmarkCommand(t *testing.T) {
+	exe := buildFsshim(t)
+	dir := t.TempDir()
+	loc := filepath.Join(dir, "loc")
+	if err := os.Mkdir(loc, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "pm.cfg")
+	if err := os.WriteFile(cfg, []byte("set location "+loc+"\nset number 40\nset transactions 200\nset subdirectories 2\nrun\nquit\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The linked run's location does not exist on the host: had a call
+	// reached the host, the run would fail.
+	absent := filepath.Join(dir, "absent")
+	lcfg := filepath.Join(dir, "linked.cfg")
+	if err := os.WriteFile(lcfg, []byte("set location "+absent+"\nset number 40\nset transactions 200\nset subdirectories 2\nrun\nquit\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	native, _ := runFsshim(t, exe, "postmark", cfg)
+	linked, _ := runFsshim(t, exe, "postmark", "--linked", lcfg)
+	if _, err := os.Stat(absent); !os.IsNotExist(err) {
+		t.Errorf("the linked run made %s on the host (%v)", absent, err)
+	}
+	counts := func(s string) string {
+		_, after, ok := strings.Cut(s, "\nFiles:\n")
+		if !ok {
+			t.Fatalf("no report in:\n%s", s)
+		}
+		return regexp.MustCompile(`\([0-9.]+ (per second|\w+ per second)\)`).ReplaceAllString(after, "")
+	}
+	if counts(native) != counts(linked) {
+		t.Errorf("reports differ:\nnative:\n%s\nlinked:\n%s", native, linked)
+	}
+	if !strings.Contains(native, "Creation alone: 40 files") {
+		t.Errorf("report:\n%s", native)
+	}
+	if es, _ := os.ReadDir(loc); len(es) != 0 {
+		t.Errorf("%s holds %d entries after the native run", loc, len(es))
+	}
+}
