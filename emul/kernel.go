@@ -188,9 +188,10 @@ type Process struct {
 	// hostDirs caches the host path behind a dirfd that is not ours
 	// ("" = not a directory we could name).
 	hostDirs map[int]string
-	// Uid, Gid are the fs credentials new files get.
-	Uid, Gid uint32
-	Umask    uint32
+	// Creds are the ids the process acts with; Uid and Gid (fsuid and
+	// fsgid) are also what new files get.
+	Creds
+	Umask uint32
 	// Stale is set when the fd table may have changed behind emul's back
 	// (a continued dup, an execve): the transport re-reads it before the
 	// next call of this process.
@@ -216,7 +217,7 @@ func (k *Kernel) Process(tgid int, parent *Process) *Process {
 			p.cwd = parent.cwd
 			parent.cwd.refs++
 		}
-		p.Uid, p.Gid, p.Umask = parent.Uid, parent.Gid, parent.Umask
+		p.Creds, p.Umask = parent.Creds, parent.Umask
 	}
 	k.procs[tgid] = p
 	return p

@@ -1,16 +1,29 @@
 package emul
 
 import (
+	"slices"
 	"syscall"
 
 	"fsshim/ramfs"
 )
+
+// Permission checks against the calling process's credentials, as
+// generic_permission, may_create, may_delete and friends do. A caller with
+// fsuid 0 is taken to hold the capabilities root has (CAP_DAC_OVERRIDE,
+// CAP_FOWNER, CAP_CHOWN, CAP_FSETID); others hold none.
 
 const (
 	mayExec  = 1
 	mayWrite = 2
 	mayRead  = 4
 )
+
+// Creds are the ids a process acts with (from /proc/PID/status).
+type Creds struct {
+	Uid, Gid   uint32 // fsuid, fsgid: file access and new files' owner
+	Ruid, Rgid uint32 // real ids, for access(2) without AT_EACCESS
+	Groups     []uint32
+}
 
 func isReg(n *ramfs.Inode) bool { return n.Mode()&syscall.S_IFMT == syscall.S_IFREG }
 
@@ -35,37 +48,92 @@ func accessFor(flags int) int {
 	return a
 }
 
+// inGroup reports whether gid is the process's fsgid or one of its
+// supplementary groups (in_group_p).
+func (p *Process) inGroup(gid uint32) bool {
+	return p.Gid == gid || slices.Contains(p.Groups, gid)
+}
+
 // permLocked checks want (mayRead|mayWrite|mayExec) against the inode's
-// mode for the process's fs credentials, with root's overrides as in
-// generic_permission: root may read and write anything and execute a file
-// that has at least one execute bit.
-// Supplementary groups are not consulted yet.
+// mode for the process's fs credentials (generic_permission): root may
+// read and write anything, search any directory, and execute a file that
+// has at least one execute bit.
 func (k *Kernel) permLocked(p *Process, m *Mount, n *ramfs.Inode, want int) syscall.Errno {
+	return k.permAs(p.Uid, p, m, n, want)
+}
+
+func (k *Kernel) permAs(uid uint32, p *Process, m *Mount, n *ramfs.Inode, want int) syscall.Errno {
 	if want == 0 {
 		return 0
 	}
 	mode := n.Mode()
-	if p.Uid == 0 {
+	if uid == 0 {
 		if want&mayExec != 0 && mode&syscall.S_IFMT != syscall.S_IFDIR && mode&0o111 == 0 {
 			return syscall.EACCES
 		}
 		return 0
 	}
-	a := mode & 0o7777
+	a := m.FS.Getattr(n)
 	var bits uint32
-	attr := m.FS.Getattr(n)
 	switch {
-	case attr.Uid == p.Uid:
-		bits = (a >> 6) & 7
-	case attr.Gid == p.Gid:
-		bits = (a >> 3) & 7
+	case a.Uid == uid:
+		bits = (a.Mode >> 6) & 7
+	case p.inGroup(a.Gid):
+		bits = (a.Mode >> 3) & 7
 	default:
-		bits = a & 7
+		bits = a.Mode & 7
 	}
 	if uint32(want)&^bits != 0 {
 		return syscall.EACCES
 	}
 	return 0
+}
+
+// isOwner reports whether the process owns the inode or may act as if it
+// did (inode_owner_or_capable).
+func (k *Kernel) isOwner(p *Process, m *Mount, n *ramfs.Inode) bool {
+	return p.Uid == 0 || m.FS.Getattr(n).Uid == p.Uid
+}
+
+// mayCreateLocked: write and search permission on the directory
+// (may_create).
+func (k *Kernel) mayCreateLocked(p *Process, m *Mount, dir *ramfs.Inode) syscall.Errno {
+	if m.FS.Getattr(dir).Nlink == 0 {
+		return syscall.ENOENT
+	}
+	return k.permLocked(p, m, dir, mayWrite|mayExec)
+}
+
+// mayDeleteLocked: write and search permission on the directory, and the
+// sticky-bit rule: in a sticky directory only the owner of the file or of
+// the directory (or root) may remove or rename it (may_delete).
+func (k *Kernel) mayDeleteLocked(p *Process, m *Mount, dir, victim *ramfs.Inode) syscall.Errno {
+	if e := k.permLocked(p, m, dir, mayWrite|mayExec); e != 0 {
+		return e
+	}
+	if p.Uid != 0 && dir.Mode()&syscall.S_ISVTX != 0 {
+		if m.FS.Getattr(victim).Uid != p.Uid && m.FS.Getattr(dir).Uid != p.Uid {
+			return syscall.EPERM
+		}
+	}
+	return 0
+}
+
+// killPrivLocked clears set-user-ID, and set-group-ID when group execute is
+// set, after a write or truncate by a caller without CAP_FSETID
+// (file_remove_privs).
+func (k *Kernel) killPrivLocked(p *Process, m *Mount, n *ramfs.Inode) {
+	if p.Uid == 0 || !isReg(n) {
+		return
+	}
+	mode := n.Mode() & 0o7777
+	nm := mode &^ syscall.S_ISUID
+	if mode&0o010 != 0 {
+		nm &^= syscall.S_ISGID
+	}
+	if nm != mode {
+		m.FS.Chmod(n, nm)
+	}
 }
 
 // ownerLocked returns the uid and gid a new inode in l.dir gets: the

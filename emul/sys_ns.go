@@ -37,6 +37,9 @@ func (k *Kernel) mkdirCommon(c *Call, dirfd int, addr uint64, mode uint32) Resul
 	if l.ino != nil || l.name == "" {
 		return fail(syscall.EEXIST)
 	}
+	if e := k.mayCreateLocked(c.Proc, l.m, l.dir); e != 0 {
+		return fail(e)
+	}
 	uid, gid := k.ownerLocked(c.Proc, l)
 	m := (mode & 0o1777) &^ c.Proc.Umask
 	if a := l.m.FS.Getattr(l.dir); a.Mode&syscall.S_ISGID != 0 {
@@ -93,6 +96,9 @@ func (k *Kernel) rmdirCommon(c *Call, dirfd int, addr uint64) Result {
 	if !isDir(l.ino) {
 		return fail(syscall.ENOTDIR)
 	}
+	if e := k.mayDeleteLocked(c.Proc, l.m, l.dir, l.ino); e != 0 {
+		return fail(e)
+	}
 	return retErr(0, l.m.FS.Rmdir(l.dir, l.name))
 }
 
@@ -112,6 +118,9 @@ func (k *Kernel) unlinkCommon(c *Call, dirfd int, addr uint64) Result {
 	}
 	if l.slash {
 		return fail(syscall.ENOTDIR)
+	}
+	if e := k.mayDeleteLocked(c.Proc, l.m, l.dir, l.ino); e != 0 {
+		return fail(e)
 	}
 	return retErr(0, l.m.FS.Unlink(l.dir, l.name))
 }
@@ -183,6 +192,29 @@ func (k *Kernel) renameCommon(c *Call, olddirfd int, oldAddr uint64, newdirfd in
 	if flags&ramfs.RenameExchange != 0 && nl.ino == nil {
 		return fail(syscall.ENOENT)
 	}
+	if e := k.mayDeleteLocked(p, ol.m, ol.dir, ol.ino); e != 0 {
+		return fail(e)
+	}
+	if nl.ino != nil {
+		if e := k.mayDeleteLocked(p, nl.m, nl.dir, nl.ino); e != 0 {
+			return fail(e)
+		}
+	} else if e := k.mayCreateLocked(p, nl.m, nl.dir); e != 0 {
+		return fail(e)
+	}
+	if ol.dir != nl.dir && nl.ino != ol.ino {
+		// Moving a directory rewrites its "..": it must be writable.
+		if isDir(ol.ino) {
+			if e := k.permLocked(p, ol.m, ol.ino, mayWrite); e != 0 {
+				return fail(e)
+			}
+		}
+		if flags&ramfs.RenameExchange != 0 && isDir(nl.ino) {
+			if e := k.permLocked(p, nl.m, nl.ino, mayWrite); e != 0 {
+				return fail(e)
+			}
+		}
+	}
 	return retErr(0, ol.m.FS.Rename(ol.dir, ol.name, nl.dir, nl.name, flags&(ramfs.RenameNoreplace|ramfs.RenameExchange)))
 }
 
@@ -248,6 +280,12 @@ func (k *Kernel) linkCommon(c *Call, olddirfd int, oldAddr uint64, newdirfd int,
 	if ol.slash || nl.slash {
 		return fail(syscall.ENOENT)
 	}
+	if e := k.mayCreateLocked(p, nl.m, nl.dir); e != 0 {
+		return fail(e)
+	}
+	if e := k.mayLinkLocked(p, ol.m, ol.ino); e != 0 {
+		return fail(e)
+	}
 	return retErr(0, nl.m.FS.Link(nl.dir, nl.name, ol.ino))
 }
 
@@ -278,6 +316,9 @@ func (k *Kernel) symlinkCommon(c *Call, targetAddr uint64, dirfd int, addr uint6
 	}
 	if l.slash {
 		return fail(syscall.ENOENT)
+	}
+	if e := k.mayCreateLocked(c.Proc, l.m, l.dir); e != 0 {
+		return fail(e)
 	}
 	uid, gid := k.ownerLocked(c.Proc, l)
 	_, err := l.m.FS.Symlink(l.dir, l.name, t, uid, gid)
@@ -316,6 +357,9 @@ func (k *Kernel) mknodCommon(c *Call, dirfd int, addr uint64, mode uint32, dev u
 	}
 	if l.slash {
 		return fail(syscall.ENOENT)
+	}
+	if e := k.mayCreateLocked(c.Proc, l.m, l.dir); e != 0 {
+		return fail(e)
 	}
 	uid, gid := k.ownerLocked(c.Proc, l)
 	perm := (mode & 0o7777) &^ c.Proc.Umask
@@ -358,7 +402,11 @@ func (k *Kernel) Truncate(c *Call) Result {
 	if e := k.permLocked(c.Proc, l.m, l.ino, mayWrite); e != 0 {
 		return fail(e)
 	}
-	return retErr(0, l.m.FS.Truncate(l.ino, size))
+	if err := l.m.FS.Truncate(l.ino, size); err != nil {
+		return errResult(err)
+	}
+	k.killPrivLocked(c.Proc, l.m, l.ino)
+	return ret(0)
 }
 
 // Ftruncate follows ftruncate(2): EINVAL unless a regular file open for
@@ -375,7 +423,11 @@ func (k *Kernel) Ftruncate(c *Call) Result {
 	if size < 0 || !isReg(f.ino) || f.flags&oAccmode == syscall.O_RDONLY {
 		return fail(syscall.EINVAL)
 	}
-	return retErr(0, f.m.FS.Truncate(f.ino, size))
+	if err := f.m.FS.Truncate(f.ino, size); err != nil {
+		return errResult(err)
+	}
+	k.killPrivLocked(c.Proc, f.m, f.ino)
+	return ret(0)
 }
 
 // Fallocate follows fallocate(2) on tmpfs.
@@ -397,7 +449,11 @@ func (k *Kernel) Fallocate(c *Call) Result {
 	if !isReg(f.ino) {
 		return fail(syscall.ENODEV)
 	}
-	return retErr(0, f.m.FS.Allocate(f.ino, mode, off, length))
+	if err := f.m.FS.Allocate(f.ino, mode, off, length); err != nil {
+		return errResult(err)
+	}
+	k.killPrivLocked(c.Proc, f.m, f.ino)
+	return ret(0)
 }
 
 // SyncFileRange follows sync_file_range(2)'s argument checks; there is
@@ -473,7 +529,7 @@ func (k *Kernel) chmodLocked(c *Call, l loc, mode uint32) Result {
 		return fail(syscall.EPERM)
 	}
 	mode &= 0o7777
-	if p.Uid != 0 && a.Gid != p.Gid && a.Mode&syscall.S_IFMT != syscall.S_IFDIR {
+	if p.Uid != 0 && !p.inGroup(a.Gid) {
 		mode &^= syscall.S_ISGID
 	}
 	return retErr(0, l.m.FS.Chmod(l.ino, mode))
@@ -546,7 +602,7 @@ func (k *Kernel) chownLocked(c *Call, l loc, uid, gid uint32) Result {
 		if a.Uid != p.Uid || (nu != -1 && uint32(nu) != a.Uid) {
 			return fail(syscall.EPERM)
 		}
-		if ng != -1 && uint32(ng) != a.Gid && uint32(ng) != p.Gid {
+		if ng != -1 && uint32(ng) != a.Gid && !p.inGroup(uint32(ng)) {
 			return fail(syscall.EPERM)
 		}
 	}
@@ -611,12 +667,22 @@ func (k *Kernel) Fchownat(c *Call) Result {
 
 // setTimesLocked applies (atime, mtime), each nil for "omit"; now marks
 // which of them are "now".
-func (k *Kernel) setTimesLocked(c *Call, l loc, at, mt *time.Time) Result {
+func (k *Kernel) setTimesLocked(c *Call, l loc, at, mt *time.Time, explicit bool) Result {
 	if e := mustExist(l); e != 0 {
 		return fail(e)
 	}
 	if at == nil && mt == nil {
 		return ret(0)
+	}
+	if !k.isOwner(c.Proc, l.m, l.ino) {
+		// Explicit times need ownership; "now" needs write permission
+		// (setattr_prepare, ATTR_TIMES_SET versus ATTR_TOUCH).
+		if explicit {
+			return fail(syscall.EPERM)
+		}
+		if e := k.permLocked(c.Proc, l.m, l.ino, mayWrite); e != 0 {
+			return fail(e)
+		}
 	}
 	return retErr(0, l.m.FS.SetTimes(l.ino, at, mt))
 }
@@ -624,14 +690,14 @@ func (k *Kernel) setTimesLocked(c *Call, l loc, at, mt *time.Time) Result {
 func (k *Kernel) now() time.Time { return time.Now() }
 
 // decodeTimespecs reads struct timespec[2] with UTIME_NOW/UTIME_OMIT.
-func (k *Kernel) decodeTimespecs(c *Call, addr uint64) (at, mt *time.Time, e syscall.Errno) {
+func (k *Kernel) decodeTimespecs(c *Call, addr uint64) (at, mt *time.Time, explicit bool, e syscall.Errno) {
 	if addr == 0 {
 		n := k.now()
-		return &n, &n, 0
+		return &n, &n, false, 0
 	}
 	var b [32]byte
 	if e := readFull(c.Mem, b[:], addr); e != 0 {
-		return nil, nil, e
+		return nil, nil, false, e
 	}
 	var out [2]*time.Time
 	now := k.now()
@@ -643,13 +709,14 @@ func (k *Kernel) decodeTimespecs(c *Call, addr uint64) (at, mt *time.Time, e sys
 		case utimeOmit:
 		default:
 			if nsec < 0 || nsec >= 1e9 {
-				return nil, nil, syscall.EINVAL
+				return nil, nil, false, syscall.EINVAL
 			}
 			t := time.Unix(sec, nsec)
 			out[i] = &t
+			explicit = true
 		}
 	}
-	return out[0], out[1], 0
+	return out[0], out[1], explicit, 0
 }
 
 // Utimensat follows utimensat(2); a NULL path works on dirfd (futimens).
@@ -674,11 +741,11 @@ func (k *Kernel) Utimensat(c *Call) Result {
 			return r
 		}
 	}
-	at, mt, e := k.decodeTimespecs(c, c.Args[2])
+	at, mt, explicit, e := k.decodeTimespecs(c, c.Args[2])
 	if e != 0 {
 		return fail(e)
 	}
-	return k.setTimesLocked(c, l, at, mt)
+	return k.setTimesLocked(c, l, at, mt, explicit)
 }
 
 // decodeTimevals reads struct timeval[2] (utimes, futimesat).
@@ -713,7 +780,7 @@ func (k *Kernel) Utimes(c *Call) Result {
 	if e != 0 {
 		return fail(e)
 	}
-	return k.setTimesLocked(c, l, at, mt)
+	return k.setTimesLocked(c, l, at, mt, c.Args[1] != 0)
 }
 
 // Futimesat follows futimesat(2).
@@ -726,7 +793,7 @@ func (k *Kernel) Futimesat(c *Call) Result {
 	if e != 0 {
 		return fail(e)
 	}
-	return k.setTimesLocked(c, l, at, mt)
+	return k.setTimesLocked(c, l, at, mt, c.Args[2] != 0)
 }
 
 // Utime follows utime(2): struct utimbuf { actime, modtime }.
@@ -737,14 +804,14 @@ func (k *Kernel) Utime(c *Call) Result {
 	}
 	if c.Args[1] == 0 {
 		n := k.now()
-		return k.setTimesLocked(c, l, &n, &n)
+		return k.setTimesLocked(c, l, &n, &n, false)
 	}
 	var b [16]byte
 	if e := readFull(c.Mem, b[:], c.Args[1]); e != 0 {
 		return fail(e)
 	}
 	at, mt := time.Unix(int64(le.Uint64(b[:])), 0), time.Unix(int64(le.Uint64(b[8:])), 0)
-	return k.setTimesLocked(c, l, &at, &mt)
+	return k.setTimesLocked(c, l, &at, &mt, true)
 }
 
 // PathUnsupported answers EOPNOTSUPP for a path inside a mount and lets the
@@ -821,4 +888,20 @@ func (k *Kernel) Size(f *File) int64 {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return f.m.FS.Getattr(f.ino).Size
+}
+
+// mayLinkLocked is may_linkat under fs.protected_hardlinks=1: a caller that
+// does not own the file may link it only if it is a regular file, not
+// set-user-ID, not set-group-ID with group execute, and the caller may
+// read and write it.
+func (k *Kernel) mayLinkLocked(p *Process, m *Mount, n *ramfs.Inode) syscall.Errno {
+	if k.isOwner(p, m, n) {
+		return 0
+	}
+	mode := n.Mode()
+	if isReg(n) && mode&syscall.S_ISUID == 0 && mode&(syscall.S_ISGID|0o010) != syscall.S_ISGID|0o010 &&
+		k.permLocked(p, m, n, mayRead|mayWrite) == 0 {
+		return 0
+	}
+	return syscall.EPERM
 }

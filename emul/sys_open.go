@@ -139,8 +139,8 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 		if l.slash {
 			return fail(syscall.EISDIR)
 		}
-		if fs.Getattr(l.dir).Nlink == 0 {
-			return fail(syscall.ENOENT) // a removed directory
+		if e := k.mayCreateLocked(p, l.m, l.dir); e != 0 {
+			return fail(e)
 		}
 		uid, gid := k.ownerLocked(p, l)
 		n, err := fs.Create(l.dir, l.name, (mode&0o7777)&^p.Umask, uid, gid)
@@ -185,10 +185,14 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 		if e := k.permLocked(p, l.m, ino, accessFor(flags)); e != 0 {
 			return fail(e)
 		}
+		if flags&syscall.O_NOATIME != 0 && !k.isOwner(p, l.m, ino) {
+			return fail(syscall.EPERM)
+		}
 		if typ == syscall.S_IFREG && flags&syscall.O_TRUNC != 0 && flags&oPath == 0 {
 			if err := fs.Truncate(ino, 0); err != nil {
 				return errResult(err)
 			}
+			k.killPrivLocked(p, l.m, ino)
 		}
 	}
 	f := k.newFileLocked(l.m, ino, flags&oKeepMask, l.abs)
@@ -418,6 +422,13 @@ func retE(v int64, e syscall.Errno) Result {
 // Umask lets the kernel set the mask and remembers it for file creation.
 func (k *Kernel) Umask(c *Call) Result {
 	c.Proc.Umask = uint32(c.Args[0]) & 0o777
+	return cont()
+}
+
+// SetID is the set*id family: the kernel changes the credentials, and the
+// process's are re-read before its next call.
+func (k *Kernel) SetID(c *Call) Result {
+	c.Proc.Stale = true
 	return cont()
 }
 

@@ -139,6 +139,9 @@ func (k *Kernel) Write(c *Call) Result {
 	}
 	n, e := k.writeFrom(c, f, c.Args[1], clampCount(c.Args[2]), f.off)
 	f.off += int64(n)
+	if n > 0 {
+		k.killPrivLocked(c.Proc, f.m, f.ino)
+	}
 	return retE(int64(n), e)
 }
 
@@ -177,6 +180,9 @@ func (k *Kernel) Pwrite64(c *Call) Result {
 		off = k.appendOff(f)
 	}
 	n, e := k.writeFrom(c, f, c.Args[1], clampCount(c.Args[2]), off)
+	if n > 0 {
+		k.killPrivLocked(c.Proc, f.m, f.ino)
+	}
 	return retE(int64(n), e)
 }
 
@@ -233,6 +239,9 @@ func (k *Kernel) vector(c *Call, write bool, off int64, flags uint64) Result {
 	}
 	if useOff {
 		f.off = off + int64(total)
+	}
+	if write && total > 0 {
+		k.killPrivLocked(c.Proc, f.m, f.ino)
 	}
 	return ret(int64(total))
 }

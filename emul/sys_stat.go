@@ -169,7 +169,11 @@ func (k *Kernel) accessCommon(c *Call, dirfd int, addr uint64, mode, flags int) 
 	if e := mustExist(l); e != 0 {
 		return fail(e)
 	}
-	return retE(0, k.permLocked(c.Proc, l.m, l.ino, mode))
+	uid := c.Proc.Ruid
+	if flags&atEaccess != 0 {
+		uid = c.Proc.Uid
+	}
+	return retE(0, k.permAs(uid, c.Proc, l.m, l.ino, mode))
 }
 
 // Access follows access(2).

@@ -158,6 +158,11 @@ func (k *Kernel) walkLocked(p *Process, dirfd int, name string, fl walkFlags) (l
 			continue
 		}
 		fs := st.m.FS
+		// Every component needs search permission on the directory it
+		// is looked up in (may_lookup).
+		if e := k.permLocked(p, st.m, st.d, mayExec); e != 0 {
+			return loc{}, e
+		}
 		switch c {
 		case ".":
 			continue

@@ -40,7 +40,13 @@ func New(mounts []*emul.Mount) *Linked {
 	k := emul.NewKernel(mounts, selfHost{})
 	p := k.Process(os.Getpid(), nil)
 	p.Umask = 0o022
-	p.Uid, p.Gid = uint32(os.Getuid()), uint32(os.Getgid())
+	p.Uid, p.Gid = uint32(os.Geteuid()), uint32(os.Getegid())
+	p.Ruid, p.Rgid = uint32(os.Getuid()), uint32(os.Getgid())
+	if gs, err := os.Getgroups(); err == nil {
+		for _, g := range gs {
+			p.Groups = append(p.Groups, uint32(g))
+		}
+	}
 	return &Linked{k: k, p: p}
 }
 

@@ -18,8 +18,9 @@ const (
 	// the supervisor answers "continue" for host fds.
 	FD
 	// Exec syscalls change process state the supervisor mirrors: execve and
-	// execveat (close-on-exec descriptors go away) and umask (the mode of
-	// files the supervisor creates). They are always answered "continue".
+	// execveat (close-on-exec descriptors go away), umask (the mode of
+	// files the supervisor creates) and the set*id family (the credentials
+	// permissions are checked with). They are always answered "continue".
 	Exec
 	// Deny syscalls are answered ENOSYS by the filter itself. They are side
 	// doors no filter can watch (io_uring submits file operations from the
@@ -161,6 +162,16 @@ var rules = []Rule{
 	{"execve", unix.SYS_EXECVE, Exec},
 	{"execveat", unix.SYS_EXECVEAT, Exec},
 	{"umask", unix.SYS_UMASK, Exec},
+	// Credential changes: permission checks use the new ids.
+	{"setuid", unix.SYS_SETUID, Exec},
+	{"setgid", unix.SYS_SETGID, Exec},
+	{"setreuid", unix.SYS_SETREUID, Exec},
+	{"setregid", unix.SYS_SETREGID, Exec},
+	{"setgroups", unix.SYS_SETGROUPS, Exec},
+	{"setresuid", unix.SYS_SETRESUID, Exec},
+	{"setresgid", unix.SYS_SETRESGID, Exec},
+	{"setfsuid", unix.SYS_SETFSUID, Exec},
+	{"setfsgid", unix.SYS_SETFSGID, Exec},
 
 	// Deny: side doors that bypass every seccomp filter.
 	{"io_uring_setup", unix.SYS_IO_URING_SETUP, Deny},

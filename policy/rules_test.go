@@ -22,7 +22,7 @@ var specRules = map[Class]string{
 		close_range dup dup2 dup3 fcntl fstat fstatfs getdents getdents64 fchdir ftruncate fallocate
 		fsync fdatasync sync_file_range syncfs fchmod fchown fsetxattr fgetxattr flistxattr
 		fremovexattr ioctl mmap sendfile copy_file_range splice tee fadvise64 readahead flock`,
-	Exec: `execve execveat umask`,
+	Exec: `execve execveat umask setuid setgid setreuid setregid setgroups setresuid setresgid setfsuid setfsgid`,
 	Deny: `io_uring_setup io_uring_enter io_uring_register io_setup`,
 }
 

@@ -17,7 +17,14 @@ type taskStatus struct {
 	Tgid, PPid int
 	Fsuid      uint32
 	Fsgid      uint32
+	Ruid, Rgid uint32
+	Groups     []uint32
 	Umask      uint32
+}
+
+// creds are the ids emul checks permissions with.
+func (st taskStatus) creds() emul.Creds {
+	return emul.Creds{Uid: st.Fsuid, Gid: st.Fsgid, Ruid: st.Ruid, Rgid: st.Rgid, Groups: st.Groups}
 }
 
 func readStatus(tid int) (taskStatus, error) {
@@ -33,6 +40,14 @@ func readStatus(tid int) (taskStatus, error) {
 			continue
 		}
 		f := strings.Fields(string(v))
+		if string(k) == "Groups" {
+			for _, g := range f {
+				if n, err := strconv.ParseUint(g, 10, 32); err == nil {
+					st.Groups = append(st.Groups, uint32(n))
+				}
+			}
+			continue
+		}
 		if len(f) == 0 {
 			continue
 		}
@@ -46,13 +61,15 @@ func readStatus(tid int) (taskStatus, error) {
 			st.Umask = uint32(u)
 		case "Uid":
 			if len(f) >= 4 {
+				r, _ := strconv.ParseUint(f[0], 10, 32)
 				u, _ := strconv.ParseUint(f[3], 10, 32)
-				st.Fsuid = uint32(u)
+				st.Ruid, st.Fsuid = uint32(r), uint32(u)
 			}
 		case "Gid":
 			if len(f) >= 4 {
+				r, _ := strconv.ParseUint(f[0], 10, 32)
 				u, _ := strconv.ParseUint(f[3], 10, 32)
-				st.Fsgid = uint32(u)
+				st.Rgid, st.Fsgid = uint32(r), uint32(u)
 			}
 		}
 	}

@@ -184,6 +184,8 @@ func run(args []string, stderr io.Writer) int {
 			if err := preload(rfs, m, capacity); err != nil {
 				return errorf(exitError, "%v", err)
 			}
+		} else {
+			initRoot(rfs, m.Path)
 		}
 		ems = append(ems, &emul.Mount{Path: m.Path, FS: rfs})
 	}
@@ -367,4 +369,22 @@ func defaultSize() (int64, error) {
 		return 0, fmt.Errorf("sysinfo: %v", err)
 	}
 	return int64(si.Totalram) * int64(si.Unit) / 2, nil
+}
+
+// initRoot gives an empty mount's root directory the owner, mode and times
+// of the host directory it hides, or, where there is none, the invoking
+// user as owner and mode 0755, so that the program may use it as it could
+// the directory it expects.
+func initRoot(rfs *ramfs.FS, path string) {
+	root := rfs.Root()
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		rfs.Chown(root, int64(st.Uid), int64(st.Gid))
+		rfs.Chmod(root, st.Mode&0o7777)
+		at, mt := time.Unix(st.Atim.Unix()), time.Unix(st.Mtim.Unix())
+		rfs.SetTimes(root, &at, &mt)
+		return
+	}
+	rfs.Chown(root, int64(os.Geteuid()), int64(os.Getegid()))
+	rfs.Chmod(root, 0o755)
 }

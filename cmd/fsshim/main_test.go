@@ -1,0 +1,38 @@
+package main
+
+import (
+	"testing"
+
+	"fsshim/emul"
+	"fsshim/policy"
+)
+
+// Every syscall the filter routes to the supervisor must have a handler in
+// emul, or the supervisor would answer ENOSYS for a call the program
+// expects to work.
+func TestEveryRoutedSyscallHasAHandler(t *testing.T) {
+	for _, r := range policy.Rules() {
+		if r.Class == policy.Deny {
+			if emul.Handles(r.Nr) {
+				t.Errorf("%s is denied by the filter but has an emul handler", r.Name)
+			}
+			continue
+		}
+		if !emul.Handles(r.Nr) {
+			t.Errorf("%s (%d, %v) is routed but emul has no handler", r.Name, r.Nr, r.Class)
+		}
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"1": 1, "512K": 512 << 10, "64M": 64 << 20, "2G": 2 << 30, "1t": 1 << 40} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0", "-1", "12Q", "K", "1.5G", "99999999999999999999"} {
+		if got, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q) = %d, want an error", in, got)
+		}
+	}
+}
