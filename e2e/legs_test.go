@@ -33,7 +33,8 @@ type progCase struct {
 	verify func(stdout string) error
 }
 
-// runCase runs c as the subtest c.name with the subtests native and fsshim.
+// runCase runs c as the subtest c.name with the subtests native and
+// fsshim-TRANSPORT for each of transports.
 func runCase(t *testing.T, c progCase) {
 	t.Helper()
 	t.Run(c.name, func(t *testing.T) {
@@ -81,21 +82,23 @@ func runCase(t *testing.T, c progCase) {
 				t.Errorf("the native run is not deterministic: line %d\nfirst:  %s\nsecond: %s\nexit %d and %d", n, x, y, r.exit, again.exit)
 			}
 		})
-		t.Run("fsshim", func(t *testing.T) {
-			requireFsshim(t)
-			want, err := oracle()
-			if err != nil {
-				t.Fatalf("the native oracle failed, nothing to compare with: %v", err)
-			}
-			fw, checkHost := mountDir(t)
-			got, err := execute(proc{args: fsshimArgs([]string{fw}, c.args(fw)...), stdin: c.stdin, timeout: c.timeout})
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkHost()
-			got = c.norm(got, fw)
-			compareResults(t, c, want, got)
-		})
+		for _, tr := range transports {
+			t.Run("fsshim-"+tr, func(t *testing.T) {
+				requireTransport(t, tr)
+				want, err := oracle()
+				if err != nil {
+					t.Fatalf("the native oracle failed, nothing to compare with: %v", err)
+				}
+				fw, checkHost := mountDir(t)
+				got, err := execute(proc{args: fsshimTransportArgs(tr, []string{fw}, c.args(fw)...), stdin: c.stdin, timeout: c.timeout})
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkHost()
+				got = c.norm(got, fw)
+				compareResults(t, c, want, got)
+			})
+		}
 	})
 }
 

@@ -2,15 +2,17 @@
 // directory (the oracle) and once under fsshim with the work directory
 // inside a --mount, and compares what they print.
 //
-// Every test case has two subtests, .../native and .../fsshim, so
+// Every test case has the subtests .../native and one fsshim leg per
+// transport in transports (.../fsshim-unotify, .../fsshim-ptrace), so
 //
-//	go test ./e2e -run '//native'    runs every oracle leg
-//	go test ./e2e -run '//fsshim'    runs every fsshim leg (oracles run too)
+//	go test ./e2e -run '//native'          runs every oracle leg
+//	go test ./e2e -run '//fsshim'          runs every fsshim leg (oracles run too)
+//	go test ./e2e -run '//fsshim-ptrace'   runs the fsshim legs of one transport
 //
 // The native legs must pass on any Linux machine with the tools listed in
 // REQUIREMENTS. An fsshim leg fails (never skips) when ./cmd/fsshim does not
-// build; it skips only when the kernel lacks seccomp user notification or a
-// tool is not installed, and says why.
+// build; it skips only when the kernel lacks the transport's seccomp action
+// (user notification, or trace) or a tool is not installed, and says why.
 package e2e
 
 import (
@@ -188,6 +190,37 @@ func userNotifSupport() (skip string, fail string) {
 		}
 	}
 	return "kernel lacks SECCOMP_RET_USER_NOTIF: actions_avail is " + strings.TrimSpace(string(b)), ""
+}
+
+// transports are fsshim's --transport values; runCase runs its fsshim leg
+// once for each.
+var transports = []string{"unotify", "ptrace"}
+
+// requireTransport is requireFsshim for fsshim --transport tr.
+func requireTransport(t *testing.T, tr string) {
+	t.Helper()
+	if tr == "unotify" {
+		requireFsshim(t)
+		return
+	}
+	if fsshimBuildErr != "" {
+		t.Fatalf("fsshim did not build:\n%s", fsshimBuildErr)
+	}
+	b, err := os.ReadFile("/proc/sys/kernel/seccomp/actions_avail")
+	if err != nil {
+		t.Skip("seccomp filters are not available: " + err.Error())
+	}
+	// SECCOMP_RET_TRACE exists since Linux 3.5: a kernel that lists
+	// actions at all (4.14+) and lacks it is misconfigured.
+	if !strings.Contains(string(b), "trace") {
+		t.Fatalf("actions_avail lacks trace: %q", strings.TrimSpace(string(b)))
+	}
+}
+
+// fsshimTransportArgs is fsshimArgs for fsshim --transport tr.
+func fsshimTransportArgs(tr string, mounts []string, args ...string) []string {
+	a := fsshimArgs(mounts, args...)
+	return append([]string{a[0], "--transport", tr}, a[1:]...)
 }
 
 // requireFsshim fails the test when fsshim did not build and skips it when

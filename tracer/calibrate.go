@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"fsshim/emul"
 )
 
 // The calibration probe: fsshim re-executed under the same filter as a tiny
@@ -40,9 +38,11 @@ func RunProbe() {
 	os.Exit(0)
 }
 
-// Calibrate runs the probe under filter and returns the median hand-off
-// cost per call (target-side round trip minus supervisor service time).
-func Calibrate(filter []unix.SockFilter, k *emul.Kernel, noSyncWakeup bool) (time.Duration, error) {
+// Calibrate runs the probe with opt's filter, kernel, transport and
+// settings (its Program, Stats and Log are the probe's own) and returns the
+// median hand-off cost per call (target-side round trip minus supervisor
+// service time).
+func Calibrate(opt Options) (time.Duration, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return 0, err
@@ -58,11 +58,9 @@ func Calibrate(filter []unix.SockFilter, k *emul.Kernel, noSyncWakeup bool) (tim
 		b, _ := io.ReadAll(r)
 		out <- string(b)
 	}()
-	res, err := Run(Options{
-		Program: Program{Path: self, Argv: []string{probeArg0}, Env: []string{}, Stdout: w, Stderr: os.Stderr},
-		Filter:  filter, Kernel: k, Stats: st, NoSyncWakeup: noSyncWakeup,
-		Log: func(string) {},
-	})
+	opt.Program = Program{Path: self, Argv: []string{probeArg0}, Env: []string{}, Stdout: w, Stderr: os.Stderr}
+	opt.Stats, opt.Log, opt.Started = st, func(string) {}, nil
+	res, err := Run(opt)
 	w.Close()
 	text := <-out
 	if err != nil {

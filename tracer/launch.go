@@ -24,13 +24,15 @@ const initSockFD = 3
 func init() {
 	// The init stage must install the filter and execve from the same OS
 	// thread: lock the main goroutine to the main thread before main runs.
-	if len(os.Args) > 0 && os.Args[0] == initArg0 {
+	if IsInitStage() {
 		runtime.LockOSThread()
 	}
 }
 
 // IsInitStage reports whether this process is a target's init stage.
-func IsInitStage() bool { return len(os.Args) > 0 && os.Args[0] == initArg0 }
+func IsInitStage() bool {
+	return len(os.Args) > 0 && (os.Args[0] == initArg0 || os.Args[0] == initPtraceArg0)
+}
 
 // Exit codes of the init stage, as the shell uses them.
 const (
@@ -70,6 +72,9 @@ func RunInitStage() {
 	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		fail(ExitInternal, "prctl(PR_SET_NO_NEW_PRIVS): %v", err)
+	}
+	if os.Args[0] == initPtraceArg0 {
+		execTraced(prog, path, argv, fail) // ptrace.go; never returns
 	}
 	flags := uintptr(unix.SECCOMP_FILTER_FLAG_NEW_LISTENER | unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
 	lfd, e := installFilter(prog, flags)
@@ -168,14 +173,7 @@ func launch(prog Program, filter []unix.SockFilter) (*exec.Cmd, int, error) {
 	}
 	child.Close()
 
-	raw := make([]byte, 8*len(filter))
-	for i, f := range filter {
-		b := raw[8*i:]
-		binary.LittleEndian.PutUint16(b[0:], f.Code)
-		b[2], b[3] = f.Jt, f.Jf
-		binary.LittleEndian.PutUint32(b[4:], f.K)
-	}
-	if _, err := unix.Write(fds[0], raw); err != nil {
+	if _, err := unix.Write(fds[0], encodeFilter(filter)); err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
 		return nil, -1, fmt.Errorf("sending the filter: %w", err)
@@ -203,4 +201,17 @@ func launch(prog Program, filter []unix.SockFilter) (*exec.Cmd, int, error) {
 		return nil, -1, fmt.Errorf("bad listener from init stage: %v", err)
 	}
 	return cmd, lfds[0], nil
+}
+
+// encodeFilter is the init stage's wire format of the filter: one datagram,
+// 8 bytes per instruction.
+func encodeFilter(filter []unix.SockFilter) []byte {
+	raw := make([]byte, 8*len(filter))
+	for i, f := range filter {
+		b := raw[8*i:]
+		binary.LittleEndian.PutUint16(b[0:], f.Code)
+		b[2], b[3] = f.Jt, f.Jf
+		binary.LittleEndian.PutUint32(b[4:], f.K)
+	}
+	return raw
 }

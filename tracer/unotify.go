@@ -33,6 +33,11 @@ type Options struct {
 	Started func(pid int)
 	// Log receives diagnostics (unexpected kernel answers); nil = stderr.
 	Log func(string)
+	// Transport is how routed calls arrive; Filter must be built for it.
+	Transport Transport
+	// Pin runs the target and the serving thread on one CPU (ptrace
+	// only; the target sees a single CPU).
+	Pin bool
 }
 
 // Result is how the target ended.
@@ -40,12 +45,17 @@ type Result struct {
 	// ExitCode is the shell-style status: the program's own exit code, or
 	// 128+N when it died of signal N.
 	ExitCode int
-	State    *os.ProcessState
+	// State is the program's own process state (nil under ptrace, whose
+	// wait loop reaps the program itself).
+	State *os.ProcessState
 }
 
 // Run launches the program under the filter and serves it until every
 // process of the target has ended.
 func Run(opt Options) (Result, error) {
+	if opt.Transport == Ptrace {
+		return runPtrace(opt) // ptrace.go
+	}
 	type started struct {
 		cmd *exec.Cmd
 		lfd int
@@ -125,6 +135,9 @@ type server struct {
 	resp   seccompNotifResp
 	// answered is when the last answer ioctl started.
 	answered time.Time
+	// late, if set, answers deferred calls instead of the listener (the
+	// ptrace transport).
+	late func(emul.Completion)
 }
 
 // loop receives and answers notifications until every target is gone.
@@ -266,6 +279,10 @@ func (s *server) answer(t *task, id uint64, r emul.Result) Outcome {
 
 // answerLate sends the answer of a call that had to wait.
 func (s *server) answerLate(d emul.Completion) {
+	if s.late != nil {
+		s.late(d)
+		return
+	}
 	if d.Result.Err != 0 {
 		s.sendError(d.ID, d.Result.Err)
 		return
@@ -399,7 +416,7 @@ func (s *server) task(tid int) *task {
 			parent = pt.proc
 		}
 		p = s.k.Process(st.Tgid, parent)
-		p.Uid, p.Gid, p.Umask = st.Fsuid, st.Fsgid, st.Umask
+		p.Creds, p.Umask = st.creds(), st.Umask
 		s.pidfd(st.Tgid)
 		s.rescan(p)
 	} else if p.Stale {
@@ -418,7 +435,7 @@ func (s *server) rescan(p *emul.Process) {
 	s.k.SetFDs(p, fds)
 	if st, err := readStatus(p.Tgid); err == nil {
 		p.Umask = st.Umask
-		p.Uid, p.Gid = st.Fsuid, st.Fsgid
+		p.Creds = st.creds()
 	}
 }
 

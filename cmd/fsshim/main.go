@@ -29,8 +29,9 @@ import (
 
 const usageHead = `fsshim runs a program with the file syscalls under the given mount paths
 served from an in-memory file system (ramfs) held by fsshim, through a seccomp
-user-notify filter. Paths outside the mounts go to the host as usual. Forks,
-threads and execs of the program are served too.
+filter (user notification, or ptrace with --transport ptrace). Paths outside
+the mounts go to the host as usual. Forks, threads and execs of the program
+are served too.
 
 Usage:
   fsshim [options] -- PROGRAM [ARGS...]
@@ -66,6 +67,7 @@ type options struct {
 	dumpPolicy bool
 	transport  string
 	noSyncWake bool
+	pin        bool
 }
 
 func main() {
@@ -90,8 +92,9 @@ func run(args []string, stderr io.Writer) int {
 	fs.BoolVar(&o.stats, "stats", false, "at exit, print per-syscall counts and handler / round-trip times on stderr")
 	fs.StringVar(&o.statsJSON, "stats-json", "", "write the --stats figures as JSON to `FILE`")
 	fs.BoolVar(&o.dumpPolicy, "dump-policy", false, "print the mount table, the routed syscalls and the BPF program, then exit")
-	fs.StringVar(&o.transport, "transport", "unotify", "how syscalls reach fsshim: unotify (seccomp user notification)")
+	fs.StringVar(&o.transport, "transport", "unotify", "how syscalls reach fsshim: unotify (seccomp user notification) or ptrace (SECCOMP_RET_TRACE, fsshim as the tracer)")
 	fs.BoolVar(&o.noSyncWake, "no-sync-wakeup", false, "do not ask the kernel for synchronous wake-ups (for measurements)")
+	fs.BoolVar(&o.pin, "pin", false, "with --transport ptrace: run the program and fsshim's tracing thread on one CPU, so that no ptrace stop waits for a cross-CPU wake-up (the program sees one CPU)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageHead)
 		fs.PrintDefaults()
@@ -114,8 +117,12 @@ func run(args []string, stderr io.Writer) int {
 	if err != nil {
 		return errorf(exitError, "%v", err)
 	}
-	if tr != policy.Unotify {
-		return errorf(exitError, "--transport %s is not available in this build; use unotify", o.transport)
+	ttr := tracer.Unotify
+	if tr == policy.Ptrace {
+		ttr = tracer.Ptrace
+	}
+	if o.pin && ttr != tracer.Ptrace {
+		return errorf(exitError, "--pin is for --transport ptrace (unotify hands over the CPU with synchronous wake-ups)")
 	}
 	capacity, err := defaultSize()
 	if err != nil {
@@ -195,7 +202,8 @@ func run(args []string, stderr io.Writer) int {
 	var stats *tracer.Stats
 	if o.stats || o.statsJSON != "" {
 		stats = tracer.NewStats(syscallName)
-		h, err := tracer.Calibrate(filter, emul.NewKernel(nil, tracer.ProcHost()), o.noSyncWake)
+		h, err := tracer.Calibrate(tracer.Options{Filter: filter, Kernel: emul.NewKernel(nil, tracer.ProcHost()),
+			NoSyncWakeup: o.noSyncWake, Transport: ttr, Pin: o.pin})
 		if err != nil {
 			return errorf(exitError, "--stats: measuring the world switch: %v", err)
 		}
@@ -227,6 +235,8 @@ func run(args []string, stderr io.Writer) int {
 		Kernel:       k,
 		Stats:        stats,
 		NoSyncWakeup: o.noSyncWake,
+		Transport:    ttr,
+		Pin:          o.pin,
 		Started:      func(pid int) { pidc <- pid },
 		Log:          func(m string) { fmt.Fprintln(stderr, "fsshim:", m) },
 	})

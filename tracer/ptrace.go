@@ -1,0 +1,741 @@
+package tracer
+
+// The ptrace transport. The filter returns SECCOMP_RET_TRACE for routed
+// syscalls, so each one costs a single ptrace stop (PTRACE_EVENT_SECCOMP,
+// with PTRACE_O_TRACESECCOMP) and everything else runs untraced: no
+// PTRACE_SYSCALL double stops except while fsshim injects a call of its own.
+//
+// At a seccomp stop the tracee is inside the syscall entry path, after the
+// filter ran and before the syscall:
+//
+//   - Continue: PTRACE_CONT, the kernel runs the call unchanged.
+//   - Return: one PTRACE_SETREGS with orig_rax = -1 and rax = the result,
+//     then PTRACE_CONT. After the tracer resumes a seccomp stop the kernel
+//     re-reads the syscall number (__seccomp_filter: syscall_get_nr); -1
+//     means "skip", and do_syscall_64 leaves rax alone for nr == -1, so the
+//     value written at the stop is what the tracee sees. rax must be written
+//     as part of the skip, at the stop: with SECCOMP_RET_TRACE there is no
+//     syscall-exit stop to write it later, and before the stop the entry
+//     code has set rax to -ENOSYS, which a skip without rax would return.
+//     (TestPtraceSkip checks the value and errno come through.)
+//   - InstallFD: see startInstall.
+//   - Defer (a lock wait): the tracee stays in its seccomp stop until the
+//     answer is known.
+//
+// Signals are delivered unchanged (the signal-delivery-stop resumes with
+// the same signal); group-stop is reported as PTRACE_EVENT_STOP to a
+// PTRACE_SEIZE tracer and answered with PTRACE_LISTEN, so the tracee stays
+// stopped, its parent sees it stopped, and SIGCONT wakes it.
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"fsshim/emul"
+)
+
+// Transport selects how routed syscalls reach fsshim. The filter must have
+// been built for the same transport (policy.Program).
+type Transport int
+
+const (
+	// Unotify: SECCOMP_RET_USER_NOTIF to a listener fd (the default).
+	Unotify Transport = iota
+	// Ptrace: SECCOMP_RET_TRACE to fsshim as the ptrace tracer.
+	Ptrace
+)
+
+func (t Transport) String() string {
+	switch t {
+	case Unotify:
+		return "unotify"
+	case Ptrace:
+		return "ptrace"
+	}
+	return "Transport(" + strconv.Itoa(int(t)) + ")"
+}
+
+// initPtraceArg0 marks the init stage of a ptrace target.
+const initPtraceArg0 = "fsshim:init-ptrace"
+
+const ptraceOptions = unix.PTRACE_O_EXITKILL | unix.PTRACE_O_TRACESECCOMP | unix.PTRACE_O_TRACESYSGOOD |
+	unix.PTRACE_O_TRACECLONE | unix.PTRACE_O_TRACEFORK | unix.PTRACE_O_TRACEVFORK | unix.PTRACE_O_TRACEEXEC
+
+// syscallStopSig is the stop signal of a syscall-entry or -exit stop with
+// PTRACE_O_TRACESYSGOOD.
+const syscallStopSig = int(unix.SIGTRAP) | 0x80
+
+// redZone is the x86-64 ABI's red zone: the 128 bytes below the stack
+// pointer that leaf code may use without moving rsp.
+const redZone = 128
+
+// execTraced is the rest of the init stage of a ptrace target (called from
+// RunInitStage with the filter read and no_new_privs set). How the target
+// comes to be traced from its first instruction: the supervisor starts this
+// init stage and PTRACE_SEIZEs it (with its options) before it sends the
+// filter, so by the time the init stage has the filter it is traced. The
+// filter then goes in with plain SECCOMP_SET_MODE_FILTER (SECCOMP_RET_TRACE
+// needs no listener; without a tracer it would answer ENOSYS) and the
+// execve is the first routed call fsshim sees; the program's first
+// instruction runs after the PTRACE_EVENT_EXEC stop. PTRACE_SEIZE rather
+// than SysProcAttr.Ptrace (PTRACE_TRACEME before exec): only a seized
+// tracee reports group-stop as PTRACE_EVENT_STOP and can be left stopped
+// with PTRACE_LISTEN, and seizing lets the options be set before the
+// tracee runs a single routed call.
+func execTraced(prog []unix.SockFilter, path string, argv []string, fail func(int, string, ...any)) {
+	// The socket goes before the filter: close is a routed call.
+	unix.Close(initSockFD)
+	if _, e := installFilter(prog, 0); e != 0 {
+		fail(ExitInternal, "installing the seccomp filter: %v", e)
+	}
+	err := unix.Exec(path, argv, os.Environ())
+	code := ExitCannotExec
+	if errors.Is(err, unix.ENOENT) {
+		code = ExitNotFound
+	}
+	fail(code, "cannot execute %s: %v", path, err)
+}
+
+// launchTraced starts prog's init stage, seizes it and sends it the
+// filter. It must run on the thread that will issue every ptrace request.
+func launchTraced(prog Program, filter []unix.SockFilter) (*exec.Cmd, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("socketpair: %w", err)
+	}
+	parent := os.NewFile(uintptr(fds[0]), "fsshim-supervisor")
+	child := os.NewFile(uintptr(fds[1]), "fsshim-init")
+	defer parent.Close()
+	self, err := os.Executable()
+	if err != nil {
+		child.Close()
+		return nil, err
+	}
+	cmd := &exec.Cmd{
+		Path:        self,
+		Args:        append([]string{initPtraceArg0, prog.Path}, prog.Argv...),
+		Env:         prog.Env,
+		Dir:         prog.Dir,
+		Stdin:       prog.Stdin,
+		Stdout:      prog.Stdout,
+		Stderr:      prog.Stderr,
+		ExtraFiles:  []*os.File{child},
+		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+	}
+	if err := cmd.Start(); err != nil {
+		child.Close()
+		return nil, fmt.Errorf("starting %s: %w", prog.Path, err)
+	}
+	child.Close()
+	pid := cmd.Process.Pid
+	if err := ptraceSeize(pid, ptraceOptions); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait() // not traced: the ordinary wait is safe
+		return nil, fmt.Errorf("PTRACE_SEIZE: %w", err)
+	}
+	if _, err := unix.Write(fds[0], encodeFilter(filter)); err != nil {
+		unix.Kill(pid, unix.SIGKILL)
+		reapTraced(pid)
+		return nil, fmt.Errorf("sending the filter: %w", err)
+	}
+	return cmd, nil
+}
+
+// reapTraced waits for a killed tracee to be gone.
+func reapTraced(pid int) {
+	for {
+		var ws unix.WaitStatus
+		_, err := unix.Wait4(pid, &ws, unix.WALL, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || ws.Exited() || ws.Signaled() {
+			return
+		}
+		ptraceCont(pid, 0)
+	}
+}
+
+// ptracer serves a target through ptrace. It shares the bookkeeping of
+// tasks, processes and fd tables with the unotify server.
+type ptracer struct {
+	*server
+	main     int // the pid fsshim started
+	exitCode int
+	regs     unix.PtraceRegs
+	nextID   uint64
+	// inj holds the tasks that run a call fsshim injected (by tid).
+	inj map[int]*injection
+	// deferred holds the calls waiting for a lock, by emul.Call.ID: their
+	// tasks stay in the seccomp stop until the answer is known.
+	deferred map[uint64]deferredCall
+	// redeliver holds, by tid, signals that arrived during an injection,
+	// were held back and raised again: their siginfo is restored at the
+	// signal-delivery-stop of the raised copy.
+	redeliver map[int][]siginfo
+	t0        time.Time // when the current stop was reported
+}
+
+// installHook, set only by tests, may change an InstallFD answer before it
+// is served (to exercise SetFD, which no emul handler asks for today).
+var installHook func(tid int, r *emul.Result)
+
+type deferredCall struct {
+	tid  int
+	regs unix.PtraceRegs
+}
+
+func runPtrace(opt Options) (Result, error) {
+	s := &ptracer{
+		server:    &server{opt: opt, k: opt.Kernel, tids: map[int]*task{}, pidfds: map[int]int{}},
+		inj:       map[int]*injection{},
+		deferred:  map[uint64]deferredCall{},
+		redeliver: map[int][]siginfo{},
+	}
+	s.late = s.answerDeferred
+	if s.opt.Log == nil {
+		s.opt.Log = func(m string) { fmt.Fprintln(os.Stderr, "fsshim:", m) }
+	}
+	type started struct {
+		pid int
+		err error
+	}
+	startc := make(chan started, 1)
+	done := make(chan error, 1)
+	go func() {
+		// ptrace requests are accepted only from the tracer thread, and
+		// Pdeathsig follows the forking thread: one locked OS thread
+		// launches, seizes and serves. It stays locked, so the thread
+		// ends with this goroutine (and PTRACE_O_EXITKILL kills any
+		// tracee left then).
+		runtime.LockOSThread()
+		if opt.Pin {
+			// The init stage is forked from this thread and
+			// inherits the mask: tracer and target share one CPU.
+			if err := pinThread(); err != nil {
+				s.opt.Log("--pin: " + err.Error())
+			}
+		}
+		cmd, err := launchTraced(opt.Program, opt.Filter)
+		if err != nil {
+			startc <- started{err: err}
+			return
+		}
+		// Every ptrace stop also sends this process a SIGCHLD, which
+		// Go's handler takes on one of its threads: a wake-up of
+		// another thread at every stop (12 against 30-45 µs a stop,
+		// unpinned, measured here). SA_NOCLDSTOP on the handler
+		// tells the kernel not to send it for stops; wait4 is woken
+		// all the same, and Go has no use for SIGCHLD.
+		if err := noStopSIGCHLD(); err != nil {
+			s.opt.Log("SIGCHLD: " + err.Error())
+		}
+		s.main = cmd.Process.Pid
+		startc <- started{pid: s.main}
+		err = s.trace()
+		cmd.Process.Release()
+		done <- err
+	}()
+	st := <-startc
+	if st.err != nil {
+		return Result{ExitCode: ExitInternal}, st.err
+	}
+	if opt.Started != nil {
+		opt.Started(st.pid)
+	}
+	err := <-done
+	for _, fd := range s.pidfds {
+		unix.Close(fd)
+	}
+	return Result{ExitCode: s.exitCode}, err
+}
+
+// trace handles ptrace stops until no tracee is left. The wait is for any
+// child (__WALL: threads too): the process must start no children of its
+// own besides the target while it runs (one ptrace Run at a time).
+func (s *ptracer) trace() error {
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WALL, nil)
+		if err != nil {
+			switch err {
+			case unix.EINTR:
+				continue
+			case unix.ECHILD:
+				return nil
+			}
+			return fmt.Errorf("wait4: %w", err)
+		}
+		if s.opt.Stats != nil {
+			s.t0 = time.Now()
+		}
+		s.stop(pid, ws)
+	}
+}
+
+// stop handles one wait status.
+func (s *ptracer) stop(pid int, ws unix.WaitStatus) {
+	if ws.Exited() || ws.Signaled() {
+		s.gone(pid, ws)
+		return
+	}
+	if !ws.Stopped() {
+		return
+	}
+	sig := int(ws>>8) & 0xff
+	ev := int(ws>>16) & 0xff
+	switch {
+	case sig == syscallStopSig:
+		s.syscallStop(pid)
+	case ev == unix.PTRACE_EVENT_SECCOMP:
+		s.seccompStop(pid)
+	case ev == unix.PTRACE_EVENT_FORK || ev == unix.PTRACE_EVENT_VFORK || ev == unix.PTRACE_EVENT_CLONE:
+		s.learnChild(pid)
+		s.resume(pid, 0)
+	case ev == unix.PTRACE_EVENT_EXEC:
+		s.execed(pid)
+		s.resume(pid, 0)
+	case ev == unix.PTRACE_EVENT_STOP:
+		if sig == int(unix.SIGTRAP) {
+			// The first stop of a new tracee, or the end of a
+			// group-stop (SIGCONT) after PTRACE_LISTEN.
+			s.resume(pid, 0)
+			return
+		}
+		// Group-stop (sig is the stop signal): stay stopped.
+		if e := ptraceListen(pid); e != 0 && e != unix.ESRCH {
+			s.opt.Log("PTRACE_LISTEN: " + e.Error())
+		}
+	case ev != 0:
+		s.resume(pid, 0) // an event not asked for
+	default:
+		s.signalStop(pid, sig)
+	}
+}
+
+// resume lets a tracee run on: to its next syscall stop while fsshim
+// injects a call into it, else until its next seccomp or event stop.
+func (s *ptracer) resume(pid, sig int) {
+	var e syscall.Errno
+	if s.inj[pid] != nil {
+		e = ptraceSyscall(pid, sig)
+	} else {
+		e = ptraceCont(pid, sig)
+	}
+	if e != 0 && e != unix.ESRCH {
+		s.opt.Log("resuming " + strconv.Itoa(pid) + ": " + e.Error())
+	}
+}
+
+// signalStop passes a signal on unchanged, except during an injection:
+// then the signal is held back (its handler would run on fsshim's
+// registers) and raised again once the tracee is back in its own call.
+func (s *ptracer) signalStop(pid, sig int) {
+	if in := s.inj[pid]; in != nil {
+		var si siginfo
+		if ptraceGetSiginfo(pid, &si) == 0 {
+			in.held = append(in.held, si)
+		}
+		s.resume(pid, 0)
+		return
+	}
+	if q := s.redeliver[pid]; len(q) > 0 && q[0].signo() == sig {
+		ptraceSetSiginfo(pid, &q[0])
+		if len(q) == 1 {
+			delete(s.redeliver, pid)
+		} else {
+			s.redeliver[pid] = q[1:]
+		}
+	}
+	s.resume(pid, sig)
+}
+
+// gone forgets a task that has exited.
+func (s *ptracer) gone(pid int, ws unix.WaitStatus) {
+	if pid == s.main {
+		if ws.Signaled() {
+			s.exitCode = 128 + int(ws.Signal())
+		} else {
+			s.exitCode = ws.ExitStatus()
+		}
+	}
+	if in := s.inj[pid]; in != nil {
+		if !in.installed {
+			s.k.Abandon(in.res.File)
+		}
+		delete(s.inj, pid)
+	}
+	for id, d := range s.deferred {
+		if d.tid == pid {
+			delete(s.deferred, id)
+		}
+	}
+	delete(s.redeliver, pid)
+	delete(s.tids, pid)
+	s.reap()
+}
+
+// learnChild records the task a fork, vfork or clone event announces: a
+// thread joins its creator's process; a new process gets the creator's
+// working directory as of the fork, and its fd table (a copy of the
+// creator's) is read at its first routed call.
+func (s *ptracer) learnChild(parent int) {
+	msg, e := ptraceEventMsg(parent)
+	if e != 0 {
+		return
+	}
+	child := int(msg)
+	if s.tids[child] != nil {
+		return // it stopped first and was learnt from /proc
+	}
+	pt := s.task(parent)
+	if pt == nil {
+		return
+	}
+	st, err := readStatus(child)
+	if err != nil {
+		return
+	}
+	if st.Tgid == pt.proc.Tgid {
+		s.tids[child] = &task{tid: child, proc: pt.proc, mem: procMem{pid: child}}
+		return
+	}
+	s.reap()
+	p := s.k.Process(st.Tgid, pt.proc)
+	p.Creds, p.Umask = st.creds(), st.Umask
+	p.Stale = true
+	s.pidfd(st.Tgid)
+	s.tids[child] = &task{tid: child, proc: p, mem: procMem{pid: child}}
+}
+
+// execed follows an execve: a thread other than the leader that execs
+// takes the leader's tid (the event message is its former tid), and the fd
+// table lost its close-on-exec entries.
+func (s *ptracer) execed(pid int) {
+	if old, e := ptraceEventMsg(pid); e == 0 && int(old) != pid {
+		if t := s.tids[int(old)]; t != nil {
+			delete(s.tids, int(old))
+			t.tid, t.mem.pid = pid, pid
+			s.tids[pid] = t
+		}
+	}
+	if t := s.tids[pid]; t != nil {
+		t.proc.Stale = true
+	}
+}
+
+// seccompStop serves a routed syscall.
+func (s *ptracer) seccompStop(pid int) {
+	if s.inj[pid] != nil {
+		// A call fsshim injected passes the filter on its way in.
+		s.resume(pid, 0)
+		return
+	}
+	timed := s.opt.Stats != nil
+	r := &s.regs
+	if e := ptraceGetRegs(pid, r); e != 0 {
+		return // killed meanwhile
+	}
+	t := s.task(pid)
+	if t == nil {
+		s.resume(pid, 0)
+		return
+	}
+	s.nextID++
+	t.mem.timed = timed
+	c := emul.Call{ID: s.nextID, Tid: pid, Proc: t.proc, Nr: int(int64(r.Orig_rax)),
+		Args: [6]uint64{r.Rdi, r.Rsi, r.Rdx, r.R10, r.R8, r.R9}, Mem: &t.mem}
+	var h0 time.Time
+	if timed {
+		h0 = time.Now()
+	}
+	res := s.k.Handle(&c)
+	var hd time.Duration
+	if timed {
+		hd = time.Since(h0) - t.mem.spent
+		t.mem.spent = 0
+	}
+	var outcome Outcome
+	switch res.Action {
+	case emul.Continue:
+		outcome = Continued
+		if res.Fill != nil {
+			// mmap of an emulated file: fill the placeholder (taken
+			// with pidfd_getfd, which works on tracees too), then let
+			// the kernel map it.
+			if err := s.fill(t, res); err != nil {
+				s.opt.Log("mapping an emulated file: " + err.Error())
+				s.skip(pid, r, -int64(unix.ENODEV))
+				outcome = Failed
+				break
+			}
+		}
+		s.markAnswered()
+		s.resume(pid, 0)
+	case emul.InstallFD:
+		if installHook != nil {
+			installHook(pid, &res)
+		}
+		s.startInstall(t, c.Nr, res, hd)
+		s.completions()
+		return // recorded when the injected call is back
+	case emul.Defer:
+		s.deferred[c.ID] = deferredCall{tid: pid, regs: *r}
+		return
+	default:
+		outcome = Emulated
+		v := res.Val
+		if res.Err != 0 {
+			v, outcome = -int64(res.Err), Failed
+		}
+		s.skip(pid, r, v)
+	}
+	answered := s.answered
+	// A release may have let deferred calls through.
+	s.completions()
+	if timed {
+		s.opt.Stats.record(c.Nr, outcome, hd, answered.Sub(s.t0))
+	}
+}
+
+func (s *ptracer) markAnswered() {
+	if s.opt.Stats != nil {
+		s.answered = time.Now()
+	}
+}
+
+// skip answers the call the tracee is stopped in with v without running
+// it (the comment at the top of this file says why one SETREGS does it).
+func (s *ptracer) skip(pid int, r *unix.PtraceRegs, v int64) {
+	r.Orig_rax = ^uint64(0)
+	r.Rax = uint64(v)
+	if e := ptraceSetRegs(pid, r); e != 0 && e != unix.ESRCH {
+		s.opt.Log("PTRACE_SETREGS: " + e.Error())
+	}
+	s.markAnswered()
+	s.resume(pid, 0)
+}
+
+func (s *ptracer) completions() {
+	for _, d := range s.k.TakeCompletions() {
+		s.answerDeferred(d)
+	}
+}
+
+// answerDeferred answers a call that waited for a lock.
+func (s *ptracer) answerDeferred(d emul.Completion) {
+	dc, ok := s.deferred[d.ID]
+	if !ok {
+		return
+	}
+	delete(s.deferred, d.ID)
+	v := d.Result.Val
+	if d.Result.Err != 0 {
+		v = -int64(d.Result.Err)
+	}
+	s.skip(dc.tid, &dc.regs, v)
+}
+
+// An injection runs syscalls of fsshim's choosing in a tracee that is
+// stopped in a routed call, then answers that call.
+//
+// ptrace has no SECCOMP_IOCTL_NOTIF_ADDFD, so the placeholder of an
+// emulated open is made by the target itself: at the seccomp stop the
+// call is rewritten into memfd_create("fsshim-<description id>", flags)
+// (MFD_CLOEXEC for O_CLOEXEC) and resumed with PTRACE_SYSCALL, which
+// brings it back at its syscall-exit stop with the new fd in rax; fsshim
+// records it (Kernel.Installed) and puts back the registers of the
+// original call with that fd as its result. The kernel picks the number,
+// so it is the lowest free one, and the memfd name is the one scanFDs
+// recognises after a fork, dup or exec. One extra stop, no extra syscall
+// in fsshim.
+//
+// The name must be in the target's memory. It goes below the red zone of
+// the calling thread's stack (rsp-128-len, 16-aligned): that memory is
+// the thread's own (no other thread races for it, unlike a shared scratch
+// page), it is dead by the ABI (a signal handler would overwrite it too),
+// it needs no allocation in the target, and the path buffer of the call
+// may be read-only or too short. The bytes there are read first and put
+// back at the exit stop, so even a stack too small for the ABI's promise
+// (a goroutine stack close to its guard) gets its memory back unchanged.
+//
+// SetFD (dup2 semantics) needs two more calls, which are run by restarting
+// the syscall instruction (rip-2) from the exit stop: dup3(memfd, SetFD,
+// flags), then close(memfd). Between those steps the tracee passes through
+// user mode, so a signal may be reported there: it is held back, because
+// its handler would run on fsshim's registers, and raised again (tgkill,
+// with the original siginfo restored at its delivery-stop) after the
+// original call has its answer.
+type injection struct {
+	t     *task
+	nr    int
+	res   emul.Result
+	orig  unix.PtraceRegs // at the seccomp stop of the original call
+	hd    time.Duration
+	t0    time.Time
+	step  int
+	entry bool // waiting for the syscall-entry stop of a restarted step
+	// nameAt is where the memfd name went; saved is what was there.
+	nameAt uint64
+	saved  []byte
+	fd     int   // the memfd's number in the target
+	final  int64 // the answer of the original call
+	// installed: the description went to the target (Kernel.Installed).
+	installed bool
+	held      []siginfo
+}
+
+const (
+	stepMemfd = iota
+	stepDup3
+	stepClose
+)
+
+// startInstall begins the injection for an InstallFD answer.
+func (s *ptracer) startInstall(t *task, nr int, res emul.Result, hd time.Duration) {
+	pid := t.tid
+	in := &injection{t: t, nr: nr, res: res, orig: s.regs, hd: hd, t0: s.t0}
+	name := placeholderPrefix + strconv.FormatUint(res.File.ID(), 10) + "\x00"
+	in.nameAt = (s.regs.Rsp - redZone - uint64(len(name))) &^ 15
+	in.saved = make([]byte, len(name))
+	if _, err := t.mem.ReadAt(in.saved, in.nameAt); err != nil {
+		s.failInstall(t, res, fmt.Errorf("no room below the stack pointer %#x: %v", s.regs.Rsp, err))
+		return
+	}
+	if _, err := t.mem.WriteAt([]byte(name), in.nameAt); err != nil {
+		s.failInstall(t, res, fmt.Errorf("writing the placeholder name at %#x: %v", in.nameAt, err))
+		return
+	}
+	t.mem.spent = 0
+	var flags uint64
+	if res.FDFlags&unix.O_CLOEXEC != 0 {
+		flags = unix.MFD_CLOEXEC
+	}
+	regs := s.regs
+	regs.Orig_rax = unix.SYS_MEMFD_CREATE
+	regs.Rdi, regs.Rsi = in.nameAt, flags
+	if e := ptraceSetRegs(pid, &regs); e != 0 {
+		s.k.Abandon(res.File)
+		return // killed meanwhile
+	}
+	s.inj[pid] = in
+	s.resume(pid, 0)
+}
+
+func (s *ptracer) failInstall(t *task, res emul.Result, err error) {
+	s.k.Abandon(res.File)
+	s.opt.Log("placeholder for an emulated open: " + err.Error())
+	s.skip(t.tid, &s.regs, -int64(unix.ENFILE))
+}
+
+// syscallStop is the entry or exit stop of an injected call.
+func (s *ptracer) syscallStop(pid int) {
+	in := s.inj[pid]
+	if in == nil {
+		s.resume(pid, 0) // not ours; cannot happen (PTRACE_SYSCALL only while injecting)
+		return
+	}
+	if in.entry {
+		in.entry = false
+		s.resume(pid, 0)
+		return
+	}
+	if e := ptraceGetRegs(pid, &s.regs); e != 0 {
+		return
+	}
+	v := int64(s.regs.Rax)
+	p, f := in.t.proc, in.res.File
+	switch in.step {
+	case stepMemfd:
+		// memfd_create has copied the name: give the stack its bytes back.
+		in.t.mem.WriteAt(in.saved, in.nameAt)
+		in.t.mem.spent = 0
+		if v < 0 {
+			s.k.Abandon(f)
+			s.finish(pid, in, v, Failed)
+			return
+		}
+		in.fd = int(v)
+		if in.res.SetFD < 0 || in.fd == in.res.SetFD {
+			s.k.Installed(p, in.fd, f)
+			s.k.Release(f)
+			in.installed = true
+			s.finish(pid, in, v, Emulated)
+			return
+		}
+		in.step = stepDup3
+		s.restart(pid, in, unix.SYS_DUP3, uint64(in.fd), uint64(in.res.SetFD), uint64(in.res.FDFlags&unix.O_CLOEXEC))
+	case stepDup3:
+		in.final = v
+		in.step = stepClose
+		s.restart(pid, in, unix.SYS_CLOSE, uint64(in.fd), 0, 0)
+	case stepClose:
+		if in.final < 0 {
+			s.k.Abandon(f)
+			s.finish(pid, in, in.final, Failed)
+			return
+		}
+		s.k.Installed(p, in.res.SetFD, f)
+		s.k.Release(f)
+		in.installed = true
+		s.finish(pid, in, int64(in.res.SetFD), Emulated)
+	}
+}
+
+// restart makes the tracee, stopped at a syscall-exit stop, execute its
+// syscall instruction again as call nr.
+func (s *ptracer) restart(pid int, in *injection, nr int, a0, a1, a2 uint64) {
+	regs := in.orig
+	regs.Rip -= 2 // the syscall instruction (0f 05)
+	regs.Rax, regs.Orig_rax = uint64(nr), uint64(nr)
+	regs.Rdi, regs.Rsi, regs.Rdx = a0, a1, a2
+	if e := ptraceSetRegs(pid, &regs); e != 0 {
+		return
+	}
+	in.entry = true
+	s.resume(pid, 0)
+}
+
+// finish answers the original call with v and raises the held signals.
+func (s *ptracer) finish(pid int, in *injection, v int64, o Outcome) {
+	regs := in.orig
+	regs.Rax = uint64(v)
+	if e := ptraceSetRegs(pid, &regs); e != 0 && e != unix.ESRCH {
+		s.opt.Log("PTRACE_SETREGS: " + e.Error())
+	}
+	delete(s.inj, pid)
+	for i := range in.held {
+		if unix.Tgkill(in.t.proc.Tgid, pid, syscall.Signal(in.held[i].signo())) == nil {
+			s.redeliver[pid] = append(s.redeliver[pid], in.held[i])
+		}
+	}
+	s.markAnswered()
+	s.resume(pid, 0)
+	answered := s.answered
+	s.completions()
+	if s.opt.Stats != nil {
+		s.opt.Stats.record(in.nr, o, in.hd, answered.Sub(in.t0))
+	}
+}
+
+// pinThread binds the calling thread to the CPU it runs on. ptrace has no
+// synchronous wake-up: a tracer and a tracee on two CPUs pay a cross-CPU
+// wake-up at every stop and every resume (tens of µs in a VM whose idle
+// CPUs sleep deeply), while on one CPU the stop hands the CPU over directly.
+func pinThread() error {
+	cpu, err := getcpu()
+	if err != nil {
+		return err
+	}
+	var set unix.CPUSet
+	set.Set(cpu)
+	return unix.SchedSetaffinity(0, &set)
+}
