@@ -27,11 +27,14 @@ const (
 	Native  = "native"
 	Unotify = "unotify"
 	Ptrace  = "ptrace"
-	Linked  = "linked"
+	// PtracePin is ptrace with --pin: program and tracer on one CPU, so
+	// no stop waits for a cross-CPU wake-up.
+	PtracePin = "ptrace-pin"
+	Linked    = "linked"
 )
 
 // AllTransports is the default transport list.
-var AllTransports = []string{Native, Unotify, Ptrace, Linked}
+var AllTransports = []string{Native, Unotify, Ptrace, PtracePin, Linked}
 
 // Workloads and the rows of their tables.
 const (
@@ -194,7 +197,7 @@ func Run(opt Options) (*Report, error) {
 	avail := map[string]bool{}
 	for _, t := range opt.Transports {
 		st := TransportStatus{Name: t, Available: true}
-		if t == Unotify || t == Ptrace {
+		if t == Unotify || t == Ptrace || t == PtracePin {
 			if err := opt.probe(t); err != nil {
 				st = TransportStatus{Name: t, Reason: err.Error()}
 			}
@@ -253,7 +256,7 @@ func probe(exe, transport, work string) error {
 	dir := filepath.Join(work, "probe-"+transport)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	argv := []string{"--transport", transport, "--mount", dir, "--", "true"}
+	argv := append(transportArgs(transport), "--mount", dir, "--", "true")
 	cmd := exec.CommandContext(ctx, exe, argv...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -269,9 +272,17 @@ func probe(exe, transport, work string) error {
 	return nil
 }
 
+// transportArgs are fsshim's flags for a supervising transport.
+func transportArgs(transport string) []string {
+	if transport == PtracePin {
+		return []string{"--transport", Ptrace, "--pin"}
+	}
+	return []string{"--transport", transport}
+}
+
 // supervise wraps argv in fsshim with the transport and mounts.
 func supervise(exe, transport string, mounts []string, argv []string) []string {
-	a := []string{exe, "--transport", transport}
+	a := append([]string{exe}, transportArgs(transport)...)
 	for _, m := range mounts {
 		a = append(a, "--mount", m)
 	}
