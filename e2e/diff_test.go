@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -24,6 +25,19 @@ func TestDifferential(t *testing.T) {
 			name:    name,
 			helpers: []string{"sysseq"},
 			args:    func(w string) []string { return []string{bin, name, w} },
+		})
+	}
+	// As root most permission checks pass by privilege; the same scenarios
+	// run again as an unprivileged user exercise them.
+	if os.Geteuid() != 0 {
+		return // the runs above were unprivileged already
+	}
+	for _, name := range names {
+		runCase(t, progCase{
+			name:    name + asNobody,
+			helpers: []string{"sysseq"},
+			args:    func(w string) []string { return []string{bin, name, w} },
+			uid:     nobody,
 		})
 	}
 }

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,7 +33,13 @@ type progCase struct {
 	// verify checks the native output beyond its exit status, so that an
 	// oracle that went wrong is not taken for the truth.
 	verify func(stdout string) error
+	// uid, when not 0, runs both legs as that user (uid and gid), in work
+	// directories it owns; fsshim itself runs as that user too.
+	uid int
 }
+
+// known is the key of the case in knownDifferences.
+func (c progCase) known() string { return strings.TrimSuffix(c.name, asNobody) }
 
 // runCase runs c as the subtest c.name with the subtests native and
 // fsshim-TRANSPORT for each of transports.
@@ -44,13 +52,13 @@ func runCase(t *testing.T, c progCase) {
 		for _, h := range c.helpers {
 			requireHelper(t, h)
 		}
-		nw := workDir(t)
+		nw := c.own(t, workDir(t))
 		var once sync.Once
 		var nat result
 		var natErr error
 		oracle := func() (result, error) {
 			once.Do(func() {
-				nat, natErr = execute(proc{args: c.args(nw), stdin: c.stdin, timeout: c.timeout})
+				nat, natErr = execute(proc{args: c.args(nw), stdin: c.stdin, timeout: c.timeout, uid: c.uid})
 				nat = c.norm(nat, nw)
 				if natErr == nil && nat.exit != c.wantExit {
 					natErr = fmt.Errorf("native run exited %d, want %d", nat.exit, c.wantExit)
@@ -72,8 +80,8 @@ func runCase(t *testing.T, c progCase) {
 			t.Logf("exit %d in %v\nstdout:\n%s\nstderr:\n%s", r.exit, r.took.Round(time.Millisecond), indent(r.stdout), indent(r.stderr))
 			// A second run in another directory must print the same: an
 			// oracle that varies would make the fsshim leg fail for nothing.
-			w2 := workDir(t)
-			again, err := execute(proc{args: c.args(w2), stdin: c.stdin, timeout: c.timeout})
+			w2 := c.own(t, workDir(t))
+			again, err := execute(proc{args: c.args(w2), stdin: c.stdin, timeout: c.timeout, uid: c.uid})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -90,7 +98,8 @@ func runCase(t *testing.T, c progCase) {
 					t.Fatalf("the native oracle failed, nothing to compare with: %v", err)
 				}
 				fw, checkHost := mountDir(t)
-				got, err := execute(proc{args: fsshimTransportArgs(tr, []string{fw}, c.args(fw)...), stdin: c.stdin, timeout: c.timeout})
+				c.own(t, fw)
+				got, err := execute(proc{args: fsshimTransportArgs(tr, []string{fw}, c.args(fw)...), stdin: c.stdin, timeout: c.timeout, uid: c.uid})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -117,7 +126,7 @@ func (c progCase) norm(r result, w string) result {
 func compareResults(t *testing.T, c progCase, want, got result) {
 	t.Helper()
 	diff := difference(c, want, got)
-	if why, known := knownDifferences[c.name]; known {
+	if why, known := knownDifferences[c.known()]; known {
 		// A difference the project knows and has not fixed yet: it must
 		// still be there, so that a fix updates the list.
 		if diff == "" {
@@ -151,4 +160,22 @@ func difference(c progCase, want, got result) string {
 		}
 	}
 	return ""
+}
+
+// asNobody ends the name of a case run as an unprivileged user.
+const asNobody = "_as_nobody"
+
+// nobody is the unprivileged user the _as_nobody cases run as.
+const nobody = 65534
+
+// own gives directory w to the case's user, so that it can work there as
+// it could in its own directory; it returns w.
+func (c progCase) own(t *testing.T, w string) string {
+	t.Helper()
+	if c.uid != 0 {
+		if err := os.Chown(w, c.uid, c.uid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return w
 }

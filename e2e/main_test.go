@@ -64,6 +64,8 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
+	// The _as_nobody cases run these binaries as another user.
+	os.Chmod(binDir, 0o755)
 	defer os.RemoveAll(binDir)
 	root, err := filepath.Abs("..")
 	if err != nil {
@@ -251,6 +253,9 @@ type proc struct {
 	args    []string
 	stdin   string
 	timeout time.Duration
+	// uid, when not 0, runs the program as that user and group, with no
+	// supplementary groups.
+	uid int
 }
 
 // result is what a run printed and how it ended. exit is the status as a
@@ -290,6 +295,9 @@ func execute(p proc) (result, error) {
 	cmd := exec.CommandContext(ctx, p.args[0], p.args[1:]...)
 	cmd.Env = testEnv()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if p.uid != 0 {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(p.uid), Gid: uint32(p.uid), Groups: []uint32{}}
+	}
 	cmd.Cancel = func() error {
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}

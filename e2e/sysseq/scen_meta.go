@@ -168,6 +168,7 @@ func scenChmod(s *S) {
 	s.stat("d")
 	s.close(dfd).OK()
 	// A read-only mode does not stop the owner's open descriptors.
+	s.chmod("f", 0o644).OK()
 	fd = s.open("f", rdwr, 0).OK()
 	s.chmod("f", 0).OK()
 	s.write(fd, "still").Is(5)
