@@ -153,9 +153,13 @@ func (k *Kernel) Handle(c *Call) Result {
 		return fail(38) // ENOSYS
 	}
 	k.mu.Lock()
-	r := table[c.Nr](k, c)
-	k.mu.Unlock()
-	return r
+	defer k.mu.Unlock()
+	if k.Inject != nil {
+		if e, ok := k.injectLocked(c); ok {
+			return fail(e)
+		}
+	}
+	return table[c.Nr](k, c)
 }
 
 func itoa(n int) string {

@@ -131,6 +131,9 @@ type Kernel struct {
 	waiters []lockWaiter
 	done    []Completion
 
+	// Inject, if set, fails chosen calls on purpose (--inject).
+	Inject Injector
+
 	// OnFault, if set, is told about unexpected internal errors that were
 	// turned into EIO (so they are logged, never silent).
 	OnFault func(msg string)

@@ -99,6 +99,8 @@ type Report struct {
 	SwitchNs     float64 `json:"world_switch_ns"`
 	SwitchShare  float64 `json:"world_switch_share"`
 	HandlerShare float64 `json:"handler_share"`
+	// Injected counts the faults each --inject rule caused.
+	Injected map[string]int64 `json:"injected_faults,omitempty"`
 }
 
 // Report computes the figures, rows sorted by round-trip total.
@@ -181,6 +183,14 @@ func (r Report) WriteTable(w io.Writer) {
 	tw.Flush()
 	fmt.Fprintf(w, "wall %.3f ms; handler %.3f ms (%.1f%%); world switch %.3f ms (%.1f%%); hand-off %.2f µs/call\n",
 		r.WallNs/1e6, r.Total.HandlerTotal/1e6, 100*r.HandlerShare, r.SwitchNs/1e6, 100*r.SwitchShare, r.HandoffNs/1000)
+	specs := make([]string, 0, len(r.Injected))
+	for s := range r.Injected {
+		specs = append(specs, s)
+	}
+	sort.Strings(specs)
+	for _, s := range specs {
+		fmt.Fprintf(w, "injected %d faults: --inject %s\n", r.Injected[s], s)
+	}
 }
 
 // WriteJSON writes the report as JSON.

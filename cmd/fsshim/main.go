@@ -21,9 +21,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"fsshim/emul"
+	"fsshim/faults"
+	"fsshim/persist"
 	"fsshim/policy"
 	"fsshim/ramfs"
-	"fsshim/ramfs/hostcopy"
 	"fsshim/tracer"
 )
 
@@ -68,6 +69,9 @@ type options struct {
 	transport  string
 	noSyncWake bool
 	pin        bool
+	saves      []string
+	maxInodes  int64
+	injects    []string
 }
 
 func main() {
@@ -87,7 +91,10 @@ func run(args []string, stderr io.Writer) int {
 	var o options
 	fs := flag.NewFlagSet("fsshim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringArrayVar(&o.mounts, "mount", nil, "serve `PATH` (or PATH=HOSTDIR, preloaded with a copy of HOSTDIR) from the ramfs; repeatable")
+	fs.StringArrayVar(&o.mounts, "mount", nil, "serve `PATH` (or PATH=HOSTDIR, or PATH=FILE.tar[.gz], preloaded with a copy) from the ramfs; repeatable")
+	fs.StringArrayVar(&o.saves, "save", nil, "when the program ends, write mount `PATH=HOSTDIR` (or PATH=FILE.tar[.gz]) to the host atomically; repeatable")
+	fs.Int64Var(&o.maxInodes, "max-inodes", 0, "at most `N` inodes per mount (0: no limit); past it creating calls fail with ENOSPC")
+	fs.StringArrayVar(&o.injects, "inject", nil, "fail calls on files in a mount: `SYSCALL:ERRNO[:WHEN]`, WHEN one or more of after=N, every=N, nth=N, path=GLOB (e.g. write:ENOSPC:after=100); repeatable")
 	fs.StringVar(&o.size, "size", "", "ramfs capacity per mount in bytes, K/M/G suffixes allowed (default: half of physical memory); past it writes fail with ENOSPC")
 	fs.BoolVar(&o.stats, "stats", false, "at exit, print per-syscall counts and handler / round-trip times on stderr")
 	fs.StringVar(&o.statsJSON, "stats-json", "", "write the --stats figures as JSON to `FILE`")
@@ -156,6 +163,21 @@ func run(args []string, stderr io.Writer) int {
 	if err != nil {
 		return errorf(exitError, "%v", err)
 	}
+	saves, err := parseSaves(o.saves, cwd, table)
+	if err != nil {
+		return errorf(exitError, "--save %v", err)
+	}
+	var rules []faults.Rule
+	for _, v := range o.injects {
+		r, err := faults.Parse(v)
+		if err != nil {
+			return errorf(exitError, "--inject %s: %v", v, err)
+		}
+		rules = append(rules, r)
+	}
+	if o.maxInodes < 0 {
+		return errorf(exitError, "--max-inodes must be 0 or more")
+	}
 	if o.dumpPolicy {
 		s, err := policy.Dump(table, tr)
 		if err != nil {
@@ -186,7 +208,7 @@ func run(args []string, stderr io.Writer) int {
 
 	var ems []*emul.Mount
 	for _, m := range table.Mounts() {
-		rfs := ramfs.New(ramfs.Options{Capacity: capacity})
+		rfs := ramfs.New(ramfs.Options{Capacity: capacity, MaxInodes: o.maxInodes})
 		if m.Source != "" {
 			if err := preload(rfs, m, capacity); err != nil {
 				return errorf(exitError, "%v", err)
@@ -197,6 +219,11 @@ func run(args []string, stderr io.Writer) int {
 		ems = append(ems, &emul.Mount{Path: m.Path, FS: rfs})
 	}
 	k := emul.NewKernel(ems, tracer.ProcHost())
+	var inject *faults.Set
+	if len(rules) > 0 {
+		inject = faults.NewSet(rules)
+		k.Inject = inject
+	}
 	k.OnFault = func(msg string) { fmt.Fprintln(stderr, "fsshim:", msg) }
 
 	var stats *tracer.Stats
@@ -241,28 +268,100 @@ func run(args []string, stderr io.Writer) int {
 		Log:          func(m string) { fmt.Fprintln(stderr, "fsshim:", m) },
 	})
 	wall := time.Since(start)
+	code := res.ExitCode
 	if err != nil {
 		fmt.Fprintf(stderr, "fsshim: %v\n", err)
 		if res.State == nil {
-			return exitError
+			code = exitError
+		}
+	}
+	// Whatever happened to the program, what it wrote is saved.
+	for _, sv := range saves {
+		if err := sv.run(ems); err != nil {
+			fmt.Fprintf(stderr, "fsshim: --save %s=%s failed, the previous copy is unchanged: %v\n", sv.mount, sv.dest, err)
+			if code == 0 {
+				code = exitError
+			}
 		}
 	}
 	if stats != nil {
 		stats.Wall = wall
 		rep := stats.Report()
+		if inject != nil {
+			rep.Injected = inject.Injected()
+		}
 		if o.stats {
 			rep.WriteTable(stderr)
 		}
 		if o.statsJSON != "" {
 			if err := writeJSON(o.statsJSON, rep); err != nil {
 				fmt.Fprintf(stderr, "fsshim: --stats-json: %v\n", err)
-				if res.ExitCode == 0 {
-					return exitError
+				if code == 0 {
+					code = exitError
 				}
 			}
 		}
 	}
-	return res.ExitCode
+	return code
+}
+
+// save is one --save: a mount and where its contents go when the program
+// ends.
+type save struct {
+	mount, dest string
+	tar, gz     bool
+}
+
+// parseSaves reads --save PATH=DEST values; PATH must be a mount.
+func parseSaves(vals []string, cwd string, table *policy.Table) ([]save, error) {
+	var out []save
+	for _, v := range vals {
+		p, dest, ok := strings.Cut(v, "=")
+		if !ok || p == "" || dest == "" {
+			return nil, fmt.Errorf("%s: want PATH=HOSTDIR or PATH=FILE.tar", v)
+		}
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(cwd, p)
+		}
+		p = filepath.Clean(p)
+		if !filepath.IsAbs(dest) {
+			dest = filepath.Join(cwd, dest)
+		}
+		i, rel, ok := table.Match(p)
+		if !ok || rel != "" {
+			return nil, fmt.Errorf("%s: %s is not a --mount path", v, p)
+		}
+		m := table.Mounts()[i]
+		if under(dest, m.Path) {
+			return nil, fmt.Errorf("%s: the destination is inside the mount itself", v)
+		}
+		sv := save{mount: m.Path, dest: dest}
+		switch {
+		case strings.HasSuffix(dest, ".tar"):
+			sv.tar = true
+		case strings.HasSuffix(dest, ".tar.gz"), strings.HasSuffix(dest, ".tgz"):
+			sv.tar, sv.gz = true, true
+		}
+		out = append(out, sv)
+	}
+	return out, nil
+}
+
+func under(p, dir string) bool {
+	return p == dir || strings.HasPrefix(p, dir+"/")
+}
+
+func (sv save) run(ems []*emul.Mount) error {
+	for _, m := range ems {
+		if m.Path != sv.mount {
+			continue
+		}
+		if sv.tar {
+			return persist.SaveTar(m.FS, m.FS.Root(), sv.dest, sv.gz)
+		}
+		return persist.SaveDir(m.FS, m.FS.Root(), sv.dest)
+	}
+	return fmt.Errorf("no mount %s", sv.mount)
 }
 
 func forwardSignals(sigs <-chan os.Signal, pidc <-chan int) {
@@ -305,10 +404,10 @@ func preload(rfs *ramfs.FS, m policy.Mount, capacity int64) error {
 	if err != nil {
 		return fmt.Errorf("preloading %s: %v", m.Path, err)
 	}
-	if !st.IsDir() {
-		return fmt.Errorf("preloading %s: %s is not a directory", m.Path, m.Source)
+	if !st.IsDir() && !st.Mode().IsRegular() {
+		return fmt.Errorf("preloading %s: %s is neither a directory nor a tar archive", m.Path, m.Source)
 	}
-	if capacity > 0 {
+	if capacity > 0 && st.IsDir() {
 		var total int64
 		filepath.Walk(m.Source, func(_ string, fi os.FileInfo, err error) error {
 			if err == nil && fi.Mode().IsRegular() {
@@ -321,7 +420,7 @@ func preload(rfs *ramfs.FS, m policy.Mount, capacity int64) error {
 				m.Path, m.Source, human(total), human(capacity))
 		}
 	}
-	if err := hostcopy.CopyIn(rfs, rfs.Root(), m.Source); err != nil {
+	if err := persist.Load(rfs, rfs.Root(), m.Source); err != nil {
 		if errors.Is(err, syscall.ENOSPC) {
 			return fmt.Errorf("preloading %s from %s: the ramfs is full (--size %s)", m.Path, m.Source, human(capacity))
 		}
