@@ -203,3 +203,40 @@ func runFsshimArgs(t *testing.T, args ...string) (stdout, stderr string, exit in
 	}
 	return r.stdout, r.stderr, r.exit
 }
+
+// With no --mount the current directory is served, preloaded; a copy that
+// would not fit in --size is refused before the program starts.
+func TestDefaultMountPreloadAndRefusal(t *testing.T) {
+	requireFsshim(t)
+	dir := workDir(t)
+	os.WriteFile(filepath.Join(dir, "big"), make([]byte, 64<<10), 0o644)
+	run := func(args ...string) (string, string, int) {
+		cmd := exec.Command(fsshimBin, args...)
+		cmd.Dir = dir
+		cmd.Env = testEnv()
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), errb.String(), code
+	}
+	_, stderr, exit := run("--size", "16K", "--", "true")
+	if exit != 125 || !strings.Contains(stderr, "--size") {
+		t.Errorf("exit %d, stderr %q: want 125 and a message naming --size", exit, stderr)
+	}
+	stdout, stderr, exit := run("--", "sh", "-c", "wc -c < big; rm big; echo new > n; ls")
+	if exit != 0 || strings.Fields(stdout)[0] != "65536" || !strings.Contains(stdout, "n") {
+		t.Errorf("exit %d stdout %q stderr %q", exit, stdout, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "big")); err != nil {
+		t.Errorf("the host copy was touched: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "n")); err == nil {
+		t.Errorf("a file created under fsshim reached the host")
+	}
+}

@@ -260,3 +260,29 @@ func FuzzPathDecode(f *testing.F) {
 		}
 	})
 }
+
+// A program whose kernel working directory is at or below a mount path
+// (fsshim's default mount is the working directory) resolves relative paths
+// in the ramfs, never on the host.
+func TestStartedInsideMount(t *testing.T) {
+	fs := ramfs.New(ramfs.Options{})
+	if _, err := fs.Mkdir(fs.Root(), "w", 0o755, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	k := NewKernel([]*Mount{{Path: "/m", FS: fs}}, fakeHost{cwd: "/m/w"})
+	r := &rig{t: t, k: k, p: k.Process(1, nil), mem: newArena(), nextFD: 3}
+	fd := r.ok(unix.SYS_OPEN, r.mem.str("rel"), unix.O_CREAT|unix.O_WRONLY, 0o644)
+	r.ok(unix.SYS_CLOSE, uint64(fd))
+	if _, err := fs.Walk("/w/rel"); err != nil {
+		t.Errorf("relative create did not land in the ramfs: %v", err)
+	}
+	buf := r.mem.alloc(64)
+	n := r.ok(unix.SYS_GETCWD, buf, 64)
+	if got := string(r.mem.bytesAt(buf, int(n)-1)); got != "/m/w" {
+		t.Errorf("getcwd = %q", got)
+	}
+	// ".." from the mount root goes back to the host.
+	if res := r.call(unix.SYS_STAT, r.mem.str("../../etc"), r.mem.alloc(sizeofStat)); res.Action != Continue {
+		t.Errorf("stat ../../etc: %v %v, want continue", res.Action, res.Err)
+	}
+}

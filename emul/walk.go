@@ -69,6 +69,16 @@ func (k *Kernel) startLocked(p *Process, dirfd int) (walkState, syscall.Errno) {
 				return walkState{host: true}, 0 // unknown: let the kernel decide
 			}
 			p.hostCwd = cwd
+			// A program started inside a mount (fsshim's default
+			// mount is its working directory) works there: from now
+			// on its working directory is the ramfs one.
+			if st, in, e := k.hostToRamLocked(p, cwd); in {
+				if e != 0 {
+					return walkState{}, e
+				}
+				p.cwd = k.newFileLocked(st.m, st.d, oPath, st.abs)
+				return st, 0
+			}
 		}
 		return walkState{host: true, hostPath: p.hostCwd}, 0
 	}
@@ -89,6 +99,13 @@ func (k *Kernel) startLocked(p *Process, dirfd int) (walkState, syscall.Errno) {
 			p.hostDirs = map[int]string{}
 		}
 		p.hostDirs[dirfd] = hp
+	}
+	if hp != "" {
+		// A host directory opened before fsshim started, at or below a
+		// mount path, names the ramfs directory there.
+		if st, in, e := k.hostToRamLocked(p, hp); in {
+			return st, e
+		}
 	}
 	return walkState{host: true, hostPath: hp}, 0
 }
@@ -132,6 +149,12 @@ func (k *Kernel) walkLocked(p *Process, dirfd int, name string, fl walkFlags) (l
 			case ".":
 			case "..":
 				st.hostPath = path.Dir(st.hostPath)
+				if m := k.mountAt(st.hostPath); m != nil {
+					if fl&noXdev != 0 {
+						return loc{}, syscall.EXDEV
+					}
+					st = walkState{m: m, d: m.FS.Root(), abs: st.hostPath}
+				}
 			default:
 				np := path.Join(st.hostPath, c)
 				if f := k.procFDLocked(p, np); f != nil && (!last || fl&followLast != 0 || slash) {
@@ -299,4 +322,30 @@ func (k *Kernel) procFDLocked(p *Process, hp string) *File {
 		}
 	}
 	return k.fileLocked(q, fd)
+}
+
+// hostToRamLocked maps a host path at or below a mount path to the ramfs
+// directory it names there. in is false when hp is outside every mount.
+func (k *Kernel) hostToRamLocked(p *Process, hp string) (walkState, bool, syscall.Errno) {
+	for _, m := range k.mounts {
+		if hp != m.Path && !strings.HasPrefix(hp, m.Path+"/") {
+			continue
+		}
+		st := walkState{m: m, d: m.FS.Root(), abs: m.Path}
+		for _, c := range splitPath(strings.TrimPrefix(hp, m.Path)) {
+			if e := k.permLocked(p, m, st.d, mayExec); e != 0 {
+				return st, true, e
+			}
+			n, err := m.FS.Lookup(st.d, c)
+			if err != nil {
+				return st, true, Errno(err)
+			}
+			if !isDir(n) {
+				return st, true, syscall.ENOTDIR
+			}
+			st.d, st.abs = n, path.Join(st.abs, c)
+		}
+		return st, true, 0
+	}
+	return walkState{}, false, 0
 }
