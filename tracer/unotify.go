@@ -295,7 +295,10 @@ func (s *server) send() {
 	if s.opt.Stats != nil {
 		s.answered = time.Now()
 	}
-	if e := notifSend(s.lfd, &s.resp); e != 0 && e != unix.ENOENT {
+	// ENOENT: the target died or took a signal and the call is gone;
+	// EINPROGRESS: a killed target's call was torn down while being
+	// answered. Neither is fsshim's to report.
+	if e := notifSend(s.lfd, &s.resp); e != 0 && e != unix.ENOENT && e != unix.EINPROGRESS {
 		s.opt.Log("SECCOMP_IOCTL_NOTIF_SEND: " + e.Error())
 	}
 }
