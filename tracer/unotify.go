@@ -296,8 +296,9 @@ func (s *server) send() {
 		s.answered = time.Now()
 	}
 	// ENOENT: the target died or took a signal and the call is gone;
-	// EINPROGRESS: a killed target's call was torn down while being
-	// answered. Neither is fsshim's to report.
+	// EINPROGRESS: the kernel no longer holds the call as received (seen
+	// when a target is killed while its call is being answered). Neither
+	// is fsshim's to report.
 	if e := notifSend(s.lfd, &s.resp); e != 0 && e != unix.ENOENT && e != unix.EINPROGRESS {
 		s.opt.Log("SECCOMP_IOCTL_NOTIF_SEND: " + e.Error())
 	}
