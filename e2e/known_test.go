@@ -5,9 +5,6 @@ package e2e
 // fails once it matches, so the list cannot go stale. Nothing goes here
 // without a reason a reader can check in README.md's limits.
 var knownDifferences = map[string]string{
-	// A FIFO in a mount can be created and listed but not opened: opening
-	// needs blocking opens and a pipe shared between processes.
-	"mknod_fifo": "opening a FIFO inside a mount is not supported yet",
 	// Shared writable mappings would have to see every write through the
 	// ramfs and the other way round; private and read-only ones work.
 	"mmap_shared": "MAP_SHARED writable mappings of ramfs files answer ENODEV",

@@ -123,10 +123,14 @@ func buildForkfd(root string) {
 }
 
 // setupTmpfs picks the directory the work directories go under: /dev/shm
-// when it is a tmpfs, else a tmpfs mounted here when running as root.
+// when it is a tmpfs, else a tmpfs mounted here when running as root. As
+// root the tmpfs must allow device nodes, as one mounted with default
+// options does (a nodev /dev/shm would refuse to open the device a
+// scenario makes, where fsshim's mount would not).
 func setupTmpfs() {
 	var st unix.Statfs_t
-	if err := unix.Statfs("/dev/shm", &st); err == nil && st.Type == tmpfsMagic {
+	if err := unix.Statfs("/dev/shm", &st); err == nil && st.Type == tmpfsMagic &&
+		(st.Flags&unix.ST_NODEV == 0 || os.Geteuid() != 0) {
 		tmpfsBase = "/dev/shm"
 		return
 	}

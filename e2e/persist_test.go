@@ -63,8 +63,15 @@ func TestSaveAfterCrash(t *testing.T) {
 	}
 }
 
-// SIGTERM to fsshim reaches the program, and the save still happens.
-func TestSaveOnSIGTERM(t *testing.T) {
+// SIGTERM, SIGHUP or SIGINT sent to fsshim alone reach the program, and
+// the save still happens.
+func TestSaveOnSignal(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) { saveOnSignal(t, sig) })
+	}
+}
+
+func saveOnSignal(t *testing.T, sig syscall.Signal) {
 	requireFsshim(t)
 	out := filepath.Join(workDir(t), "out")
 	m, _ := mountDir(t)
@@ -87,11 +94,11 @@ func TestSaveOnSIGTERM(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Process.Signal(sig)
 	err := cmd.Wait()
 	ee, _ := err.(*exec.ExitError)
-	if ee == nil || ee.ExitCode() != 128+15 {
-		t.Errorf("fsshim ended with %v, want exit 143", err)
+	if ee == nil || ee.ExitCode() != 128+int(sig) {
+		t.Errorf("fsshim ended with %v, want exit %d", err, 128+int(sig))
 	}
 	if b, err := os.ReadFile(filepath.Join(out, "f")); err != nil || string(b) != "before\n" {
 		t.Errorf("saved f = %q, %v", b, err)
@@ -204,9 +211,11 @@ func runFsshimArgs(t *testing.T, args ...string) (stdout, stderr string, exit in
 	return r.stdout, r.stderr, r.exit
 }
 
-// With no --mount the current directory is served, preloaded; a copy that
-// would not fit in --size is refused before the program starts.
-func TestDefaultMountPreloadAndRefusal(t *testing.T) {
+// With no --mount the current directory is served as an overlay: nothing
+// is copied before the program starts, so --size does not limit what is
+// there already, and the directory is not touched. A --mount PATH=HOSTDIR
+// copy that would not fit in --size is refused before the program starts.
+func TestDefaultOverlayAndPreloadRefusal(t *testing.T) {
 	requireFsshim(t)
 	dir := workDir(t)
 	os.WriteFile(filepath.Join(dir, "big"), make([]byte, 64<<10), 0o644)
@@ -225,12 +234,12 @@ func TestDefaultMountPreloadAndRefusal(t *testing.T) {
 		}
 		return out.String(), errb.String(), code
 	}
-	_, stderr, exit := run("--size", "16K", "--", "true")
+	_, stderr, exit := run("--size", "16K", "--mount", dir+"="+dir, "--", "true")
 	if exit != 125 || !strings.Contains(stderr, "--size") {
-		t.Errorf("exit %d, stderr %q: want 125 and a message naming --size", exit, stderr)
+		t.Errorf("preload: exit %d, stderr %q: want 125 and a message naming --size", exit, stderr)
 	}
-	stdout, stderr, exit := run("--", "sh", "-c", "wc -c < big; rm big; echo new > n; ls")
-	if exit != 0 || strings.Fields(stdout)[0] != "65536" || !strings.Contains(stdout, "n") {
+	stdout, stderr, exit := run("--size", "16K", "--", "sh", "-c", "wc -c < big; rm big; echo new > n; ls")
+	if exit != 0 || len(strings.Fields(stdout)) == 0 || strings.Fields(stdout)[0] != "65536" || !strings.Contains(stdout, "n") || strings.Contains(stdout, "big") {
 		t.Errorf("exit %d stdout %q stderr %q", exit, stdout, stderr)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "big")); err != nil {

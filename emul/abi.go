@@ -52,10 +52,9 @@ func putTime(b []byte, t time.Time) {
 	le.PutUint64(b[8:], uint64(t.Nanosecond()))
 }
 
-// encodeStat fills a 144-byte struct stat.
-func (k *Kernel) encodeStat(b []byte, m *Mount, a ramfs.Attr) {
+// encodeStat fills a 144-byte struct stat for a file on device maj:mnr.
+func (k *Kernel) encodeStat(b []byte, maj, mnr uint32, a ramfs.Attr) {
 	clear(b)
-	maj, mnr := k.devOf(m)
 	le.PutUint64(b[0:], encodeDev(maj, mnr))
 	le.PutUint64(b[8:], a.Ino)
 	le.PutUint64(b[16:], uint64(a.Nlink))
@@ -90,12 +89,13 @@ func putStatxTime(b []byte, t time.Time) {
 	le.PutUint32(b[8:], uint32(t.Nanosecond()))
 }
 
-// encodeStatx fills a 256-byte struct statx.
+// encodeStatx fills a 256-byte struct statx for a file of mount m on
+// device maj:mnr (the mount's own, but for an overlay's lower files).
 // The mask follows shmem_getattr and vfs_statx: the basic fields and a
 // mount id always, the birth time and the unique mount id when asked for.
-func (k *Kernel) encodeStatx(b []byte, m *Mount, a ramfs.Attr, want uint32) {
+func (k *Kernel) encodeStatx(b []byte, m *Mount, maj, mnr uint32, a ramfs.Attr, want uint32) {
 	clear(b)
-	maj, mnr := k.devOf(m)
+	_, mntMinor := k.devOf(m)
 	mask := uint32(statxBasic)
 	if want&statxBtime != 0 {
 		mask |= statxBtime
@@ -134,7 +134,7 @@ func (k *Kernel) encodeStatx(b []byte, m *Mount, a ramfs.Attr, want uint32) {
 	le.PutUint32(b[132:], rmin)
 	le.PutUint32(b[136:], maj)
 	le.PutUint32(b[140:], mnr)
-	le.PutUint64(b[144:], uint64(1000+mnr))
+	le.PutUint64(b[144:], uint64(1000+mntMinor))
 }
 
 // encodeStatfs fills a 120-byte struct statfs.

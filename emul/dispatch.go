@@ -129,6 +129,10 @@ var handlers = map[int]handler{
 	unix.SYS_TEE:               (*Kernel).Tee,
 	unix.SYS_EXECVE:            (*Kernel).Execve,
 	unix.SYS_EXECVEAT:          (*Kernel).Execve,
+	unix.SYS_BIND:              (*Kernel).Bind,
+	unix.SYS_CONNECT:           (*Kernel).Connect,
+	unix.SYS_GETSOCKNAME:       (*Kernel).Getsockname,
+	unix.SYS_GETPEERNAME:       (*Kernel).Getpeername,
 }
 
 var table [512]handler

@@ -56,6 +56,16 @@ const (
 	// Defer: the call must wait (a lock held by another owner); its answer
 	// comes later from TakeCompletions under the Call's ID.
 	Defer
+	// InstallHostFD: give the target a new fd for the host file Host
+	// (an overlay's lower file opened for reading: reads go to the
+	// kernel, nothing is copied), answer the syscall with its number,
+	// then close Host. FDFlags carries O_CLOEXEC. Only answered when
+	// Kernel.HostFDs is set. The new fd is not an emulated fd.
+	InstallHostFD
+	// Redirect: the call is to run on a host object instead (a special
+	// file's shadow, special.go): the transport runs Redir in the
+	// target's stead and answers with its result. It may block.
+	Redirect
 )
 
 func (a Action) String() string {
@@ -68,6 +78,10 @@ func (a Action) String() string {
 		return "installfd"
 	case Defer:
 		return "defer"
+	case InstallHostFD:
+		return "installhostfd"
+	case Redirect:
+		return "redirect"
 	}
 	return "?"
 }
@@ -86,6 +100,10 @@ type Result struct {
 	Fill *File
 	// FillFD is the target's fd number of that placeholder.
 	FillFD int
+	// Host is the file of an InstallHostFD.
+	Host LowerFile
+	// Redir is the call to run for a Redirect.
+	Redir *Redirection
 }
 
 func ret(v int64) Result          { return Result{Action: Return, Val: v} }
@@ -115,6 +133,11 @@ type Call struct {
 type Mount struct {
 	Path string
 	FS   *ramfs.FS
+	// Lower, if set, makes the mount an overlay (overlay.go): FS is the
+	// upper layer and Lower the read-only lower one, never written.
+	Lower Lower
+
+	ov *overlay // made by NewKernel when Lower is set
 }
 
 // Kernel holds the emulated state shared by every target process.
@@ -130,9 +153,19 @@ type Kernel struct {
 	locks   map[*ramfs.Inode][]*lock
 	waiters []lockWaiter
 	done    []Completion
+	special specials // special.go
+
+	// overlays is set when a mount is an overlay.
+	overlays bool
 
 	// Inject, if set, fails chosen calls on purpose (--inject).
 	Inject Injector
+
+	// HostFDs says the transport can give the target a host fd
+	// (InstallHostFD): then an open for reading of a file in an
+	// overlay's lower layer alone gets the host file; otherwise the
+	// file is copied up.
+	HostFDs bool
 
 	// OnFault, if set, is told about unexpected internal errors that were
 	// turned into EIO (so they are logged, never silent).
@@ -143,7 +176,14 @@ type Kernel struct {
 func NewKernel(mounts []*Mount, host Host) *Kernel {
 	ms := append([]*Mount(nil), mounts...)
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Path < ms[j].Path })
-	return &Kernel{
+	overlays := false
+	for _, m := range ms {
+		if m.Lower != nil {
+			m.ov = newOverlay(m)
+			overlays = true
+		}
+	}
+	k := &Kernel{
 		mounts: ms,
 		host:   host,
 		procs:  map[int]*Process{},
@@ -151,6 +191,8 @@ func NewKernel(mounts []*Mount, host Host) *Kernel {
 		locks:  map[*ramfs.Inode][]*lock{},
 		nextID: 1,
 	}
+	k.overlays = overlays
+	return k
 }
 
 // Mounts returns the mount table.
@@ -342,6 +384,9 @@ type File struct {
 	// path is the absolute path the file was opened by (for getcwd after
 	// fchdir and for readlink of /proc/self/fd).
 	path string
+	// dents is the listing getdents serves a directory of an overlay
+	// mount from (overlay.go), taken at position 0.
+	dents []dent
 }
 
 // ID is the description's identity; transports name placeholders by it.

@@ -63,17 +63,27 @@ func (k *Kernel) permLocked(p *Process, m *Mount, n *ramfs.Inode, want int) sysc
 }
 
 func (k *Kernel) permAs(uid uint32, p *Process, m *Mount, n *ramfs.Inode, want int) syscall.Errno {
+	return k.permNodeAs(uid, p, m, node{ino: n}, want)
+}
+
+// permNodeLocked is permLocked for an entry that may be in an overlay's
+// lower layer alone.
+func (k *Kernel) permNodeLocked(p *Process, m *Mount, n node, want int) syscall.Errno {
+	return k.permNodeAs(p.Uid, p, m, n, want)
+}
+
+func (k *Kernel) permNodeAs(uid uint32, p *Process, m *Mount, n node, want int) syscall.Errno {
 	if want == 0 {
 		return 0
 	}
-	mode := n.Mode()
+	mode := n.mode()
 	if uid == 0 {
 		if want&mayExec != 0 && mode&syscall.S_IFMT != syscall.S_IFDIR && mode&0o111 == 0 {
 			return syscall.EACCES
 		}
 		return 0
 	}
-	a := m.FS.Getattr(n)
+	a := k.attrOf(m, n)
 	var bits uint32
 	switch {
 	case a.Uid == uid:
@@ -92,27 +102,39 @@ func (k *Kernel) permAs(uid uint32, p *Process, m *Mount, n *ramfs.Inode, want i
 // isOwner reports whether the process owns the inode or may act as if it
 // did (inode_owner_or_capable).
 func (k *Kernel) isOwner(p *Process, m *Mount, n *ramfs.Inode) bool {
-	return p.Uid == 0 || m.FS.Getattr(n).Uid == p.Uid
+	return k.isOwnerNode(p, m, node{ino: n})
+}
+
+func (k *Kernel) isOwnerNode(p *Process, m *Mount, n node) bool {
+	return p.Uid == 0 || k.attrOf(m, n).Uid == p.Uid
 }
 
 // mayCreateLocked: write and search permission on the directory
 // (may_create).
 func (k *Kernel) mayCreateLocked(p *Process, m *Mount, dir *ramfs.Inode) syscall.Errno {
-	if m.FS.Getattr(dir).Nlink == 0 {
+	return k.mayCreateNode(p, m, node{ino: dir})
+}
+
+func (k *Kernel) mayCreateNode(p *Process, m *Mount, dir node) syscall.Errno {
+	if dir.ino != nil && m.FS.Getattr(dir.ino).Nlink == 0 {
 		return syscall.ENOENT
 	}
-	return k.permLocked(p, m, dir, mayWrite|mayExec)
+	return k.permNodeLocked(p, m, dir, mayWrite|mayExec)
 }
 
 // mayDeleteLocked: write and search permission on the directory, and the
 // sticky-bit rule: in a sticky directory only the owner of the file or of
 // the directory (or root) may remove or rename it (may_delete).
 func (k *Kernel) mayDeleteLocked(p *Process, m *Mount, dir, victim *ramfs.Inode) syscall.Errno {
-	if e := k.permLocked(p, m, dir, mayWrite|mayExec); e != 0 {
+	return k.mayDeleteNode(p, m, node{ino: dir}, node{ino: victim})
+}
+
+func (k *Kernel) mayDeleteNode(p *Process, m *Mount, dir, victim node) syscall.Errno {
+	if e := k.permNodeLocked(p, m, dir, mayWrite|mayExec); e != 0 {
 		return e
 	}
-	if p.Uid != 0 && dir.Mode()&syscall.S_ISVTX != 0 {
-		if m.FS.Getattr(victim).Uid != p.Uid && m.FS.Getattr(dir).Uid != p.Uid {
+	if p.Uid != 0 && dir.mode()&syscall.S_ISVTX != 0 {
+		if k.attrOf(m, victim).Uid != p.Uid && k.attrOf(m, dir).Uid != p.Uid {
 			return syscall.EPERM
 		}
 	}

@@ -34,10 +34,14 @@ func (k *Kernel) mkdirCommon(c *Call, dirfd int, addr uint64, mode uint32) Resul
 	if done {
 		return r
 	}
-	if l.ino != nil || l.name == "" {
+	if l.node().ok() || l.name == "" {
 		return fail(syscall.EEXIST)
 	}
-	if e := k.mayCreateLocked(c.Proc, l.m, l.dir); e != 0 {
+	if e := k.mayCreateNode(c.Proc, l.m, l.parent()); e != 0 {
+		return fail(e)
+	}
+	undo, e := k.prepareCreateLocked(&l)
+	if e != 0 {
 		return fail(e)
 	}
 	uid, gid := k.ownerLocked(c.Proc, l)
@@ -45,7 +49,12 @@ func (k *Kernel) mkdirCommon(c *Call, dirfd int, addr uint64, mode uint32) Resul
 	if a := l.m.FS.Getattr(l.dir); a.Mode&syscall.S_ISGID != 0 {
 		m |= syscall.S_ISGID
 	}
+	// In an overlay the new directory is opaque: it is not merged with
+	// a lower one a whiteout hid.
 	_, err := l.m.FS.Mkdir(l.dir, l.name, m, uid, gid)
+	if err != nil {
+		undo()
+	}
 	return retErr(0, err)
 }
 
@@ -87,17 +96,25 @@ func (k *Kernel) rmdirCommon(c *Call, dirfd int, addr uint64) Result {
 	case "..":
 		return fail(syscall.ENOTEMPTY)
 	}
-	if l.ino == nil {
+	if !l.node().ok() {
 		return fail(syscall.ENOENT)
 	}
 	if l.name == "" {
 		return fail(syscall.EBUSY) // a mount root
 	}
-	if !isDir(l.ino) {
+	if !l.node().isDir() {
 		return fail(syscall.ENOTDIR)
 	}
-	if e := k.mayDeleteLocked(c.Proc, l.m, l.dir, l.ino); e != 0 {
+	if e := k.mayDeleteNode(c.Proc, l.m, l.parent(), l.node()); e != 0 {
 		return fail(e)
+	}
+	if l.m.ov != nil {
+		// The merged view must be empty; then the upper directory
+		// goes and a whiteout hides the lower one.
+		if !k.mergedEmptyLocked(l.m, l.node()) {
+			return fail(syscall.ENOTEMPTY)
+		}
+		return retE(0, k.removeLocked(l, true))
 	}
 	return retErr(0, l.m.FS.Rmdir(l.dir, l.name))
 }
@@ -110,17 +127,20 @@ func (k *Kernel) unlinkCommon(c *Call, dirfd int, addr uint64) Result {
 	if done {
 		return r
 	}
-	if l.ino == nil {
+	if !l.node().ok() {
 		return fail(syscall.ENOENT)
 	}
-	if l.name == "" || isDir(l.ino) {
+	if l.name == "" || l.node().isDir() {
 		return fail(syscall.EISDIR)
 	}
 	if l.slash {
 		return fail(syscall.ENOTDIR)
 	}
-	if e := k.mayDeleteLocked(c.Proc, l.m, l.dir, l.ino); e != 0 {
+	if e := k.mayDeleteNode(c.Proc, l.m, l.parent(), l.node()); e != 0 {
 		return fail(e)
+	}
+	if l.m.ov != nil {
+		return retE(0, k.removeLocked(l, false))
 	}
 	return retErr(0, l.m.FS.Unlink(l.dir, l.name))
 }
@@ -178,6 +198,9 @@ func (k *Kernel) renameCommon(c *Call, olddirfd int, oldAddr uint64, newdirfd in
 	}
 	if flags&unix.RENAME_WHITEOUT != 0 {
 		return fail(syscall.EINVAL)
+	}
+	if ol.m.ov != nil {
+		return k.renameOverlayLocked(p, ol, nl, oldName, newName, flags)
 	}
 	if ol.ino == nil {
 		return fail(syscall.ENOENT)
@@ -255,10 +278,10 @@ func (k *Kernel) linkCommon(c *Call, olddirfd int, oldAddr uint64, newdirfd int,
 	if e != 0 {
 		return fail(e)
 	}
-	if ol.ino == nil {
+	if !ol.node().ok() {
 		return fail(syscall.ENOENT)
 	}
-	if ol.slash && !isDir(ol.ino) {
+	if ol.slash && !ol.node().isDir() {
 		return fail(syscall.ENOTDIR)
 	}
 	nl, e := k.walkLocked(p, newdirfd, newName, lastNoFollow)
@@ -271,22 +294,34 @@ func (k *Kernel) linkCommon(c *Call, olddirfd int, oldAddr uint64, newdirfd int,
 	if nl.host || nl.m != ol.m {
 		return fail(syscall.EXDEV)
 	}
-	if nl.ino != nil || nl.name == "" {
+	if nl.node().ok() || nl.name == "" {
 		return fail(syscall.EEXIST)
 	}
-	if isDir(ol.ino) {
+	if ol.node().isDir() {
 		return fail(syscall.EPERM)
 	}
 	if ol.slash || nl.slash {
 		return fail(syscall.ENOENT)
 	}
-	if e := k.mayCreateLocked(p, nl.m, nl.dir); e != 0 {
+	if e := k.mayCreateNode(p, nl.m, nl.parent()); e != 0 {
 		return fail(e)
 	}
-	if e := k.mayLinkLocked(p, ol.m, ol.ino); e != 0 {
+	if e := k.mayLinkNode(p, ol.m, ol.node()); e != 0 {
 		return fail(e)
 	}
-	return retErr(0, nl.m.FS.Link(nl.dir, nl.name, ol.ino))
+	// In an overlay a lower file is copied up to be linked.
+	if e := k.materializeLocked(&ol, true); e != 0 {
+		return fail(e)
+	}
+	undo, e := k.prepareCreateLocked(&nl)
+	if e != 0 {
+		return fail(e)
+	}
+	err := nl.m.FS.Link(nl.dir, nl.name, ol.ino)
+	if err != nil {
+		undo()
+	}
+	return retErr(0, err)
 }
 
 // Link follows link(2).
@@ -308,7 +343,7 @@ func (k *Kernel) symlinkCommon(c *Call, targetAddr uint64, dirfd int, addr uint6
 	if done {
 		return r
 	}
-	if l.ino != nil || l.name == "" {
+	if l.node().ok() || l.name == "" {
 		return fail(syscall.EEXIST)
 	}
 	if t == "" {
@@ -317,11 +352,18 @@ func (k *Kernel) symlinkCommon(c *Call, targetAddr uint64, dirfd int, addr uint6
 	if l.slash {
 		return fail(syscall.ENOENT)
 	}
-	if e := k.mayCreateLocked(c.Proc, l.m, l.dir); e != 0 {
+	if e := k.mayCreateNode(c.Proc, l.m, l.parent()); e != 0 {
+		return fail(e)
+	}
+	undo, e := k.prepareCreateLocked(&l)
+	if e != 0 {
 		return fail(e)
 	}
 	uid, gid := k.ownerLocked(c.Proc, l)
 	_, err := l.m.FS.Symlink(l.dir, l.name, t, uid, gid)
+	if err != nil {
+		undo()
+	}
 	return retErr(0, err)
 }
 
@@ -352,13 +394,17 @@ func (k *Kernel) mknodCommon(c *Call, dirfd int, addr uint64, mode uint32, dev u
 	default:
 		return fail(syscall.EINVAL)
 	}
-	if l.ino != nil || l.name == "" {
+	if l.node().ok() || l.name == "" {
 		return fail(syscall.EEXIST)
 	}
 	if l.slash {
 		return fail(syscall.ENOENT)
 	}
-	if e := k.mayCreateLocked(c.Proc, l.m, l.dir); e != 0 {
+	if e := k.mayCreateNode(c.Proc, l.m, l.parent()); e != 0 {
+		return fail(e)
+	}
+	undo, e := k.prepareCreateLocked(&l)
+	if e != 0 {
 		return fail(e)
 	}
 	uid, gid := k.ownerLocked(c.Proc, l)
@@ -367,6 +413,9 @@ func (k *Kernel) mknodCommon(c *Call, dirfd int, addr uint64, mode uint32, dev u
 		dev = 0
 	}
 	_, err := l.m.FS.Mknod(l.dir, l.name, typ|perm, dev, uid, gid)
+	if err != nil {
+		undo()
+	}
 	return retErr(0, err)
 }
 
@@ -393,13 +442,16 @@ func (k *Kernel) Truncate(c *Call) Result {
 	if size < 0 {
 		return fail(syscall.EINVAL)
 	}
-	if isDir(l.ino) {
+	if l.node().isDir() {
 		return fail(syscall.EISDIR)
 	}
-	if !isReg(l.ino) {
+	if l.node().typ() != syscall.S_IFREG {
 		return fail(syscall.EINVAL)
 	}
-	if e := k.permLocked(c.Proc, l.m, l.ino, mayWrite); e != 0 {
+	if e := k.permNodeLocked(c.Proc, l.m, l.node(), mayWrite); e != 0 {
+		return fail(e)
+	}
+	if e := k.materializeLocked(&l, size != 0); e != 0 {
 		return fail(e)
 	}
 	if err := l.m.FS.Truncate(l.ino, size); err != nil {
@@ -524,13 +576,16 @@ func (k *Kernel) chmodLocked(c *Call, l loc, mode uint32) Result {
 		return fail(e)
 	}
 	p := c.Proc
-	a := l.m.FS.Getattr(l.ino)
+	a := k.attrOf(l.m, l.node())
 	if p.Uid != 0 && a.Uid != p.Uid {
 		return fail(syscall.EPERM)
 	}
 	mode &= 0o7777
 	if p.Uid != 0 && !p.inGroup(a.Gid) {
 		mode &^= syscall.S_ISGID
+	}
+	if e := k.materializeLocked(&l, true); e != 0 {
+		return fail(e)
 	}
 	return retErr(0, l.m.FS.Chmod(l.ino, mode))
 }
@@ -548,7 +603,12 @@ func (k *Kernel) Chmod(c *Call) Result {
 func (k *Kernel) Fchmod(c *Call) Result {
 	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
 	if f == nil {
-		return cont()
+		// A host file under an overlay is changed in the overlay.
+		l, r, done := k.fdLocMod(c.Proc, fdArg(c.Args[0]))
+		if done {
+			return r
+		}
+		return k.chmodLocked(c, l, uint32(c.Args[1]))
 	}
 	if f.flags&oPath != 0 {
 		return fail(syscall.EBADF)
@@ -572,11 +632,11 @@ func (k *Kernel) Fchmodat2(c *Call) Result {
 	if flags&^(atSymlinkNofollow|atEmptyPath) != 0 {
 		return fail(syscall.EINVAL)
 	}
-	l, r, done := k.target(c, fdArg(c.Args[0]), c.Args[1], flags&atSymlinkNofollow == 0, flags&atEmptyPath != 0)
+	l, r, done := k.targetMod(c, fdArg(c.Args[0]), c.Args[1], flags&atSymlinkNofollow == 0, flags&atEmptyPath != 0)
 	if done {
 		return r
 	}
-	if l.ino != nil && l.ino.Mode()&syscall.S_IFMT == syscall.S_IFLNK {
+	if l.node().ok() && l.node().typ() == syscall.S_IFLNK {
 		return fail(syscall.EOPNOTSUPP)
 	}
 	return k.chmodLocked(c, l, uint32(c.Args[2]))
@@ -590,7 +650,7 @@ func (k *Kernel) chownLocked(c *Call, l loc, uid, gid uint32) Result {
 		return fail(e)
 	}
 	p := c.Proc
-	a := l.m.FS.Getattr(l.ino)
+	a := k.attrOf(l.m, l.node())
 	nu, ng := int64(-1), int64(-1)
 	if uid != 0xffffffff {
 		nu = int64(uid)
@@ -605,6 +665,9 @@ func (k *Kernel) chownLocked(c *Call, l loc, uid, gid uint32) Result {
 		if ng != -1 && uint32(ng) != a.Gid && !p.inGroup(uint32(ng)) {
 			return fail(syscall.EPERM)
 		}
+	}
+	if e := k.materializeLocked(&l, true); e != 0 {
+		return fail(e)
 	}
 	if err := l.m.FS.Chown(l.ino, nu, ng); err != nil {
 		return errResult(err)
@@ -644,7 +707,11 @@ func (k *Kernel) Lchown(c *Call) Result {
 func (k *Kernel) Fchown(c *Call) Result {
 	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
 	if f == nil {
-		return cont()
+		l, r, done := k.fdLocMod(c.Proc, fdArg(c.Args[0]))
+		if done {
+			return r
+		}
+		return k.chownLocked(c, l, uint32(c.Args[1]), uint32(c.Args[2]))
 	}
 	if f.flags&oPath != 0 {
 		return fail(syscall.EBADF)
@@ -658,7 +725,7 @@ func (k *Kernel) Fchownat(c *Call) Result {
 	if flags&^(atSymlinkNofollow|atEmptyPath) != 0 {
 		return fail(syscall.EINVAL)
 	}
-	l, r, done := k.target(c, fdArg(c.Args[0]), c.Args[1], flags&atSymlinkNofollow == 0, flags&atEmptyPath != 0)
+	l, r, done := k.targetMod(c, fdArg(c.Args[0]), c.Args[1], flags&atSymlinkNofollow == 0, flags&atEmptyPath != 0)
 	if done {
 		return r
 	}
@@ -674,15 +741,18 @@ func (k *Kernel) setTimesLocked(c *Call, l loc, at, mt *time.Time, explicit bool
 	if at == nil && mt == nil {
 		return ret(0)
 	}
-	if !k.isOwner(c.Proc, l.m, l.ino) {
+	if !k.isOwnerNode(c.Proc, l.m, l.node()) {
 		// Explicit times need ownership; "now" needs write permission
 		// (setattr_prepare, ATTR_TIMES_SET versus ATTR_TOUCH).
 		if explicit {
 			return fail(syscall.EPERM)
 		}
-		if e := k.permLocked(c.Proc, l.m, l.ino, mayWrite); e != 0 {
+		if e := k.permNodeLocked(c.Proc, l.m, l.node(), mayWrite); e != 0 {
 			return fail(e)
 		}
+	}
+	if e := k.materializeLocked(&l, true); e != 0 {
+		return fail(e)
 	}
 	return retErr(0, l.m.FS.SetTimes(l.ino, at, mt))
 }
@@ -729,14 +799,14 @@ func (k *Kernel) Utimensat(c *Call) Result {
 	if c.Args[1] == 0 {
 		var r Result
 		var done bool
-		l, r, done = k.fdLoc(c.Proc, fdArg(c.Args[0]))
+		l, r, done = k.fdLocMod(c.Proc, fdArg(c.Args[0]))
 		if done {
 			return r
 		}
 	} else {
 		var r Result
 		var done bool
-		l, r, done = k.target(c, fdArg(c.Args[0]), c.Args[1], flags&atSymlinkNofollow == 0, flags&atEmptyPath != 0)
+		l, r, done = k.targetMod(c, fdArg(c.Args[0]), c.Args[1], flags&atSymlinkNofollow == 0, flags&atEmptyPath != 0)
 		if done {
 			return r
 		}
@@ -895,12 +965,16 @@ func (k *Kernel) Size(f *File) int64 {
 // set-user-ID, not set-group-ID with group execute, and the caller may
 // read and write it.
 func (k *Kernel) mayLinkLocked(p *Process, m *Mount, n *ramfs.Inode) syscall.Errno {
-	if k.isOwner(p, m, n) {
+	return k.mayLinkNode(p, m, node{ino: n})
+}
+
+func (k *Kernel) mayLinkNode(p *Process, m *Mount, n node) syscall.Errno {
+	if k.isOwnerNode(p, m, n) {
 		return 0
 	}
-	mode := n.Mode()
-	if isReg(n) && mode&syscall.S_ISUID == 0 && mode&(syscall.S_ISGID|0o010) != syscall.S_ISGID|0o010 &&
-		k.permLocked(p, m, n, mayRead|mayWrite) == 0 {
+	mode := n.mode()
+	if n.typ() == syscall.S_IFREG && mode&syscall.S_ISUID == 0 && mode&(syscall.S_ISGID|0o010) != syscall.S_ISGID|0o010 &&
+		k.permNodeLocked(p, m, n, mayRead|mayWrite) == 0 {
 		return 0
 	}
 	return syscall.EPERM

@@ -123,28 +123,36 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 	}
 	fs := l.m.FS
 	if flags&oTmpfile == oTmpfile {
-		if l.ino == nil {
+		if !l.node().ok() {
 			return fail(syscall.ENOENT)
 		}
-		if !isDir(l.ino) {
+		if !l.node().isDir() {
 			return fail(syscall.ENOTDIR)
+		}
+		if e := k.materializeLocked(&l, false); e != 0 {
+			return fail(e)
 		}
 		return k.openTmpfileLocked(p, l, flags, mode)
 	}
 	ino := l.ino
-	if ino == nil {
+	if ino == nil && l.lo == nil {
 		if !creating || l.name == "" {
 			return fail(syscall.ENOENT)
 		}
 		if l.slash {
 			return fail(syscall.EISDIR)
 		}
-		if e := k.mayCreateLocked(p, l.m, l.dir); e != 0 {
+		if e := k.mayCreateNode(p, l.m, l.parent()); e != 0 {
+			return fail(e)
+		}
+		undo, e := k.prepareCreateLocked(&l)
+		if e != 0 {
 			return fail(e)
 		}
 		uid, gid := k.ownerLocked(p, l)
 		n, err := fs.Create(l.dir, l.name, (mode&0o7777)&^p.Umask, uid, gid)
 		if err != nil {
+			undo()
 			return errResult(err)
 		}
 		ino = n
@@ -152,7 +160,7 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 		if creating && flags&syscall.O_EXCL != 0 {
 			return fail(syscall.EEXIST)
 		}
-		typ := ino.Mode() & syscall.S_IFMT
+		typ := l.node().typ()
 		switch {
 		case typ == syscall.S_IFLNK:
 			if flags&oPath == 0 {
@@ -170,23 +178,23 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 				return fail(syscall.ENOTDIR)
 			}
 		}
-		if typ != syscall.S_IFREG && typ != syscall.S_IFDIR && typ != syscall.S_IFLNK && flags&oPath == 0 {
-			// FIFOs, sockets and device nodes have no emulated
-			// open yet: refuse rather than hand out a file that
-			// behaves like a regular one.
-			if typ == syscall.S_IFSOCK {
-				return fail(syscall.ENXIO)
-			}
-			if typ == syscall.S_IFIFO && flags&oAccmode == syscall.O_WRONLY && flags&syscall.O_NONBLOCK != 0 {
-				return fail(syscall.ENXIO) // no reader can exist yet
-			}
-			return fail(syscall.EOPNOTSUPP)
-		}
-		if e := k.permLocked(p, l.m, ino, accessFor(flags)); e != 0 {
+		if e := k.permNodeLocked(p, l.m, l.node(), accessFor(flags)); e != 0 {
 			return fail(e)
 		}
-		if flags&syscall.O_NOATIME != 0 && !k.isOwner(p, l.m, ino) {
+		if flags&syscall.O_NOATIME != 0 && !k.isOwnerNode(p, l.m, l.node()) {
 			return fail(syscall.EPERM)
+		}
+		if ino == nil {
+			// In an overlay's lower layer alone.
+			if r, done := k.openLowerLocked(&l, flags); done {
+				return r
+			}
+			ino = l.ino
+		}
+		if typ != syscall.S_IFREG && typ != syscall.S_IFDIR && typ != syscall.S_IFLNK && flags&oPath == 0 {
+			// A FIFO or device opens its shadow on the host; a
+			// socket cannot be opened (special.go).
+			return k.openSpecialLocked(l.m, ino, flags)
 		}
 		if typ == syscall.S_IFREG && flags&syscall.O_TRUNC != 0 && flags&oPath == 0 {
 			if err := fs.Truncate(ino, 0); err != nil {
@@ -197,6 +205,32 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 	}
 	f := k.newFileLocked(l.m, ino, flags&oKeepMask, l.abs)
 	return Result{Action: InstallFD, File: f, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1}
+}
+
+// openLowerLocked opens an entry of an overlay's lower layer that the
+// upper layer lacks, after the checks of openCommon: a non-directory opened
+// for reading (or O_PATH) is the host file itself when the transport can
+// install it; anything else is copied up first (without its data when
+// O_TRUNC is about to empty it) and opened as an upper file (done false).
+func (k *Kernel) openLowerLocked(l *loc, flags int) (r Result, done bool) {
+	typ := l.lo.typ()
+	readOnly := flags&oPath != 0 || (flags&oAccmode == syscall.O_RDONLY && flags&syscall.O_TRUNC == 0)
+	if k.HostFDs && typ != syscall.S_IFDIR && readOnly && (typ == syscall.S_IFREG || flags&oPath != 0) {
+		hf := flags & (syscall.O_NONBLOCK | syscall.O_APPEND | syscall.O_DIRECT | syscall.O_NOATIME | syscall.O_DSYNC | syscall.O_SYNC | syscall.O_NOCTTY)
+		if flags&oPath != 0 {
+			hf = oPath
+		}
+		lf, err := l.m.ov.lower.Open(l.lo.rel, hf)
+		if err != nil {
+			return errResult(err), true
+		}
+		return Result{Action: InstallHostFD, Host: lf, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1}, true
+	}
+	data := !(typ == syscall.S_IFREG && flags&syscall.O_TRUNC != 0 && flags&oPath == 0)
+	if e := k.copyUpLocked(l, data); e != 0 {
+		return fail(e), true
+	}
+	return Result{}, false
 }
 
 // openTmpfileLocked implements O_TMPFILE: an unnamed regular file in dir.
@@ -340,6 +374,22 @@ func (k *Kernel) Fcntl(c *Call) Result {
 func (k *Kernel) Ioctl(c *Call) Result {
 	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
 	if f == nil {
+		if c.Args[1] == fsIocSetflags {
+			// On a host file under an overlay: as on tmpfs, never
+			// on the host file.
+			_, r, done := k.fdLocMod(c.Proc, fdArg(c.Args[0]))
+			if done {
+				return r
+			}
+			v, e := readU32(c.Mem, c.Args[2])
+			if e != 0 {
+				return fail(e)
+			}
+			if v != 0 {
+				return fail(syscall.EOPNOTSUPP)
+			}
+			return ret(0)
+		}
 		return cont()
 	}
 	if f.flags&oPath != 0 {

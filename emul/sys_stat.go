@@ -1,6 +1,7 @@
 package emul
 
 import (
+	"strings"
 	"syscall"
 )
 
@@ -50,10 +51,10 @@ func (k *Kernel) fdLoc(p *Process, fd int) (loc, Result, bool) {
 // mustExist turns a walk result without an inode into ENOENT (or ENOTDIR
 // for a trailing slash on a non-directory).
 func mustExist(l loc) syscall.Errno {
-	if l.ino == nil {
+	if !l.node().ok() {
 		return syscall.ENOENT
 	}
-	if l.slash && !isDir(l.ino) {
+	if l.slash && !l.node().isDir() {
 		return syscall.ENOTDIR
 	}
 	return 0
@@ -64,7 +65,8 @@ func (k *Kernel) statTo(c *Call, l loc, addr uint64) Result {
 		return fail(e)
 	}
 	var b [sizeofStat]byte
-	k.encodeStat(b[:], l.m, l.m.FS.Getattr(l.ino))
+	a, maj, mnr := k.statOfLocked(l.m, l.node())
+	k.encodeStat(b[:], maj, mnr, a)
 	return retE(0, writeFull(c.Mem, b[:], addr))
 }
 
@@ -126,7 +128,8 @@ func (k *Kernel) Statx(c *Call) Result {
 		return fail(e)
 	}
 	var b [sizeofStatx]byte
-	k.encodeStatx(b[:], l.m, l.m.FS.Getattr(l.ino), uint32(c.Args[3]))
+	a, maj, mnr := k.statOfLocked(l.m, l.node())
+	k.encodeStatx(b[:], l.m, maj, mnr, a, uint32(c.Args[3]))
 	return retE(0, writeFull(c.Mem, b[:], c.Args[4]))
 }
 
@@ -173,7 +176,7 @@ func (k *Kernel) accessCommon(c *Call, dirfd int, addr uint64, mode, flags int) 
 	if flags&atEaccess != 0 {
 		uid = c.Proc.Uid
 	}
-	return retE(0, k.permAs(uid, c.Proc, l.m, l.ino, mode))
+	return retE(0, k.permNodeAs(uid, c.Proc, l.m, l.node(), mode))
 }
 
 // Access follows access(2).
@@ -195,7 +198,7 @@ func (k *Kernel) readlinkCommon(c *Call, dirfd int, addr, buf uint64, size int64
 	if name, e := readPath(c.Mem, addr, true); e == 0 && name != "" {
 		// readlink of /proc/self/fd/N for an emulated fd names the
 		// file, not its placeholder.
-		if l, e := k.walkLocked(c.Proc, dirfd, name, 0); e == 0 && l.host && !l.redirected {
+		if l, e := k.walkLocked(c.Proc, dirfd, name, 0); e == 0 && l.host && !l.redirected && strings.HasPrefix(l.hostPath, "/proc/") {
 			if f := k.procFDLocked(c.Proc, l.hostPath); f != nil {
 				if size <= 0 {
 					return fail(syscall.EINVAL)
@@ -215,10 +218,18 @@ func (k *Kernel) readlinkCommon(c *Call, dirfd int, addr, buf uint64, size int64
 	if size <= 0 {
 		return fail(syscall.EINVAL)
 	}
-	if l.ino == nil {
+	if !l.node().ok() {
 		return fail(syscall.ENOENT)
 	}
-	t, err := l.m.FS.Readlink(l.ino)
+	var t string
+	var err error
+	if l.ino != nil {
+		t, err = l.m.FS.Readlink(l.ino)
+	} else if l.lo.typ() == syscall.S_IFLNK {
+		t, err = l.m.ov.lower.Readlink(l.lo.rel)
+	} else {
+		err = syscall.EINVAL
+	}
 	if err != nil {
 		if l.name == "" { // AT_EMPTY_PATH on a non-symlink fd
 			return fail(syscall.ENOENT)
@@ -262,6 +273,9 @@ func (k *Kernel) getdents(c *Call, put func([]byte, uint64, int64, uint8, string
 	if size > 1<<20 {
 		size = 1 << 20
 	}
+	if f.m.ov != nil {
+		return k.getdentsSnapshot(c, f, size, put)
+	}
 	buf := k.buf.get(size)
 	used := 0
 	fs := f.m.FS
@@ -285,6 +299,32 @@ func (k *Kernel) getdents(c *Call, put func([]byte, uint64, int64, uint8, string
 	}
 	if tooSmall {
 		return fail(syscall.EINVAL)
+	}
+	return retE(int64(used), writeFull(c.Mem, buf[:used], c.Args[1]))
+}
+
+// getdentsSnapshot serves getdents in an overlay mount from the listing
+// taken at position 0 (overlay.go); positions are indices into it.
+func (k *Kernel) getdentsSnapshot(c *Call, f *File, size int, put func([]byte, uint64, int64, uint8, string) int) Result {
+	if f.off == 0 || f.dents == nil {
+		f.dents = k.dirSnapshotLocked(f)
+	}
+	if f.flags&syscall.O_NOATIME == 0 {
+		f.m.FS.Touch(f.ino, true)
+	}
+	buf := k.buf.get(size)
+	used := 0
+	for f.off >= 0 && f.off < int64(len(f.dents)) {
+		d := f.dents[f.off]
+		n := put(buf[used:], d.ino, f.off+1, d.typ, d.name)
+		if n == 0 {
+			if used == 0 {
+				return fail(syscall.EINVAL)
+			}
+			break
+		}
+		used += n
+		f.off++
 	}
 	return retE(int64(used), writeFull(c.Mem, buf[:used], c.Args[1]))
 }
@@ -313,10 +353,13 @@ func (k *Kernel) Getcwd(c *Call) Result {
 }
 
 func (k *Kernel) setCwdLocked(p *Process, l loc) Result {
-	if !isDir(l.ino) {
+	if !l.node().isDir() {
 		return fail(syscall.ENOTDIR)
 	}
-	if e := k.permLocked(p, l.m, l.ino, mayExec); e != 0 {
+	if e := k.permNodeLocked(p, l.m, l.node(), mayExec); e != 0 {
+		return fail(e)
+	}
+	if e := k.materializeLocked(&l, false); e != 0 {
 		return fail(e)
 	}
 	f := k.newFileLocked(l.m, l.ino, oPath, l.abs)

@@ -2,7 +2,6 @@ package emul
 
 import (
 	"path"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -28,6 +27,12 @@ type loc struct {
 	name string
 	// ino is the inode named, nil if the last component does not exist.
 	ino *ramfs.Inode
+	// In an overlay mount (overlay.go): lo is the entry named when it is
+	// in the lower layer alone (ino is nil then), dlo the directory
+	// holding it when that is (dir is nil then), and wh says that a
+	// whiteout hides a lower entry of the name that does not exist.
+	lo, dlo *lowRef
+	wh      bool
 	// abs is the absolute path of the result.
 	abs string
 	// slash: the path ended in "/" (the result must be a directory).
@@ -54,7 +59,10 @@ type walkState struct {
 	hostPath string
 	m        *Mount
 	d        *ramfs.Inode
-	abs      string
+	// lo is the directory when it is in an overlay's lower layer alone
+	// (d is nil then).
+	lo  *lowRef
+	abs string
 }
 
 // startLocked returns the state a relative path starts from.
@@ -132,6 +140,26 @@ func (k *Kernel) walkLocked(p *Process, dirfd int, name string, fl walkFlags) (l
 	}
 	startIno := st.d
 	root := st
+	// kernelAgrees reports whether the kernel, given the same relative
+	// string, starts where this walk started: true for absolute paths and
+	// host starts; for a start in a mount only when it is the working
+	// directory and the kernel's own working directory is the same path
+	// (a program started there). A ramfs dirfd is a placeholder file to
+	// the kernel, so never.
+	kernelAgrees := func() bool {
+		if strings.HasPrefix(name, "/") && fl&inRoot == 0 || root.host {
+			return true
+		}
+		if dirfd != atFDCWD || p.cwd == nil {
+			return false
+		}
+		if p.hostCwd == "" {
+			if cwd, err := k.host.Cwd(p.Tgid); err == nil {
+				p.hostCwd = cwd
+			}
+		}
+		return p.hostCwd == p.cwd.path
+	}
 	slash := strings.HasSuffix(name, "/")
 	comps := splitPath(name)
 	redirected := false
@@ -169,6 +197,15 @@ func (k *Kernel) walkLocked(p *Process, dirfd int, name string, fl walkFlags) (l
 					st = walkState{m: f.m, d: f.ino, abs: f.path}
 					continue
 				}
+				if k.overlays && (!last || fl&followLast != 0 || slash) {
+					if hp, ok := k.procLowerLocked(p, np); ok {
+						// A link to a host file under an
+						// overlay names the overlay's entry.
+						comps = append(splitPath(hp), comps...)
+						st = walkState{host: true, hostPath: "/"}
+						continue
+					}
+				}
 				if m := k.mountAt(np); m != nil {
 					if fl&noXdev != 0 {
 						return loc{}, syscall.EXDEV
@@ -183,18 +220,26 @@ func (k *Kernel) walkLocked(p *Process, dirfd int, name string, fl walkFlags) (l
 		fs := st.m.FS
 		// Every component needs search permission on the directory it
 		// is looked up in (may_lookup).
-		if e := k.permLocked(p, st.m, st.d, mayExec); e != 0 {
+		if e := k.permNodeLocked(p, st.m, node{ino: st.d, lo: st.lo}, mayExec); e != 0 {
 			return loc{}, e
 		}
 		switch c {
 		case ".":
 			continue
 		case "..":
-			if fl&inRoot != 0 && st.d == startIno {
+			if fl&inRoot != 0 && st.d != nil && st.d == startIno {
 				continue
 			}
-			if fl&beneath != 0 && st.d == startIno {
+			if fl&beneath != 0 && st.d != nil && st.d == startIno {
 				return loc{}, syscall.EXDEV
+			}
+			if st.d == nil {
+				// A directory of an overlay's lower layer alone.
+				var e syscall.Errno
+				if st, e = k.lowerParentLocked(st); e != 0 {
+					return loc{}, e
+				}
+				continue
 			}
 			if st.d == fs.Root() {
 				if fl&noXdev != 0 {
@@ -202,9 +247,10 @@ func (k *Kernel) walkLocked(p *Process, dirfd int, name string, fl walkFlags) (l
 				}
 				st = walkState{host: true, hostPath: path.Dir(st.m.Path)}
 				// ".." written in the path itself leads where the
-				// kernel's own walk would; one that came from a
-				// ramfs symlink does not.
-				redirected = redirected || viaLink
+				// kernel's own walk would, if the kernel started
+				// where this walk did; one that came from a ramfs
+				// symlink does not.
+				redirected = redirected || viaLink || !kernelAgrees()
 			} else {
 				st.d = fs.Parent(st.d)
 				st.abs = path.Dir(st.abs)
@@ -214,15 +260,15 @@ func (k *Kernel) walkLocked(p *Process, dirfd int, name string, fl walkFlags) (l
 		if len(c) > 255 {
 			return loc{}, syscall.ENAMETOOLONG
 		}
-		child, err := fs.Lookup(st.d, c)
+		child, lo, wh, err := k.lookupLocked(&st, c)
 		if err != nil {
 			e := Errno(err)
 			if e == syscall.ENOENT && last {
-				return loc{m: st.m, dir: st.d, name: c, abs: path.Join(st.abs, c), slash: slash}, 0
+				return loc{m: st.m, dir: st.d, dlo: st.lo, name: c, wh: wh, abs: path.Join(st.abs, c), slash: slash}, 0
 			}
 			return loc{}, e
 		}
-		mode := child.Mode() & syscall.S_IFMT
+		mode := node{ino: child, lo: lo}.typ()
 		if mode == syscall.S_IFLNK && (!last || fl&followLast != 0 || (slash && fl&lastNoFollow == 0)) {
 			if fl&noSymlinks != 0 {
 				return loc{}, syscall.ELOOP
@@ -232,7 +278,12 @@ func (k *Kernel) walkLocked(p *Process, dirfd int, name string, fl walkFlags) (l
 				return loc{}, syscall.ELOOP
 			}
 			viaLink = true
-			target, err := fs.Readlink(child)
+			var target string
+			if child != nil {
+				target, err = fs.Readlink(child)
+			} else {
+				target, err = st.m.ov.lower.Readlink(lo.rel)
+			}
 			if err != nil {
 				return loc{}, Errno(err)
 			}
@@ -256,18 +307,18 @@ func (k *Kernel) walkLocked(p *Process, dirfd int, name string, fl walkFlags) (l
 			continue
 		}
 		if last {
-			return loc{m: st.m, dir: st.d, name: c, ino: child, abs: path.Join(st.abs, c), slash: slash}, 0
+			return loc{m: st.m, dir: st.d, dlo: st.lo, name: c, ino: child, lo: lo, abs: path.Join(st.abs, c), slash: slash}, 0
 		}
 		if mode != syscall.S_IFDIR {
 			return loc{}, syscall.ENOTDIR
 		}
-		st.d = child
+		st.d, st.lo = child, lo
 		st.abs = path.Join(st.abs, c)
 	}
 	if st.host {
 		return loc{host: true, hostPath: st.hostPath, redirected: redirected}, 0
 	}
-	return loc{m: st.m, ino: st.d, abs: st.abs, slash: slash}, 0
+	return loc{m: st.m, ino: st.d, lo: st.lo, abs: st.abs, slash: slash}, 0
 }
 
 func splitPath(p string) []string {
@@ -286,38 +337,15 @@ func isDir(n *ramfs.Inode) bool { return n.Mode()&syscall.S_IFMT == syscall.S_IF
 
 // procFDLocked returns the emulated file behind a /proc/self/fd/N,
 // /proc/thread-self/fd/N or /proc/PID/fd/N (PID a known process) path, or
-// nil.
+// /dev/fd/N, /dev/stdin, /dev/stdout, /dev/stderr (links to those), or nil.
 func (k *Kernel) procFDLocked(p *Process, hp string) *File {
-	rest, ok := strings.CutPrefix(hp, "/proc/")
+	tgid, fd, ok := parseFDLink(hp)
 	if !ok {
-		return nil
-	}
-	who, rest, ok := strings.Cut(rest, "/")
-	if !ok {
-		return nil
-	}
-	if who == "thread-self" {
-		who = "self"
-	}
-	if t, r, ok := strings.Cut(rest, "/"); ok && t == "task" {
-		// /proc/PID/task/TID/fd/N: same fd table.
-		_, rest, _ = strings.Cut(r, "/")
-	}
-	num, ok := strings.CutPrefix(rest, "fd/")
-	if !ok {
-		return nil
-	}
-	fd, err := strconv.Atoi(num)
-	if err != nil || fd < 0 {
 		return nil
 	}
 	q := p
-	if who != "self" {
-		pid, err := strconv.Atoi(who)
-		if err != nil {
-			return nil
-		}
-		if q = k.procs[pid]; q == nil {
+	if tgid != 0 {
+		if q = k.procs[tgid]; q == nil {
 			return nil
 		}
 	}
@@ -336,9 +364,20 @@ func (k *Kernel) hostToRamLocked(p *Process, hp string) (walkState, bool, syscal
 			if e := k.permLocked(p, m, st.d, mayExec); e != 0 {
 				return st, true, e
 			}
-			n, err := m.FS.Lookup(st.d, c)
+			n, lo, _, err := k.lookupLocked(&st, c)
 			if err != nil {
 				return st, true, Errno(err)
+			}
+			if n == nil {
+				// In an overlay's lower layer alone: a working
+				// directory or dirfd is an upper directory.
+				if lo.typ() != syscall.S_IFDIR {
+					return st, true, syscall.ENOTDIR
+				}
+				var e syscall.Errno
+				if n, e = k.upperAtLocked(m, lo.rel); e != 0 {
+					return st, true, e
+				}
 			}
 			if !isDir(n) {
 				return st, true, syscall.ENOTDIR

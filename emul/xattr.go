@@ -32,13 +32,13 @@ const (
 )
 
 // xattrCheck follows xattr_permission for name on inode n.
-func (k *Kernel) xattrCheck(p *Process, m *Mount, n *ramfs.Inode, name string, write bool) syscall.Errno {
+func (k *Kernel) xattrCheck(p *Process, m *Mount, n node, name string, write bool) syscall.Errno {
 	if len(name) == 0 || len(name) > xattrNameMax {
 		return syscall.ERANGE
 	}
 	switch {
 	case strings.HasPrefix(name, "user."):
-		if !isReg(n) && !isDir(n) {
+		if n.typ() != syscall.S_IFREG && !n.isDir() {
 			if write {
 				return syscall.EPERM
 			}
@@ -48,7 +48,7 @@ func (k *Kernel) xattrCheck(p *Process, m *Mount, n *ramfs.Inode, name string, w
 		if write {
 			want = mayWrite
 		}
-		return k.permLocked(p, m, n, want)
+		return k.permNodeLocked(p, m, n, want)
 	case strings.HasPrefix(name, "trusted."):
 		if p.Uid != 0 {
 			if write {
@@ -78,7 +78,13 @@ func (k *Kernel) xattrDo(c *Call, l loc, op xattrOp, a []uint64) Result {
 		return fail(e)
 	}
 	p := c.Proc
-	attrs := k.xattrsOf(l.ino)
+	// An entry of an overlay's lower layer alone has no extended
+	// attributes (those of the host file are not read); setting one
+	// copies it up.
+	var attrs map[string][]byte
+	if l.ino != nil {
+		attrs = k.xattrsOf(l.ino)
+	}
 	if op == xList {
 		names := make([]string, 0, len(attrs))
 		for nm := range attrs {
@@ -108,7 +114,7 @@ func (k *Kernel) xattrDo(c *Call, l loc, op xattrOp, a []uint64) Result {
 	if e != 0 {
 		return fail(e)
 	}
-	if e := k.xattrCheck(p, l.m, l.ino, name, op != xGet); e != 0 {
+	if e := k.xattrCheck(p, l.m, l.node(), name, op != xGet); e != 0 {
 		return fail(e)
 	}
 	switch op {
@@ -150,6 +156,12 @@ func (k *Kernel) xattrDo(c *Call, l loc, op xattrOp, a []uint64) Result {
 	}
 	if flags&xattrReplace != 0 && !exists {
 		return fail(syscall.ENODATA)
+	}
+	if l.ino == nil {
+		if e := k.materializeLocked(&l, true); e != 0 {
+			return fail(e)
+		}
+		attrs = k.xattrsOf(l.ino)
 	}
 	if attrs == nil {
 		attrs = map[string][]byte{}
@@ -194,6 +206,13 @@ func (k *Kernel) XattrNofollow(c *Call) Result {
 func (k *Kernel) XattrFD(c *Call) Result {
 	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
 	if f == nil {
+		if op := xattrOpOf(c.Nr); op == xSet || op == xRemove {
+			l, r, done := k.fdLocMod(c.Proc, fdArg(c.Args[0]))
+			if done {
+				return r
+			}
+			return k.xattrDo(c, l, op, c.Args[1:])
+		}
 		return cont()
 	}
 	if f.flags&oPath != 0 {
@@ -210,11 +229,15 @@ func (k *Kernel) XattrAt(c *Call) Result {
 	if flags&^(atSymlinkNofollow|atEmptyPath) != 0 {
 		return fail(syscall.EINVAL)
 	}
-	l, r, done := k.target(c, fdArg(c.Args[0]), c.Args[1], flags&atSymlinkNofollow == 0, flags&atEmptyPath != 0)
+	op := xattrOpOf(c.Nr)
+	targ := k.target
+	if op == xSet || op == xRemove {
+		targ = k.targetMod
+	}
+	l, r, done := targ(c, fdArg(c.Args[0]), c.Args[1], flags&atSymlinkNofollow == 0, flags&atEmptyPath != 0)
 	if done {
 		return r
 	}
-	op := xattrOpOf(c.Nr)
 	switch op {
 	case xSet, xGet:
 		if c.Args[5] < 16 {

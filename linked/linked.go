@@ -35,6 +35,10 @@ type selfHost struct{}
 func (selfHost) FDPath(tgid, fd int) (string, error) { return "", syscall.EBADF }
 func (selfHost) Cwd(tgid int) (string, error)        { return os.Getwd() }
 
+// DupFD lends emul one of our own fds (emul.FDHost: bind and connect of
+// AF_UNIX sockets in a mount).
+func (selfHost) DupFD(tgid, fd int) (int, error) { return unix.Dup(fd) }
+
 // New returns a Linked serving the given mounts.
 func New(mounts []*emul.Mount) *Linked {
 	k := emul.NewKernel(mounts, selfHost{})
@@ -114,6 +118,10 @@ func (l *Linked) Syscall(nr int, a0, a1, a2, a3, a4, a5 uintptr) (int64, syscall
 		l.mu.Unlock()
 		l.k.Release(r.File)
 		return int64(fd), 0
+	case emul.Redirect:
+		// A FIFO or device opens its host shadow, a connect goes to
+		// one: here, in the caller's own thread, which may block.
+		return redirect(r.Redir)
 	case emul.Continue:
 		l.p.Stale = false
 		if r.Fill != nil {
@@ -133,6 +141,23 @@ func (l *Linked) Syscall(nr int, a0, a1, a2, a3, a4, a5 uintptr) (int64, syscall
 		return -1, r.Err
 	}
 	return r.Val, 0
+}
+
+func redirect(rd *emul.Redirection) (int64, syscall.Errno) {
+	switch rd.Nr {
+	case unix.SYS_OPENAT:
+		fd, err := unix.Open(rd.Path, rd.Flags, 0)
+		if err != nil {
+			return -1, err.(syscall.Errno)
+		}
+		return int64(fd), 0
+	case unix.SYS_CONNECT:
+		if err := unix.Connect(rd.FD, &unix.SockaddrUnix{Name: rd.Path}); err != nil {
+			return -1, err.(syscall.Errno)
+		}
+		return 0, 0
+	}
+	return -1, syscall.ENOSYS
 }
 
 func host(nr int, a0, a1, a2, a3, a4, a5 uintptr) (int64, syscall.Errno) {

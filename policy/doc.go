@@ -14,7 +14,7 @@
 //	arch guard      seccomp_data.arch != AUDIT_ARCH_X86_64      -> KILL_PROCESS
 //	x32 guard       nr >= 0x40000000 (except nr == -1)          -> KILL_PROCESS
 //	deny rules      io_uring_*                                  -> ERRNO(ENOSYS)
-//	routed rules    Path, FD and Exec classes                   -> USER_NOTIF or TRACE
+//	routed rules    Path, FD, Exec and Socket classes           -> USER_NOTIF or TRACE
 //	                mmap only when MAP_ANONYMOUS is clear in arg3
 //	default                                                     -> ALLOW
 package policy

@@ -95,7 +95,7 @@ func action(r Rule, tr Transport) (uint32, error) {
 	switch r.Class {
 	case Deny:
 		return retDeny, nil
-	case Path, FD, Exec:
+	case Path, FD, Exec, Socket:
 		return tr.routeAction()
 	}
 	return 0, fmt.Errorf("policy: syscall %s (%d) has unknown class %d", r.Name, r.Nr, int(r.Class))
@@ -109,7 +109,7 @@ func action(r Rule, tr Transport) (uint32, error) {
 //     anything else outside the x86-64 table) -> SECCOMP_RET_KILL_PROCESS,
 //     except nr == -1, which the kernel answers ENOSYS;
 //  2. Deny rules -> SECCOMP_RET_ERRNO|ENOSYS;
-//  3. Path, FD and Exec rules -> SECCOMP_RET_USER_NOTIF (Unotify) or
+//  3. Path, FD, Exec and Socket rules -> SECCOMP_RET_USER_NOTIF (Unotify) or
 //     SECCOMP_RET_TRACE (Ptrace); mmap only when its flags (arg3) lack
 //     MAP_ANONYMOUS, anonymous mappings are allowed;
 //  4. everything else -> SECCOMP_RET_ALLOW.

@@ -26,13 +26,19 @@ const (
 	// doors no filter can watch (io_uring submits file operations from the
 	// kernel); programs fall back to plain syscalls.
 	Deny
+	// Socket syscalls take or report an AF_UNIX socket address, which may
+	// name a path in a mount: bind creates the socket's inode there,
+	// connect looks it up, getsockname and getpeername report the name it
+	// was bound by. Every other address is answered "continue".
+	Socket
 )
 
 var classNames = map[Class]string{
-	Path: "path",
-	FD:   "fd",
-	Exec: "exec",
-	Deny: "deny",
+	Path:   "path",
+	FD:     "fd",
+	Exec:   "exec",
+	Deny:   "deny",
+	Socket: "sock",
 }
 
 func (c Class) String() string {
@@ -172,6 +178,12 @@ var rules = []Rule{
 	{"setresgid", unix.SYS_SETRESGID, Exec},
 	{"setfsuid", unix.SYS_SETFSUID, Exec},
 	{"setfsgid", unix.SYS_SETFSGID, Exec},
+
+	// Socket: AF_UNIX addresses may be paths in a mount.
+	{"connect", unix.SYS_CONNECT, Socket},
+	{"bind", unix.SYS_BIND, Socket},
+	{"getsockname", unix.SYS_GETSOCKNAME, Socket},
+	{"getpeername", unix.SYS_GETPEERNAME, Socket},
 
 	// Deny: side doors that bypass every seccomp filter.
 	{"io_uring_setup", unix.SYS_IO_URING_SETUP, Deny},

@@ -22,8 +22,9 @@ var specRules = map[Class]string{
 		close_range dup dup2 dup3 fcntl fstat fstatfs getdents getdents64 fchdir ftruncate fallocate
 		fsync fdatasync sync_file_range syncfs fchmod fchown fsetxattr fgetxattr flistxattr
 		fremovexattr ioctl mmap sendfile copy_file_range splice tee fadvise64 readahead flock`,
-	Exec: `execve execveat umask setuid setgid setreuid setregid setgroups setresuid setresgid setfsuid setfsgid`,
-	Deny: `io_uring_setup io_uring_enter io_uring_register io_setup`,
+	Exec:   `execve execveat umask setuid setgid setreuid setregid setgroups setresuid setresgid setfsuid setfsgid`,
+	Deny:   `io_uring_setup io_uring_enter io_uring_register io_setup`,
+	Socket: `connect bind getsockname getpeername`,
 }
 
 func TestRulesMatchSpec(t *testing.T) {
@@ -98,7 +99,7 @@ func TestRulesIsACopy(t *testing.T) {
 }
 
 func TestClassString(t *testing.T) {
-	for c, want := range map[Class]string{Path: "path", FD: "fd", Exec: "exec", Deny: "deny", 0: "Class(0)"} {
+	for c, want := range map[Class]string{Path: "path", FD: "fd", Exec: "exec", Deny: "deny", Socket: "sock", 0: "Class(0)"} {
 		if got := c.String(); got != want {
 			t.Errorf("Class(%d).String() = %q, want %q", int(c), got, want)
 		}

@@ -140,3 +140,22 @@ func (procHost) FDPath(tgid, fd int) (string, error) {
 func (procHost) Cwd(tgid int) (string, error) {
 	return os.Readlink("/proc/" + strconv.Itoa(tgid) + "/cwd")
 }
+
+// FDAccMode returns the O_ACCMODE bits fd of process tgid was opened with
+// (the "flags:" line of /proc/PID/fdinfo/N; emul.FDAccModer).
+func (procHost) FDAccMode(tgid, fd int) (int, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(tgid) + "/fdinfo/" + strconv.Itoa(fd))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "flags:"); ok {
+			f, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32)
+			if err != nil {
+				return 0, err
+			}
+			return int(f) & unix.O_ACCMODE, nil
+		}
+	}
+	return 0, errors.New("no flags in fdinfo")
+}

@@ -368,7 +368,7 @@ func (s *ptracer) gone(pid int, ws unix.WaitStatus) {
 		}
 	}
 	if in := s.inj[pid]; in != nil {
-		if !in.installed {
+		if !in.installed && in.res.File != nil {
 			s.k.Abandon(in.res.File)
 		}
 		delete(s.inj, pid)
@@ -490,6 +490,18 @@ func (s *ptracer) seccompStop(pid int) {
 	case emul.Defer:
 		s.deferred[c.ID] = deferredCall{tid: pid, regs: *r}
 		return
+	case emul.InstallHostFD:
+		// emul answers it only when Kernel.HostFDs is set, which this
+		// transport never sets (an overlay's lower file is copied up
+		// on open instead).
+		res.Host.Close()
+		s.opt.Log("InstallHostFD under ptrace: answered EIO")
+		outcome = Failed
+		s.skip(pid, r, -int64(unix.EIO))
+	case emul.Redirect:
+		s.startRedirect(t, c.Nr, res, hd) // redirect.go
+		s.completions()
+		return // recorded when the redirected call is back
 	default:
 		outcome = Emulated
 		v := res.Val
@@ -591,12 +603,15 @@ type injection struct {
 	// installed: the description went to the target (Kernel.Installed).
 	installed bool
 	held      []siginfo
+	// handed is when a redirected call was handed to the tracee.
+	handed time.Time
 }
 
 const (
 	stepMemfd = iota
 	stepDup3
 	stepClose
+	stepRedirect // the host call of an emul.Redirect (redirect.go)
 )
 
 // startInstall begins the injection for an InstallFD answer.
@@ -654,6 +669,8 @@ func (s *ptracer) syscallStop(pid int) {
 	v := int64(s.regs.Rax)
 	p, f := in.t.proc, in.res.File
 	switch in.step {
+	case stepRedirect:
+		s.endRedirect(pid, in, v)
 	case stepMemfd:
 		// memfd_create has copied the name: give the stack its bytes back.
 		in.t.mem.WriteAt(in.saved, in.nameAt)

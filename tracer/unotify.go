@@ -138,14 +138,17 @@ type server struct {
 	// late, if set, answers deferred calls instead of the listener (the
 	// ptrace transport).
 	late func(emul.Completion)
+	// ops are the blocking FIFO opens running for targets (redirect.go).
+	ops hostOps
 }
 
 // loop receives and answers notifications until every target is gone.
 func (s *server) loop() error {
 	for {
-		if s.k.HasWaiters() {
+		if s.k.HasWaiters() || s.ops.waiting() {
 			// A call waits for a lock: the holder may end without
-			// another syscall, so watch for exits as well.
+			// another syscall, so watch for exits as well. So does
+			// a FIFO open, to be ended if its caller dies.
 			s.waitEvent()
 		}
 		e := notifRecv(s.lfd, &s.notif)
@@ -179,11 +182,13 @@ func (s *server) waitEvent() {
 		if err == unix.EINTR {
 			continue
 		}
-		if err != nil || n == 0 || pfds[0].Revents != 0 {
+		if err != nil || n == 0 {
 			return
 		}
+		// Exits first: a call that comes in with one may depend on it
+		// (a FIFO open after its other end's opener was killed).
 		s.reap()
-		if !s.k.HasWaiters() {
+		if pfds[0].Revents != 0 || !s.k.HasWaiters() && !s.ops.waiting() {
 			return
 		}
 	}
@@ -225,6 +230,10 @@ func (s *server) serve() {
 		hd = time.Since(h0) - t.mem.spent
 		t.mem.spent = 0
 	}
+	if r.Action == emul.Redirect {
+		s.redirect(t, &c, r, t0, hd) // answered by a goroutine (redirect.go)
+		return
+	}
 	outcome := s.answer(t, n.ID, r)
 	if r.Action == emul.Defer {
 		return // answered later, when a lock is released
@@ -265,6 +274,8 @@ func (s *server) answer(t *task, id uint64, r emul.Result) Outcome {
 		return Continued
 	case emul.InstallFD:
 		return s.install(t, id, r)
+	case emul.InstallHostFD:
+		return s.installHost(id, r)
 	case emul.Defer:
 		return Emulated
 	}
@@ -348,6 +359,28 @@ func (s *server) install(t *task, id uint64, r emul.Result) Outcome {
 	}
 	s.k.Installed(t.proc, fd, r.File)
 	s.k.Release(r.File)
+	return Emulated
+}
+
+// installHost gives the target the host file of an InstallHostFD answer
+// (an overlay's lower file opened for reading) with ADDFD and FLAG_SEND, so
+// the syscall returns the new number in the same step; the target's fd
+// shares the open file description, and fsshim's copy is closed.
+func (s *server) installHost(id uint64, r emul.Result) Outcome {
+	defer r.Host.Close()
+	a := seccompNotifAddfd{ID: id, Flags: unix.SECCOMP_ADDFD_FLAG_SEND, Srcfd: uint32(r.Host.Fd())}
+	if r.FDFlags&unix.O_CLOEXEC != 0 {
+		a.NewfdFlags = unix.O_CLOEXEC
+	}
+	if s.opt.Stats != nil {
+		s.answered = time.Now()
+	}
+	if _, e := notifAddfd(s.lfd, &a); e != 0 {
+		if e != unix.ENOENT { // ENOENT: the call was cancelled (target died)
+			s.sendError(id, e)
+		}
+		return Failed
+	}
 	return Emulated
 }
 
@@ -468,6 +501,7 @@ func (s *server) reap() {
 		if p := s.k.LookupProcess(tgid); p != nil {
 			s.k.Exit(p)
 		}
+		s.ops.cancelFor(tgid)
 		for _, d := range s.k.TakeCompletions() {
 			s.answerLate(d)
 		}

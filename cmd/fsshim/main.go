@@ -22,6 +22,7 @@ import (
 
 	"fsshim/emul"
 	"fsshim/faults"
+	"fsshim/lowerfs"
 	"fsshim/persist"
 	"fsshim/policy"
 	"fsshim/ramfs"
@@ -41,9 +42,11 @@ Options:
 `
 
 const usageTail = `
-With no --mount, the current directory is served, preloaded with a copy of
-its contents (the copy is refused if it would exceed --size). Nothing is
-written back to the host: the host directory behind a mount is never changed.
+With no --mount and no --overlay, the current directory is served as an
+overlay (--overlay .): its files are read in place, nothing is copied before
+the program starts, and whatever the program changes lives in the ramfs.
+Nothing is written back to the host: the host directory behind a mount or an
+overlay is never changed (use --save to keep the result).
 
 Exit status: the program's own; 128+N if it died of signal N; 125 for an
 fsshim error, 126 if the program cannot be executed, 127 if it is not found.
@@ -51,6 +54,7 @@ fsshim error, 126 if the program cannot be executed, 127 if it is not found.
 Examples:
   fsshim --mount /data -- postmark cfg
   fsshim --stats -- sh -c 'mkdir -p w/x && echo hi > w/x/f && cat w/x/f'
+  fsshim --overlay ~/src/proj -- make -C ~/src/proj
 `
 
 // Exit codes of fsshim's own failures.
@@ -62,6 +66,7 @@ const (
 
 type options struct {
 	mounts     []string
+	overlays   []string
 	size       string
 	stats      bool
 	statsJSON  string
@@ -92,6 +97,7 @@ func run(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("fsshim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringArrayVar(&o.mounts, "mount", nil, "serve `PATH` (or PATH=HOSTDIR, or PATH=FILE.tar[.gz], preloaded with a copy) from the ramfs; repeatable")
+	fs.StringArrayVar(&o.overlays, "overlay", nil, "serve the host directory `PATH` as an overlay: reads fall through to it without copying, changes (copy-up, whiteouts) stay in the ramfs, the directory is never written; repeatable")
 	fs.StringArrayVar(&o.saves, "save", nil, "when the program ends, write mount `PATH=HOSTDIR` (or PATH=FILE.tar[.gz]) to the host atomically; repeatable")
 	fs.Int64Var(&o.maxInodes, "max-inodes", 0, "at most `N` inodes per mount (0: no limit); past it creating calls fail with ENOSPC")
 	fs.StringArrayVar(&o.injects, "inject", nil, "fail calls on files in a mount: `SYSCALL:ERRNO[:WHEN]`, WHEN one or more of after=N, every=N, nth=N, path=GLOB (e.g. write:ENOSPC:after=100); repeatable")
@@ -153,11 +159,25 @@ func run(args []string, stderr io.Writer) int {
 		}
 		mounts = append(mounts, m)
 	}
-	if len(mounts) == 0 {
-		if cwd == "/" {
-			return errorf(exitError, "the current directory is /, which cannot be served from the ramfs; give --mount PATH")
+	overlays := map[string]bool{}
+	for _, v := range o.overlays {
+		p, err := overlayPath(v, cwd)
+		if err != nil {
+			return errorf(exitError, "--overlay %s: %v", v, err)
 		}
-		mounts = []policy.Mount{{Path: cwd, Source: cwd}}
+		overlays[p] = true
+		mounts = append(mounts, policy.Mount{Path: p})
+	}
+	if len(mounts) == 0 {
+		p, err := overlayPath(cwd, cwd)
+		if err != nil {
+			return errorf(exitError, "cannot serve the current directory: %v", err)
+		}
+		if p == "/" {
+			return errorf(exitError, "the current directory is /, which cannot be served from the ramfs; give --mount PATH or --overlay PATH")
+		}
+		overlays[p] = true
+		mounts = []policy.Mount{{Path: p}}
 	}
 	table, err := policy.NewTable(mounts)
 	if err != nil {
@@ -184,6 +204,11 @@ func run(args []string, stderr io.Writer) int {
 			return errorf(exitError, "%v", err)
 		}
 		fmt.Print(s)
+		for _, m := range table.Mounts() {
+			if overlays[m.Path] {
+				fmt.Printf("overlay: %s is served over the host directory of that path (read-only lower layer)\n", m.Path)
+			}
+		}
 		return 0
 	}
 	rest := fs.Args()
@@ -209,6 +234,16 @@ func run(args []string, stderr io.Writer) int {
 	var ems []*emul.Mount
 	for _, m := range table.Mounts() {
 		rfs := ramfs.New(ramfs.Options{Capacity: capacity, MaxInodes: o.maxInodes})
+		if overlays[m.Path] {
+			lower, err := lowerfs.Open(m.Path)
+			if err != nil {
+				return errorf(exitError, "--overlay %s: %v", m.Path, err)
+			}
+			defer lower.Close()
+			initRoot(rfs, m.Path)
+			ems = append(ems, &emul.Mount{Path: m.Path, FS: rfs, Lower: lower})
+			continue
+		}
 		if m.Source != "" {
 			if err := preload(rfs, m, capacity); err != nil {
 				return errorf(exitError, "%v", err)
@@ -219,6 +254,12 @@ func run(args []string, stderr io.Writer) int {
 		ems = append(ems, &emul.Mount{Path: m.Path, FS: rfs})
 	}
 	k := emul.NewKernel(ems, tracer.ProcHost())
+	// The unotify supervisor can give the program a host fd (ADDFD): an
+	// overlay's lower files are then read in place. Under ptrace they are
+	// copied up when opened.
+	k.HostFDs = ttr == tracer.Unotify
+	// The host nodes behind FIFOs, devices and sockets in the mounts.
+	defer k.Cleanup()
 	var inject *faults.Set
 	if len(rules) > 0 {
 		inject = faults.NewSet(rules)
@@ -277,7 +318,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 	// Whatever happened to the program, what it wrote is saved.
 	for _, sv := range saves {
-		if err := sv.run(ems); err != nil {
+		if err := sv.run(k, ems); err != nil {
 			fmt.Fprintf(stderr, "fsshim: --save %s=%s failed, the previous copy is unchanged: %v\n", sv.mount, sv.dest, err)
 			if code == 0 {
 				code = exitError
@@ -347,14 +388,52 @@ func parseSaves(vals []string, cwd string, table *policy.Table) ([]save, error) 
 	return out, nil
 }
 
+// overlayPath resolves an --overlay PATH (relative to cwd) to the absolute
+// path of a host directory, symlinks resolved: the program's working
+// directory is seen through /proc as that real path.
+func overlayPath(v, cwd string) (string, error) {
+	if v == "" {
+		return "", errors.New("empty path")
+	}
+	p := v
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(cwd, p)
+	}
+	real, err := filepath.EvalSymlinks(filepath.Clean(p))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("%s does not exist (an overlay serves an existing host directory; use --mount for an empty one)", p)
+		}
+		return "", err
+	}
+	st, err := os.Stat(real)
+	if err != nil {
+		return "", err
+	}
+	if !st.IsDir() {
+		return "", fmt.Errorf("%s is not a directory", p)
+	}
+	return real, nil
+}
+
 func under(p, dir string) bool {
 	return p == dir || strings.HasPrefix(p, dir+"/")
 }
 
-func (sv save) run(ems []*emul.Mount) error {
+func (sv save) run(k *emul.Kernel, ems []*emul.Mount) error {
 	for _, m := range ems {
 		if m.Path != sv.mount {
 			continue
+		}
+		if m.Lower != nil {
+			// The save is of the merged view: the lower files the
+			// program left alone are copied up first.
+			if err := k.CopyUpAll(m); err != nil {
+				if errors.Is(err, syscall.ENOSPC) {
+					return fmt.Errorf("the merged view of overlay %s does not fit in --size", m.Path)
+				}
+				return fmt.Errorf("merging overlay %s: %w", m.Path, err)
+			}
 		}
 		if sv.tar {
 			return persist.SaveTar(m.FS, m.FS.Root(), sv.dest, sv.gz)
@@ -371,11 +450,20 @@ func forwardSignals(sigs <-chan os.Signal, pidc <-chan int) {
 		case p := <-pidc:
 			pid = p
 		case s := <-sigs:
-			if pid > 0 && (s == syscall.SIGTERM || s == syscall.SIGHUP) {
+			if pid > 0 && (s == syscall.SIGTERM || s == syscall.SIGHUP || !terminalSentIt()) {
 				syscall.Kill(pid, s.(syscall.Signal))
 			}
 		}
 	}
+}
+
+// terminalSentIt reports whether a SIGINT or SIGQUIT that fsshim got came
+// from its controlling terminal to the whole foreground process group, in
+// which case the program got it too and must not get it twice. One sent to
+// fsshim alone (kill -INT) is passed on.
+func terminalSentIt() bool {
+	fg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+	return err == nil && fg == unix.Getpgrp()
 }
 
 func writeJSON(path string, rep tracer.Report) error {

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"fsshim/emul"
@@ -33,6 +36,26 @@ func TestParseSize(t *testing.T) {
 	for _, in := range []string{"", "0", "-1", "12Q", "K", "1.5G", "99999999999999999999"} {
 		if got, err := parseSize(in); err == nil {
 			t.Errorf("parseSize(%q) = %d, want an error", in, got)
+		}
+	}
+}
+
+func TestOverlayPath(t *testing.T) {
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Mkdir(filepath.Join(dir, "d"), 0o755)
+	os.WriteFile(filepath.Join(dir, "f"), nil, 0o644)
+	os.Symlink("d", filepath.Join(dir, "l"))
+	for in, want := range map[string]string{"d": dir + "/d", "l": dir + "/d", dir + "/d/": dir + "/d", ".": dir} {
+		if got, err := overlayPath(in, dir); err != nil || got != want {
+			t.Errorf("overlayPath(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for in, msg := range map[string]string{"missing": "does not exist", "f": "not a directory", "": "empty"} {
+		if _, err := overlayPath(in, dir); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("overlayPath(%q): %v, want an error saying %q", in, err, msg)
 		}
 	}
 }

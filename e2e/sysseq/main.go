@@ -5,6 +5,7 @@
 //
 //	sysseq -list            print the scenario names
 //	sysseq SCENARIO WORKDIR run SCENARIO with WORKDIR as the current directory
+//	sysseq -child MODE ...  a scenario's helper process (scen_special.go)
 //
 // A line names the call, its arguments (paths relative to the work
 // directory, which prints as $W), and the result: a value or an errno name,
@@ -55,6 +56,10 @@ func main() {
 			fmt.Println(n)
 		}
 		return
+	}
+	if len(os.Args) >= 3 && os.Args[1] == "-child" {
+		// The other end of a FIFO or socket (scen_special.go).
+		os.Exit(runChild(os.Args[2], os.Args[3:]))
 	}
 	if len(os.Args) != 3 {
 		fmt.Fprintln(os.Stderr, "usage: sysseq -list | sysseq SCENARIO WORKDIR")

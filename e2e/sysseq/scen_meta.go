@@ -292,6 +292,7 @@ func scenMknod(s *S) {
 	if s.uid == 0 {
 		s.mknod("c", unix.S_IFCHR|0o600, unix.Mkdev(1, 3)).OK()
 		s.stat("c")
+		devNull(s, "c")
 		s.mknod("b", unix.S_IFBLK|0o600, unix.Mkdev(7, 0)).OK()
 		s.stat("b")
 	} else {
@@ -317,6 +318,8 @@ func scenMknod(s *S) {
 	s.read(r, 100).Is(3)
 	s.read(r, 100).Is(0)
 	s.close(r).OK()
+	fifoBlocking(s, "p")
+	s.open("sock", rdonly, 0).Err(unix.ENXIO)
 	s.stat("p")
 	dfd := s.open(".", rdonly|odir, 0).OK()
 	s.listdir(unix.SYS_GETDENTS64, dfd, 4096)
