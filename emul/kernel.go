@@ -241,7 +241,12 @@ type Process struct {
 	// (a continued dup, an execve): the transport re-reads it before the
 	// next call of this process.
 	Stale bool
-	Dead  bool
+	// ExecPending is set by a continued execve: until the transport sees
+	// the new program running, a re-read of the fd table may still show
+	// the old one (another thread's call can arrive before the exec closes
+	// the close-on-exec fds).
+	ExecPending bool
+	Dead        bool
 }
 
 type fdEntry struct {

@@ -486,6 +486,7 @@ func (k *Kernel) SetID(c *Call) Result {
 // with it, so the fd table is re-read before the process's next call.
 func (k *Kernel) Execve(c *Call) Result {
 	c.Proc.Stale = true
+	c.Proc.ExecPending = true
 	return cont()
 }
 

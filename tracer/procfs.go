@@ -20,6 +20,7 @@ type taskStatus struct {
 	Ruid, Rgid uint32
 	Groups     []uint32
 	Umask      uint32
+	Threads    int
 }
 
 // creds are the ids emul checks permissions with.
@@ -56,6 +57,8 @@ func readStatus(tid int) (taskStatus, error) {
 			st.Tgid, _ = strconv.Atoi(f[0])
 		case "PPid":
 			st.PPid, _ = strconv.Atoi(f[0])
+		case "Threads":
+			st.Threads, _ = strconv.Atoi(f[0])
 		case "Umask":
 			u, _ := strconv.ParseUint(f[0], 8, 32)
 			st.Umask = uint32(u)

@@ -195,7 +195,7 @@ type deferredCall struct {
 
 func runPtrace(opt Options) (Result, error) {
 	s := &ptracer{
-		server:    &server{opt: opt, k: opt.Kernel, tids: map[int]*task{}, pidfds: map[int]int{}},
+		server:    &server{opt: opt, k: opt.Kernel, tids: map[int]*task{}, pidfds: map[int]int{}, execRescans: map[*emul.Process]int{}},
 		inj:       map[int]*injection{},
 		deferred:  map[uint64]deferredCall{},
 		redeliver: map[int][]siginfo{},

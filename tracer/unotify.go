@@ -63,7 +63,7 @@ func Run(opt Options) (Result, error) {
 	}
 	startc := make(chan started, 1)
 	done := make(chan error, 1)
-	s := &server{opt: opt, k: opt.Kernel, tids: map[int]*task{}, pidfds: map[int]int{}}
+	s := &server{opt: opt, k: opt.Kernel, tids: map[int]*task{}, pidfds: map[int]int{}, execRescans: map[*emul.Process]int{}}
 	if s.opt.Log == nil {
 		s.opt.Log = func(m string) { fmt.Fprintln(os.Stderr, "fsshim:", m) }
 	}
@@ -135,6 +135,9 @@ type server struct {
 	resp   seccompNotifResp
 	// answered is when the last answer ioctl started.
 	answered time.Time
+	// execRescans counts the fd-table re-reads of a process whose exec
+	// has not been seen to finish.
+	execRescans map[*emul.Process]int
 	// late, if set, answers deferred calls instead of the listener (the
 	// ptrace transport).
 	late func(emul.Completion)
@@ -437,7 +440,7 @@ func (s *server) task(tid int) *task {
 	t := s.tids[tid]
 	if t != nil && !t.proc.Dead {
 		if t.proc.Stale {
-			s.rescan(t.proc)
+			s.rescanAfter(t.proc, tid)
 		}
 		return t
 	}
@@ -457,12 +460,36 @@ func (s *server) task(tid int) *task {
 		s.pidfd(st.Tgid)
 		s.rescan(p)
 	} else if p.Stale {
-		s.rescan(p)
+		s.rescanAfter(p, tid)
 	}
 	t = &task{tid: tid, proc: p, mem: procMem{pid: tid}}
 	s.tids[tid] = t
 	return t
 }
+
+// rescanAfter re-reads a stale process's fd table for a call from tid. After
+// a continued execve the table is trusted only once the new program is
+// seen running: a call from the thread-group leader while it is the only
+// thread (the exec has replaced every thread). Until then every call
+// re-reads it, so the close-on-exec fds the exec closes are not kept. The
+// race this closes lasts microseconds; a new program that starts threads
+// before its first file call is trusted after execRescans re-reads.
+func (s *server) rescanAfter(p *emul.Process, tid int) {
+	s.rescan(p)
+	if !p.ExecPending {
+		return
+	}
+	s.execRescans[p]++
+	st, err := readStatus(p.Tgid)
+	if err == nil && tid == p.Tgid && st.Threads == 1 || s.execRescans[p] >= execRescans {
+		p.ExecPending = false
+		delete(s.execRescans, p)
+		return
+	}
+	p.Stale = true
+}
+
+const execRescans = 64
 
 func (s *server) rescan(p *emul.Process) {
 	fds, err := scanFDs(p.Tgid)
