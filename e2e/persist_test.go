@@ -249,3 +249,22 @@ func TestDefaultOverlayAndPreloadRefusal(t *testing.T) {
 		t.Errorf("a file created under fsshim reached the host")
 	}
 }
+
+// A preload source that cannot be read is a clear error before the program
+// starts: nothing runs.
+func TestPreloadErrors(t *testing.T) {
+	requireFsshim(t)
+	m, _ := mountDir(t)
+	marker := filepath.Join(workDir(t), "ran")
+	garbage := filepath.Join(workDir(t), "bad.tar")
+	os.WriteFile(garbage, []byte("this is not a tar archive at all, not even close to one"), 0o644)
+	for _, src := range []string{filepath.Join(workDir(t), "missing.tar"), garbage} {
+		_, stderr, exit := runFsshimArgs(t, "--mount", m+"="+src, "--", "touch", marker)
+		if exit != 125 || !strings.Contains(stderr, "preloading") {
+			t.Errorf("--mount %s: exit %d, stderr %q: want 125 and a message", src, exit, stderr)
+		}
+		if _, err := os.Stat(marker); err == nil {
+			t.Fatalf("the program ran although the preload of %s failed", src)
+		}
+	}
+}
