@@ -37,6 +37,8 @@ are served too.
 
 Usage:
   fsshim [options] -- PROGRAM [ARGS...]
+  fsshim bench [postmark|micro] [flags]   native, unotify, ptrace and linked side by side
+  fsshim postmark [--linked] [CFG]        PostMark in Go (raw syscalls, or linked in-process)
 
 Options:
 `
