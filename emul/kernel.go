@@ -432,3 +432,17 @@ func (k *Kernel) FileOf(p *Process, fd int) *File {
 	defer k.mu.Unlock()
 	return k.fileLocked(p, fd)
 }
+
+// ioFile returns the emulated file behind fd argument 0 for a call that
+// needs an open description. done means r is the answer: Continue for an
+// fd that is not emulated, EBADF for an O_PATH description.
+func (k *Kernel) ioFile(c *Call) (f *File, r Result, done bool) {
+	f = k.fileLocked(c.Proc, fdArg(c.Args[0]))
+	if f == nil {
+		return nil, cont(), true
+	}
+	if f.flags&oPath != 0 {
+		return nil, fail(syscall.EBADF), true
+	}
+	return f, Result{}, false
+}

@@ -323,12 +323,9 @@ func (k *Kernel) deferLocked(c *Call, n *ramfs.Inode, req lock) Result {
 
 // Flock follows flock(2) on an emulated file.
 func (k *Kernel) Flock(c *Call) Result {
-	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
-	if f == nil {
-		return cont()
-	}
-	if f.flags&oPath != 0 {
-		return fail(syscall.EBADF)
+	f, r, done := k.ioFile(c)
+	if done {
+		return r
 	}
 	op := int(c.Args[1])
 	nb := op&unix.LOCK_NB != 0

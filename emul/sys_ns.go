@@ -464,12 +464,9 @@ func (k *Kernel) Truncate(c *Call) Result {
 // Ftruncate follows ftruncate(2): EINVAL unless a regular file open for
 // writing.
 func (k *Kernel) Ftruncate(c *Call) Result {
-	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
-	if f == nil {
-		return cont()
-	}
-	if f.flags&oPath != 0 {
-		return fail(syscall.EBADF)
+	f, r, done := k.ioFile(c)
+	if done {
+		return r
 	}
 	size := int64(c.Args[1])
 	if size < 0 || !isReg(f.ino) || f.flags&oAccmode == syscall.O_RDONLY {
@@ -531,24 +528,16 @@ func (k *Kernel) SyncFileRange(c *Call) Result {
 // Fsync is fsync(2), fdatasync(2) and syncfs(2): a RAM file system has
 // nothing to flush.
 func (k *Kernel) Fsync(c *Call) Result {
-	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
-	if f == nil {
-		return cont()
-	}
-	if f.flags&oPath != 0 {
-		return fail(syscall.EBADF)
+	if _, r, done := k.ioFile(c); done {
+		return r
 	}
 	return ret(0)
 }
 
 // Fadvise64 follows fadvise64(2): advice is checked and ignored.
 func (k *Kernel) Fadvise64(c *Call) Result {
-	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
-	if f == nil {
-		return cont()
-	}
-	if f.flags&oPath != 0 {
-		return fail(syscall.EBADF)
+	if _, r, done := k.ioFile(c); done {
+		return r
 	}
 	if adv := int(c.Args[3]); adv < 0 || adv > 5 || int64(c.Args[2]) < 0 {
 		return fail(syscall.EINVAL)

@@ -399,16 +399,7 @@ func (k *Kernel) Ioctl(c *Call) Result {
 	case fioclex, fionclex:
 		return cont()
 	case fionbio:
-		v, e := readU32(c.Mem, c.Args[2])
-		if e != 0 {
-			return fail(e)
-		}
-		if v != 0 {
-			f.flags |= syscall.O_NONBLOCK
-		} else {
-			f.flags &^= syscall.O_NONBLOCK
-		}
-		return ret(0)
+		return k.setFlagFromArg(c, f, syscall.O_NONBLOCK)
 	case fionread:
 		if !isReg(f.ino) {
 			return fail(syscall.ENOTTY)
@@ -418,16 +409,7 @@ func (k *Kernel) Ioctl(c *Call) Result {
 		le.PutUint32(b[:], uint32(a.Size-f.off))
 		return retE(0, writeFull(c.Mem, b[:], c.Args[2]))
 	case fioasync:
-		v, e := readU32(c.Mem, c.Args[2])
-		if e != 0 {
-			return fail(e)
-		}
-		if v != 0 {
-			f.flags |= syscall.O_ASYNC
-		} else {
-			f.flags &^= syscall.O_ASYNC
-		}
-		return ret(0)
+		return k.setFlagFromArg(c, f, syscall.O_ASYNC)
 	case fsIocGetflags:
 		if !isReg(f.ino) && !isDir(f.ino) {
 			return fail(syscall.ENOTTY)
@@ -503,3 +485,18 @@ const (
 	fsIocGetflags = 0x80086601 // FS_IOC_GETFLAGS: tmpfs keeps no flags here
 	fsIocSetflags = 0x40086602
 )
+
+// setFlagFromArg sets or clears a status flag of f from the int the ioctl
+// argument points to (FIONBIO, FIOASYNC).
+func (k *Kernel) setFlagFromArg(c *Call, f *File, flag int) Result {
+	v, e := readU32(c.Mem, c.Args[2])
+	if e != 0 {
+		return fail(e)
+	}
+	if v != 0 {
+		f.flags |= flag
+	} else {
+		f.flags &^= flag
+	}
+	return ret(0)
+}

@@ -308,12 +308,9 @@ func (k *Kernel) Pwritev2(c *Call) Result {
 // Lseek follows lseek(2) on tmpfs: SEEK_SET/CUR/END and SEEK_DATA/HOLE for
 // regular files; a directory accepts SEEK_SET and SEEK_CUR positions.
 func (k *Kernel) Lseek(c *Call) Result {
-	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
-	if f == nil {
-		return cont()
-	}
-	if f.flags&oPath != 0 {
-		return fail(syscall.EBADF)
+	f, r, done := k.ioFile(c)
+	if done {
+		return r
 	}
 	off, whence := int64(c.Args[1]), int(c.Args[2])
 	fs := f.m.FS

@@ -256,12 +256,9 @@ func (k *Kernel) Readlinkat(c *Call) Result {
 // getdents fills the caller's buffer from f's position, as dcache_readdir
 // does: EINVAL if not even one entry fits.
 func (k *Kernel) getdents(c *Call, put func([]byte, uint64, int64, uint8, string) int) Result {
-	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
-	if f == nil {
-		return cont()
-	}
-	if f.flags&oPath != 0 {
-		return fail(syscall.EBADF)
+	f, r, done := k.ioFile(c)
+	if done {
+		return r
 	}
 	if !isDir(f.ino) {
 		return fail(syscall.ENOTDIR)
