@@ -76,7 +76,32 @@ func notifSend(fd int, r *seccompNotifResp) syscall.Errno {
 
 // notifAddfd installs srcfd in the target (SECCOMP_IOCTL_NOTIF_ADDFD) and
 // returns the target's fd number.
+//
+// With SECCOMP_ADDFD_FLAG_SEND the ioctl must not be interrupted. The
+// kernel (seccomp_notify_addfd, kernel/seccomp.c) marks the notification
+// REPLIED when it queues the request, then waits interruptibly for the
+// target to take it. A signal to fsshim's thread in that window (the Go
+// runtime's SIGURG preemption is enough) makes the wait return
+// -ERESTARTSYS and take the request back off the queue, but the state
+// stays REPLIED with a zero value: the target wakes, finds no fd to
+// install, and its syscall returns 0, as if fd 0 had been opened. The
+// restarted ioctl then finds the call answered (ENOENT). So every signal
+// is blocked on the calling thread for the duration of the ioctl: a
+// blocked signal leaves the wait alone (it stays pending and is taken
+// when the mask is restored), and SIGKILL, which cannot be blocked, ends
+// fsshim anyway. Without FLAG_SEND an interrupted wait leaves the call
+// pending and the restarted ioctl queues the request again, so no mask
+// is needed.
 func notifAddfd(fd int, a *seccompNotifAddfd) (int, syscall.Errno) {
+	if a.Flags&unix.SECCOMP_ADDFD_FLAG_SEND != 0 {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		var old unix.Sigset_t
+		if err := unix.PthreadSigmask(unix.SIG_SETMASK, &allSignals, &old); err != nil {
+			return -1, err.(syscall.Errno)
+		}
+		defer unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
+	}
 	r, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), uintptr(unix.SECCOMP_IOCTL_NOTIF_ADDFD), uintptr(unsafe.Pointer(a)))
 	runtime.KeepAlive(a)
 	if e != 0 {
@@ -84,6 +109,15 @@ func notifAddfd(fd int, a *seccompNotifAddfd) (int, syscall.Errno) {
 	}
 	return int(r), 0
 }
+
+// allSignals is a signal set with every signal in it (the kernel ignores
+// SIGKILL and SIGSTOP in a mask).
+var allSignals = func() (s unix.Sigset_t) {
+	for i := range s.Val {
+		s.Val[i] = ^uint64(0)
+	}
+	return s
+}()
 
 // notifIDValid reports whether notification id is still pending
 // (SECCOMP_IOCTL_NOTIF_ID_VALID).
