@@ -167,6 +167,11 @@ type Kernel struct {
 	// file is copied up.
 	HostFDs bool
 
+	// Oracle, if set, checks the table of emulated fds against the
+	// kernel's (a supervised target); nil means emul's table is the fd
+	// table itself (linked).
+	Oracle FDOracle
+
 	// OnFault, if set, is told about unexpected internal errors that were
 	// turned into EIO (so they are logged, never silent).
 	OnFault func(msg string)
@@ -237,16 +242,66 @@ type Process struct {
 	// fsgid) are also what new files get.
 	Creds
 	Umask uint32
-	// Stale is set when the fd table may have changed behind emul's back
-	// (a continued dup, an execve): the transport re-reads it before the
-	// next call of this process.
-	Stale bool
-	// ExecPending is set by a continued execve: until the transport sees
-	// the new program running, a re-read of the fd table may still show
-	// the old one (another thread's call can arrive before the exec closes
-	// the close-on-exec fds).
-	ExecPending bool
-	Dead        bool
+	// CredsStale is set when the credentials or umask may have changed
+	// behind emul's back (the set*id family, an execve): the transport
+	// re-reads them before the process's next call.
+	CredsStale bool
+	// NeedScan is set for a process whose fd table emul has not read yet
+	// (a new child learnt from a fork event): the transport reads it
+	// before the process's first call.
+	NeedScan bool
+	// unseen holds the threads whose continued calls may have put
+	// placeholders in the fd table that fds lacks (a dup the kernel
+	// made). Such a call has run by the time its thread makes its next
+	// call, so the transport re-reads the table then (TakeUnseen); until
+	// then a miss in fds asks the kernel (fileLocked).
+	unseen map[int]bool
+	Dead   bool
+}
+
+// FDOracle answers from the kernel what a target's fd refers to, so emul's
+// table of emulated fds is a cache checked at the moment it matters, never
+// a mirror trusted blindly: an execve closes close-on-exec fds, a process
+// sharing the fd table (CLONE_FILES) closes or replaces numbers, and none
+// of that passes through emul.
+type FDOracle interface {
+	// Holds reports whether fd of process tgid is, in the kernel's fd
+	// table now, the placeholder of f.
+	Holds(tgid, fd int, f *File) bool
+	// Find returns the description whose placeholder fd of process tgid
+	// is, or 0 when it is none.
+	Find(tgid, fd int) uint64
+	// Forget is told that f has no fd left in any process.
+	Forget(f *File)
+}
+
+// markUnseen notes that tid's continued call may add placeholders emul
+// does not know of.
+func (p *Process) markUnseen(tid int) {
+	if p.unseen == nil {
+		p.unseen = map[int]bool{}
+	}
+	p.unseen[tid] = true
+}
+
+// TakeUnseen reports whether the fd table must be re-read before tid's
+// call (an earlier continued call of tid duplicated a placeholder) and
+// clears the mark: the caller re-reads it now.
+func (k *Kernel) TakeUnseen(p *Process, tid int) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !p.unseen[tid] {
+		return false
+	}
+	delete(p.unseen, tid)
+	return true
+}
+
+// ForgetThread drops what emul keeps for a thread that has ended.
+func (k *Kernel) ForgetThread(p *Process, tid int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(p.unseen, tid)
 }
 
 type fdEntry struct {
@@ -344,7 +399,7 @@ func (k *Kernel) SetFDs(p *Process, fds map[int]uint64) {
 			k.installLocked(p, fd, f)
 		}
 	}
-	p.Stale = false
+	p.NeedScan = false
 }
 
 // FDs returns p's emulated fd numbers and their description ids.
@@ -371,9 +426,30 @@ func (k *Kernel) dropFDLocked(p *Process, fd int) {
 	k.putFileLocked(e.file)
 }
 
+// fileLocked returns the description behind fd of p, or nil when fd is not
+// an emulated fd. With an Oracle the answer is the kernel's: an entry
+// whose fd no longer holds its placeholder is dropped (the close the
+// kernel did is taken as seen now), and while a continued dup may have
+// added a placeholder emul has not seen, a miss asks the kernel too.
 func (k *Kernel) fileLocked(p *Process, fd int) *File {
-	if e, ok := p.fds[fd]; ok {
-		return e.file
+	e, ok := p.fds[fd]
+	if k.Oracle == nil {
+		if ok {
+			return e.file
+		}
+		return nil
+	}
+	if ok {
+		if k.Oracle.Holds(p.Tgid, fd, e.file) {
+			return e.file
+		}
+		k.dropFDLocked(p, fd)
+	}
+	if len(p.unseen) > 0 && fd >= 0 {
+		if f := k.files[k.Oracle.Find(p.Tgid, fd)]; f != nil {
+			k.installLocked(p, fd, f)
+			return f
+		}
 	}
 	return nil
 }
@@ -415,6 +491,9 @@ func (k *Kernel) putFileLocked(f *File) {
 		return
 	}
 	delete(k.files, f.id)
+	if k.Oracle != nil {
+		k.Oracle.Forget(f)
+	}
 	k.dropFileLocksLocked(f)
 	f.m.FS.Unref(f.ino)
 }

@@ -281,9 +281,6 @@ func (k *Kernel) CloseRange(c *Call) Result {
 	if flags&^uint32(unix.CLOSE_RANGE_UNSHARE|unix.CLOSE_RANGE_CLOEXEC) != 0 || first > last {
 		return cont() // the kernel returns EINVAL
 	}
-	if flags&unix.CLOSE_RANGE_UNSHARE != 0 {
-		p.Stale = true
-	}
 	if flags&unix.CLOSE_RANGE_CLOEXEC != 0 {
 		return cont()
 	}
@@ -301,10 +298,10 @@ func (k *Kernel) CloseRange(c *Call) Result {
 }
 
 // Dup follows dup(2): the kernel duplicates the placeholder, and the new
-// number is learnt from the target's fd table before its next call.
+// number is learnt from the target's fd table (see Process.unseen).
 func (k *Kernel) Dup(c *Call) Result {
 	if k.fileLocked(c.Proc, fdArg(c.Args[0])) != nil {
-		c.Proc.Stale = true
+		c.Proc.markUnseen(c.Tid)
 	}
 	return cont()
 }
@@ -331,7 +328,11 @@ func (k *Kernel) dupTo(c *Call, oldfd, newfd, flags int, three bool) Result {
 		return cont()
 	}
 	// The kernel makes newfd another reference to oldfd's placeholder.
+	// The entry is made now; should a call on newfd come before the
+	// kernel ran this one (another thread), the check against the kernel
+	// drops it, and the mark has it learnt again.
 	k.installLocked(p, newfd, f)
+	p.markUnseen(c.Tid)
 	return cont()
 }
 
@@ -345,7 +346,7 @@ func (k *Kernel) Fcntl(c *Call) Result {
 	}
 	switch int(c.Args[1]) {
 	case syscall.F_DUPFD, unix.F_DUPFD_CLOEXEC:
-		p.Stale = true
+		p.markUnseen(c.Tid)
 		return cont()
 	case syscall.F_GETFL:
 		if f.flags&oPath != 0 {
@@ -460,15 +461,16 @@ func (k *Kernel) Umask(c *Call) Result {
 // SetID is the set*id family: the kernel changes the credentials, and the
 // process's are re-read before its next call.
 func (k *Kernel) SetID(c *Call) Result {
-	c.Proc.Stale = true
+	c.Proc.CredsStale = true
 	return cont()
 }
 
-// Execve lets the kernel run the exec; close-on-exec placeholders vanish
-// with it, so the fd table is re-read before the process's next call.
+// Execve lets the kernel run the exec. Close-on-exec placeholders vanish
+// with it, when it succeeds: emul does not need to know when that is, as
+// every use of an emulated fd is checked against the kernel's table
+// (fileLocked).
 func (k *Kernel) Execve(c *Call) Result {
-	c.Proc.Stale = true
-	c.Proc.ExecPending = true
+	c.Proc.CredsStale = true
 	return cont()
 }
 

@@ -123,7 +123,6 @@ func (l *Linked) Syscall(nr int, a0, a1, a2, a3, a4, a5 uintptr) (int64, syscall
 		// one: here, in the caller's own thread, which may block.
 		return redirect(r.Redir)
 	case emul.Continue:
-		l.p.Stale = false
 		if r.Fill != nil {
 			return -1, syscall.ENODEV
 		}

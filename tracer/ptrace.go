@@ -195,7 +195,7 @@ type deferredCall struct {
 
 func runPtrace(opt Options) (Result, error) {
 	s := &ptracer{
-		server:    &server{opt: opt, k: opt.Kernel, tids: map[int]*task{}, pidfds: map[int]int{}, execRescans: map[*emul.Process]int{}},
+		server:    newServer(opt),
 		inj:       map[int]*injection{},
 		deferred:  map[uint64]deferredCall{},
 		redeliver: map[int][]siginfo{},
@@ -252,9 +252,7 @@ func runPtrace(opt Options) (Result, error) {
 		opt.Started(st.pid)
 	}
 	err := <-done
-	for _, fd := range s.pidfds {
-		unix.Close(fd)
-	}
+	s.close()
 	return Result{ExitCode: s.exitCode}, err
 }
 
@@ -411,14 +409,15 @@ func (s *ptracer) learnChild(parent int) {
 	s.reap()
 	p := s.k.Process(st.Tgid, pt.proc)
 	p.Creds, p.Umask = st.creds(), st.Umask
-	p.Stale = true
+	p.NeedScan = true
 	s.pidfd(st.Tgid)
 	s.tids[child] = &task{tid: child, proc: p, mem: procMem{pid: child}}
 }
 
 // execed follows an execve: a thread other than the leader that execs
-// takes the leader's tid (the event message is its former tid), and the fd
-// table lost its close-on-exec entries.
+// takes the leader's tid (the event message is its former tid). The fd
+// table lost its close-on-exec entries; emul learns that at the next use
+// of each (Kernel.Oracle).
 func (s *ptracer) execed(pid int) {
 	if old, e := ptraceEventMsg(pid); e == 0 && int(old) != pid {
 		if t := s.tids[int(old)]; t != nil {
@@ -426,9 +425,6 @@ func (s *ptracer) execed(pid int) {
 			t.tid, t.mem.pid = pid, pid
 			s.tids[pid] = t
 		}
-	}
-	if t := s.tids[pid]; t != nil {
-		t.proc.Stale = true
 	}
 }
 
@@ -681,6 +677,7 @@ func (s *ptracer) syscallStop(pid int) {
 			return
 		}
 		in.fd = int(v)
+		s.keepPlaceholder(p.Tgid, in.fd, f)
 		if in.res.SetFD < 0 || in.fd == in.res.SetFD {
 			s.k.Installed(p, in.fd, f)
 			s.k.Release(f)
@@ -705,6 +702,22 @@ func (s *ptracer) syscallStop(pid int) {
 		in.installed = true
 		s.finish(pid, in, int64(in.res.SetFD), Emulated)
 	}
+}
+
+// keepPlaceholder takes fsshim's own reference to the placeholder the
+// tracee just made (see placeholders). Without it (pidfd_getfd refused),
+// the placeholder is known by its name only.
+func (s *ptracer) keepPlaceholder(tgid, fd int, f *emul.File) {
+	pidfd, err := s.pidfd(tgid)
+	if err != nil {
+		return
+	}
+	own, err := pidfdGetfd(pidfd, fd)
+	if err != nil {
+		s.opt.Log("pidfd_getfd of a placeholder: " + err.Error())
+		return
+	}
+	s.ph.add(f.ID(), own)
 }
 
 // restart makes the tracee, stopped at a syscall-exit stop, execute its

@@ -63,7 +63,7 @@ func Run(opt Options) (Result, error) {
 	}
 	startc := make(chan started, 1)
 	done := make(chan error, 1)
-	s := &server{opt: opt, k: opt.Kernel, tids: map[int]*task{}, pidfds: map[int]int{}, execRescans: map[*emul.Process]int{}}
+	s := newServer(opt)
 	if s.opt.Log == nil {
 		s.opt.Log = func(m string) { fmt.Fprintln(os.Stderr, "fsshim:", m) }
 	}
@@ -97,9 +97,7 @@ func Run(opt Options) (Result, error) {
 	waitErr := st.cmd.Wait()
 	loopErr := <-done
 	unix.Close(st.lfd)
-	for _, fd := range s.pidfds {
-		unix.Close(fd)
-	}
+	s.close()
 	res := Result{State: st.cmd.ProcessState}
 	if st.cmd.ProcessState != nil {
 		res.ExitCode = exitCode(st.cmd.ProcessState)
@@ -135,14 +133,28 @@ type server struct {
 	resp   seccompNotifResp
 	// answered is when the last answer ioctl started.
 	answered time.Time
-	// execRescans counts the fd-table re-reads of a process whose exec
-	// has not been seen to finish.
-	execRescans map[*emul.Process]int
+	// ph holds fsshim's reference to every placeholder (the kernel's
+	// answer to "is this fd emulated").
+	ph *placeholders
 	// late, if set, answers deferred calls instead of the listener (the
 	// ptrace transport).
 	late func(emul.Completion)
 	// ops are the blocking FIFO opens running for targets (redirect.go).
 	ops hostOps
+}
+
+func newServer(opt Options) *server {
+	s := &server{opt: opt, k: opt.Kernel, tids: map[int]*task{}, pidfds: map[int]int{}, ph: newPlaceholders()}
+	s.k.Oracle = s.ph
+	return s
+}
+
+// close drops what the server holds once every target is gone.
+func (s *server) close() {
+	for _, fd := range s.pidfds {
+		unix.Close(fd)
+	}
+	s.ph.closeAll()
 }
 
 // loop receives and answers notifications until every target is gone.
@@ -351,8 +363,8 @@ func (s *server) install(t *task, id uint64, r emul.Result) Outcome {
 		s.answered = time.Now()
 	}
 	fd, e := notifAddfd(s.lfd, &a)
-	unix.Close(mfd)
 	if e != 0 {
+		unix.Close(mfd)
 		s.k.Abandon(r.File)
 		if e == unix.ENOENT {
 			return Failed // the call was cancelled (target died)
@@ -360,6 +372,7 @@ func (s *server) install(t *task, id uint64, r emul.Result) Outcome {
 		s.sendError(id, e) // EMFILE and friends
 		return Failed
 	}
+	s.ph.add(r.File.ID(), mfd)
 	s.k.Installed(t.proc, fd, r.File)
 	s.k.Release(r.File)
 	return Emulated
@@ -434,14 +447,14 @@ func (s *server) pidfd(tgid int) (int, error) {
 
 // task returns the task for tid, learning new threads and processes from
 // /proc: a new process gets its parent's working directory and its fd
-// table is read from the kernel. A process whose fd table may have changed
-// behind emul's back (Stale) is re-read here too.
+// table is read from the kernel. The table is read again before a call of
+// a thread whose earlier continued call duplicated a placeholder (that
+// call has run by now), and the credentials after a set*id call or an
+// execve.
 func (s *server) task(tid int) *task {
 	t := s.tids[tid]
 	if t != nil && !t.proc.Dead {
-		if t.proc.Stale {
-			s.rescanAfter(t.proc, tid)
-		}
+		s.refresh(t.proc, tid)
 		return t
 	}
 	st, err := readStatus(tid)
@@ -459,44 +472,36 @@ func (s *server) task(tid int) *task {
 		p.Creds, p.Umask = st.creds(), st.Umask
 		s.pidfd(st.Tgid)
 		s.rescan(p)
-	} else if p.Stale {
-		s.rescanAfter(p, tid)
+	} else {
+		s.refresh(p, tid)
 	}
 	t = &task{tid: tid, proc: p, mem: procMem{pid: tid}}
 	s.tids[tid] = t
 	return t
 }
 
-// rescanAfter re-reads a stale process's fd table for a call from tid. After
-// a continued execve the table is trusted only once the new program is
-// seen running: a call from the thread-group leader while it is the only
-// thread (the exec has replaced every thread). Until then every call
-// re-reads it, so the close-on-exec fds the exec closes are not kept. The
-// race this closes lasts microseconds; a new program that starts threads
-// before its first file call is trusted after execRescans re-reads.
-func (s *server) rescanAfter(p *emul.Process, tid int) {
-	s.rescan(p)
-	if !p.ExecPending {
-		return
+// refresh brings what emul knows of p up to date before tid's call.
+func (s *server) refresh(p *emul.Process, tid int) {
+	if p.NeedScan || s.k.TakeUnseen(p, tid) {
+		s.rescan(p)
 	}
-	s.execRescans[p]++
-	st, err := readStatus(p.Tgid)
-	if err == nil && tid == p.Tgid && st.Threads == 1 || s.execRescans[p] >= execRescans {
-		p.ExecPending = false
-		delete(s.execRescans, p)
-		return
+	if p.CredsStale {
+		if st, err := readStatus(p.Tgid); err == nil {
+			p.Umask = st.Umask
+			p.Creds = st.creds()
+		}
+		p.CredsStale = false
 	}
-	p.Stale = true
 }
 
-const execRescans = 64
-
+// rescan reads p's fd table: the fds that hold placeholders, each checked
+// to be fsshim's own (placeholders.verified).
 func (s *server) rescan(p *emul.Process) {
 	fds, err := scanFDs(p.Tgid)
 	if err != nil {
 		return
 	}
-	s.k.SetFDs(p, fds)
+	s.k.SetFDs(p, s.ph.verified(p.Tgid, fds))
 	if st, err := readStatus(p.Tgid); err == nil {
 		p.Umask = st.Umask
 		p.Creds = st.creds()

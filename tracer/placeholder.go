@@ -1,0 +1,152 @@
+package tracer
+
+import (
+	"os"
+	"strconv"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"fsshim/emul"
+)
+
+// placeholders is fsshim's own reference to every placeholder it gave a
+// target, by description id, and the emul.FDOracle built on them: whether
+// a target's fd is a given placeholder is the kernel's answer to
+// kcmp(KCMP_FILE) between the target's fd and fsshim's copy (the same
+// struct file, not a look-alike: a memfd the program names "fsshim-1"
+// itself is not one). Holding the copy costs fsshim one fd per open
+// description (Go raises RLIMIT_NOFILE to its hard limit).
+//
+// Where kcmp cannot answer (a kernel without it, or a target fsshim may
+// not inspect, EPERM), the placeholder's name in /proc/PID/fd is compared
+// instead.
+type placeholders struct {
+	mu   sync.Mutex
+	fds  map[uint64]int // description id -> fsshim's fd on its placeholder
+	self int
+	// noKcmp is set once kcmp answered ENOSYS.
+	noKcmp bool
+}
+
+func newPlaceholders() *placeholders {
+	return &placeholders{fds: map[uint64]int{}, self: os.Getpid()}
+}
+
+// add records fd (fsshim's own, now owned by ph) as the placeholder of id.
+func (ph *placeholders) add(id uint64, fd int) {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	if old, ok := ph.fds[id]; ok {
+		unix.Close(old)
+	}
+	ph.fds[id] = fd
+}
+
+// closeAll drops every copy (the run is over).
+func (ph *placeholders) closeAll() {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	for id, fd := range ph.fds {
+		unix.Close(fd)
+		delete(ph.fds, id)
+	}
+}
+
+const kcmpFile = 0 // KCMP_FILE
+
+// Holds implements emul.FDOracle.
+func (ph *placeholders) Holds(tgid, fd int, f *emul.File) bool {
+	ph.mu.Lock()
+	own, ok := ph.fds[f.ID()]
+	noKcmp := ph.noKcmp
+	ph.mu.Unlock()
+	if ok && !noKcmp {
+		r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(ph.self), uintptr(tgid), kcmpFile, uintptr(own), uintptr(fd), 0)
+		switch e {
+		case 0:
+			return r == 0
+		case unix.EBADF, unix.ESRCH:
+			return false // fd is not open in the target, or it is gone
+		case unix.ENOSYS:
+			ph.mu.Lock()
+			ph.noKcmp = true
+			ph.mu.Unlock()
+		}
+	}
+	id, ok := placeholderAt(tgid, fd)
+	return ok && id == f.ID()
+}
+
+// Find implements emul.FDOracle.
+func (ph *placeholders) Find(tgid, fd int) uint64 {
+	id, ok := placeholderAt(tgid, fd)
+	if !ok {
+		return 0
+	}
+	ph.mu.Lock()
+	_, known := ph.fds[id]
+	ph.mu.Unlock()
+	if !known {
+		return 0
+	}
+	if !ph.holdsID(tgid, fd, id) {
+		return 0
+	}
+	return id
+}
+
+// holdsID is Holds by description id.
+func (ph *placeholders) holdsID(tgid, fd int, id uint64) bool {
+	ph.mu.Lock()
+	own, ok := ph.fds[id]
+	noKcmp := ph.noKcmp
+	ph.mu.Unlock()
+	if !ok {
+		return false
+	}
+	if noKcmp {
+		return true // named as one; nothing better to ask
+	}
+	r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(ph.self), uintptr(tgid), kcmpFile, uintptr(own), uintptr(fd), 0)
+	switch e {
+	case 0:
+		return r == 0
+	case unix.EPERM, unix.ENOSYS:
+		return true
+	}
+	return false
+}
+
+// Forget implements emul.FDOracle.
+func (ph *placeholders) Forget(f *emul.File) {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	if fd, ok := ph.fds[f.ID()]; ok {
+		unix.Close(fd)
+		delete(ph.fds, f.ID())
+	}
+}
+
+// verified keeps of a table read from /proc (scanFDs) the entries that
+// are fsshim's placeholders in the kernel's eyes.
+func (ph *placeholders) verified(tgid int, fds map[int]uint64) map[int]uint64 {
+	for fd, id := range fds {
+		if !ph.holdsID(tgid, fd, id) {
+			delete(fds, fd)
+		}
+	}
+	return fds
+}
+
+// placeholderAt reads which placeholder name fd of tgid carries.
+func placeholderAt(tgid, fd int) (uint64, bool) {
+	var buf [128]byte
+	n, err := unix.Readlink("/proc/"+strconv.Itoa(tgid)+"/fd/"+strconv.Itoa(fd), buf[:])
+	if err != nil {
+		return 0, false
+	}
+	return placeholderID(string(buf[:n]))
+}
+
+var _ emul.FDOracle = (*placeholders)(nil)
