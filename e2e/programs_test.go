@@ -330,6 +330,7 @@ func TestExitStatus(t *testing.T) {
 		{"program_not_found", []string{"/nonexistent/fsshim-e2e-program"}, 127},
 		{"program_not_in_path", []string{"fsshim-e2e-no-such-program"}, 127},
 		{"program_not_executable", []string{notExec}, 126},
+		{"program_is_a_directory", []string{t.TempDir()}, 126},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Run("native", func(t *testing.T) {

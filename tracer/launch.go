@@ -125,10 +125,10 @@ func Resolve(name string) (string, error) {
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
 			return "", fmt.Errorf("%s: %w", name, ErrNotFound)
 		}
-		if errors.Is(err, os.ErrPermission) || errors.Is(err, exec.ErrDot) {
-			return "", fmt.Errorf("%s: %w (%v)", name, ErrNotExecutable, err)
-		}
-		return "", fmt.Errorf("%s: %w", name, err)
+		// Anything else (a directory, no permission, a relative name
+		// found through PATH's ".") is there but cannot be run: 126,
+		// as sh and env answer.
+		return "", fmt.Errorf("%s: %w (%v)", name, ErrNotExecutable, err)
 	}
 	st, err := os.Stat(p)
 	if err == nil && st.IsDir() {

@@ -223,10 +223,8 @@ func run(args []string, stderr io.Writer) int {
 		switch {
 		case errors.Is(err, tracer.ErrNotFound):
 			return errorf(exitNotFound, "%v (check the name and $PATH)", err)
-		case errors.Is(err, tracer.ErrNotExecutable):
-			return errorf(exitCannotExec, "%v", err)
 		}
-		return errorf(exitNotFound, "%v", err)
+		return errorf(exitCannotExec, "%v", err)
 	}
 	filter, err := policy.Program(tr)
 	if err != nil {
