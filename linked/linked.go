@@ -14,7 +14,6 @@ package linked
 
 import (
 	"os"
-	"runtime"
 	"sync"
 	"syscall"
 
@@ -74,7 +73,14 @@ func (l *Linked) lowestFree(min int) int {
 }
 
 // Syscall runs syscall nr with the raw register arguments, as the kernel's
-// entry would: the return value, or an errno.
+// entry would: the return value, or an errno. A pointer argument must be
+// converted to uintptr in the call expression itself
+// (uintptr(unsafe.Pointer(&buf[0]))): then the memory is moved to the heap
+// and kept alive for the call. An address computed before the call may be
+// of a goroutine stack, which moves when it grows: emul's own calls grow
+// it.
+//
+//go:uintptrescapes
 func (l *Linked) Syscall(nr int, a0, a1, a2, a3, a4, a5 uintptr) (int64, syscall.Errno) {
 	c := emul.Call{Tid: l.p.Tgid, Proc: l.p, Nr: nr, Mem: selfMem{},
 		Args: [6]uint64{uint64(a0), uint64(a1), uint64(a2), uint64(a3), uint64(a4), uint64(a5)}}
@@ -176,9 +182,7 @@ func errOf(e syscall.Errno) error {
 
 // Open is openat(AT_FDCWD, path, flags, mode).
 func (l *Linked) Open(path string, flags int, mode uint32) (int, error) {
-	b, p := strPtr(path)
-	r, e := l.Syscall(unix.SYS_OPENAT, atFDCWD, p, uintptr(flags), uintptr(mode), 0, 0)
-	runtime.KeepAlive(b)
+	r, e := l.Syscall(unix.SYS_OPENAT, atFDCWD, uintptr(cstr(path)), uintptr(flags), uintptr(mode), 0, 0)
 	return int(r), errOf(e)
 }
 
@@ -190,22 +194,19 @@ func (l *Linked) Close(fd int) error {
 
 // Read is read(fd, p).
 func (l *Linked) Read(fd int, p []byte) (int, error) {
-	r, e := l.Syscall(unix.SYS_READ, uintptr(fd), ptr(p), uintptr(len(p)), 0, 0, 0)
-	runtime.KeepAlive(p)
+	r, e := l.Syscall(unix.SYS_READ, uintptr(fd), uintptr(ptr(p)), uintptr(len(p)), 0, 0, 0)
 	return int(r), errOf(e)
 }
 
 // Write is write(fd, p).
 func (l *Linked) Write(fd int, p []byte) (int, error) {
-	r, e := l.Syscall(unix.SYS_WRITE, uintptr(fd), ptr(p), uintptr(len(p)), 0, 0, 0)
-	runtime.KeepAlive(p)
+	r, e := l.Syscall(unix.SYS_WRITE, uintptr(fd), uintptr(ptr(p)), uintptr(len(p)), 0, 0, 0)
 	return int(r), errOf(e)
 }
 
 // Pread is pread64(fd, p, off).
 func (l *Linked) Pread(fd int, p []byte, off int64) (int, error) {
-	r, e := l.Syscall(unix.SYS_PREAD64, uintptr(fd), ptr(p), uintptr(len(p)), uintptr(off), 0, 0)
-	runtime.KeepAlive(p)
+	r, e := l.Syscall(unix.SYS_PREAD64, uintptr(fd), uintptr(ptr(p)), uintptr(len(p)), uintptr(off), 0, 0)
 	return int(r), errOf(e)
 }
 
@@ -216,9 +217,7 @@ func (l *Linked) Lseek(fd int, off int64, whence int) (int64, error) {
 }
 
 func (l *Linked) pathCall(nr int, path string, a1 uintptr) error {
-	b, p := strPtr(path)
-	_, e := l.Syscall(nr, p, a1, 0, 0, 0, 0)
-	runtime.KeepAlive(b)
+	_, e := l.Syscall(nr, uintptr(cstr(path)), a1, 0, 0, 0, 0)
 	return errOf(e)
 }
 
@@ -235,27 +234,19 @@ func (l *Linked) Rmdir(path string) error { return l.pathCall(unix.SYS_RMDIR, pa
 
 // Rename is rename(oldpath, newpath).
 func (l *Linked) Rename(oldpath, newpath string) error {
-	ob, op := strPtr(oldpath)
-	nb, np := strPtr(newpath)
-	_, e := l.Syscall(unix.SYS_RENAME, op, np, 0, 0, 0, 0)
-	runtime.KeepAlive(ob)
-	runtime.KeepAlive(nb)
+	_, e := l.Syscall(unix.SYS_RENAME, uintptr(cstr(oldpath)), uintptr(cstr(newpath)), 0, 0, 0, 0)
 	return errOf(e)
 }
 
 // Stat is stat(path) into a unix.Stat_t.
 func (l *Linked) Stat(path string, st *unix.Stat_t) error {
-	b, p := strPtr(path)
-	_, e := l.Syscall(unix.SYS_STAT, p, uintptr(unsafePointer(st)), 0, 0, 0, 0)
-	runtime.KeepAlive(b)
-	runtime.KeepAlive(st)
+	_, e := l.Syscall(unix.SYS_STAT, uintptr(cstr(path)), uintptr(statPtr(st)), 0, 0, 0, 0)
 	return errOf(e)
 }
 
 // Getdents64 is getdents64(fd, buf).
 func (l *Linked) Getdents64(fd int, buf []byte) (int, error) {
-	r, e := l.Syscall(unix.SYS_GETDENTS64, uintptr(fd), ptr(buf), uintptr(len(buf)), 0, 0, 0)
-	runtime.KeepAlive(buf)
+	r, e := l.Syscall(unix.SYS_GETDENTS64, uintptr(fd), uintptr(ptr(buf)), uintptr(len(buf)), 0, 0, 0)
 	return int(r), errOf(e)
 }
 

@@ -27,22 +27,26 @@ func (selfMem) WriteAt(p []byte, addr uint64) (int, error) {
 	return copy(dst, p), nil
 }
 
-// ptr returns the address of b's first byte as the syscall ABI passes it.
-func ptr(b []byte) uintptr {
+// ptr returns the address of b's first byte (nil for an empty b). Callers
+// convert it to uintptr in the argument list of Syscall, whose
+// //go:uintptrescapes makes the compiler keep the memory on the heap and
+// alive for the call: an address taken earlier could be of a goroutine
+// stack, which moves when it grows.
+func ptr(b []byte) unsafe.Pointer {
 	if len(b) == 0 {
-		return 0
+		return nil
 	}
-	return uintptr(unsafe.Pointer(&b[0]))
+	return unsafe.Pointer(&b[0])
 }
 
-// strPtr returns a NUL-terminated copy of s and its address.
-func strPtr(s string) ([]byte, uintptr) {
+// cstr returns a NUL-terminated copy of s, passed to Syscall as ptr is.
+func cstr(s string) unsafe.Pointer {
 	b := make([]byte, len(s)+1)
 	copy(b, s)
-	return b, uintptr(unsafe.Pointer(&b[0]))
+	return unsafe.Pointer(&b[0])
 }
 
-func unsafePointer(st *unix.Stat_t) uintptr { return uintptr(unsafe.Pointer(st)) }
+func statPtr(st *unix.Stat_t) unsafe.Pointer { return unsafe.Pointer(st) }
 
 // addrPtr turns a raw address from a syscall argument back into a pointer.
 // The memory it names is owned by the caller of Syscall, which keeps it

@@ -12,9 +12,7 @@ import (
 func TestLinkedFIFO(t *testing.T) {
 	l := newLinked(t)
 	defer l.Kernel().Cleanup()
-	b, p := strPtr("/lk/fifo")
-	_, e := l.Syscall(unix.SYS_MKNOD, p, unix.S_IFIFO|0o600, 0, 0, 0, 0)
-	runtime.KeepAlive(b)
+	_, e := l.Syscall(unix.SYS_MKNOD, uintptr(cstr("/lk/fifo")), unix.S_IFIFO|0o600, 0, 0, 0, 0)
 	if e != 0 {
 		t.Fatal(e)
 	}
@@ -63,7 +61,7 @@ func TestLinkedUnixSocket(t *testing.T) {
 	}
 	defer unix.Close(ln)
 	a := addr("/lk/sock")
-	if _, e := l.Syscall(unix.SYS_BIND, uintptr(ln), ptr(a), uintptr(len(a)), 0, 0, 0); e != 0 {
+	if _, e := l.Syscall(unix.SYS_BIND, uintptr(ln), uintptr(ptr(a)), uintptr(len(a)), 0, 0, 0); e != 0 {
 		t.Fatalf("bind: %v", e)
 	}
 	var st unix.Stat_t
@@ -76,11 +74,11 @@ func TestLinkedUnixSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Close(cl)
-	if _, e := l.Syscall(unix.SYS_CONNECT, uintptr(cl), ptr(a), uintptr(len(a)), 0, 0, 0); e != 0 {
+	if _, e := l.Syscall(unix.SYS_CONNECT, uintptr(cl), uintptr(ptr(a)), uintptr(len(a)), 0, 0, 0); e != 0 {
 		t.Fatalf("connect: %v", e)
 	}
 	m := addr("/lk/missing")
-	if _, e := l.Syscall(unix.SYS_CONNECT, uintptr(cl), ptr(m), uintptr(len(m)), 0, 0, 0); e != unix.ENOENT {
+	if _, e := l.Syscall(unix.SYS_CONNECT, uintptr(cl), uintptr(ptr(m)), uintptr(len(m)), 0, 0, 0); e != unix.ENOENT {
 		t.Errorf("connect to a missing path: %v", e)
 	}
 	runtime.KeepAlive(a)

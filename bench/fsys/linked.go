@@ -48,8 +48,7 @@ func errOf(e syscall.Errno) error {
 
 // Fstat is fstat(fd) through the linked dispatcher.
 func (l Linked) Fstat(fd int, st *unix.Stat_t) error {
-	_, e := l.Syscall(unix.SYS_FSTAT, uintptr(fd), statPtr(st), 0, 0, 0, 0)
-	keepAlive(st)
+	_, e := l.Syscall(unix.SYS_FSTAT, uintptr(fd), uintptr(statPtr(st)), 0, 0, 0, 0)
 	return errOf(e)
 }
 

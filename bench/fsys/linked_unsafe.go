@@ -1,14 +1,12 @@
 package fsys
 
 import (
-	"runtime"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// statPtr is st's address as a syscall register holds it. The caller
-// keeps st alive across the call with keepAlive; Go's heap does not move.
-func statPtr(st *unix.Stat_t) uintptr { return uintptr(unsafe.Pointer(st)) }
-
-func keepAlive(v any) { runtime.KeepAlive(v) }
+// statPtr is st's address, converted to uintptr in the argument list of
+// linked.Syscall (//go:uintptrescapes: st stays on the heap and alive for
+// the call).
+func statPtr(st *unix.Stat_t) unsafe.Pointer { return unsafe.Pointer(st) }
