@@ -71,6 +71,10 @@ type Inode struct {
 	file pageTree
 	// target is the target of a symlink; it never changes.
 	target string
+	// xattrs are the extended attributes (xattr.go); nil when there are
+	// none.
+	// +checklocks:fs.mu
+	xattrs map[string][]byte
 }
 
 // Attr is the stat(2) view of an inode.
@@ -303,6 +307,7 @@ func (fs *FS) maybeFreeLocked(n *Inode) {
 		fs.usedBytes -= n.file.npages * pageSize
 		n.file = pageTree{}
 	}
+	fs.freeXattrsLocked(n)
 	n.linkable = false
 	if !n.freed {
 		n.freed = true
