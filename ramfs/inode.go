@@ -231,14 +231,6 @@ func (fs *FS) Touch(n *Inode, atime bool) {
 	fs.modifiedLocked(n, fs.nowLocked())
 }
 
-// Changed sets ctime to now: a change to the inode's metadata that ramfs
-// does not keep itself (extended attributes).
-func (fs *FS) Changed(n *Inode) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	n.ctime = fs.nowLocked()
-}
-
 // accessedLocked updates atime by Linux's relatime rule
 // (relatime_need_update): only if atime is not newer than mtime or ctime, or
 // is at least a day old.
