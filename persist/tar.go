@@ -46,21 +46,31 @@ import (
 // records (on the first name of a hard-linked inode), and no user or group
 // names. Sockets are skipped. An attribute whose name holds '=' cannot be
 // a PAX record: it is left out and the save, otherwise complete, returns
-// an *XattrError. Holes are stored as zeros: Go's
-// archive/tar writes no sparse entries.
+// an *XattrError (unwrapped). Holes are stored as zeros: Go's archive/tar
+// writes no sparse entries.
 func SaveTar(fs *ramfs.FS, root *ramfs.Inode, path string, gz bool) error {
 	return saveTar(fs, root, path, gz)
 }
 
-func saveTar(src source, root *ramfs.Inode, path string, gz bool) (err error) {
+func saveTar(src source, root *ramfs.Inode, path string, gz bool) error {
+	skipped, err := saveTarSkipping(src, root, path, gz)
+	if err == nil && len(skipped) > 0 {
+		// Saved; only these attributes are missing.
+		return &XattrError{Dest: path, Skipped: skipped}
+	}
+	return err
+}
+
+// saveTarSkipping is saveTar returning the attributes it left out.
+func saveTarSkipping(src source, root *ramfs.Inode, path string, gz bool) (skipped []SkippedXattr, err error) {
 	gz = gz || strings.HasSuffix(path, ".tar.gz") || strings.HasSuffix(path, ".tgz")
 	dst, exists, err := destination(path, false)
 	if err != nil {
-		return fmt.Errorf("persist: save %s: %w", path, err)
+		return nil, fmt.Errorf("persist: save %s: %w", path, err)
 	}
 	f, err := createTemp(filepath.Dir(dst), filepath.Base(dst)+".fsshim-tmp-")
 	if err != nil {
-		return fmt.Errorf("persist: save %s: %w", path, err)
+		return nil, fmt.Errorf("persist: save %s: %w", path, err)
 	}
 	defer func() {
 		if err != nil {
@@ -69,32 +79,28 @@ func saveTar(src source, root *ramfs.Inode, path string, gz bool) (err error) {
 			err = fmt.Errorf("persist: save %s: %w", path, err)
 		}
 	}()
-	skipped, err := writeTar(src, root, f, gz)
-	if err != nil {
-		return err
+	if skipped, err = writeTar(src, root, f, gz); err != nil {
+		return nil, err
 	}
 	if exists {
 		if err := keepOwnerMode(f, dst); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := f.Sync(); err != nil {
-		return err
+		return nil, err
 	}
 	if err := f.Close(); err != nil {
-		return err
+		return nil, err
 	}
 	if err := os.Rename(f.Name(), dst); err != nil {
-		return err
+		return nil, err
 	}
 	if err := syncDir(filepath.Dir(dst)); err != nil {
 		// The archive is in place; only its durability is in doubt.
-		return fmt.Errorf("persist: save %s: fsync of the directory after the rename: %w", path, err)
+		return nil, fmt.Errorf("fsync of the directory after the rename: %w", err)
 	}
-	if len(skipped) > 0 {
-		return &XattrError{Dest: path, Skipped: skipped}
-	}
-	return nil
+	return skipped, nil
 }
 
 // createTemp creates a new file named prefix plus a random number in dir
