@@ -149,7 +149,6 @@ type Kernel struct {
 	files   map[uint64]*File
 	nextID  uint64
 	buf     scratch
-	xattrs  map[*ramfs.Inode]map[string][]byte
 	locks   map[*ramfs.Inode][]*lock
 	waiters []lockWaiter
 	done    []Completion

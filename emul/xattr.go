@@ -1,7 +1,6 @@
 package emul
 
 import (
-	"sort"
 	"strings"
 	"syscall"
 
@@ -12,15 +11,9 @@ import (
 
 // Extended attributes, as tmpfs keeps them (simple_xattr): the "user.",
 // "trusted." and "security." namespaces, names up to 255 bytes, values up
-// to 64 KiB, listed in name order. They are kept beside the ramfs, keyed by
-// inode.
-
-const (
-	xattrNameMax = 255
-	xattrSizeMax = 65536
-	xattrCreate  = 1
-	xattrReplace = 2
-)
+// to 64 KiB, listed in name order. ramfs stores them on the inode (freed
+// with it, charged to the mount's capacity) and sets ctime on a change;
+// the namespace and permission rules of xattr_permission are here.
 
 type xattrOp int
 
@@ -33,7 +26,7 @@ const (
 
 // xattrCheck follows xattr_permission for name on inode n.
 func (k *Kernel) xattrCheck(p *Process, m *Mount, n node, name string, write bool) syscall.Errno {
-	if len(name) == 0 || len(name) > xattrNameMax {
+	if len(name) == 0 || len(name) > ramfs.XattrNameMax {
 		return syscall.ERANGE
 	}
 	switch {
@@ -63,39 +56,28 @@ func (k *Kernel) xattrCheck(p *Process, m *Mount, n node, name string, write boo
 	return syscall.EOPNOTSUPP
 }
 
-func (k *Kernel) xattrsOf(n *ramfs.Inode) map[string][]byte {
-	if k.xattrs == nil {
-		k.xattrs = map[*ramfs.Inode]map[string][]byte{}
-	}
-	return k.xattrs[n]
-}
-
 // xattrDo runs one xattr operation on l. a are the remaining syscall
 // arguments after the path or fd: name, value, size, flags (set); name,
 // value, size (get); list, size (list); name (remove).
+//
+// An entry of an overlay's lower layer alone has no extended attributes
+// (those of the host file are not read); setting one copies it up, and the
+// copy starts without any.
 func (k *Kernel) xattrDo(c *Call, l loc, op xattrOp, a []uint64) Result {
 	if e := mustExist(l); e != 0 {
 		return fail(e)
 	}
 	p := c.Proc
-	// An entry of an overlay's lower layer alone has no extended
-	// attributes (those of the host file are not read); setting one
-	// copies it up.
-	var attrs map[string][]byte
-	if l.ino != nil {
-		attrs = k.xattrsOf(l.ino)
-	}
 	if op == xList {
-		names := make([]string, 0, len(attrs))
-		for nm := range attrs {
+		var names []string
+		if l.ino != nil {
+			names = l.m.FS.ListXattr(l.ino)
+		}
+		var b []byte
+		for _, nm := range names {
 			if strings.HasPrefix(nm, "trusted.") && p.Uid != 0 {
 				continue
 			}
-			names = append(names, nm)
-		}
-		sort.Strings(names)
-		var b []byte
-		for _, nm := range names {
 			b = append(append(b, nm...), 0)
 		}
 		size := a[1]
@@ -119,9 +101,12 @@ func (k *Kernel) xattrDo(c *Call, l loc, op xattrOp, a []uint64) Result {
 	}
 	switch op {
 	case xGet:
-		v, ok := attrs[name]
-		if !ok {
+		if l.ino == nil {
 			return fail(syscall.ENODATA)
+		}
+		v, err := l.m.FS.GetXattr(l.ino, name)
+		if err != nil {
+			return fail(Errno(err))
 		}
 		size := a[2]
 		if size == 0 {
@@ -132,44 +117,33 @@ func (k *Kernel) xattrDo(c *Call, l loc, op xattrOp, a []uint64) Result {
 		}
 		return retE(int64(len(v)), writeFull(c.Mem, v, a[1]))
 	case xRemove:
-		if _, ok := attrs[name]; !ok {
+		if l.ino == nil {
 			return fail(syscall.ENODATA)
 		}
-		delete(attrs, name)
-		l.m.FS.Changed(l.ino)
-		return ret(0)
+		return retErr(0, l.m.FS.RemoveXattr(l.ino, name))
 	}
 	size, flags := a[2], a[3]
-	if flags&^(xattrCreate|xattrReplace) != 0 {
+	if flags&^(ramfs.XattrCreate|ramfs.XattrReplace) != 0 {
 		return fail(syscall.EINVAL)
 	}
-	if size > xattrSizeMax {
+	if size > ramfs.XattrSizeMax {
 		return fail(syscall.E2BIG)
 	}
 	v := make([]byte, size)
 	if e := readFull(c.Mem, v, a[1]); e != 0 {
 		return fail(e)
 	}
-	_, exists := attrs[name]
-	if flags&xattrCreate != 0 && exists {
-		return fail(syscall.EEXIST)
-	}
-	if flags&xattrReplace != 0 && !exists {
-		return fail(syscall.ENODATA)
-	}
 	if l.ino == nil {
+		// A lower-only entry has no attributes: XATTR_REPLACE fails
+		// before anything is copied up.
+		if flags&ramfs.XattrReplace != 0 {
+			return fail(syscall.ENODATA)
+		}
 		if e := k.materializeLocked(&l, true); e != 0 {
 			return fail(e)
 		}
-		attrs = k.xattrsOf(l.ino)
 	}
-	if attrs == nil {
-		attrs = map[string][]byte{}
-		k.xattrs[l.ino] = attrs
-	}
-	attrs[name] = v
-	l.m.FS.Changed(l.ino)
-	return ret(0)
+	return retErr(0, l.m.FS.SetXattr(l.ino, name, v, int(flags)))
 }
 
 func xattrOpOf(nr int) xattrOp {

@@ -49,6 +49,9 @@ type treeOpts struct {
 	unreadable bool
 	// devices adds a character and a block device, which only tar keeps.
 	devices bool
+	// trusted adds trusted.* attributes, which a host keeps only for
+	// root.
+	trusted bool
 }
 
 // testTree builds a tree with every kind of entry the package keeps, and a
@@ -111,6 +114,10 @@ func testTree(t *testing.T, o treeOpts) *ramfs.FS {
 		check(t, err)
 	}
 	chown := func(p string, uid, gid int64) { t.Helper(); check(t, rfs.Chown(lookup(p), uid, gid)) }
+	setxattr := func(p, name, value string) {
+		t.Helper()
+		check(t, rfs.SetXattr(lookup(p), name, []byte(value), 0))
+	}
 
 	rng := rand.New(rand.NewPCG(1, 2))
 	big := make([]byte, 300<<10) // more than one copy buffer
@@ -165,6 +172,22 @@ func testTree(t *testing.T, o treeOpts) *ramfs.FS {
 	chown("suid", 0, 0) // chown clears setuid
 	check(t, rfs.Chmod(lookup("suid"), 0o4755))
 
+	// Extended attributes: binary and empty values, on files (one
+	// read-only, one hard-linked), directories (the root, one read-only)
+	// and a FIFO. Small enough for one ext4 block per inode.
+	setxattr("a.txt", "user.mime_type", "text/plain")
+	setxattr("a.txt", "user.bin", "\x00\xff\x00=\n")
+	setxattr("a.txt", "user.empty", "")
+	setxattr("sub/b", "user.linked", "on the inode")
+	setxattr("ro/f", "user.ro", "set before the chmod")
+	setxattr("ro", "user.dir", "d")
+	setxattr(".", "user.root", "r")
+	setxattr("sub/deep", "security.test", "s")
+	if o.trusted {
+		setxattr("big", "trusted.t", strings.Repeat("t", 1000))
+		setxattr("fifo", "trusted.fifo", "f")
+	}
+
 	// Distinct times for every inode, set after the tree is complete.
 	base := time.Date(2021, 3, 4, 5, 6, 7, 0, time.UTC)
 	i := 0
@@ -212,7 +235,7 @@ type listOpts struct {
 // listing is a canonical description of the tree under root, one line per
 // entry in sorted depth-first order: path, type, permission bits, owner,
 // size and SHA-256 of regular files, symlink targets, device numbers, the
-// first name of hard-linked inodes, mtime and atime (not of symlinks, whose
+// first name of hard-linked inodes, extended attributes, mtime and atime (not of symlinks, whose
 // atime Readlink changes). Sockets are left out.
 func listing(t *testing.T, rfs *ramfs.FS, root *ramfs.Inode, o listOpts) []string {
 	t.Helper()
@@ -251,6 +274,11 @@ func listing(t *testing.T, rfs *ramfs.FS, root *ramfs.Inode, o listOpts) []strin
 			} else {
 				first[a.Ino] = rel
 			}
+		}
+		for _, name := range rfs.ListXattr(n) {
+			v, err := rfs.GetXattr(n, name)
+			check(t, err)
+			s += fmt.Sprintf(" %s=%q", name, v)
 		}
 		s += fmt.Sprintf(" mtime=%d", a.Mtime.UnixNano())
 		if typ != syscall.S_IFLNK {

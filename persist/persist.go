@@ -9,7 +9,8 @@
 //
 // Kept: directories, regular files (holes stay holes), symlinks, hard links,
 // FIFOs, permission bits (setuid, setgid, sticky included), owners, atime
-// and mtime. Tar archives also keep character and block devices; host
+// and mtime, extended attributes (as far as the destination takes them;
+// see XattrError). Tar archives also keep character and block devices; host
 // directories do not get them (creating device nodes on the host from what
 // a traced program made would be a door out of the sandbox). Sockets are
 // skipped everywhere. ctime and birth time cannot be set and are not kept.
@@ -72,6 +73,8 @@ type source interface {
 	SeekData(n *ramfs.Inode, off int64) (int64, error)
 	SeekHole(n *ramfs.Inode, off int64) (int64, error)
 	ReadAtNoatime(n *ramfs.Inode, p []byte, off int64) (int, error)
+	ListXattr(n *ramfs.Inode) []string
+	GetXattr(n *ramfs.Inode, name string) ([]byte, error)
 }
 
 var _ source = (*ramfs.FS)(nil)

@@ -26,7 +26,11 @@ import (
 // as root (euid 0). hostDir need not exist, but its parent must; if it is a
 // symlink, the directory it points to is replaced and the link kept. Holes
 // of the FS, and aligned 4096-byte blocks of zeros, are left as holes.
-// Character and block devices and sockets are not copied.
+// Character and block devices and sockets are not copied. Extended
+// attributes are set with lsetxattr; those the host refuses (trusted.*
+// when not root, any on a host file system without them, values too large
+// for it...) are left out without stopping the save, which then returns an
+// *XattrError listing them: the new tree, data and all, is in place.
 //
 // If only the removal of the previous tree fails, the error is a
 // *CleanupError: the new tree is in place.
@@ -45,18 +49,23 @@ func saveDir(src source, root *ramfs.Inode, hostDir string, exchange bool) error
 	if err != nil {
 		return fmt.Errorf("persist: save %s: %w", hostDir, err)
 	}
-	if err := writeTree(src, root, tmp); err != nil {
+	skipped, err := writeTree(src, root, tmp)
+	if err != nil {
 		removeTree(tmp)
 		return fmt.Errorf("persist: save %s: %w", hostDir, err)
+	}
+	var xe error
+	if len(skipped) > 0 {
+		xe = &XattrError{Dest: hostDir, Skipped: skipped}
 	}
 	if err := swapDir(tmp, dst, exists, exchange); err != nil {
 		var ce *CleanupError
 		if errors.As(err, &ce) {
-			return err
+			return errors.Join(err, xe)
 		}
 		return fmt.Errorf("persist: save %s: %w", hostDir, err)
 	}
-	return nil
+	return xe
 }
 
 // destination resolves the path a save replaces: absolute, through a
@@ -93,8 +102,9 @@ func destination(p string, dir bool) (dst string, exists bool, err error) {
 	return dst, true, nil
 }
 
-// writeTree copies the tree under root into the empty directory top.
-func writeTree(src source, root *ramfs.Inode, top string) error {
+// writeTree copies the tree under root into the empty directory top. It
+// returns the extended attributes the host refused.
+func writeTree(src source, root *ramfs.Inode, top string) ([]SkippedXattr, error) {
 	d := &dirWriter{src: src, top: top, chown: os.Geteuid() == 0, buf: make([]byte, bufSize)}
 	w := &walker{
 		src: src,
@@ -109,17 +119,17 @@ func writeTree(src source, root *ramfs.Inode, top string) error {
 		post: func(e *entry) error { d.dirs = append(d.dirs, e); return nil },
 	}
 	if err := w.walk(root); err != nil {
-		return err
+		return nil, err
 	}
 	// Directories get their attributes last, children before parents, so
 	// that a read-only directory does not stop the copy (when not root) and
 	// adding entries does not change a directory's mtime afterwards.
 	for _, e := range d.dirs {
 		if err := d.finishDir(e); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return d.skipped, nil
 }
 
 type dirWriter struct {
@@ -128,6 +138,8 @@ type dirWriter struct {
 	chown bool
 	buf   []byte
 	dirs  []*entry // in post-order
+	// skipped are the extended attributes the host refused.
+	skipped []SkippedXattr
 }
 
 func (d *dirWriter) host(rel string) string {
@@ -156,7 +168,7 @@ func (d *dirWriter) pre(e *entry) error {
 			return &iofs.PathError{Op: "mkfifo", Path: p, Err: err}
 		}
 	}
-	return d.attrs(p, e.a)
+	return d.attrs(p, e)
 }
 
 // file writes a regular file: its data ranges, skipping zero blocks, then
@@ -184,7 +196,7 @@ func (d *dirWriter) file(e *entry, p string) (err error) {
 	if err := f.Truncate(e.a.Size); err != nil {
 		return err
 	}
-	if err := d.attrs(p, e.a); err != nil {
+	if err := d.attrs(p, e); err != nil {
 		return err
 	}
 	return f.Sync()
@@ -203,20 +215,26 @@ func (d *dirWriter) finishDir(e *entry) (err error) {
 			err = cerr
 		}
 	}()
-	if err := d.attrs(p, e.a); err != nil {
+	if err := d.attrs(p, e); err != nil {
 		return err
 	}
 	return f.Sync()
 }
 
-// attrs sets owner (as root), mode (not of symlinks) and times. The owner
-// comes first because chown clears setuid and setgid.
-func (d *dirWriter) attrs(p string, a ramfs.Attr) error {
+// attrs sets owner (as root), extended attributes, mode (not of symlinks)
+// and times. The owner comes first because chown clears setuid and setgid
+// (and security.capability); the attributes come before the mode, which
+// could take away the write permission user.* needs when not root.
+func (d *dirWriter) attrs(p string, e *entry) error {
+	a := e.a
 	link := a.Mode&syscall.S_IFMT == syscall.S_IFLNK
 	if d.chown {
 		if err := unix.Lchown(p, int(a.Uid), int(a.Gid)); err != nil {
 			return &iofs.PathError{Op: "lchown", Path: p, Err: err}
 		}
+	}
+	if err := d.xattrs(p, e); err != nil {
+		return err
 	}
 	if !link {
 		if err := unix.Chmod(p, a.Mode&0o7777); err != nil {
@@ -233,6 +251,21 @@ func (d *dirWriter) attrs(p string, a ramfs.Attr) error {
 	}
 	if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, flags); err != nil {
 		return &iofs.PathError{Op: "utimensat", Path: p, Err: err}
+	}
+	return nil
+}
+
+// xattrs sets the extended attributes of e on the host file p. One the
+// host refuses is left out and recorded in d.skipped; the save goes on.
+func (d *dirWriter) xattrs(p string, e *entry) error {
+	xs, err := readXattrs(d.src, e)
+	if err != nil {
+		return err
+	}
+	for _, x := range xs {
+		if err := unix.Lsetxattr(p, x.name, x.value, 0); err != nil {
+			d.skipped = append(d.skipped, SkippedXattr{Path: e.rel, Name: x.name, Err: err})
+		}
 	}
 	return nil
 }

@@ -20,7 +20,7 @@ import (
 // and unreadable entries only as root.
 func dirOpts() (treeOpts, listOpts) {
 	root := os.Geteuid() == 0
-	return treeOpts{unreadable: root}, listOpts{noDevices: true, noOwners: !root}
+	return treeOpts{unreadable: root, trusted: root}, listOpts{noDevices: true, noOwners: !root}
 }
 
 // TestSaveDirRoundTrip saves a tree to a new host directory, copies it back

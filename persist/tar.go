@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"fsshim/ramfs"
+	"fsshim/ramfs/hostcopy"
 )
 
 // SaveTar writes the tree under root to a tar archive at path, gzipped when
@@ -40,22 +42,35 @@ import (
 // an inode, pointing at the first), FIFOs, character and block devices;
 // each with its permission bits, uid, gid, mtime and atime (symlinks
 // without atime: reading their target changes it, and the archive is to
-// depend only on the tree), and no user or group names. Sockets are
-// skipped. Holes are stored as zeros: Go's
-// archive/tar writes no sparse entries.
+// depend only on the tree), extended attributes as SCHILY.xattr.NAME PAX
+// records (on the first name of a hard-linked inode), and no user or group
+// names. Sockets are skipped. An attribute whose name holds '=' cannot be
+// a PAX record: it is left out and the save, otherwise complete, returns
+// an *XattrError (unwrapped). Holes are stored as zeros: Go's archive/tar
+// writes no sparse entries.
 func SaveTar(fs *ramfs.FS, root *ramfs.Inode, path string, gz bool) error {
 	return saveTar(fs, root, path, gz)
 }
 
-func saveTar(src source, root *ramfs.Inode, path string, gz bool) (err error) {
+func saveTar(src source, root *ramfs.Inode, path string, gz bool) error {
+	skipped, err := saveTarSkipping(src, root, path, gz)
+	if err == nil && len(skipped) > 0 {
+		// Saved; only these attributes are missing.
+		return &XattrError{Dest: path, Skipped: skipped}
+	}
+	return err
+}
+
+// saveTarSkipping is saveTar returning the attributes it left out.
+func saveTarSkipping(src source, root *ramfs.Inode, path string, gz bool) (skipped []SkippedXattr, err error) {
 	gz = gz || strings.HasSuffix(path, ".tar.gz") || strings.HasSuffix(path, ".tgz")
 	dst, exists, err := destination(path, false)
 	if err != nil {
-		return fmt.Errorf("persist: save %s: %w", path, err)
+		return nil, fmt.Errorf("persist: save %s: %w", path, err)
 	}
 	f, err := createTemp(filepath.Dir(dst), filepath.Base(dst)+".fsshim-tmp-")
 	if err != nil {
-		return fmt.Errorf("persist: save %s: %w", path, err)
+		return nil, fmt.Errorf("persist: save %s: %w", path, err)
 	}
 	defer func() {
 		if err != nil {
@@ -64,28 +79,28 @@ func saveTar(src source, root *ramfs.Inode, path string, gz bool) (err error) {
 			err = fmt.Errorf("persist: save %s: %w", path, err)
 		}
 	}()
-	if err := writeTar(src, root, f, gz); err != nil {
-		return err
+	if skipped, err = writeTar(src, root, f, gz); err != nil {
+		return nil, err
 	}
 	if exists {
 		if err := keepOwnerMode(f, dst); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := f.Sync(); err != nil {
-		return err
+		return nil, err
 	}
 	if err := f.Close(); err != nil {
-		return err
+		return nil, err
 	}
 	if err := os.Rename(f.Name(), dst); err != nil {
-		return err
+		return nil, err
 	}
 	if err := syncDir(filepath.Dir(dst)); err != nil {
 		// The archive is in place; only its durability is in doubt.
-		return fmt.Errorf("persist: save %s: fsync of the directory after the rename: %w", path, err)
+		return nil, fmt.Errorf("fsync of the directory after the rename: %w", err)
 	}
-	return nil
+	return skipped, nil
 }
 
 // createTemp creates a new file named prefix plus a random number in dir
@@ -119,8 +134,9 @@ func keepOwnerMode(f *os.File, dst string) error {
 	return nil
 }
 
-// writeTar writes the archive of the tree under root to w.
-func writeTar(src source, root *ramfs.Inode, w io.Writer, gz bool) error {
+// writeTar writes the archive of the tree under root to w. It returns the
+// extended attributes it could not store.
+func writeTar(src source, root *ramfs.Inode, w io.Writer, gz bool) ([]SkippedXattr, error) {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	out := io.Writer(bw)
 	var zw *gzip.Writer
@@ -136,23 +152,24 @@ func writeTar(src source, root *ramfs.Inode, w io.Writer, gz bool) error {
 		pre:  t.entry,
 	}
 	if err := wk.walk(root); err != nil {
-		return err
+		return nil, err
 	}
 	if err := tw.Close(); err != nil {
-		return err
+		return nil, err
 	}
 	if zw != nil {
 		if err := zw.Close(); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return bw.Flush()
+	return t.skipped, bw.Flush()
 }
 
 type tarWriter struct {
-	src source
-	tw  *tar.Writer
-	buf []byte
+	src     source
+	tw      *tar.Writer
+	buf     []byte
+	skipped []SkippedXattr
 }
 
 func (t *tarWriter) entry(e *entry) error {
@@ -190,6 +207,11 @@ func (t *tarWriter) entry(e *entry) error {
 	default:
 		return nil
 	}
+	if e.first == "" {
+		if err := t.xattrs(e, h); err != nil {
+			return err
+		}
+	}
 	if err := t.tw.WriteHeader(h); err != nil {
 		return &iofs.PathError{Op: "tar", Path: e.rel, Err: err}
 	}
@@ -226,11 +248,35 @@ func (t *tarWriter) entry(e *entry) error {
 	return zeroFill(h.Size)
 }
 
+// xattrs adds the extended attributes of e to h as SCHILY.xattr records.
+func (t *tarWriter) xattrs(e *entry, h *tar.Header) error {
+	xs, err := readXattrs(t.src, e)
+	if err != nil {
+		return err
+	}
+	for _, x := range xs {
+		if strings.Contains(x.name, "=") {
+			t.skipped = append(t.skipped, SkippedXattr{Path: e.rel, Name: x.name, Err: errXattrName})
+			continue
+		}
+		if h.PAXRecords == nil {
+			h.PAXRecords = make(map[string]string)
+		}
+		h.PAXRecords[paxXattr+x.name] = string(x.value)
+	}
+	return nil
+}
+
+// paxXattr prefixes the PAX record of an extended attribute.
+const paxXattr = "SCHILY.xattr."
+
 // LoadTar adds the entries of the tar archive at path (plain or gzipped,
 // told by its first bytes) to the tree under root: directories, regular
 // files, symlinks, hard links, FIFOs, character and block devices, with
 // their permission bits, uid, gid, mtime and atime (the mtime when the
-// archive has no atime). Directories missing from the archive are made with
+// archive has no atime) and the extended attributes of SCHILY.xattr.NAME
+// PAX records in the user., trusted. and security. namespaces (others are
+// ignored; a value or name beyond Linux's limits is an error). Directories missing from the archive are made with
 // mode 0755 and the entry's owner. An entry whose name exists already
 // replaces it, except that a directory is replaced only by a directory
 // (whose attributes it takes). Aligned 4096-byte blocks of zeros are left
@@ -431,6 +477,9 @@ func (l *loader) entry(h *tar.Header, r io.Reader) error {
 	case tar.TypeSymlink:
 		n, err = l.fs.Symlink(parent, base, h.Linkname, uid, gid)
 	case tar.TypeLink:
+		// The attributes belong to the inode, which the first name
+		// brought; records on a link entry (some archivers repeat them)
+		// are not applied again.
 		return l.link(parent, base, h.Linkname)
 	case tar.TypeFifo:
 		n, err = l.fs.Mknod(parent, base, syscall.S_IFIFO|mode, 0, uid, gid)
@@ -465,6 +514,24 @@ func (l *loader) link(parent *ramfs.Inode, base, target string) error {
 	}
 	if err := l.fs.Link(parent, base, n); err != nil {
 		return fmt.Errorf("link to %q: %w", target, err)
+	}
+	return nil
+}
+
+// xattrs sets the extended attributes of h's PAX records on n, in name
+// order so that the first error does not depend on map order.
+func (l *loader) xattrs(n *ramfs.Inode, h *tar.Header) error {
+	var names []string
+	for k := range h.PAXRecords {
+		if name, ok := strings.CutPrefix(k, paxXattr); ok && hostcopy.XattrServed(name) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if err := l.fs.SetXattr(n, name, []byte(h.PAXRecords[paxXattr+name]), 0); err != nil {
+			return fmt.Errorf("setxattr %s: %w", name, err)
+		}
 	}
 	return nil
 }
@@ -507,10 +574,13 @@ func (l *loader) data(n *ramfs.Inode, r io.Reader) error {
 	return l.fs.Truncate(n, off)
 }
 
-// attrs sets owner, mode (not of symlinks) and times; the owner first, as
-// Chown clears setuid and setgid.
+// attrs sets owner, extended attributes, mode (not of symlinks) and times;
+// the owner first, as Chown clears setuid and setgid.
 func (l *loader) attrs(n *ramfs.Inode, h *tar.Header) error {
 	if err := l.fs.Chown(n, int64(uint32(h.Uid)), int64(uint32(h.Gid))); err != nil {
+		return err
+	}
+	if err := l.xattrs(n, h); err != nil {
 		return err
 	}
 	if h.Typeflag != tar.TypeSymlink {

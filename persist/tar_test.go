@@ -18,7 +18,7 @@ import (
 	"fsshim/ramfs"
 )
 
-var allOpts = treeOpts{unreadable: true, devices: true}
+var allOpts = treeOpts{unreadable: true, devices: true, trusted: true}
 
 // TestTarRoundTrip saves a tree as a tar (plain, gzipped by name, gzipped
 // by flag), loads it into a new FS and compares the two.

@@ -137,6 +137,9 @@ func checkInvariants(fs *FS, held ...*Inode) error {
 			fail("ino %d: reachable or held but freed", n.ino)
 		}
 		bytes += n.baseCost() + n.file.npages*pageSize
+		for name, v := range n.xattrs {
+			bytes += xattrCost(name, v)
+		}
 		inodes++
 		checkTree(n, fail)
 		return true

@@ -71,6 +71,10 @@ type Inode struct {
 	file pageTree
 	// target is the target of a symlink; it never changes.
 	target string
+	// xattrs are the extended attributes (xattr.go); nil when there are
+	// none.
+	// +checklocks:fs.mu
+	xattrs map[string][]byte
 }
 
 // Attr is the stat(2) view of an inode.
@@ -227,14 +231,6 @@ func (fs *FS) Touch(n *Inode, atime bool) {
 	fs.modifiedLocked(n, fs.nowLocked())
 }
 
-// Changed sets ctime to now: a change to the inode's metadata that ramfs
-// does not keep itself (extended attributes).
-func (fs *FS) Changed(n *Inode) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	n.ctime = fs.nowLocked()
-}
-
 // accessedLocked updates atime by Linux's relatime rule
 // (relatime_need_update): only if atime is not newer than mtime or ctime, or
 // is at least a day old.
@@ -303,6 +299,7 @@ func (fs *FS) maybeFreeLocked(n *Inode) {
 		fs.usedBytes -= n.file.npages * pageSize
 		n.file = pageTree{}
 	}
+	fs.freeXattrsLocked(n)
 	n.linkable = false
 	if !n.freed {
 		n.freed = true

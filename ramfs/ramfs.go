@@ -20,14 +20,16 @@
 // # Capacity
 //
 // Used bytes are the sum of: 256 per live inode, 64 plus the name length per
-// directory entry, 4096 per allocated page of file data, and the target of
-// each symlink (a whole page for targets of 128 bytes or more, which tmpfs
-// also stores in a page). Holes take nothing. An inode is live while it has
-// a link or an open reference (Ref). Creating calls fail with ENOSPC when
-// the bytes or Options.MaxInodes would be exceeded; writes stop at the last
-// page that fits. Without a capacity the limit is 16 TiB, which is also what
-// Statfs reports, so fallocate of absurd sizes fails instead of exhausting
-// memory.
+// directory entry, 4096 per allocated page of file data, the target of each
+// symlink (a whole page for targets of 128 bytes or more, which tmpfs also
+// stores in a page), and the name and value bytes of each extended
+// attribute. Holes take nothing. An inode is live while it has a link or an
+// open reference (Ref); a dead inode gives back its pages and attributes.
+// Creating calls fail with ENOSPC when the bytes or Options.MaxInodes would
+// be exceeded; writes stop at the last page that fits; SetXattr fails with
+// ENOSPC and changes nothing. Without a capacity the limit is 16 TiB, which
+// is also what Statfs reports, so fallocate of absurd sizes fails instead of
+// exhausting memory.
 package ramfs
 
 import (

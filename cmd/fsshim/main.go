@@ -318,7 +318,14 @@ func run(args []string, stderr io.Writer) int {
 	}
 	// Whatever happened to the program, what it wrote is saved.
 	for _, sv := range saves {
-		if err := sv.run(k, ems); err != nil {
+		err := sv.run(k, ems)
+		if _, ok := err.(*persist.XattrError); ok {
+			// Saved, data and all; only attributes the destination
+			// refused are missing. A warning, not a failure.
+			fmt.Fprintf(stderr, "fsshim: --save %s=%s: warning: %v\n", sv.mount, sv.dest, err)
+			continue
+		}
+		if err != nil {
 			fmt.Fprintf(stderr, "fsshim: --save %s=%s failed, the previous copy is unchanged: %v\n", sv.mount, sv.dest, err)
 			if code == 0 {
 				code = exitError

@@ -1,7 +1,8 @@
 // Package hostcopy copies directory trees between the host file system and
 // a ramfs.FS: regular files (holes kept), directories, symlinks, FIFOs and
 // hard links, with modes, owners and times. Sockets and device nodes are
-// skipped without an error.
+// skipped without an error. CopyIn also copies extended attributes (see
+// CopyIn); CopyOut does not.
 //
 // Errors of the FS are returned as *fs.PathError wrapping the errno
 // (errors.Is(err, syscall.ENOSPC) works); host errors are returned as the os
@@ -14,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -32,6 +34,13 @@ const bufSize = 256 << 10
 // become entries of dstDir, and dstDir takes hostDir's mode, owner and
 // times. Hard links are kept by host device and inode number. It stops at
 // the first error, for example ENOSPC when the FS is full.
+//
+// Extended attributes of directories, regular files and FIFOs are copied
+// when they are in a namespace ramfs serves (XattrServed): those the host
+// lists and lets this process read (trusted.* only for root). A host file
+// system without extended attributes gives none. Those of symlinks are not
+// read: package syscall has no llistxattr, and user.* cannot be on a
+// symlink anyway.
 func CopyIn(dst *ramfs.FS, dstDir *ramfs.Inode, hostDir string) error {
 	var st syscall.Stat_t
 	if err := syscall.Stat(hostDir, &st); err != nil {
@@ -164,13 +173,16 @@ func (c *copyIn) copyRange(n *ramfs.Inode, f *os.File, p string, off, end int64)
 	return nil
 }
 
-// attrs copies owner, mode and times. Chown comes first because it clears
-// setuid and setgid.
+// attrs copies owner, extended attributes, mode and times. Chown comes
+// first because it clears setuid and setgid.
 func (c *copyIn) attrs(n *ramfs.Inode, p string, st *syscall.Stat_t) error {
 	if err := c.fs.Chown(n, int64(st.Uid), int64(st.Gid)); err != nil {
 		return fsErr("chown", p, err)
 	}
 	if st.Mode&syscall.S_IFMT != syscall.S_IFLNK {
+		if err := c.xattrs(n, p); err != nil {
+			return err
+		}
 		if err := c.fs.Chmod(n, st.Mode&0o7777); err != nil {
 			return fsErr("chmod", p, err)
 		}
@@ -178,6 +190,62 @@ func (c *copyIn) attrs(n *ramfs.Inode, p string, st *syscall.Stat_t) error {
 	atime := time.Unix(st.Atim.Unix())
 	mtime := time.Unix(st.Mtim.Unix())
 	return fsErr("utimes", p, c.fs.SetTimes(n, &atime, &mtime))
+}
+
+// XattrServed reports whether an extended attribute name is in a
+// namespace that fsshim serves, the ones tmpfs has: user., trusted. and
+// security. (POSIX ACLs, system.*, are not served).
+func XattrServed(name string) bool {
+	return strings.HasPrefix(name, "user.") || strings.HasPrefix(name, "trusted.") ||
+		strings.HasPrefix(name, "security.")
+}
+
+// xattrs copies the extended attributes of the host file p (not a
+// symlink) into n.
+func (c *copyIn) xattrs(n *ramfs.Inode, p string) error {
+	list, err := hostXattr(func(b []byte) (int, error) { return syscall.Listxattr(p, b) })
+	if err != nil {
+		if errors.Is(err, syscall.EOPNOTSUPP) {
+			return nil // the host file system has none
+		}
+		return &fs.PathError{Op: "listxattr", Path: p, Err: err}
+	}
+	for name := range strings.SplitSeq(strings.TrimSuffix(string(list), "\x00"), "\x00") {
+		if !XattrServed(name) {
+			continue
+		}
+		v, err := hostXattr(func(b []byte) (int, error) { return syscall.Getxattr(p, name, b) })
+		switch {
+		case errors.Is(err, syscall.ENODATA):
+			continue // removed meanwhile
+		case err != nil:
+			return &fs.PathError{Op: "getxattr " + name, Path: p, Err: err}
+		}
+		if err := c.fs.SetXattr(n, name, v, 0); err != nil {
+			return fsErr("setxattr "+name, p, err)
+		}
+	}
+	return nil
+}
+
+// hostXattr calls get, a listxattr or getxattr, with a buffer of the size
+// it asks for, again if the value grew meanwhile (ERANGE).
+func hostXattr(get func([]byte) (int, error)) ([]byte, error) {
+	for {
+		size, err := get(nil)
+		if err != nil || size == 0 {
+			return nil, err
+		}
+		b := make([]byte, size)
+		k, err := get(b)
+		if errors.Is(err, syscall.ERANGE) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return b[:k], nil
+	}
 }
 
 func fsErr(op, p string, err error) error {

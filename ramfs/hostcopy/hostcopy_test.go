@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -231,5 +232,67 @@ func TestCopyInNotDir(t *testing.T) {
 	}
 	if err := CopyIn(rfs, rfs.Root(), filepath.Join(f, "missing")); err == nil {
 		t.Error("CopyIn of a missing path succeeded")
+	}
+}
+
+// TestCopyInXattrs: CopyIn reads the extended attributes of files,
+// directories and FIFOs in the namespaces ramfs serves, binary and empty
+// values included.
+func TestCopyInXattrs(t *testing.T) {
+	src := hostTree(t)
+	p := func(s string) string { return filepath.Join(src, s) }
+	set := func(path, name, value string) {
+		t.Helper()
+		if err := syscall.Setxattr(path, name, []byte(value), 0); err != nil {
+			if errors.Is(err, syscall.EOPNOTSUPP) {
+				t.Skipf("the host file system has no user attributes: %v", err)
+			}
+			t.Fatal(err)
+		}
+	}
+	set(p("a.txt"), "user.a", "1")
+	set(p("a.txt"), "user.bin", "\x00\xff")
+	set(p("a.txt"), "user.empty", "")
+	set(p("sub"), "user.dir", "d")
+	set(p("."), "user.root", "r")
+	set(p("sub/b"), "user.linked", "l")
+	want := map[string]map[string]string{
+		"a.txt": {"user.a": "1", "user.bin": "\x00\xff", "user.empty": ""},
+		"sub":   {"user.dir": "d"},
+		".":     {"user.root": "r"},
+		"hl":    {"user.linked": "l"},
+		"sub/b": {"user.linked": "l"},
+	}
+	if os.Geteuid() == 0 {
+		set(p("fifo"), "trusted.fifo", "f")
+		want["fifo"] = map[string]string{"trusted.fifo": "f"}
+	}
+	rfs := ramfs.New(ramfs.Options{})
+	check(t, CopyIn(rfs, rfs.Root(), src))
+	for rel, w := range want {
+		n := rfs.Root()
+		if rel != "." {
+			var err error
+			n, err = rfs.Walk(rel)
+			check(t, err)
+		}
+		got := map[string]string{}
+		for _, name := range rfs.ListXattr(n) {
+			if strings.HasPrefix(name, "security.selinux") {
+				continue
+			}
+			v, err := rfs.GetXattr(n, name)
+			check(t, err)
+			got[name] = string(v)
+		}
+		if len(got) != len(w) {
+			t.Errorf("%s: %q, want %q", rel, got, w)
+			continue
+		}
+		for k, v := range w {
+			if got[k] != v {
+				t.Errorf("%s: %q, want %q", rel, got, w)
+			}
+		}
 	}
 }
