@@ -1,6 +1,7 @@
 package emul
 
 import (
+	"bytes"
 	"strings"
 	"syscall"
 	"testing"
@@ -65,5 +66,72 @@ func TestFaultingBufferMovesTheBytesBeforeIt(t *testing.T) {
 	}
 	if n := r.ok(unix.SYS_PWRITEV, fd, iov, 2, 0); n != 20 {
 		t.Errorf("pwritev with a faulting second element = %d, want 20", n)
+	}
+}
+
+// names parses getdents64 records.
+func names64(b []byte) []string {
+	var out []string
+	for len(b) >= 19 {
+		reclen := le.Uint16(b[16:])
+		name := b[19:reclen]
+		out = append(out, string(name[:bytes.IndexByte(name, 0)]))
+		b = b[reclen:]
+	}
+	return out
+}
+
+func TestGetdentsFaultKeepsUndeliveredEntries(t *testing.T) {
+	r := newRig(t)
+	for _, n := range []string{"aaa", "bbb", "ccc"} {
+		r.ok(unix.SYS_MKDIR, r.mem.str("/m/"+n), 0o755)
+	}
+	dfd := uint64(r.ok(unix.SYS_OPEN, r.mem.str("/m"), unix.O_RDONLY|unix.O_DIRECTORY, 0))
+	buf := r.mem.alloc(4096)
+	all := func() []string {
+		var got []string
+		for {
+			n := r.ok(unix.SYS_GETDENTS64, dfd, buf, 4096)
+			if n == 0 {
+				return got
+			}
+			got = append(got, names64(r.mem.bytesAt(buf, int(n)))...)
+		}
+	}
+	r.errno(syscall.EFAULT, unix.SYS_GETDENTS64, dfd, r.edge(0), 4096)
+	if got := all(); len(got) != 5 {
+		t.Errorf("after EFAULT the listing has %q, want all 5", got)
+	}
+	// Records are 24 bytes; the third one's name and NUL end at byte 71,
+	// its padding byte is the first that faults: it is delivered.
+	for _, c := range []struct{ good, want int }{{50, 48}, {70, 48}, {71, 72}, {72, 72}} {
+		r.ok(unix.SYS_LSEEK, dfd, 0, unix.SEEK_SET)
+		n := r.ok(unix.SYS_GETDENTS64, dfd, r.edge(c.good), 4096)
+		if int(n) != c.want {
+			t.Errorf("getdents64 with %d good bytes = %d, want %d", c.good, n, c.want)
+		}
+		if rest := all(); int(n)/24+len(rest) != 5 {
+			t.Errorf("with %d good bytes: %d delivered, then %q", c.good, n/24, rest)
+		}
+	}
+	// The old getdents stores the type in the record's last byte.
+	r.ok(unix.SYS_LSEEK, dfd, 0, unix.SEEK_SET)
+	if n := r.ok(unix.SYS_GETDENTS, dfd, r.edge(71), 4096); n != 48 {
+		t.Errorf("getdents with 71 good bytes = %d, want 48", n)
+	}
+}
+
+func TestOverlayGetdentsFaultKeepsUndeliveredEntries(t *testing.T) {
+	fl := newFakeLower("aaa=1", "bbb=2", "ccc=3")
+	r, _, _ := newOverlayRig(t, fl, false)
+	dfd := uint64(r.ok(unix.SYS_OPEN, r.mem.str("/m"), unix.O_RDONLY|unix.O_DIRECTORY, 0))
+	r.errno(syscall.EFAULT, unix.SYS_GETDENTS64, dfd, r.edge(10), 4096)
+	if n := r.ok(unix.SYS_GETDENTS64, dfd, r.edge(71), 4096); n != 72 {
+		t.Errorf("getdents64 with 71 good bytes = %d, want 72", n)
+	}
+	buf := r.mem.alloc(4096)
+	n := r.ok(unix.SYS_GETDENTS64, dfd, buf, 4096)
+	if got := names64(r.mem.bytesAt(buf, int(n))); len(got) != 2 {
+		t.Errorf("after 3 delivered the listing goes on with %q, want 2 entries", got)
 	}
 }

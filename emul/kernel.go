@@ -154,6 +154,7 @@ type Kernel struct {
 	files   map[uint64]*File
 	nextID  uint64
 	buf     scratch
+	dirents []direntRec // getdents' records, reused under mu
 	xattrs  map[*ramfs.Inode]map[string][]byte
 	locks   map[*ramfs.Inode][]*lock
 	waiters []lockWaiter
