@@ -23,8 +23,13 @@ import (
 )
 
 // Memory is the caller's address space. ReadAt and WriteAt return the
-// number of bytes moved; a short count with a nil error never happens, a
-// fault is reported as an error (EFAULT).
+// number of bytes moved. A fault is reported as an error (EFAULT) together
+// with the count moved before it: the bytes from addr up to the first one
+// that could not be accessed, so a buffer that runs into an unmapped page
+// reports its accessible head (0 when addr itself faults). A short count
+// with a nil error never happens. A Memory that cannot tell how far it got
+// may report 0 with the error; the calls then fail where Linux would
+// return a short count.
 type Memory interface {
 	ReadAt(p []byte, addr uint64) (int, error)
 	WriteAt(p []byte, addr uint64) (int, error)
@@ -149,6 +154,7 @@ type Kernel struct {
 	files   map[uint64]*File
 	nextID  uint64
 	buf     scratch
+	dirents []direntRec // getdents' records, reused under mu
 	locks   map[*ramfs.Inode][]*lock
 	waiters []lockWaiter
 	done    []Completion

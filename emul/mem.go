@@ -64,6 +64,41 @@ func readPath(mem Memory, addr uint64, emptyOK bool) (string, syscall.Errno) {
 	return "", syscall.ENAMETOOLONG
 }
 
+// copyIn reads up to len(p) bytes from the caller's memory at addr, as
+// copy_from_user does: the count moved before a fault, with EFAULT when it
+// fell short.
+func copyIn(mem Memory, p []byte, addr uint64) (int, syscall.Errno) {
+	if len(p) == 0 {
+		return 0, 0
+	}
+	if addr == 0 {
+		return 0, syscall.EFAULT
+	}
+	n, err := mem.ReadAt(p, addr)
+	n = max(0, min(n, len(p)))
+	if err != nil || n < len(p) {
+		return n, syscall.EFAULT
+	}
+	return n, 0
+}
+
+// copyOut writes p to the caller's memory at addr, as copy_to_user does:
+// the count moved before a fault, with EFAULT when it fell short.
+func copyOut(mem Memory, p []byte, addr uint64) (int, syscall.Errno) {
+	if len(p) == 0 {
+		return 0, 0
+	}
+	if addr == 0 {
+		return 0, syscall.EFAULT
+	}
+	n, err := mem.WriteAt(p, addr)
+	n = max(0, min(n, len(p)))
+	if err != nil || n < len(p) {
+		return n, syscall.EFAULT
+	}
+	return n, 0
+}
+
 func readFull(mem Memory, p []byte, addr uint64) syscall.Errno {
 	if len(p) == 0 {
 		return 0

@@ -1,6 +1,7 @@
 package emul
 
 import (
+	"math"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -40,7 +41,16 @@ func clampCount(n uint64) int {
 }
 
 // readInto copies up to n bytes of f at off into the caller's buffer at
-// addr. It returns the count moved.
+// addr. It returns the count moved. A buffer that runs into memory the
+// caller cannot write gets the bytes up to the fault, as shmem_file_read_iter
+// does (copy_to_user stops there and the read returns what it copied);
+// EFAULT only when not one byte arrived. The count is exact because a
+// fault is always at a page boundary and the Memory reports how far it got
+// (process_vm_writev for a supervised target). What the transport cannot
+// see is a page the target's own thread may not touch while a remote write
+// may: memory protection keys are not checked for a remote access, so a
+// buffer under a pkey that denies writes gets the data here and EFAULT on
+// Linux.
 func (k *Kernel) readInto(c *Call, f *File, addr uint64, n int, off int64) (int, syscall.Errno) {
 	total := 0
 	for total < n {
@@ -63,13 +73,14 @@ func (k *Kernel) readInto(c *Call, f *File, addr uint64, n int, off int64) (int,
 		if got == 0 {
 			break
 		}
-		if e := writeFull(c.Mem, buf[:got], addr+uint64(total)); e != 0 {
+		moved, e := copyOut(c.Mem, buf[:got], addr+uint64(total))
+		total += moved
+		if e != 0 {
 			if total > 0 {
 				break
 			}
 			return 0, e
 		}
-		total += got
 		if got < chunk {
 			break
 		}
@@ -78,7 +89,15 @@ func (k *Kernel) readInto(c *Call, f *File, addr uint64, n int, off int64) (int,
 }
 
 // writeFrom copies n bytes from the caller's buffer at addr into f at off.
+// Like generic_perform_write it takes the bytes up to a fault in the
+// buffer and returns their count, EFAULT only when there were none; the
+// page where the copy stopped is left as tmpfs leaves it (FS.WriteFault:
+// the page exists, and a write that faulted at once past the end grows
+// the file to off).
 func (k *Kernel) writeFrom(c *Call, f *File, addr uint64, n int, off int64) (int, syscall.Errno) {
+	if n > 0 && off > math.MaxInt64-int64(n) {
+		return 0, syscall.EINVAL // rw_verify_area, before any copy
+	}
 	total := 0
 	for total < n {
 		chunk := n - total
@@ -86,22 +105,28 @@ func (k *Kernel) writeFrom(c *Call, f *File, addr uint64, n int, off int64) (int
 			chunk = 1 << 20
 		}
 		buf := k.buf.get(chunk)
-		if e := readFull(c.Mem, buf, addr+uint64(total)); e != 0 {
+		got, fault := copyIn(c.Mem, buf, addr+uint64(total))
+		if got > 0 {
+			w, err := f.m.FS.WriteAt(f.ino, buf[:got], off+int64(total))
+			total += w
+			if err != nil {
+				if total > 0 {
+					break
+				}
+				return 0, Errno(err)
+			}
+			if w < got {
+				break
+			}
+		}
+		if fault != 0 {
+			if err := f.m.FS.WriteFault(f.ino, off+int64(total)); err != nil && total == 0 {
+				return 0, Errno(err)
+			}
 			if total > 0 {
 				break
 			}
-			return 0, e
-		}
-		got, err := f.m.FS.WriteAt(f.ino, buf, off+int64(total))
-		total += got
-		if err != nil {
-			if total > 0 {
-				break
-			}
-			return 0, Errno(err)
-		}
-		if got < chunk {
-			break
+			return 0, fault
 		}
 	}
 	return total, 0
@@ -125,7 +150,9 @@ func (k *Kernel) Read(c *Call) Result {
 	return retE(int64(n), e)
 }
 
-// Write follows write(2), O_APPEND included.
+// Write follows write(2), O_APPEND included. file_remove_privs runs before
+// the data is copied, so a write whose buffer faults still clears
+// set-user-ID/set-group-ID.
 func (k *Kernel) Write(c *Call) Result {
 	f, e := k.rwFile(c.Proc, fdArg(c.Args[0]), true)
 	if f == nil {
@@ -139,7 +166,7 @@ func (k *Kernel) Write(c *Call) Result {
 	}
 	n, e := k.writeFrom(c, f, c.Args[1], clampCount(c.Args[2]), f.off)
 	f.off += int64(n)
-	if n > 0 {
+	if n > 0 || e == syscall.EFAULT {
 		k.killPrivLocked(c.Proc, f.m, f.ino)
 	}
 	return retE(int64(n), e)
@@ -180,7 +207,7 @@ func (k *Kernel) Pwrite64(c *Call) Result {
 		off = k.appendOff(f)
 	}
 	n, e := k.writeFrom(c, f, c.Args[1], clampCount(c.Args[2]), off)
-	if n > 0 {
+	if n > 0 || e == syscall.EFAULT {
 		k.killPrivLocked(c.Proc, f.m, f.ino)
 	}
 	return retE(int64(n), e)
@@ -228,6 +255,9 @@ func (k *Kernel) vector(c *Call, write bool, off int64, flags uint64) Result {
 		}
 		total += n
 		if e != 0 {
+			if write && e == syscall.EFAULT {
+				k.killPrivLocked(c.Proc, f.m, f.ino)
+			}
 			if total == 0 {
 				return fail(e)
 			}

@@ -253,9 +253,32 @@ func (k *Kernel) Readlinkat(c *Call) Result {
 	return k.readlinkCommon(c, fdArg(c.Args[0]), c.Args[1], c.Args[2], int64(int32(c.Args[3])))
 }
 
+// direntFormat is one layout of directory records: put appends a record
+// and returns its length (0 when it does not fit), written says how many
+// bytes from the record's start Linux's filldir stores (it skips the
+// padding of a linux_dirent64 after the name's NUL; the old linux_dirent
+// ends with its type byte). A record is delivered only when all of those
+// were stored before a fault.
+type direntFormat struct {
+	put     func(b []byte, ino uint64, off int64, typ uint8, name string) int
+	written func(reclen int, name string) int
+}
+
+var (
+	dirent64Format  = direntFormat{putDirent64, func(_ int, name string) int { return 19 + len(name) + 1 }}
+	direntOldFormat = direntFormat{putDirent, func(reclen int, _ string) int { return reclen }}
+)
+
+// direntRec is one record built for the caller: where its stored bytes end
+// and where it ends in the buffer, and the directory position after it.
+type direntRec struct {
+	written, end int
+	next         int64
+}
+
 // getdents fills the caller's buffer from f's position, as dcache_readdir
 // does: EINVAL if not even one entry fits.
-func (k *Kernel) getdents(c *Call, put func([]byte, uint64, int64, uint8, string) int) Result {
+func (k *Kernel) getdents(c *Call, df direntFormat) Result {
 	f, r, done := k.ioFile(c)
 	if done {
 		return r
@@ -271,9 +294,10 @@ func (k *Kernel) getdents(c *Call, put func([]byte, uint64, int64, uint8, string
 		size = 1 << 20
 	}
 	if f.m.ov != nil {
-		return k.getdentsSnapshot(c, f, size, put)
+		return k.getdentsSnapshot(c, f, size, df)
 	}
 	buf := k.buf.get(size)
+	recs := k.dirents[:0]
 	used := 0
 	fs := f.m.FS
 	tooSmall := false
@@ -282,27 +306,56 @@ func (k *Kernel) getdents(c *Call, put func([]byte, uint64, int64, uint8, string
 		readDir = fs.ReadDirNoatime
 	}
 	err := readDir(f.ino, f.off, func(name string, ino uint64, typ uint8, next int64) bool {
-		n := put(buf[used:], ino, next, typ, name)
+		n := df.put(buf[used:], ino, next, typ, name)
 		if n == 0 {
 			tooSmall = used == 0
 			return false
 		}
+		recs = append(recs, direntRec{used + df.written(n, name), used + n, next})
 		used += n
-		f.off = next
 		return true
 	})
+	k.dirents = recs
 	if err != nil {
 		return errResult(err)
 	}
 	if tooSmall {
 		return fail(syscall.EINVAL)
 	}
-	return retE(int64(used), writeFull(c.Mem, buf[:used], c.Args[1]))
+	return k.deliverDirents(c, f, buf[:used], recs)
+}
+
+// deliverDirents copies the records in buf to the caller and moves f's
+// position past the ones delivered. filldir stores record after record, so
+// when the buffer runs into memory the caller cannot write, the records
+// stored before the fault are returned and the position stays at the
+// first one that was not (the next call starts there); EFAULT, with the
+// position unchanged, when not even the first record was stored.
+func (k *Kernel) deliverDirents(c *Call, f *File, buf []byte, recs []direntRec) Result {
+	moved, e := copyOut(c.Mem, buf, c.Args[1])
+	if e == 0 {
+		if len(recs) > 0 {
+			f.off = recs[len(recs)-1].next
+		}
+		return ret(int64(len(buf)))
+	}
+	n := 0
+	for _, r := range recs {
+		if r.written > moved {
+			break
+		}
+		n = r.end
+		f.off = r.next
+	}
+	if n == 0 {
+		return fail(e)
+	}
+	return ret(int64(n))
 }
 
 // getdentsSnapshot serves getdents in an overlay mount from the listing
 // taken at position 0 (overlay.go); positions are indices into it.
-func (k *Kernel) getdentsSnapshot(c *Call, f *File, size int, put func([]byte, uint64, int64, uint8, string) int) Result {
+func (k *Kernel) getdentsSnapshot(c *Call, f *File, size int, df direntFormat) Result {
 	if f.off == 0 || f.dents == nil {
 		f.dents = k.dirSnapshotLocked(f)
 	}
@@ -310,27 +363,29 @@ func (k *Kernel) getdentsSnapshot(c *Call, f *File, size int, put func([]byte, u
 		f.m.FS.Touch(f.ino, true)
 	}
 	buf := k.buf.get(size)
+	recs := k.dirents[:0]
 	used := 0
-	for f.off >= 0 && f.off < int64(len(f.dents)) {
-		d := f.dents[f.off]
-		n := put(buf[used:], d.ino, f.off+1, d.typ, d.name)
+	for pos := f.off; pos >= 0 && pos < int64(len(f.dents)); pos++ {
+		d := f.dents[pos]
+		n := df.put(buf[used:], d.ino, pos+1, d.typ, d.name)
 		if n == 0 {
 			if used == 0 {
 				return fail(syscall.EINVAL)
 			}
 			break
 		}
+		recs = append(recs, direntRec{used + df.written(n, d.name), used + n, pos + 1})
 		used += n
-		f.off++
 	}
-	return retE(int64(used), writeFull(c.Mem, buf[:used], c.Args[1]))
+	k.dirents = recs
+	return k.deliverDirents(c, f, buf[:used], recs)
 }
 
 // Getdents64 follows getdents64(2).
-func (k *Kernel) Getdents64(c *Call) Result { return k.getdents(c, putDirent64) }
+func (k *Kernel) Getdents64(c *Call) Result { return k.getdents(c, dirent64Format) }
 
 // Getdents follows getdents(2) (struct linux_dirent).
-func (k *Kernel) Getdents(c *Call) Result { return k.getdents(c, putDirent) }
+func (k *Kernel) Getdents(c *Call) Result { return k.getdents(c, direntOldFormat) }
 
 // Getcwd follows getcwd(2) when the working directory is in a mount.
 func (k *Kernel) Getcwd(c *Call) Result {

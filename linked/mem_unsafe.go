@@ -1,6 +1,7 @@
 package linked
 
 import (
+	"runtime/debug"
 	"syscall"
 	"unsafe"
 
@@ -9,22 +10,70 @@ import (
 
 // selfMem is emul.Memory over this process's own address space: a copy,
 // as a kernel's copy_from_user would be, with no address-space crossing.
+// A copy that runs into memory this process cannot access (an unmapped or
+// protected page) would kill it; the copy runs with debug.SetPanicOnFault
+// instead, and the fault is turned into EFAULT with the count of bytes
+// before the page that faulted, as emul.Memory asks.
 type selfMem struct{}
 
 func (selfMem) ReadAt(p []byte, addr uint64) (int, error) {
-	if addr == 0 {
-		return 0, syscall.EFAULT
-	}
-	src := unsafe.Slice((*byte)(addrPtr(addr)), len(p))
-	return copy(p, src), nil
+	return copyAt(p, addr, false)
 }
 
 func (selfMem) WriteAt(p []byte, addr uint64) (int, error) {
+	return copyAt(p, addr, true)
+}
+
+const pageSize = 4096
+
+// copyAt copies p to (out) or from the memory at addr. On a fault it does
+// not know how much was copied (memmove may go backwards or touch a later
+// page first), only which page faulted; so it copies again only the part
+// before that page, until a copy completes: then every page before the
+// first inaccessible one has been copied, which is the count Linux's
+// copy_to_user/copy_from_user stops at for a buffer that crosses into an
+// inaccessible page.
+func copyAt(p []byte, addr uint64, out bool) (int, error) {
 	if addr == 0 {
 		return 0, syscall.EFAULT
 	}
-	dst := unsafe.Slice((*byte)(addrPtr(addr)), len(p))
-	return copy(dst, p), nil
+	n := len(p)
+	for n > 0 {
+		fault, ok := tryCopy(p[:n], addr, out)
+		if ok {
+			break
+		}
+		lim := uint64(0)
+		if page := fault &^ (pageSize - 1); page > addr {
+			lim = page - addr
+		}
+		n = int(min(lim, uint64(n-1)))
+	}
+	if n < len(p) {
+		return n, syscall.EFAULT
+	}
+	return n, nil
+}
+
+// tryCopy does one copy; ok is false when it faulted, at address fault.
+func tryCopy(p []byte, addr uint64, out bool) (fault uint64, ok bool) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			fe, isFault := r.(interface{ Addr() uintptr })
+			if !isFault {
+				panic(r)
+			}
+			fault, ok = uint64(fe.Addr()), false
+		}
+	}()
+	mem := unsafe.Slice((*byte)(addrPtr(addr)), len(p))
+	if out {
+		copy(mem, p)
+	} else {
+		copy(p, mem)
+	}
+	return 0, true
 }
 
 // ptr returns the address of b's first byte (nil for an empty b). Callers
@@ -56,7 +105,9 @@ func addrPtr(addr uint64) unsafe.Pointer {
 }
 
 // ReadCString reads the NUL-terminated string at addr one byte at a time,
-// never past its terminator.
+// never past its terminator. It does not catch faults (emul.CStringReader
+// has no way to say EFAULT): a path pointer into inaccessible memory still
+// crashes the process, where a supervised target gets EFAULT.
 func (selfMem) ReadCString(addr uint64, max int) (string, bool) {
 	p := addrPtr(addr)
 	for i := 0; i < max; i++ {

@@ -378,6 +378,47 @@ func (fs *FS) writeLocked(n *Inode, p []byte, off int64) (int, error) {
 	return done, nil
 }
 
+// WriteFault records what a tmpfs write leaves behind when copying the
+// caller's data stops at a fault with the next byte due at off. Linux 6.18's
+// generic_perform_write gets the page holding off (shmem_write_begin)
+// before it copies; the copy moves nothing; shmem_write_end then zeroes a
+// page that was new (or fallocated), marks it up to date and sets the size
+// to off when off is past the end. So afterwards the page holding off
+// exists and is data (zeros, not an fallocated hole, for SeekData), and
+// the size is at least off: a write at a position past the end whose
+// buffer faults at once fails with EFAULT yet grows the file. mtime and
+// ctime are set (file_modified ran before the copy). Errors: EISDIR,
+// EINVAL (not regular; off < 0 or past MaxFileSize), ENOSPC (no room for
+// the page: the write fails there instead).
+func (fs *FS) WriteFault(n *Inode, off int64) error {
+	if err := n.checkRegular(); err != nil {
+		return err
+	}
+	if err := checkRange(off, 0); err != nil {
+		return err
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.modifiedLocked(n, fs.nowLocked())
+	t := &n.file
+	idx := off >> pageShift
+	l, s := t.leaf(idx)
+	if l == nil || l.pages[s] == nil {
+		if fs.freeBytesLocked() < pageSize {
+			fs.maybeFreeLocked(n)
+			return syscall.ENOSPC
+		}
+		fs.usedBytes += pageSize
+		l, s = t.insert(idx)
+	}
+	l.unwritten &^= 1 << s
+	if off > t.size {
+		t.size = off
+	}
+	fs.maybeFreeLocked(n)
+	return nil
+}
+
 // Truncate sets the size (shmem_setattr). Growing leaves a hole; shrinking
 // (or keeping the size) drops every page past the new size, including
 // fallocate(FALLOC_FL_KEEP_SIZE) pages past EOF, and zeroes the tail of the

@@ -454,3 +454,36 @@ func TestAppend(t *testing.T) {
 	_, _, err = fsys.Append(f, []byte("xy"))
 	wantErrno(t, "Append past max", err, syscall.EINVAL)
 }
+
+func TestWriteFault(t *testing.T) {
+	fsys, _ := newTestFS(t, Options{})
+	f := mkfile(t, fsys, fsys.Root(), "f")
+	writeString(t, fsys, f, "abc", 0)
+	// Inside the file: nothing changes but the page is there.
+	if err := fsys.WriteFault(f, 1); err != nil {
+		t.Fatal(err)
+	}
+	if a := fsys.Getattr(f); a.Size != 3 || a.Blocks != 8 {
+		t.Errorf("after a fault inside: size %d blocks %d", a.Size, a.Blocks)
+	}
+	// Past the end: the size grows to off and off's page is data.
+	if err := fsys.WriteFault(f, 5000); err != nil {
+		t.Fatal(err)
+	}
+	if a := fsys.Getattr(f); a.Size != 5000 || a.Blocks != 16 {
+		t.Errorf("after a fault at 5000: size %d blocks %d", a.Size, a.Blocks)
+	}
+	// At a page boundary past the end: the page past the new size counts.
+	if err := fsys.WriteFault(f, 3*4096); err != nil {
+		t.Fatal(err)
+	}
+	if a := fsys.Getattr(f); a.Size != 3*4096 || a.Blocks != 24 {
+		t.Errorf("after a fault at 12288: size %d blocks %d", a.Size, a.Blocks)
+	}
+	if pos, err := fsys.SeekData(f, 4096); err != nil || pos != 4096 {
+		t.Errorf("SeekData(4096) = %d, %v: the faulted page is data", pos, err)
+	}
+	if err := fsys.WriteFault(f, -1); err != syscall.EINVAL {
+		t.Errorf("WriteFault(-1) = %v", err)
+	}
+}

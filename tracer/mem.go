@@ -9,7 +9,10 @@ import (
 // procMem is emul.Memory over a target thread's address space, through
 // process_vm_readv/writev. Before the first read of a call it checks that
 // the notification is still pending (SECCOMP_IOCTL_NOTIF_ID_VALID), so a
-// pid reused by another process is never read as the caller.
+// pid reused by another process is never read as the caller. A range that
+// runs into memory the target cannot access moves the pages before it:
+// the count moved comes back with EFAULT (emul.Memory), exact because
+// access is decided per page.
 type procMem struct {
 	pid     int
 	id      uint64
