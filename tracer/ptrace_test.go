@@ -44,6 +44,16 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+func init() {
+	// A helper that must exec from a thread other than the leader keeps
+	// the main goroutine on the main thread from the start: locking later
+	// would lock whichever thread the goroutine happens to run on, and
+	// the goroutine that execs could then be scheduled on the main one.
+	if len(os.Args) > 1 && os.Args[0] == helperArg0 {
+		runtime.LockOSThread()
+	}
+}
+
 var transports = []Transport{Unotify, Ptrace}
 
 func policyTransport(tr Transport) policy.Transport {
@@ -574,7 +584,6 @@ func helperExecThread(m string) error {
 	}
 	script := fmt.Sprintf("cat <&%d; if [ -e /proc/self/fd/%d ]; then echo close-on-exec fd kept; else echo exec ok; fi", fd, cl)
 	errc := make(chan error)
-	runtime.LockOSThread() // keep the main thread for this goroutine
 	go func() {
 		runtime.LockOSThread() // never unlocked: exec from this thread
 		if unix.Gettid() == unix.Getpid() {
