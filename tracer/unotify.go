@@ -53,6 +53,16 @@ type Result struct {
 // Run launches the program under the filter and serves it until every
 // process of the target has ended.
 func Run(opt Options) (Result, error) {
+	// The program runs with fsshim's ids, and the kernel lets a process
+	// take another's fds (pidfd_getfd: the seccomp listener, to answer
+	// its own calls), attach to it, or read and write its memory when the
+	// ids match and the other is dumpable. fsshim is made non-dumpable
+	// first: those then need CAP_SYS_PTRACE, which an unprivileged
+	// program does not have. (Children exec'd from here are dumpable
+	// again: the flag is reset at execve.)
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return Result{ExitCode: ExitInternal}, fmt.Errorf("prctl(PR_SET_DUMPABLE): %w", err)
+	}
 	if opt.Transport == Ptrace {
 		return runPtrace(opt) // ptrace.go
 	}
