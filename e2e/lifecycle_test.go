@@ -11,45 +11,100 @@ import (
 	"time"
 )
 
-// When fsshim itself is killed, no process of the target may stay blocked
-// on a syscall that nobody will answer: the program it started dies with it
-// (PR_SET_PDEATHSIG) and anything else gets ENOSYS from the closed listener.
+// When fsshim itself is killed, no process of the target may stay: the
+// program and everything it started, a daemonized grandchild included,
+// run in a PID namespace whose init dies with fsshim (PR_SET_PDEATHSIG),
+// and the kernel then kills the rest. Both transports.
 func TestFsshimKilledLeavesNoTargetBehind(t *testing.T) {
 	requireFsshim(t)
-	fw, _ := mountDir(t)
-	pidFile := workDir(t) + "/pid"
-	// The shell writes into the mount in a loop, so it is inside or about
-	// to enter an intercepted call when fsshim dies.
-	script := "echo $$ > " + pidFile + "; while :; do echo x > " + fw + "/f; done"
-	args := fsshimArgs([]string{fw}, "sh", "-c", script)
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = testEnv()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			requireTransport(t, tr)
+			fw, _ := mountDir(t)
+			ready := workDir(t) + "/ready"
+			// A daemonized sleep (its parent exits at once), then a
+			// shell writing into the mount in a loop, so it is inside
+			// or about to enter an intercepted call when fsshim dies.
+			script := "(sleep 1000 &); echo > " + ready + "; while :; do echo x > " + fw + "/f; done"
+			args := fsshimTransportArgs(tr, []string{fw}, "sh", "-c", script)
+			cmd := exec.Command(args[0], args[1:]...)
+			cmd.Env = testEnv()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for time.Now().Before(deadline) {
+				if _, err := os.Stat(ready); err == nil {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			// The program's processes: everything below fsshim.
+			var procs []int
+			for time.Now().Before(deadline) {
+				procs = descendants(cmd.Process.Pid)
+				if hasSleep(procs) {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if !hasSleep(procs) {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("the daemonized sleep never showed up below fsshim (%v)", procs)
+			}
+			cmd.Process.Kill()
+			cmd.Wait()
+			for time.Now().Before(deadline) {
+				left := 0
+				for _, pid := range procs {
+					if alive(pid) {
+						left++
+					}
+				}
+				if left == 0 {
+					return
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			for _, pid := range procs {
+				if alive(pid) {
+					t.Errorf("process %d (%s) still alive 10s after fsshim was killed", pid, comm(pid))
+					syscall.Kill(pid, syscall.SIGKILL)
+				}
+			}
+		})
 	}
-	var pid int
-	deadline := time.Now().Add(10 * time.Second)
-	for pid == 0 && time.Now().Before(deadline) {
-		b, _ := os.ReadFile(pidFile)
-		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-		time.Sleep(10 * time.Millisecond)
-	}
-	if pid == 0 {
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatal("the target never started")
-	}
-	time.Sleep(100 * time.Millisecond)
-	cmd.Process.Kill()
-	cmd.Wait()
-	for time.Now().Before(deadline) {
-		if !alive(pid) {
-			return
+}
+
+// descendants lists the processes below pid (from /proc/PID/task/*/children).
+func descendants(pid int) []int {
+	var out []int
+	tasks, _ := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	for _, task := range tasks {
+		b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + task.Name() + "/children")
+		for _, f := range strings.Fields(string(b)) {
+			if c, err := strconv.Atoi(f); err == nil {
+				out = append(out, c)
+				out = append(out, descendants(c)...)
+			}
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
-	syscall.Kill(pid, syscall.SIGKILL)
-	t.Fatalf("target %d still alive 10s after fsshim was killed", pid)
+	return out
+}
+
+func hasSleep(pids []int) bool {
+	for _, p := range pids {
+		if comm(p) == "sleep" {
+			return true
+		}
+	}
+	return false
+}
+
+func comm(pid int) string {
+	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+	return strings.TrimSpace(string(b))
 }
 
 // alive reports whether pid exists and is not a zombie.

@@ -247,6 +247,11 @@ type Process struct {
 	// fsgid) are also what new files get.
 	Creds
 	Umask uint32
+	// NSpid is the process's pid in each PID namespace from the
+	// transport's own down to the process's (/proc/PID/status, NSpid):
+	// a pid the program names (/proc/PID/fd/N) is one of its own
+	// namespace's. Empty means the transport's namespace only.
+	NSpid []int
 	// CredsStale is set when the credentials or umask may have changed
 	// behind emul's back (the set*id family, an execve): the transport
 	// re-reads them before the process's next call.
@@ -331,6 +336,21 @@ func (k *Kernel) Process(tgid int, parent *Process) *Process {
 	}
 	k.procs[tgid] = p
 	return p
+}
+
+// seenByLocked returns the process that p names pid (a pid in p's own
+// PID namespace), or nil.
+func (k *Kernel) seenByLocked(p *Process, pid int) *Process {
+	d := len(p.NSpid) - 1
+	if d <= 0 {
+		return k.procs[pid]
+	}
+	for _, q := range k.procs {
+		if len(q.NSpid) > d && q.NSpid[d] == pid {
+			return q
+		}
+	}
+	return nil
 }
 
 // LookupProcess returns a known process or nil.

@@ -833,10 +833,14 @@ func (k *Kernel) procLowerLocked(p *Process, hp string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	if tgid == 0 {
-		tgid = p.Tgid
+	q := p
+	if tgid != 0 {
+		if q = k.seenByLocked(p, tgid); q == nil {
+			return "", false // not a process of the program's
+		}
 	}
-	if q := k.procs[tgid]; q != nil && k.fileLocked(q, fd) != nil {
+	tgid = q.Tgid
+	if k.fileLocked(q, fd) != nil {
 		return "", false // an emulated fd: procFDLocked's
 	}
 	target, err := k.host.FDPath(tgid, fd)

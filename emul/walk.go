@@ -345,7 +345,7 @@ func (k *Kernel) procFDLocked(p *Process, hp string) *File {
 	}
 	q := p
 	if tgid != 0 {
-		if q = k.procs[tgid]; q == nil {
+		if q = k.seenByLocked(p, tgid); q == nil {
 			return nil
 		}
 	}

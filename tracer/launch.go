@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -29,9 +28,14 @@ func init() {
 	}
 }
 
-// IsInitStage reports whether this process is a target's init stage.
+// IsInitStage reports whether this process is a target's init stage (or
+// the second stage of an isolated one, isolate.go).
 func IsInitStage() bool {
-	return len(os.Args) > 0 && (os.Args[0] == initArg0 || os.Args[0] == initPtraceArg0)
+	if len(os.Args) == 0 {
+		return false
+	}
+	a, _ := isStage2(os.Args[0])
+	return a == initArg0 || a == initPtraceArg0
 }
 
 // Exit codes of the init stage, as the shell uses them.
@@ -53,6 +57,17 @@ func RunInitStage() {
 		fail(ExitInternal, "init stage: missing program")
 	}
 	path, argv := os.Args[1], os.Args[2:]
+	argv0, stage2 := isStage2(os.Args[0])
+	if !stage2 {
+		cfg, err := readConfig()
+		if err != nil {
+			fail(ExitInternal, "init stage: reading its configuration: %v", err)
+		}
+		if cfg.Isolate {
+			runNSInit(cfg, fail) // isolate.go; never returns
+		}
+		unix.Close(initCtlFD)
+	}
 
 	// The filter arrives as one datagram: 8 bytes per instruction.
 	buf := make([]byte, 8*4096)
@@ -73,7 +88,7 @@ func RunInitStage() {
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		fail(ExitInternal, "prctl(PR_SET_NO_NEW_PRIVS): %v", err)
 	}
-	if os.Args[0] == initPtraceArg0 {
+	if argv0 == initPtraceArg0 {
 		execTraced(prog, path, argv, fail) // ptrace.go; never returns
 	}
 	flags := uintptr(unix.SECCOMP_FILTER_FLAG_NEW_LISTENER | unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
@@ -110,6 +125,46 @@ type Program struct {
 	Stdin  *os.File
 	Stdout *os.File
 	Stderr *os.File
+	// Isolate runs the program in namespaces of its own (isolate.go).
+	Isolate bool
+	// Protect are the host directories the program must not be able to
+	// change (a mount's path that exists on the host, an overlay's
+	// directory); with Isolate they are read-only in its namespace.
+	Protect []string
+}
+
+// initSockets makes the init stage's two sockets: the init socket (filter
+// in, listener out) and the control socket (configuration in; signals to
+// pass on, for an isolated program). It returns fsshim's ends and the
+// files the child gets as fds 3 and 4.
+func initSockets() (sock, ctl int, child []*os.File, err error) {
+	a, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, -1, nil, fmt.Errorf("socketpair: %w", err)
+	}
+	b, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		unix.Close(a[0])
+		unix.Close(a[1])
+		return -1, -1, nil, fmt.Errorf("socketpair: %w", err)
+	}
+	return a[0], b[0], []*os.File{os.NewFile(uintptr(a[1]), "fsshim-init"), os.NewFile(uintptr(b[1]), "fsshim-init-ctl")}, nil
+}
+
+// configure sends the init stage its configuration (cmd was started
+// isolated or not) and keeps the control socket open only when it is
+// needed for signals; it returns that socket or -1.
+func configure(ctl int, prog Program, isolated bool) (int, error) {
+	cfg := initConfig{Isolate: isolated, Protect: prog.Protect, Root: os.Geteuid() == 0}
+	if err := sendConfig(ctl, cfg); err != nil {
+		unix.Close(ctl)
+		return -1, fmt.Errorf("configuring the init stage: %w", err)
+	}
+	if !isolated {
+		unix.Close(ctl)
+		return -1, nil
+	}
+	return ctl, nil
 }
 
 // ErrNotFound and ErrNotExecutable classify launch failures for exit codes.
@@ -140,67 +195,82 @@ func Resolve(name string) (string, error) {
 // launch starts prog's init stage, gives it the filter and returns the
 // running command and the listener fd. It must be called on the OS thread
 // that will outlive the target (Pdeathsig is tied to the forking thread).
-func launch(prog Program, filter []unix.SockFilter) (*exec.Cmd, int, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+func launch(prog Program, filter []unix.SockFilter, log func(string)) (*exec.Cmd, int, int, error) {
+	sockFD, ctlFD, child, err := initSockets()
 	if err != nil {
-		return nil, -1, fmt.Errorf("socketpair: %w", err)
+		return nil, -1, -1, err
 	}
-	parent := os.NewFile(uintptr(fds[0]), "fsshim-supervisor")
-	child := os.NewFile(uintptr(fds[1]), "fsshim-init")
+	parent := os.NewFile(uintptr(sockFD), "fsshim-supervisor")
 	defer parent.Close()
+	closeChild := func() {
+		for _, f := range child {
+			f.Close()
+		}
+	}
 
 	self, err := os.Executable()
 	if err != nil {
-		child.Close()
-		return nil, -1, err
+		closeChild()
+		unix.Close(ctlFD)
+		return nil, -1, -1, err
 	}
-	cmd := &exec.Cmd{
-		Path:       self,
-		Args:       append([]string{initArg0, prog.Path}, prog.Argv...),
-		Env:        prog.Env,
-		Dir:        prog.Dir,
-		Stdin:      prog.Stdin,
-		Stdout:     prog.Stdout,
-		Stderr:     prog.Stderr,
-		ExtraFiles: []*os.File{child},
-		SysProcAttr: &syscall.SysProcAttr{
-			Pdeathsig: syscall.SIGKILL,
-		},
+	newCmd := func() *exec.Cmd {
+		return &exec.Cmd{
+			Path:       self,
+			Args:       append([]string{initArg0, prog.Path}, prog.Argv...),
+			Env:        prog.Env,
+			Dir:        prog.Dir,
+			Stdin:      prog.Stdin,
+			Stdout:     prog.Stdout,
+			Stderr:     prog.Stderr,
+			ExtraFiles: child,
+		}
 	}
-	if err := cmd.Start(); err != nil {
-		child.Close()
-		return nil, -1, fmt.Errorf("starting %s: %w", prog.Path, err)
+	cmd, isolated, err := startInit(newCmd, prog.Isolate, log)
+	closeChild()
+	if err != nil {
+		unix.Close(ctlFD)
+		return nil, -1, -1, fmt.Errorf("starting %s: %w", prog.Path, err)
 	}
-	child.Close()
-
-	if _, err := unix.Write(fds[0], encodeFilter(filter)); err != nil {
+	ctl, err := configure(ctlFD, prog, isolated)
+	if err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
-		return nil, -1, fmt.Errorf("sending the filter: %w", err)
+		return nil, -1, -1, err
+	}
+	fail := func(err error) (*exec.Cmd, int, int, error) {
+		if ctl >= 0 {
+			unix.Close(ctl)
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, -1, -1, err
+	}
+	if _, err := unix.Write(sockFD, encodeFilter(filter)); err != nil {
+		return fail(fmt.Errorf("sending the filter: %w", err))
 	}
 	oob := make([]byte, unix.CmsgSpace(4))
 	var b [1]byte
-	_, oobn, _, _, err := unix.Recvmsg(fds[0], b[:], oob, unix.MSG_CMSG_CLOEXEC)
+	_, oobn, _, _, err := unix.Recvmsg(sockFD, b[:], oob, unix.MSG_CMSG_CLOEXEC)
 	if err == nil && oobn == 0 {
 		err = errors.New("init stage ended before handing over the listener")
 	}
 	if err != nil {
+		if ctl >= 0 {
+			unix.Close(ctl)
+		}
 		cmd.Wait()
-		return cmd, -1, fmt.Errorf("receiving the listener: %w", err)
+		return cmd, -1, -1, fmt.Errorf("receiving the listener: %w", err)
 	}
 	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
 	if err != nil || len(msgs) != 1 {
-		cmd.Process.Kill()
-		cmd.Wait()
-		return nil, -1, fmt.Errorf("bad control message from init stage: %v", err)
+		return fail(fmt.Errorf("bad control message from init stage: %v", err))
 	}
 	lfds, err := unix.ParseUnixRights(&msgs[0])
 	if err != nil || len(lfds) != 1 {
-		cmd.Process.Kill()
-		cmd.Wait()
-		return nil, -1, fmt.Errorf("bad listener from init stage: %v", err)
+		return fail(fmt.Errorf("bad listener from init stage: %v", err))
 	}
-	return cmd, lfds[0], nil
+	return cmd, lfds[0], ctl, nil
 }
 
 // encodeFilter is the init stage's wire format of the filter: one datagram,

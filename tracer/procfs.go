@@ -21,6 +21,8 @@ type taskStatus struct {
 	Groups     []uint32
 	Umask      uint32
 	Threads    int
+	// NSpid is the pid in each PID namespace from fsshim's down.
+	NSpid []int
 }
 
 // creds are the ids emul checks permissions with.
@@ -41,6 +43,14 @@ func readStatus(tid int) (taskStatus, error) {
 			continue
 		}
 		f := strings.Fields(string(v))
+		if string(k) == "NSpid" {
+			for _, x := range f {
+				if n, err := strconv.Atoi(x); err == nil {
+					st.NSpid = append(st.NSpid, n)
+				}
+			}
+			continue
+		}
 		if string(k) == "Groups" {
 			for _, g := range f {
 				if n, err := strconv.ParseUint(g, 10, 32); err == nil {

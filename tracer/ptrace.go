@@ -106,47 +106,66 @@ func execTraced(prog []unix.SockFilter, path string, argv []string, fail func(in
 
 // launchTraced starts prog's init stage, seizes it and sends it the
 // filter. It must run on the thread that will issue every ptrace request.
-func launchTraced(prog Program, filter []unix.SockFilter) (*exec.Cmd, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+func launchTraced(prog Program, filter []unix.SockFilter, log func(string)) (*exec.Cmd, int, error) {
+	sockFD, ctlFD, child, err := initSockets()
 	if err != nil {
-		return nil, fmt.Errorf("socketpair: %w", err)
+		return nil, -1, err
 	}
-	parent := os.NewFile(uintptr(fds[0]), "fsshim-supervisor")
-	child := os.NewFile(uintptr(fds[1]), "fsshim-init")
-	defer parent.Close()
+	defer unix.Close(sockFD)
+	closeChild := func() {
+		for _, f := range child {
+			f.Close()
+		}
+	}
 	self, err := os.Executable()
 	if err != nil {
-		child.Close()
-		return nil, err
+		closeChild()
+		unix.Close(ctlFD)
+		return nil, -1, err
 	}
-	cmd := &exec.Cmd{
-		Path:        self,
-		Args:        append([]string{initPtraceArg0, prog.Path}, prog.Argv...),
-		Env:         prog.Env,
-		Dir:         prog.Dir,
-		Stdin:       prog.Stdin,
-		Stdout:      prog.Stdout,
-		Stderr:      prog.Stderr,
-		ExtraFiles:  []*os.File{child},
-		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+	newCmd := func() *exec.Cmd {
+		return &exec.Cmd{
+			Path:       self,
+			Args:       append([]string{initPtraceArg0, prog.Path}, prog.Argv...),
+			Env:        prog.Env,
+			Dir:        prog.Dir,
+			Stdin:      prog.Stdin,
+			Stdout:     prog.Stdout,
+			Stderr:     prog.Stderr,
+			ExtraFiles: child,
+		}
 	}
-	if err := cmd.Start(); err != nil {
-		child.Close()
-		return nil, fmt.Errorf("starting %s: %w", prog.Path, err)
+	cmd, isolated, err := startInit(newCmd, prog.Isolate, log)
+	closeChild()
+	if err != nil {
+		unix.Close(ctlFD)
+		return nil, -1, fmt.Errorf("starting %s: %w", prog.Path, err)
 	}
-	child.Close()
 	pid := cmd.Process.Pid
+	// Seized before it has its configuration: an isolated init stage
+	// forks the program's stage then, which must be traced already.
 	if err := ptraceSeize(pid, ptraceOptions); err != nil {
+		unix.Close(ctlFD)
 		cmd.Process.Kill()
 		cmd.Wait() // not traced: the ordinary wait is safe
-		return nil, fmt.Errorf("PTRACE_SEIZE: %w", err)
+		return nil, -1, fmt.Errorf("PTRACE_SEIZE: %w", err)
 	}
-	if _, err := unix.Write(fds[0], encodeFilter(filter)); err != nil {
+	ctl, err := configure(ctlFD, prog, isolated)
+	if err == nil {
+		_, err = unix.Write(sockFD, encodeFilter(filter))
+		if err != nil {
+			err = fmt.Errorf("sending the filter: %w", err)
+		}
+	}
+	if err != nil {
+		if ctl >= 0 {
+			unix.Close(ctl)
+		}
 		unix.Kill(pid, unix.SIGKILL)
 		reapTraced(pid)
-		return nil, fmt.Errorf("sending the filter: %w", err)
+		return nil, -1, err
 	}
-	return cmd, nil
+	return cmd, ctl, nil
 }
 
 // reapTraced waits for a killed tracee to be gone.
@@ -182,6 +201,8 @@ type ptracer struct {
 	// signal-delivery-stop of the raised copy.
 	redeliver map[int][]siginfo
 	t0        time.Time // when the current stop was reported
+	// ctl is the control socket of an isolated init stage, or -1.
+	ctl int
 }
 
 // installHook, set only by tests, may change an InstallFD answer before it
@@ -224,11 +245,12 @@ func runPtrace(opt Options) (Result, error) {
 				s.opt.Log("--pin: " + err.Error())
 			}
 		}
-		cmd, err := launchTraced(opt.Program, opt.Filter)
+		cmd, ctl, err := launchTraced(opt.Program, opt.Filter, s.opt.Log)
 		if err != nil {
 			startc <- started{err: err}
 			return
 		}
+		s.ctl = ctl
 		// Every ptrace stop also sends this process a SIGCHLD, which
 		// Go's handler takes on one of its threads: a wake-up of
 		// another thread at every stop (12 against 30-45 µs a stop,
@@ -251,7 +273,9 @@ func runPtrace(opt Options) (Result, error) {
 	if opt.Started != nil {
 		opt.Started(st.pid)
 	}
+	stop := forward(opt.Forward, st.pid, s.ctl)
 	err := <-done
+	stop()
 	s.close()
 	return Result{ExitCode: s.exitCode}, err
 }
@@ -408,7 +432,7 @@ func (s *ptracer) learnChild(parent int) {
 	}
 	s.reap()
 	p := s.k.Process(st.Tgid, pt.proc)
-	p.Creds, p.Umask = st.creds(), st.Umask
+	p.Creds, p.Umask, p.NSpid = st.creds(), st.Umask, st.NSpid
 	p.NeedScan = true
 	s.pidfd(st.Tgid)
 	s.tids[child] = &task{tid: child, proc: p, mem: procMem{pid: child}}

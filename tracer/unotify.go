@@ -29,8 +29,11 @@ type Options struct {
 	// NoSyncWakeup disables SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (for
 	// measuring its effect).
 	NoSyncWakeup bool
-	// Started, if set, is told the pid of the launched program.
+	// Started, if set, is told the pid of the launched program (of the
+	// init stage that runs it, when it is isolated).
 	Started func(pid int)
+	// Forward, if set, carries signals to pass on to the program.
+	Forward <-chan syscall.Signal
 	// Log receives diagnostics (unexpected kernel answers); nil = stderr.
 	Log func(string)
 	// Transport is how routed calls arrive; Filter must be built for it.
@@ -53,26 +56,19 @@ type Result struct {
 // Run launches the program under the filter and serves it until every
 // process of the target has ended.
 func Run(opt Options) (Result, error) {
-	// The program runs with fsshim's ids, and the kernel lets a process
-	// take another's fds (pidfd_getfd: the seccomp listener, to answer
-	// its own calls), attach to it, or read and write its memory when the
-	// ids match and the other is dumpable. fsshim is made non-dumpable
-	// first: those then need CAP_SYS_PTRACE, which an unprivileged
-	// program does not have. (Children exec'd from here are dumpable
-	// again: the flag is reset at execve.)
-	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
-		return Result{ExitCode: ExitInternal}, fmt.Errorf("prctl(PR_SET_DUMPABLE): %w", err)
-	}
 	if opt.Transport == Ptrace {
 		return runPtrace(opt) // ptrace.go
 	}
 	type started struct {
 		cmd *exec.Cmd
 		lfd int
+		ctl int
 		err error
 	}
 	startc := make(chan started, 1)
 	done := make(chan error, 1)
+	reaped := make(chan struct{})
+	defer close(reaped)
 	s := newServer(opt)
 	if s.opt.Log == nil {
 		s.opt.Log = func(m string) { fmt.Fprintln(os.Stderr, "fsshim:", m) }
@@ -81,8 +77,8 @@ func Run(opt Options) (Result, error) {
 	// thread) and then runs the receive loop.
 	go func() {
 		runtime.LockOSThread()
-		cmd, lfd, err := launch(opt.Program, opt.Filter)
-		startc <- started{cmd, lfd, err}
+		cmd, lfd, ctl, err := launch(opt.Program, opt.Filter, s.opt.Log)
+		startc <- started{cmd, lfd, ctl, err}
 		if err != nil {
 			return
 		}
@@ -93,6 +89,10 @@ func Run(opt Options) (Result, error) {
 			}
 		}
 		done <- s.loop()
+		// The thread that forked the init stage is its parent for
+		// PR_SET_PDEATHSIG: it must outlive the init stage, which may
+		// still be reaping when the last filtered process is gone.
+		<-reaped
 	}()
 	st := <-startc
 	if st.err == nil && opt.Started != nil {
@@ -104,8 +104,10 @@ func Run(opt Options) (Result, error) {
 		}
 		return Result{ExitCode: ExitInternal}, st.err
 	}
+	stop := forward(opt.Forward, st.cmd.Process.Pid, st.ctl)
 	waitErr := st.cmd.Wait()
 	loopErr := <-done
+	stop()
 	unix.Close(st.lfd)
 	s.close()
 	res := Result{State: st.cmd.ProcessState}
@@ -117,6 +119,37 @@ func Run(opt Options) (Result, error) {
 		return res, waitErr
 	}
 	return res, loopErr
+}
+
+// forward passes the signals of sigs on to the program until the
+// returned function is called: through the control socket of an isolated
+// init stage (ctl >= 0), which sends them on, or straight to pid. It
+// closes ctl when stopped.
+func forward(sigs <-chan syscall.Signal, pid, ctl int) (stop func()) {
+	done := make(chan struct{})
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		for {
+			select {
+			case sig := <-sigs:
+				if ctl >= 0 {
+					forwardSignal(ctl, sig)
+				} else {
+					unix.Kill(pid, sig)
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-ended
+		if ctl >= 0 {
+			unix.Close(ctl)
+		}
+	}
 }
 
 func exitCode(ps *os.ProcessState) int {
@@ -479,7 +512,7 @@ func (s *server) task(tid int) *task {
 			parent = pt.proc
 		}
 		p = s.k.Process(st.Tgid, parent)
-		p.Creds, p.Umask = st.creds(), st.Umask
+		p.Creds, p.Umask, p.NSpid = st.creds(), st.Umask, st.NSpid
 		s.pidfd(st.Tgid)
 		s.rescan(p)
 	} else {

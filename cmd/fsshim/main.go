@@ -67,18 +67,19 @@ const (
 )
 
 type options struct {
-	mounts     []string
-	overlays   []string
-	size       string
-	stats      bool
-	statsJSON  string
-	dumpPolicy bool
-	transport  string
-	noSyncWake bool
-	pin        bool
-	saves      []string
-	maxInodes  int64
-	injects    []string
+	mounts      []string
+	overlays    []string
+	size        string
+	stats       bool
+	statsJSON   string
+	dumpPolicy  bool
+	transport   string
+	noSyncWake  bool
+	noIsolation bool
+	pin         bool
+	saves       []string
+	maxInodes   int64
+	injects     []string
 }
 
 func main() {
@@ -109,6 +110,7 @@ func run(args []string, stderr io.Writer) int {
 	fs.BoolVar(&o.dumpPolicy, "dump-policy", false, "print the mount table, the routed syscalls and the BPF program, then exit")
 	fs.StringVar(&o.transport, "transport", "unotify", "how syscalls reach fsshim: unotify (seccomp user notification) or ptrace (SECCOMP_RET_TRACE, fsshim as the tracer)")
 	fs.BoolVar(&o.noSyncWake, "no-sync-wakeup", false, "do not ask the kernel for synchronous wake-ups (for measurements)")
+	fs.BoolVar(&o.noIsolation, "no-isolation", false, "run the program without namespaces of its own: the host directories behind mounts are then guarded by fsshim's path checks alone (see README, Threat model)")
 	fs.BoolVar(&o.pin, "pin", false, "with --transport ptrace: run the program and fsshim's tracing thread on one CPU, so that no ptrace stop waits for a cross-CPU wake-up (the program sees one CPU)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageHead)
@@ -283,8 +285,8 @@ func run(args []string, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
-	pidc := make(chan int, 1)
-	go forwardSignals(sigs, pidc)
+	fwd := make(chan syscall.Signal, 4)
+	go forwardSignals(sigs, fwd)
 
 	if prof := os.Getenv("FSSHIM_CPUPROFILE"); prof != "" {
 		// For finding where the supervisor's time goes.
@@ -298,6 +300,7 @@ func run(args []string, stderr io.Writer) int {
 		Program: tracer.Program{
 			Path: prog, Argv: rest, Env: os.Environ(), Dir: cwd,
 			Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+			Isolate: !o.noIsolation, Protect: protected(ems),
 		},
 		Filter:       filter,
 		Kernel:       k,
@@ -305,7 +308,7 @@ func run(args []string, stderr io.Writer) int {
 		NoSyncWakeup: o.noSyncWake,
 		Transport:    ttr,
 		Pin:          o.pin,
-		Started:      func(pid int) { pidc <- pid },
+		Forward:      fwd,
 		Log:          func(m string) { fmt.Fprintln(stderr, "fsshim:", m) },
 	})
 	wall := time.Since(start)
@@ -450,18 +453,26 @@ func (sv save) run(k *emul.Kernel, ems []*emul.Mount) error {
 	return fmt.Errorf("no mount %s", sv.mount)
 }
 
-func forwardSignals(sigs <-chan os.Signal, pidc <-chan int) {
-	pid := 0
-	for {
-		select {
-		case p := <-pidc:
-			pid = p
-		case s := <-sigs:
-			if pid > 0 && (s == syscall.SIGTERM || s == syscall.SIGHUP || !terminalSentIt()) {
-				syscall.Kill(pid, s.(syscall.Signal))
+func forwardSignals(sigs <-chan os.Signal, fwd chan<- syscall.Signal) {
+	for s := range sigs {
+		if s == syscall.SIGTERM || s == syscall.SIGHUP || !terminalSentIt() {
+			select {
+			case fwd <- s.(syscall.Signal):
+			default: // several pending already: the program gets those
 			}
 		}
 	}
+}
+
+// protected lists the host directories the program must not change: each
+// mount's path (where it exists on the host, the program's namespace makes
+// it read-only) and each overlay's directory.
+func protected(ems []*emul.Mount) []string {
+	var ps []string
+	for _, m := range ems {
+		ps = append(ps, m.Path)
+	}
+	return ps
 }
 
 // terminalSentIt reports whether a SIGINT or SIGQUIT that fsshim got came

@@ -1,0 +1,84 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestRoutesToHostDirs runs cprog/routes.c under fsshim: magic links
+// (/proc/self/root, /proc/PPID/root, /proc/1/root, /proc/self/fd/N),
+// host symlinks, a CLONE_FS sibling's chdir, a renamed ancestor, threads
+// flipping a path string between a host path and one in the mount while
+// another creates it, and as root bind mounts, umount, open_by_handle_at
+// through another mount and acct. Whatever each answers, the host directory
+// behind the --mount, or the --overlay's directory, must be unchanged
+// afterwards, under both transports, as root and as an unprivileged user.
+func TestRoutesToHostDirs(t *testing.T) {
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Skip("gcc is not installed (Debian package gcc, libc6-dev)")
+	}
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(binDir, "routes")
+	if out, err := exec.Command(gcc, "-O2", "-Wall", "-Wextra", "-Werror", "-pthread", "-o", bin,
+		filepath.Join(root, "e2e", "cprog", "routes.c")).CombinedOutput(); err != nil {
+		t.Fatalf("gcc routes.c: %v\n%s", err, out)
+	}
+	users := []struct {
+		name string
+		uid  int
+	}{{"self", 0}}
+	if os.Geteuid() == 0 {
+		users = []struct {
+			name string
+			uid  int
+		}{{"root", 0}, {"nobody", nobody}}
+	}
+	for _, tr := range transports {
+		for _, kind := range []string{"mount", "overlay"} {
+			for _, u := range users {
+				t.Run(tr+"/"+kind+"/"+u.name, func(t *testing.T) {
+					requireTransport(t, tr)
+					p := workDir(t)
+					s := workDir(t) // same length as p: a torn flip is one or the other
+					if err := os.WriteFile(filepath.Join(p, "marker"), []byte("host\n"), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					if u.uid != 0 {
+						for _, d := range []string{p, filepath.Dir(p), s} {
+							if err := os.Chown(d, u.uid, u.uid); err != nil {
+								t.Fatal(err)
+							}
+						}
+						os.Chown(filepath.Join(p, "marker"), u.uid, u.uid)
+					}
+					before := snapshot(t, filepath.Dir(p))
+					rounds := 5000
+					if tr == "ptrace" {
+						rounds = 2000 // a stop per call: slower
+					}
+					args := []string{fsshimBin, "--transport", tr, "--" + kind, p, "--", bin, p, s, strconv.Itoa(rounds)}
+					r, err := execute(proc{args: args, uid: u.uid})
+					if err != nil {
+						t.Fatal(err)
+					}
+					after := snapshot(t, filepath.Dir(p))
+					if before != after {
+						t.Errorf("the host directory %s changed\nbefore:\n%s\nafter:\n%s\nthe program printed:\n%s", p, indent(before), indent(after), indent(r.stdout))
+					}
+					if r.exit != 0 || !strings.HasSuffix(r.stdout, "done\n") {
+						t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.exit, indent(r.stdout), indent(r.stderr))
+					}
+					t.Logf("routes:\n%s", indent(r.stdout))
+				})
+			}
+		}
+	}
+}
