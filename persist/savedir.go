@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	iofs "io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -35,30 +38,40 @@ import (
 // If only the removal of the previous tree fails, the error is a
 // *CleanupError: the new tree is in place.
 func SaveDir(fs *ramfs.FS, root *ramfs.Inode, hostDir string) error {
-	return saveDir(fs, root, hostDir, true)
+	return saveDir(fs, root, hostDir, true, nil)
 }
 
 // saveDir is SaveDir reading from src; exchange false skips
-// RENAME_EXCHANGE, to test the other way of swapping.
-func saveDir(src source, root *ramfs.Inode, hostDir string, exchange bool) error {
-	dst, exists, err := destination(hostDir, true)
+// RENAME_EXCHANGE, to test the other way of swapping. The destination is
+// refused if guard protects it, checked on the parent directory the save
+// has open and works in: the parent is opened once, and the temporary
+// copy, the swap and the removal of the previous tree are all done
+// relative to it, so that a symlink put in place of the parent meanwhile
+// cannot send them elsewhere.
+func saveDir(src source, root *ramfs.Inode, hostDir string, exchange bool, guard Guard) error {
+	dst, _, err := destination(hostDir, true)
 	if err != nil {
 		return fmt.Errorf("persist: save %s: %w", hostDir, err)
 	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dst), filepath.Base(dst)+".fsshim-tmp-")
+	at, exists, err := openParent(dst, true, guard, hostDir)
 	if err != nil {
 		return fmt.Errorf("persist: save %s: %w", hostDir, err)
 	}
-	skipped, err := writeTree(src, root, tmp)
+	defer at.close()
+	tmp, err := at.mkdirTemp(at.base + ".fsshim-tmp-")
 	if err != nil {
-		removeTree(tmp)
+		return fmt.Errorf("persist: save %s: %w", hostDir, err)
+	}
+	skipped, err := at.writeTree(src, root, tmp)
+	if err != nil {
+		removeTree(at.proc(tmp))
 		return fmt.Errorf("persist: save %s: %w", hostDir, err)
 	}
 	var xe error
 	if len(skipped) > 0 {
 		xe = &XattrError{Dest: hostDir, Skipped: skipped}
 	}
-	if err := swapDir(tmp, dst, exists, exchange); err != nil {
+	if err := at.swapDir(tmp, exists, exchange); err != nil {
 		var ce *CleanupError
 		if errors.As(err, &ce) {
 			return errors.Join(err, xe)
@@ -66,6 +79,97 @@ func saveDir(src source, root *ramfs.Inode, hostDir string, exchange bool) error
 		return fmt.Errorf("persist: save %s: %w", hostDir, err)
 	}
 	return xe
+}
+
+// parentDir is the open directory a save writes in: the parent of its
+// destination.
+type parentDir struct {
+	fd   int
+	dir  string // its path, for messages
+	base string // the destination's name in it
+}
+
+// openParent opens the parent directory of dst (a path from destination)
+// and checks, on the open directory, that guard allows writing dst there
+// and that dst is still what it should be: absent, or a directory (dir)
+// or a regular file (!dir), not a symlink put there since destination
+// looked.
+func openParent(dst string, dir bool, guard Guard, shown string) (*parentDir, bool, error) {
+	p := &parentDir{dir: filepath.Dir(dst), base: filepath.Base(dst)}
+	fd, err := unix.Open(p.dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, false, &iofs.PathError{Op: "open", Path: p.dir, Err: err}
+	}
+	p.fd = fd
+	if err := guard.checkAt(fd, p.base, shown); err != nil {
+		p.close()
+		return nil, false, err
+	}
+	var st unix.Stat_t
+	err = unix.Fstatat(fd, p.base, &st, unix.AT_SYMLINK_NOFOLLOW)
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		return p, false, nil
+	case err != nil:
+		p.close()
+		return nil, false, &iofs.PathError{Op: "stat", Path: dst, Err: err}
+	case dir && st.Mode&unix.S_IFMT == unix.S_IFDIR, !dir && st.Mode&unix.S_IFMT == unix.S_IFREG:
+		return p, true, nil
+	}
+	p.close()
+	return nil, false, fmt.Errorf("%s changed during the save (now of mode %o)", dst, st.Mode)
+}
+
+func (p *parentDir) close() { unix.Close(p.fd) }
+
+// path is the name of an entry of p, for messages.
+func (p *parentDir) path(name string) string { return filepath.Join(p.dir, name) }
+
+// proc is a path that reaches the entry name of p through p's descriptor.
+func (p *parentDir) proc(name string) string {
+	return "/proc/self/fd/" + strconv.Itoa(p.fd) + "/" + name
+}
+
+// mkdirTemp makes a new directory in p named prefix and a random number.
+func (p *parentDir) mkdirTemp(prefix string) (string, error) {
+	for range 10000 {
+		name := prefix + strconv.FormatUint(uint64(rand.Uint32()), 10)
+		err := unix.Mkdirat(p.fd, name, 0o700)
+		if err == nil {
+			return name, nil
+		}
+		if !errors.Is(err, unix.EEXIST) {
+			return "", &iofs.PathError{Op: "mkdir", Path: p.path(name), Err: err}
+		}
+	}
+	return "", &iofs.PathError{Op: "mkdirtemp", Path: p.path(prefix + "*"), Err: iofs.ErrExist}
+}
+
+// writeTree is writeTree into the new directory name of p, reached
+// through p's descriptor; errors name it by its path.
+func (p *parentDir) writeTree(src source, root *ramfs.Inode, name string) ([]SkippedXattr, error) {
+	top := p.proc(name)
+	skipped, err := writeTree(src, root, top)
+	return skipped, renamePaths(err, top, p.path(name))
+}
+
+// renamePaths replaces the prefix from by to in the paths err names.
+func renamePaths(err error, from, to string) error {
+	fix := func(s string) string {
+		if s == from || strings.HasPrefix(s, from+"/") {
+			return to + s[len(from):]
+		}
+		return s
+	}
+	var pe *iofs.PathError
+	if errors.As(err, &pe) {
+		pe.Path = fix(pe.Path)
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		le.Old, le.New = fix(le.Old), fix(le.New)
+	}
+	return err
 }
 
 // destination resolves the path a save replaces: absolute, through a
@@ -270,57 +374,78 @@ func (d *dirWriter) xattrs(p string, e *entry) error {
 	return nil
 }
 
-// swapDir puts the finished copy tmp in the place of dst and removes the
-// previous tree. Until the swap, any failure removes tmp and leaves dst.
-func swapDir(tmp, dst string, exists, exchange bool) error {
-	parent := filepath.Dir(dst)
+// swapDir puts the finished copy tmp, an entry of p, in the place of the
+// destination and removes the previous tree. Until the swap, any failure
+// removes tmp and leaves the destination.
+func (p *parentDir) swapDir(tmp string, exists, exchange bool) error {
 	if !exists {
-		if err := os.Rename(tmp, dst); err != nil {
-			removeTree(tmp)
-			return err
+		// RENAME_NOREPLACE: a directory that appeared meanwhile is not
+		// replaced (nor would rename(2) replace one that is not empty).
+		if err := p.renameNoReplace(tmp, p.base); err != nil {
+			removeTree(p.proc(tmp))
+			return &os.LinkError{Op: "rename", Old: p.path(tmp), New: p.path(p.base), Err: err}
 		}
-		return syncDir(parent)
+		return p.sync()
 	}
 	old := ""
 	if exchange {
-		err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, dst, unix.RENAME_EXCHANGE)
+		err := unix.Renameat2(p.fd, tmp, p.fd, p.base, unix.RENAME_EXCHANGE)
 		switch {
 		case err == nil:
 			old = tmp // the previous tree now has the temporary name
 		case errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EOPNOTSUPP):
 			// The file system cannot exchange: rename twice.
 		default:
-			removeTree(tmp)
-			return &os.LinkError{Op: "renameat2 RENAME_EXCHANGE", Old: tmp, New: dst, Err: err}
+			removeTree(p.proc(tmp))
+			return &os.LinkError{Op: "renameat2 RENAME_EXCHANGE", Old: p.path(tmp), New: p.path(p.base), Err: err}
 		}
 	}
 	if old == "" {
-		backup, err := os.MkdirTemp(parent, filepath.Base(dst)+".fsshim-old-")
+		backup, err := p.mkdirTemp(p.base + ".fsshim-old-")
 		if err != nil {
-			removeTree(tmp)
+			removeTree(p.proc(tmp))
 			return err
 		}
-		// Renaming a directory over an empty one replaces it (rename(2);
-		// os.Rename refuses).
-		if err := unix.Rename(dst, backup); err != nil {
-			os.Remove(backup)
-			removeTree(tmp)
-			return &os.LinkError{Op: "rename", Old: dst, New: backup, Err: err}
+		// Renaming a directory over an empty one replaces it (rename(2)).
+		if err := unix.Renameat(p.fd, p.base, p.fd, backup); err != nil {
+			unix.Unlinkat(p.fd, backup, unix.AT_REMOVEDIR)
+			removeTree(p.proc(tmp))
+			return &os.LinkError{Op: "rename", Old: p.path(p.base), New: p.path(backup), Err: err}
 		}
-		if err := os.Rename(tmp, dst); err != nil {
-			if rerr := unix.Rename(backup, dst); rerr != nil {
-				return fmt.Errorf("%w; putting the previous tree back failed too (%v): it is at %s, the new one at %s", err, rerr, backup, tmp)
+		if err := p.renameNoReplace(tmp, p.base); err != nil {
+			err = &os.LinkError{Op: "rename", Old: p.path(tmp), New: p.path(p.base), Err: err}
+			if rerr := unix.Renameat(p.fd, backup, p.fd, p.base); rerr != nil {
+				return fmt.Errorf("%w; putting the previous tree back failed too (%v): it is at %s, the new one at %s", err, rerr, p.path(backup), p.path(tmp))
 			}
-			removeTree(tmp)
+			removeTree(p.proc(tmp))
 			return err
 		}
 		old = backup
 	}
-	if err := syncDir(parent); err != nil {
-		return fmt.Errorf("the new tree is in place but its rename may not be durable (%w); the previous tree is kept at %s", err, old)
+	if err := p.sync(); err != nil {
+		return fmt.Errorf("the new tree is in place but its rename may not be durable (%w); the previous tree is kept at %s", err, p.path(old))
 	}
-	if err := removeTree(old); err != nil {
-		return &CleanupError{Path: old, Err: err}
+	if err := removeTree(p.proc(old)); err != nil {
+		return &CleanupError{Path: p.path(old), Err: renamePaths(err, strings.TrimSuffix(p.proc(""), "/"), p.dir)}
+	}
+	return nil
+}
+
+// renameNoReplace renames the entry from of p to to, also of p, unless to
+// exists. Where the file system cannot say so (RENAME_NOREPLACE), it is
+// rename(2), which still does not replace a directory that is not empty.
+func (p *parentDir) renameNoReplace(from, to string) error {
+	err := unix.Renameat2(p.fd, from, p.fd, to, unix.RENAME_NOREPLACE)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+		err = unix.Renameat(p.fd, from, p.fd, to)
+	}
+	return err
+}
+
+// sync fsyncs p, making the renames in it durable.
+func (p *parentDir) sync() error {
+	if err := unix.Fsync(p.fd); err != nil {
+		return &iofs.PathError{Op: "fsync", Path: p.dir, Err: err}
 	}
 	return nil
 }
@@ -339,17 +464,4 @@ func removeTree(p string) error {
 		return nil
 	})
 	return os.RemoveAll(p)
-}
-
-// syncDir fsyncs a directory, making the renames in it durable.
-func syncDir(p string) error {
-	f, err := os.Open(p)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

@@ -83,7 +83,7 @@ func TestSaveDirReplace(t *testing.T) {
 				check(t, os.Symlink("out", dst))
 			}
 			src := testTree(t, to)
-			check(t, saveDir(src, src.Root(), dst, tc.exchange))
+			check(t, saveDir(src, src.Root(), dst, tc.exchange, nil))
 			if l := leftovers(t, parent); len(l) > 0 {
 				t.Errorf("leftovers: %v", l)
 			}
@@ -115,7 +115,7 @@ func TestSaveDirAtomic(t *testing.T) {
 				before = hostSnapshot(t, out)
 			}
 			src := &failingSource{source: testTree(t, to), okReads: 3}
-			err := saveDir(src, src.source.(*ramfs.FS).Root(), out, exchange)
+			err := saveDir(src, src.source.(*ramfs.FS).Root(), out, exchange, nil)
 			if !errors.Is(err, syscall.EIO) {
 				t.Fatalf("exists=%v exchange=%v: got %v, want EIO", exists, exchange, err)
 			}

@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,11 +48,14 @@ import (
 // an *XattrError (unwrapped). Holes are stored as zeros: Go's archive/tar
 // writes no sparse entries.
 func SaveTar(fs *ramfs.FS, root *ramfs.Inode, path string, gz bool) error {
-	return saveTar(fs, root, path, gz)
+	return saveTar(fs, root, path, gz, nil)
 }
 
-func saveTar(src source, root *ramfs.Inode, path string, gz bool) error {
-	skipped, err := saveTarSkipping(src, root, path, gz)
+// saveTar is SaveTar reading from src, refusing a destination that guard
+// protects. As in saveDir, the parent directory is opened once and checked,
+// and the temporary file and the rename are relative to it.
+func saveTar(src source, root *ramfs.Inode, path string, gz bool, guard Guard) error {
+	skipped, err := saveTarSkipping(src, root, path, gz, guard)
 	if err == nil && len(skipped) > 0 {
 		// Saved; only these attributes are missing.
 		return &XattrError{Dest: path, Skipped: skipped}
@@ -62,20 +64,25 @@ func saveTar(src source, root *ramfs.Inode, path string, gz bool) error {
 }
 
 // saveTarSkipping is saveTar returning the attributes it left out.
-func saveTarSkipping(src source, root *ramfs.Inode, path string, gz bool) (skipped []SkippedXattr, err error) {
+func saveTarSkipping(src source, root *ramfs.Inode, path string, gz bool, guard Guard) (skipped []SkippedXattr, err error) {
 	gz = gz || strings.HasSuffix(path, ".tar.gz") || strings.HasSuffix(path, ".tgz")
-	dst, exists, err := destination(path, false)
+	dst, _, err := destination(path, false)
 	if err != nil {
 		return nil, fmt.Errorf("persist: save %s: %w", path, err)
 	}
-	f, err := createTemp(filepath.Dir(dst), filepath.Base(dst)+".fsshim-tmp-")
+	at, exists, err := openParent(dst, false, guard, path)
+	if err != nil {
+		return nil, fmt.Errorf("persist: save %s: %w", path, err)
+	}
+	defer at.close()
+	f, tmp, err := at.createTemp(at.base + ".fsshim-tmp-")
 	if err != nil {
 		return nil, fmt.Errorf("persist: save %s: %w", path, err)
 	}
 	defer func() {
 		if err != nil {
 			f.Close()
-			os.Remove(f.Name())
+			unix.Unlinkat(at.fd, tmp, 0)
 			err = fmt.Errorf("persist: save %s: %w", path, err)
 		}
 	}()
@@ -83,7 +90,7 @@ func saveTarSkipping(src source, root *ramfs.Inode, path string, gz bool) (skipp
 		return nil, err
 	}
 	if exists {
-		if err := keepOwnerMode(f, dst); err != nil {
+		if err := keepOwnerMode(f, at, dst); err != nil {
 			return nil, err
 		}
 	}
@@ -93,34 +100,38 @@ func saveTarSkipping(src source, root *ramfs.Inode, path string, gz bool) (skipp
 	if err := f.Close(); err != nil {
 		return nil, err
 	}
-	if err := os.Rename(f.Name(), dst); err != nil {
-		return nil, err
+	if err := unix.Renameat(at.fd, tmp, at.fd, at.base); err != nil {
+		return nil, &os.LinkError{Op: "rename", Old: f.Name(), New: dst, Err: err}
 	}
-	if err := syncDir(filepath.Dir(dst)); err != nil {
+	if err := at.sync(); err != nil {
 		// The archive is in place; only its durability is in doubt.
 		return nil, fmt.Errorf("fsync of the directory after the rename: %w", err)
 	}
 	return skipped, nil
 }
 
-// createTemp creates a new file named prefix plus a random number in dir
-// with mode 0666 less the umask (os.CreateTemp would use 0600).
-func createTemp(dir, prefix string) (*os.File, error) {
+// createTemp creates a new file in p named prefix plus a random number,
+// with mode 0666 less the umask (os.CreateTemp would use 0600). The file's
+// Name is its path, for messages.
+func (p *parentDir) createTemp(prefix string) (*os.File, string, error) {
 	for range 10000 {
-		name := filepath.Join(dir, prefix+strconv.FormatUint(uint64(rand.Uint32()), 10))
-		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
-		if !errors.Is(err, iofs.ErrExist) {
-			return f, err
+		name := prefix + strconv.FormatUint(uint64(rand.Uint32()), 10)
+		fd, err := unix.Openat(p.fd, name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o666)
+		if err == nil {
+			return os.NewFile(uintptr(fd), p.path(name)), name, nil
+		}
+		if !errors.Is(err, unix.EEXIST) {
+			return nil, "", &iofs.PathError{Op: "open", Path: p.path(name), Err: err}
 		}
 	}
-	return nil, &iofs.PathError{Op: "createtemp", Path: filepath.Join(dir, prefix+"*"), Err: iofs.ErrExist}
+	return nil, "", &iofs.PathError{Op: "createtemp", Path: p.path(prefix + "*"), Err: iofs.ErrExist}
 }
 
-// keepOwnerMode gives f the mode of the file at dst, and its owner when
-// running as root.
-func keepOwnerMode(f *os.File, dst string) error {
-	var st syscall.Stat_t
-	if err := syscall.Stat(dst, &st); err != nil {
+// keepOwnerMode gives f the mode of the file dst, the entry p.base of p,
+// and its owner when running as root.
+func keepOwnerMode(f *os.File, p *parentDir, dst string) error {
+	var st unix.Stat_t
+	if err := unix.Fstatat(p.fd, p.base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return &iofs.PathError{Op: "stat", Path: dst, Err: err}
 	}
 	if os.Geteuid() == 0 {

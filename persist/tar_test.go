@@ -132,7 +132,7 @@ func TestSaveTarAtomic(t *testing.T) {
 	check(t, syscall.Stat(p, &st0))
 
 	src := &failingSource{source: testTree(t, allOpts), okReads: 3}
-	err = saveTar(src, src.source.(*ramfs.FS).Root(), p, false)
+	err = saveTar(src, src.source.(*ramfs.FS).Root(), p, false, nil)
 	if !errors.Is(err, syscall.EIO) || !strings.Contains(err.Error(), p) {
 		t.Fatalf("got %v, want EIO naming %s", err, p)
 	}
@@ -149,7 +149,7 @@ func TestSaveTarAtomic(t *testing.T) {
 
 	// A failed save of a new archive leaves nothing.
 	src = &failingSource{source: testTree(t, allOpts), okReads: 3}
-	if err := saveTar(src, src.source.(*ramfs.FS).Root(), filepath.Join(dir, "new.tar"), false); !errors.Is(err, syscall.EIO) {
+	if err := saveTar(src, src.source.(*ramfs.FS).Root(), filepath.Join(dir, "new.tar"), false, nil); !errors.Is(err, syscall.EIO) {
 		t.Fatalf("got %v, want EIO", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "new.tar")); !errors.Is(err, fs.ErrNotExist) {

@@ -361,6 +361,7 @@ func run(args []string, stderr io.Writer) int {
 type save struct {
 	mount, dest string
 	tar, gz     bool
+	guard       persist.Guard // checked again when saving
 }
 
 // parseSaves reads --save PATH=DEST values; PATH must be a mount.
@@ -386,7 +387,10 @@ func parseSaves(vals []string, cwd string, table *policy.Table) ([]save, error) 
 		if under(dest, m.Path) {
 			return nil, fmt.Errorf("%s: the destination is inside the mount itself", v)
 		}
-		sv := save{mount: m.Path, dest: dest}
+		sv := save{mount: m.Path, dest: dest, guard: saveGuard(table)}
+		if err := sv.guard.Check(dest); err != nil {
+			return nil, fmt.Errorf("%s: %v", v, err)
+		}
 		switch {
 		case strings.HasSuffix(dest, ".tar"):
 			sv.tar = true
@@ -446,9 +450,9 @@ func (sv save) run(k *emul.Kernel, ems []*emul.Mount) error {
 			}
 		}
 		if sv.tar {
-			return persist.SaveTar(m.FS, m.FS.Root(), sv.dest, sv.gz)
+			return sv.guard.SaveTar(m.FS, m.FS.Root(), sv.dest, sv.gz)
 		}
-		return persist.SaveDir(m.FS, m.FS.Root(), sv.dest)
+		return sv.guard.SaveDir(m.FS, m.FS.Root(), sv.dest)
 	}
 	return fmt.Errorf("no mount %s", sv.mount)
 }
