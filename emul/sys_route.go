@@ -286,7 +286,8 @@ const (
 )
 
 // OpenTree follows open_tree(2) and open_tree_attr(2). The ramfs is no
-// kernel mount: a path or fd in a mount answers EOPNOTSUPP. A clone
+// kernel mount: a path or fd in a mount answers EOPNOTSUPP (a clone of
+// one EPERM without CAP_SYS_ADMIN, as the kernel checks that first). A clone
 // (OPEN_TREE_CLONE) of a host tree that holds a mount answers EPERM: the
 // detached copy would hold the hidden host directory, and paths relative
 // to it name no place fsshim can check.
@@ -303,6 +304,9 @@ func (k *Kernel) OpenTree(c *Call) Result {
 			if e := mustExist(l); e != 0 {
 				return fail(e)
 			}
+		}
+		if flags&openTreeClone != 0 {
+			return fail(privileged(c, syscall.EOPNOTSUPP))
 		}
 		return fail(syscall.EOPNOTSUPP)
 	case where == reachAbove && flags&openTreeClone != 0:
@@ -382,7 +386,7 @@ func (k *Kernel) Fsconfig(c *Call) Result {
 }
 
 // Chroot follows chroot(2): a root in a mount answers EOPNOTSUPP (fsshim
-// resolves paths from the host's root), and a host directory that holds a
+// resolves paths from the host's root; EPERM without CAP_SYS_CHROOT), and a host directory that holds a
 // mount (other than "/") EPERM: from the new root the kernel would reach
 // the hidden host directory by paths fsshim takes for host paths.
 func (k *Kernel) Chroot(c *Call) Result {
@@ -396,7 +400,7 @@ func (k *Kernel) Chroot(c *Call) Result {
 				return fail(e)
 			}
 		}
-		return fail(syscall.EOPNOTSUPP)
+		return fail(privileged(c, syscall.EOPNOTSUPP))
 	case where == reachAbove && cleanAbs(l.hostPath) != "/":
 		return fail(syscall.EPERM)
 	}
