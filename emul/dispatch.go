@@ -12,6 +12,16 @@ const (
 	sysListxattrat   = 465
 	sysRemovexattrat = 466
 	sysOpenTree      = 428
+	sysMoveMount     = 429
+	sysFsconfig      = 431
+	sysFspick        = 433
+	sysMountSetattr  = 442
+	sysQuotactlFd    = 443
+	sysLandlockAdd   = 445
+	// arch/x86/entry/syscalls/syscall_64.tbl, Linux 6.15 and 6.17.
+	sysOpenTreeAttr = 467
+	sysFileGetattr  = 468
+	sysFileSetattr  = 469
 )
 
 type handler func(*Kernel, *Call) Result
@@ -121,7 +131,26 @@ var handlers = map[int]handler{
 	unix.SYS_NAME_TO_HANDLE_AT: (*Kernel).NameToHandleAt,
 	unix.SYS_INOTIFY_ADD_WATCH: (*Kernel).InotifyAddWatch,
 	sysOpenTree:                (*Kernel).OpenTree,
+	sysOpenTreeAttr:            (*Kernel).OpenTree,
+	sysMoveMount:               (*Kernel).MoveMount,
+	sysFsconfig:                (*Kernel).Fsconfig,
+	sysFspick:                  (*Kernel).Fspick,
+	sysMountSetattr:            (*Kernel).MountSetattr,
+	unix.SYS_MOUNT:             (*Kernel).Mount,
+	unix.SYS_UMOUNT2:           (*Kernel).Umount2,
 	unix.SYS_CHROOT:            (*Kernel).Chroot,
+	unix.SYS_ACCT:              (*Kernel).Acct,
+	unix.SYS_SWAPON:            (*Kernel).Swap,
+	unix.SYS_SWAPOFF:           (*Kernel).Swap,
+	unix.SYS_QUOTACTL:          (*Kernel).Quotactl,
+	sysQuotactlFd:              (*Kernel).QuotactlFd,
+	unix.SYS_FANOTIFY_MARK:     (*Kernel).FanotifyMark,
+	sysLandlockAdd:             (*Kernel).LandlockAddRule,
+	unix.SYS_FINIT_MODULE:      (*Kernel).FDRefused,
+	unix.SYS_KEXEC_FILE_LOAD:   (*Kernel).FDRefused,
+	unix.SYS_BPF:               (*Kernel).Bpf,
+	sysFileGetattr:             (*Kernel).FileGetattr,
+	sysFileSetattr:             (*Kernel).FileSetattr,
 	unix.SYS_MMAP:              (*Kernel).Mmap,
 	unix.SYS_SENDFILE:          (*Kernel).Sendfile,
 	unix.SYS_COPY_FILE_RANGE:   (*Kernel).CopyFileRange,

@@ -873,38 +873,6 @@ func (k *Kernel) Utime(c *Call) Result {
 	return k.setTimesLocked(c, l, &at, &mt, true)
 }
 
-// PathUnsupported answers EOPNOTSUPP for a path inside a mount and lets the
-// host run the rest: name_to_handle_at, inotify_add_watch, open_tree,
-// chroot (a handle, watch or new root on a ramfs would not work).
-func (k *Kernel) pathUnsupported(c *Call, dirfd int, addr uint64) Result {
-	l, r, done := k.target(c, dirfd, addr, true, false)
-	if done {
-		return r
-	}
-	if e := mustExist(l); e != 0 {
-		return fail(e)
-	}
-	return fail(syscall.EOPNOTSUPP)
-}
-
-// NameToHandleAt: see pathUnsupported.
-func (k *Kernel) NameToHandleAt(c *Call) Result {
-	return k.pathUnsupported(c, fdArg(c.Args[0]), c.Args[1])
-}
-
-// InotifyAddWatch: see pathUnsupported (arg0 is the inotify fd).
-func (k *Kernel) InotifyAddWatch(c *Call) Result {
-	return k.pathUnsupported(c, atFDCWD, c.Args[1])
-}
-
-// OpenTree: see pathUnsupported.
-func (k *Kernel) OpenTree(c *Call) Result {
-	return k.pathUnsupported(c, fdArg(c.Args[0]), c.Args[1])
-}
-
-// Chroot: see pathUnsupported.
-func (k *Kernel) Chroot(c *Call) Result { return k.pathUnsupported(c, atFDCWD, c.Args[0]) }
-
 // Mmap maps an emulated file by mapping its placeholder: the transport
 // fills the placeholder with the file's data, then the kernel maps it.
 // MAP_SHARED with write access would lose the writes, so it is refused

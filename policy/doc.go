@@ -13,8 +13,27 @@
 //
 //	arch guard      seccomp_data.arch != AUDIT_ARCH_X86_64      -> KILL_PROCESS
 //	x32 guard       nr >= 0x40000000 (except nr == -1)          -> KILL_PROCESS
-//	deny rules      io_uring_*                                  -> ERRNO(ENOSYS)
+//	deny rules      io_uring_*, io_setup, open_by_handle_at,
+//	                pivot_root, uselib                          -> ERRNO(ENOSYS)
 //	routed rules    Path, FD, Exec and Socket classes           -> USER_NOTIF or TRACE
 //	                mmap only when MAP_ANONYMOUS is clear in arg3
 //	default                                                     -> ALLOW
+//
+// Every syscall that takes a path, a dirfd or an fd naming a file is routed
+// or denied; coverage_test.go walks the whole x86-64 table to keep it so.
+// Some routed calls cannot be served for a file in a mount, because they
+// attach a kernel object to the inode the kernel would find on the host,
+// in the directory the mount hides; emul refuses them there and lets the
+// host run them elsewhere: acct (EPERM), mount of or onto a mount path and
+// bind/move of a tree holding one (EPERM), umount2, swapon and swapoff
+// (EINVAL), quotactl (ENOTBLK; EXDEV for a quota file), quotactl_fd (ENOSYS),
+// inotify_add_watch, fanotify_mark and name_to_handle_at (EOPNOTSUPP: no
+// events, no handles for a ramfs), open_tree and open_tree_attr (EOPNOTSUPP;
+// EPERM for a clone of a tree holding a mount), move_mount, mount_setattr,
+// fspick and fsconfig (EPERM), chroot (EOPNOTSUPP in a mount, EPERM above
+// one), bpf object pins (EPERM: no bpffs), landlock_add_rule, finit_module
+// and kexec_file_load on an emulated fd (EOPNOTSUPP). Those needing a
+// capability answer EPERM to a caller without it, as the kernel would.
+// file_getattr and file_setattr are served: a ramfs file has no inode
+// flags (setting one answers EOPNOTSUPP).
 package policy

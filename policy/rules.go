@@ -24,7 +24,9 @@ const (
 	Exec
 	// Deny syscalls are answered ENOSYS by the filter itself. They are side
 	// doors no filter can watch (io_uring submits file operations from the
-	// kernel); programs fall back to plain syscalls.
+	// kernel; a file handle opens an inode without a path; pivot_root
+	// makes the host directory behind a mount reachable by other paths);
+	// programs fall back to plain syscalls or fail cleanly.
 	Deny
 	// Socket syscalls take or report an AF_UNIX socket address, which may
 	// name a path in a mount: bind creates the socket's inode there,
@@ -118,6 +120,28 @@ var rules = []Rule{
 	{"inotify_add_watch", unix.SYS_INOTIFY_ADD_WATCH, Path},
 	{"chroot", unix.SYS_CHROOT, Path},
 	{"open_tree", unix.SYS_OPEN_TREE, Path}, // 428
+	// Calls that attach a kernel object to a file, or a mount to a tree:
+	// no ramfs can serve them, so emul (emul/sys_route.go) refuses them
+	// for a file in a mount, and for a host tree holding one where the
+	// call would clone or move it, and lets the host run the rest.
+	{"open_tree_attr", unix.SYS_OPEN_TREE_ATTR, Path}, // 467
+	{"move_mount", unix.SYS_MOVE_MOUNT, Path},         // 429
+	{"fsconfig", unix.SYS_FSCONFIG, Path},             // 431: FSCONFIG_SET_PATH, _FD, source=
+	{"fspick", unix.SYS_FSPICK, Path},                 // 433
+	{"mount_setattr", unix.SYS_MOUNT_SETATTR, Path},   // 442
+	{"mount", unix.SYS_MOUNT, Path},
+	{"umount2", unix.SYS_UMOUNT2, Path},
+	{"acct", unix.SYS_ACCT, Path},
+	{"swapon", unix.SYS_SWAPON, Path},
+	{"swapoff", unix.SYS_SWAPOFF, Path},
+	{"quotactl", unix.SYS_QUOTACTL, Path},
+	{"fanotify_mark", unix.SYS_FANOTIFY_MARK, Path},
+	{"bpf", unix.SYS_BPF, Path}, // BPF_OBJ_PIN and BPF_OBJ_GET take a path
+	// file_getattr and file_setattr (Linux 6.17) are answered as the
+	// FS_IOC_GETFLAGS/SETFLAGS ioctls are: a ramfs file has no flags.
+	// Numbers from arch/x86/entry/syscalls/syscall_64.tbl.
+	{"file_getattr", unix.SYS_FILE_GETATTR, Path}, // 468
+	{"file_setattr", unix.SYS_FILE_SETATTR, Path}, // 469
 
 	// FD: the syscall works on an open file descriptor.
 	{"read", unix.SYS_READ, FD},
@@ -163,6 +187,11 @@ var rules = []Rule{
 	{"fadvise64", unix.SYS_FADVISE64, FD},
 	{"readahead", unix.SYS_READAHEAD, FD},
 	{"flock", unix.SYS_FLOCK, FD},
+	// An emulated fd is refused: the kernel would see the placeholder.
+	{"quotactl_fd", unix.SYS_QUOTACTL_FD, FD},             // 443
+	{"landlock_add_rule", unix.SYS_LANDLOCK_ADD_RULE, FD}, // 445: parent_fd in rule_attr
+	{"finit_module", unix.SYS_FINIT_MODULE, FD},
+	{"kexec_file_load", unix.SYS_KEXEC_FILE_LOAD, FD},
 
 	// Exec: the fd table changes (close-on-exec).
 	{"execve", unix.SYS_EXECVE, Exec},
@@ -191,6 +220,17 @@ var rules = []Rule{
 	{"io_uring_register", unix.SYS_IO_URING_REGISTER, Deny},
 	// Linux AIO submits reads and writes the filter never sees either.
 	{"io_setup", unix.SYS_IO_SETUP, Deny},
+	// A file handle names an inode without a path: with
+	// CAP_DAC_READ_SEARCH a handle of the host file behind a mount (made
+	// on the host, or guessed: on most file systems it is the inode and
+	// generation numbers) would open it, and no path is there to check.
+	{"open_by_handle_at", unix.SYS_OPEN_BY_HANDLE_AT, Deny},
+	// pivot_root moves the old root under a new one, where every host
+	// directory behind a mount is reachable by a path fsshim takes for a
+	// host path; there is no safe answer but "no".
+	{"pivot_root", unix.SYS_PIVOT_ROOT, Deny},
+	// uselib loads a library by path (ENOSYS on most kernels already).
+	{"uselib", unix.SYS_USELIB, Deny},
 }
 
 // sortedRules is rules sorted by number; byNr indexes it by number.

@@ -17,13 +17,15 @@ var specRules = map[Class]string{
 		readlink readlinkat chdir getcwd truncate chmod fchmodat fchmodat2 chown lchown fchownat
 		utimensat utime utimes futimesat mknod mknodat setxattr lsetxattr getxattr lgetxattr
 		listxattr llistxattr removexattr lremovexattr setxattrat getxattrat listxattrat removexattrat
-		name_to_handle_at inotify_add_watch chroot open_tree`,
+		name_to_handle_at inotify_add_watch chroot open_tree open_tree_attr move_mount fsconfig fspick
+		mount_setattr mount umount2 acct swapon swapoff quotactl fanotify_mark bpf file_getattr file_setattr`,
 	FD: `read write pread64 pwrite64 readv writev preadv pwritev preadv2 pwritev2 lseek close
 		close_range dup dup2 dup3 fcntl fstat fstatfs getdents getdents64 fchdir ftruncate fallocate
 		fsync fdatasync sync_file_range syncfs fchmod fchown fsetxattr fgetxattr flistxattr
-		fremovexattr ioctl mmap sendfile copy_file_range splice tee fadvise64 readahead flock`,
+		fremovexattr ioctl mmap sendfile copy_file_range splice tee fadvise64 readahead flock
+		quotactl_fd landlock_add_rule finit_module kexec_file_load`,
 	Exec:   `execve execveat umask setuid setgid setreuid setregid setgroups setresuid setresgid setfsuid setfsgid`,
-	Deny:   `io_uring_setup io_uring_enter io_uring_register io_setup`,
+	Deny:   `io_uring_setup io_uring_enter io_uring_register io_setup open_by_handle_at pivot_root uselib`,
 	Socket: `connect bind getsockname getpeername`,
 }
 

@@ -1,0 +1,235 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestSysroute runs e2e/cprog/sysroute.c under fsshim: each route tries
+// one syscall that, left to the kernel, would reach the host directory
+// behind a mount (acct, file_setattr, file handles, open_tree(_attr)
+// clones, bind mounts, chroot, inotify, fanotify), reports what each call
+// answered, and goes on to write through whatever got through. The
+// answers must be fsshim's refusals, and the host directory must be
+// unchanged byte for byte, including owners, ctimes, inode flags
+// (FS_IOC_GETFLAGS: file_setattr's nodump) and extended attributes.
+// Natively every route succeeds and changes the directory, so there is no
+// oracle leg: the expected answers are written here.
+func TestSysroute(t *testing.T) {
+	bin := buildSysroute(t)
+	for _, r := range sysrouteCases {
+		for _, tr := range []string{"unotify", "ptrace"} {
+			for _, uid := range []int{0, nobody} {
+				want := r.root
+				name := r.route + "/" + tr
+				if uid != 0 {
+					if r.nobody == "" {
+						continue
+					}
+					want = r.nobody
+					name += asNobody
+				}
+				t.Run(name, func(t *testing.T) {
+					if os.Geteuid() != 0 {
+						t.Skip("needs root (to run as root and as nobody)")
+					}
+					requireFsshim(t)
+					requireTransport(t, tr)
+					w, checkHost := mountDir(t)
+					if uid != 0 {
+						if err := os.Chown(w, uid, uid); err != nil {
+							t.Fatal(err)
+						}
+					}
+					before := hostAttrs(t, filepath.Dir(w))
+					res, err := execute(proc{args: fsshimTransportArgs(tr, []string{w}, bin, r.route, w), uid: uid})
+					if err != nil {
+						t.Fatal(err)
+					}
+					checkHost()
+					if after := hostAttrs(t, filepath.Dir(w)); after != before {
+						t.Errorf("owners, ctimes, flags or xattrs under the host directory changed\nbefore:\n%s\nafter:\n%s", before, after)
+					}
+					if res.exit != 0 || res.stdout != want {
+						t.Errorf("sysroute %s: exit %d\ngot:\n%s\nwant:\n%s\nstderr:\n%s", r.route, res.exit, indent(res.stdout), indent(want), indent(res.stderr))
+					}
+				})
+			}
+		}
+	}
+}
+
+// sysrouteCases are the routes with what sysroute prints under fsshim as
+// root and as nobody ("" = not run as nobody: the route needs privileges
+// nobody lacks before it reaches the call under test).
+var sysrouteCases = []struct{ route, root, nobody string }{
+	{"acct", `
+acct: EPERM
+acct-sentinel: ENOENT`, "="},
+	{"file_setattr", `
+file_getattr: ok
+xflags: 0
+file_setattr-nodump: EOPNOTSUPP
+file_setattr-sentinel: ENOENT
+file_setattr-dir: EOPNOTSUPP
+file_setattr-clear: ok
+FS_IOC_SETFLAGS-nodump: EOPNOTSUPP
+FS_IOC_GETFLAGS: ok`, "="},
+	{"handle", `
+name_to_handle_at: EOPNOTSUPP
+name_to_handle_at-sentinel: ENOENT
+name_to_handle_at-dir: EOPNOTSUPP
+name_to_handle_at-parent: ok
+open_by_handle_at-parent: ENOSYS`, "="},
+	{"open_tree", `
+open_tree-mount: EOPNOTSUPP
+open_tree-parent: EPERM
+open_tree-plain: EOPNOTSUPP`, `
+open_tree-mount: EPERM
+open_tree-parent: EPERM
+open_tree-plain: EOPNOTSUPP`},
+	{"open_tree_attr", `
+open_tree-mount: EOPNOTSUPP
+open_tree-parent: EPERM
+open_tree-plain: EOPNOTSUPP`, `
+open_tree-mount: EPERM
+open_tree-parent: EPERM
+open_tree-plain: EOPNOTSUPP`},
+	{"mount", `
+mount-bind: EPERM
+mount-bind-parent: EPERM
+mount-onto: EPERM
+umount2: EINVAL`, ""},
+	{"chroot", `
+chroot-mount: EOPNOTSUPP
+chroot-parent: EPERM`, `
+chroot-mount: EPERM
+chroot-parent: EPERM`},
+	{"inotify", `
+inotify_add_watch: EOPNOTSUPP
+inotify_add_watch-file: EOPNOTSUPP`, "="},
+	{"fanotify", `
+fanotify_mark: EOPNOTSUPP
+fanotify_mark-dirfd: EOPNOTSUPP`, ""},
+}
+
+func init() {
+	// Every route ends with what the program sees: the hidden sentinel
+	// and no file written through a side door.
+	const tail = "sentinel: ENOENT\nescaped: ENOENT\n"
+	for i := range sysrouteCases {
+		c := &sysrouteCases[i]
+		c.root = strings.TrimPrefix(c.root, "\n") + "\n" + tail
+		switch c.nobody {
+		case "":
+		case "=":
+			c.nobody = c.root
+		default:
+			c.nobody = strings.TrimPrefix(c.nobody, "\n") + "\n" + tail
+		}
+	}
+}
+
+var (
+	sysrouteOnce sync.Once
+	sysrouteBin  string
+	sysrouteErr  string
+)
+
+// buildSysroute compiles e2e/cprog/sysroute.c once.
+func buildSysroute(t *testing.T) string {
+	t.Helper()
+	sysrouteOnce.Do(func() {
+		gcc, err := exec.LookPath("gcc")
+		if err != nil {
+			sysrouteErr = "skip"
+			return
+		}
+		root, err := filepath.Abs("..")
+		if err != nil {
+			sysrouteErr = err.Error()
+			return
+		}
+		bin := filepath.Join(binDir, "sysroute")
+		src := filepath.Join(root, "e2e", "cprog", "sysroute.c")
+		if out, err := exec.Command(gcc, "-O2", "-Wall", "-Wextra", "-Werror", "-o", bin, src).CombinedOutput(); err != nil {
+			sysrouteErr = fmt.Sprintf("gcc %s: %v\n%s", src, err, out)
+			return
+		}
+		sysrouteBin = bin
+	})
+	switch sysrouteErr {
+	case "":
+	case "skip":
+		t.Skip("gcc is not installed (Debian package gcc, libc6-dev)")
+	default:
+		t.Fatal(sysrouteErr)
+	}
+	return sysrouteBin
+}
+
+// hostAttrs describes what snapshot leaves out for every file under dir:
+// owner, ctime (any metadata change moves it), the inode flags
+// FS_IOC_GETFLAGS reports (nodump, append, immutable: what file_setattr
+// sets) and the extended attributes with their values.
+func hostAttrs(t *testing.T, dir string) string {
+	t.Helper()
+	var lines []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		line := fmt.Sprintf("%s uid=%d gid=%d ctime=%d.%09d", rel, st.Uid, st.Gid, st.Ctim.Sec, st.Ctim.Nsec)
+		if d.Type().IsRegular() || d.IsDir() {
+			fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+			if err != nil {
+				return err
+			}
+			flags, err := unix.IoctlGetUint32(fd, unix.FS_IOC_GETFLAGS)
+			unix.Close(fd)
+			if err != nil && err != syscall.ENOTTY {
+				return fmt.Errorf("FS_IOC_GETFLAGS %s: %w", p, err)
+			}
+			line += fmt.Sprintf(" flags=%#x", flags)
+		}
+		buf := make([]byte, 64<<10)
+		n, err := unix.Llistxattr(p, buf)
+		if err != nil && err != syscall.ENOTSUP {
+			return fmt.Errorf("llistxattr %s: %w", p, err)
+		}
+		names := strings.Split(strings.TrimRight(string(buf[:n]), "\x00"), "\x00")
+		sort.Strings(names)
+		for _, name := range names {
+			if name == "" {
+				continue
+			}
+			v := make([]byte, 64<<10)
+			m, err := unix.Lgetxattr(p, name, v)
+			if err != nil {
+				return fmt.Errorf("lgetxattr %s %s: %w", p, name, err)
+			}
+			line += fmt.Sprintf(" %s=%q", name, v[:m])
+		}
+		lines = append(lines, line)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("hostAttrs %s: %v", dir, err)
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
