@@ -11,7 +11,9 @@
  * file, is a mismatch. Standard input is reopened on /dev/null first, so
  * that 0, 1 and 2 are all open: open() returning one of them means it
  * handed out a descriptor that was not free. At the end the three must
- * still be what they were.
+ * still be what they were. Meanwhile a ninth thread sends the process
+ * SIGUSR1 in a tight loop, so that calls are interrupted while a
+ * supervisor answers them.
  *
  * Prints one line per thread and "ok"; every mismatch prints "FAIL: ..."
  * naming the thread, file, iteration and offset, and makes the exit
@@ -21,12 +23,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #define THREADS 8
@@ -146,6 +150,30 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* A ninth thread sends the process SIGUSR1 every 50 microseconds; the
+ * handler does nothing and has SA_RESTART. A signal that reaches a thread
+ * while a supervisor is answering its call interrupts the thread's wait
+ * for the answer: the call must then complete once, with its own result. */
+static volatile int stop;
+static volatile long handled;
+
+static void onsignal(int sig)
+{
+	(void)sig;
+	handled++;
+}
+
+static void *pester(void *arg)
+{
+	(void)arg;
+	struct timespec ts = {0, 50000};
+	while (!stop) {
+		kill(getpid(), SIGUSR1);
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3 || (iterations = atol(argv[2])) <= 0) {
@@ -168,7 +196,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	pthread_t th[THREADS];
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = onsignal;
+	sa.sa_flags = SA_RESTART;
+	pthread_t th[THREADS], pt;
+	if (sigaction(SIGUSR1, &sa, NULL) != 0 || pthread_create(&pt, NULL, pester, NULL) != 0) {
+		printf("FATAL: signal thread: %s\n", strerror(errno));
+		return 2;
+	}
 	for (int t = 0; t < THREADS; t++)
 		if (pthread_create(&th[t], NULL, worker, (void *)(long)t) != 0) {
 			printf("FATAL: pthread_create\n");
@@ -176,6 +212,9 @@ int main(int argc, char **argv)
 		}
 	for (int t = 0; t < THREADS; t++)
 		pthread_join(th[t], NULL);
+	stop = 1;
+	pthread_join(pt, NULL);
+	fprintf(stderr, "%ld signals handled\n", (long)handled);
 	for (int t = 0; t < THREADS; t++)
 		printf("%s\n", summary[t]);
 

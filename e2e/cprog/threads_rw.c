@@ -17,7 +17,9 @@
  * The data of each thread, file and iteration is its own, so a byte from
  * another thread's file, a stale byte or a misplaced write is a mismatch.
  * Offsets and sizes come from a fixed-seed generator per thread, so the
- * output is the same on every run.
+ * output is the same on every run. Meanwhile a ninth thread sends the
+ * process SIGUSR1 in a tight loop, so that calls are interrupted while a
+ * supervisor answers them.
  *
  * Prints one line per thread and "ok"; every mismatch prints "FAIL: ..."
  * naming the thread, file, iteration and offset, and makes the exit status
@@ -27,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +38,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define THREADS 8
@@ -266,6 +270,30 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* A ninth thread sends the process SIGUSR1 every 50 microseconds; the
+ * handler does nothing and has SA_RESTART. A signal that reaches a thread
+ * while a supervisor is answering its call interrupts the thread's wait
+ * for the answer: the call must then complete once, with its own result. */
+static volatile int stop;
+static volatile long handled;
+
+static void onsignal(int sig)
+{
+	(void)sig;
+	handled++;
+}
+
+static void *pester(void *arg)
+{
+	(void)arg;
+	struct timespec ts = {0, 50000};
+	while (!stop) {
+		kill(getpid(), SIGUSR1);
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3 || (iterations = atol(argv[2])) <= 0) {
@@ -276,7 +304,15 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	static struct th ths[THREADS];
-	pthread_t th[THREADS];
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = onsignal;
+	sa.sa_flags = SA_RESTART;
+	pthread_t th[THREADS], pt;
+	if (sigaction(SIGUSR1, &sa, NULL) != 0 || pthread_create(&pt, NULL, pester, NULL) != 0) {
+		printf("FATAL: signal thread: %s\n", strerror(errno));
+		return 2;
+	}
 	for (int t = 0; t < THREADS; t++) {
 		ths[t].t = t;
 		ths[t].rng = 0x9e3779b97f4a7c15ULL * (uint64_t)(t + 1);
@@ -287,6 +323,9 @@ int main(int argc, char **argv)
 	}
 	for (int t = 0; t < THREADS; t++)
 		pthread_join(th[t], NULL);
+	stop = 1;
+	pthread_join(pt, NULL);
+	fprintf(stderr, "%ld signals handled\n", (long)handled);
 	for (int t = 0; t < THREADS; t++)
 		printf("%s\n", summary[t]);
 	if (failures) {
