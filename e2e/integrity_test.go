@@ -59,11 +59,11 @@ func TestIntegrityThreads(t *testing.T) {
 }
 
 // soakConfig is the PostMark configuration of TestIntegrityPostmarkSoak:
-// 300 files in 10 subdirectories and 1500 transactions, about 2700 opens
+// 500 files in 10 subdirectories and 2500 transactions, about 4300 opens
 // per run.
 const soakConfig = `set location %s
-set number 300
-set transactions 1500
+set number 500
+set transactions 2500
 set subdirectories 10
 set size 500 10000
 set read 512
@@ -138,7 +138,7 @@ func TestIntegrityPostmarkSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, err := parsePostmarkCounts(nat.stdout)
-	if err != nil || nat.exit != 0 || want.Created == 0 || want.Created != want.Deleted || want.Transactions != 1500 {
+	if err != nil || nat.exit != 0 || want.Created == 0 || want.Created != want.Deleted || want.Transactions != 2500 {
 		t.Fatalf("native run: exit %d, %+v, %v\nstdout:\n%s\nstderr:\n%s", nat.exit, want, err, indent(nat.stdout), indent(nat.stderr))
 	}
 	t.Logf("native: %+v in %v", want, nat.took.Round(time.Millisecond))
