@@ -167,14 +167,13 @@ func TestIntegrityPostmarkSoak(t *testing.T) {
 					for i := range next {
 						j := jobs[i]
 						r, err := execute(proc{args: fsshimTransportArgs(tr, []string{j.w}, fsshimBin, "bench-worker", "postmark", j.cfg), timeout: time.Minute})
+						if err == nil && r.exit != 0 {
+							err = fmt.Errorf("exit status %d", r.exit)
+						}
 						if err == nil {
 							var got postmarkCounts
 							got, err = parsePostmarkCounts(r.stdout)
-							switch {
-							case err != nil:
-							case r.exit != 0:
-								err = fmt.Errorf("exit status %d", r.exit)
-							case got != want:
+							if err == nil && got != want {
 								err = fmt.Errorf("counts %+v, natively %+v", got, want)
 							}
 						}
