@@ -42,7 +42,7 @@ var (
 	fsshimBin      string
 	fsshimBuildErr string // build output when ./cmd/fsshim did not build
 
-	helperBins = map[string]string{} // name -> path, for sysseq, goprog, forkfd
+	helperBins = map[string]string{} // name -> path: sysseq, the Go programs, the C programs in cprog
 	helperErrs = map[string]string{} // name -> build output or skip reason
 	helperSkip = map[string]bool{}   // the helper is missing for lack of a tool
 
@@ -77,7 +77,7 @@ func testMain(m *testing.M) int {
 	if out, err := goBuild(root, fsshimBin, "./cmd/fsshim"); err != nil {
 		fsshimBuildErr = fmt.Sprintf("go build ./cmd/fsshim: %v\n%s", err, out)
 	}
-	for _, h := range []string{"sysseq", "goprog"} {
+	for _, h := range []string{"sysseq", "goprog", "goprog-reopen"} {
 		bin := filepath.Join(binDir, h)
 		if out, err := goBuild(root, bin, "./e2e/"+h); err != nil {
 			helperErrs[h] = fmt.Sprintf("go build ./e2e/%s: %v\n%s", h, err, out)
@@ -85,7 +85,9 @@ func testMain(m *testing.M) int {
 			helperBins[h] = bin
 		}
 	}
-	buildForkfd(root)
+	for _, c := range []string{"forkfd", "threads_open", "threads_rw"} {
+		buildC(root, c)
+	}
 
 	setupTmpfs()
 	code := m.Run()
@@ -105,21 +107,23 @@ func goBuild(root, out, pkg string) ([]byte, error) {
 	return cmd.CombinedOutput()
 }
 
-func buildForkfd(root string) {
+// buildC compiles e2e/cprog/NAME.c into the helper NAME (with -pthread:
+// some of the programs are threaded).
+func buildC(root, name string) {
 	gcc, err := exec.LookPath("gcc")
 	if err != nil {
-		helperErrs["forkfd"] = "gcc is not installed (Debian package gcc, libc6-dev)"
-		helperSkip["forkfd"] = true
+		helperErrs[name] = "gcc is not installed (Debian package gcc, libc6-dev)"
+		helperSkip[name] = true
 		return
 	}
-	bin := filepath.Join(binDir, "forkfd")
-	src := filepath.Join(root, "e2e", "cprog", "forkfd.c")
-	out, err := exec.Command(gcc, "-O2", "-Wall", "-Wextra", "-Werror", "-o", bin, src).CombinedOutput()
+	bin := filepath.Join(binDir, name)
+	src := filepath.Join(root, "e2e", "cprog", name+".c")
+	out, err := exec.Command(gcc, "-O2", "-Wall", "-Wextra", "-Werror", "-pthread", "-o", bin, src).CombinedOutput()
 	if err != nil {
-		helperErrs["forkfd"] = fmt.Sprintf("gcc %s: %v\n%s", src, err, out)
+		helperErrs[name] = fmt.Sprintf("gcc %s: %v\n%s", src, err, out)
 		return
 	}
-	helperBins["forkfd"] = bin
+	helperBins[name] = bin
 }
 
 // setupTmpfs picks the directory the work directories go under: /dev/shm
