@@ -266,14 +266,27 @@ type Process struct {
 	// call, so the transport re-reads the table then (TakeUnseen); until
 	// then a miss in fds asks the kernel (fileLocked).
 	unseen map[int]bool
-	Dead   bool
+	// execBy holds the threads whose continued execve may not have run
+	// yet: once it runs, close-on-exec placeholders are gone. A thread's
+	// next call comes after its execve has run or failed, so the mark
+	// goes then (BeginCall); a thread other than the leader whose exec
+	// succeeds is never heard of again, and its mark stays.
+	execBy map[int]bool
+	// SharedFDs is set when the process shares its fd table with another
+	// process (clone with CLONE_FILES): that one's closes are not this
+	// one's calls.
+	SharedFDs bool
+	Dead      bool
 }
 
 // FDOracle answers from the kernel what a target's fd refers to, so emul's
 // table of emulated fds is a cache checked at the moment it matters, never
-// a mirror trusted blindly: an execve closes close-on-exec fds, a process
-// sharing the fd table (CLONE_FILES) closes or replaces numbers, and none
-// of that passes through emul.
+// a mirror trusted blindly. An entry can go stale only by what does not
+// pass through emul: an execve closes close-on-exec fds, a process sharing
+// the fd table (CLONE_FILES) closes or replaces numbers, and a continued
+// dup2 may fail or not have run yet. While one of those may have happened,
+// each use of an entry asks the kernel (fileLocked); otherwise every
+// change to the table was one of the process's own routed calls.
 type FDOracle interface {
 	// Holds reports whether fd of process tgid is, in the kernel's fd
 	// table now, the placeholder of f.
@@ -294,28 +307,38 @@ func (p *Process) markUnseen(tid int) {
 	p.unseen[tid] = true
 }
 
-// TakeUnseen reports whether the fd table must be re-read before tid's
-// call (an earlier continued call of tid duplicated a placeholder) and
-// clears the mark: the caller re-reads it now.
-func (k *Kernel) TakeUnseen(p *Process, tid int) bool {
+// BeginCall is told of each call of thread tid before it is handled: the
+// thread's earlier continued calls have run by now. It reports whether the
+// fd table must be re-read first (one of them duplicated a placeholder, or
+// was an execve); the caller re-reads it then.
+func (k *Kernel) BeginCall(p *Process, tid int) (rescan bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if !p.unseen[tid] {
-		return false
+	if p.execBy[tid] {
+		// The exec has run or failed: the table now shows which.
+		delete(p.execBy, tid)
+		rescan = true
 	}
-	delete(p.unseen, tid)
-	return true
+	if p.unseen[tid] {
+		delete(p.unseen, tid)
+		rescan = true
+	}
+	return rescan
 }
 
-// ForgetThread drops what emul keeps for a thread that has ended.
-func (k *Kernel) ForgetThread(p *Process, tid int) {
+// ExecDone is told that an execve of p has run (a transport that sees it
+// happen: ptrace's exec event).
+func (k *Kernel) ExecDone(p *Process) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	delete(p.unseen, tid)
+	clear(p.execBy)
 }
 
 type fdEntry struct {
 	file *File
+	// tentative: made for a continued dup2/dup3 the kernel may not have
+	// run (or may refuse); checked at each use until the table is re-read.
+	tentative bool
 }
 
 // Process returns the process with this tgid, creating it (with no fds and
@@ -452,10 +475,11 @@ func (k *Kernel) dropFDLocked(p *Process, fd int) {
 }
 
 // fileLocked returns the description behind fd of p, or nil when fd is not
-// an emulated fd. With an Oracle the answer is the kernel's: an entry
-// whose fd no longer holds its placeholder is dropped (the close the
-// kernel did is taken as seen now), and while a continued dup may have
-// added a placeholder emul has not seen, a miss asks the kernel too.
+// an emulated fd. With an Oracle, while an entry may be stale (see
+// FDOracle) the answer is the kernel's: an entry whose fd no longer holds
+// its placeholder is dropped (the close the kernel did is taken as seen
+// now); and while a continued dup may have added a placeholder emul has
+// not seen, a miss asks the kernel too.
 func (k *Kernel) fileLocked(p *Process, fd int) *File {
 	e, ok := p.fds[fd]
 	if k.Oracle == nil {
@@ -465,7 +489,8 @@ func (k *Kernel) fileLocked(p *Process, fd int) *File {
 		return nil
 	}
 	if ok {
-		if k.Oracle.Holds(p.Tgid, fd, e.file) {
+		unsure := e.tentative || len(p.execBy) > 0 || p.SharedFDs
+		if !unsure || k.Oracle.Holds(p.Tgid, fd, e.file) {
 			return e.file
 		}
 		k.dropFDLocked(p, fd)

@@ -332,6 +332,7 @@ func (k *Kernel) dupTo(c *Call, oldfd, newfd, flags int, three bool) Result {
 	// kernel ran this one (another thread), the check against the kernel
 	// drops it, and the mark has it learnt again.
 	k.installLocked(p, newfd, f)
+	p.fds[newfd].tentative = true
 	p.markUnseen(c.Tid)
 	return cont()
 }
@@ -466,11 +467,15 @@ func (k *Kernel) SetID(c *Call) Result {
 }
 
 // Execve lets the kernel run the exec. Close-on-exec placeholders vanish
-// with it, when it succeeds: emul does not need to know when that is, as
-// every use of an emulated fd is checked against the kernel's table
-// (fileLocked).
+// with it, when it succeeds; until the thread's next call shows it has run
+// (BeginCall), each use of an emulated fd of the process is checked
+// against the kernel's table (fileLocked).
 func (k *Kernel) Execve(c *Call) Result {
 	c.Proc.CredsStale = true
+	if c.Proc.execBy == nil {
+		c.Proc.execBy = map[int]bool{}
+	}
+	c.Proc.execBy[c.Tid] = true
 	return cont()
 }
 

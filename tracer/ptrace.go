@@ -434,6 +434,7 @@ func (s *ptracer) learnChild(parent int) {
 	p := s.k.Process(st.Tgid, pt.proc)
 	p.Creds, p.Umask, p.NSpid = st.creds(), st.Umask, st.NSpid
 	p.NeedScan = true
+	s.checkShared(pt.proc, p)
 	s.pidfd(st.Tgid)
 	s.tids[child] = &task{tid: child, proc: p, mem: procMem{pid: child}}
 }
@@ -449,6 +450,10 @@ func (s *ptracer) execed(pid int) {
 			t.tid, t.mem.pid = pid, pid
 			s.tids[pid] = t
 		}
+	}
+	if t := s.tids[pid]; t != nil {
+		s.k.ExecDone(t.proc)
+		s.rescan(t.proc)
 	}
 }
 

@@ -514,6 +514,9 @@ func (s *server) task(tid int) *task {
 		p = s.k.Process(st.Tgid, parent)
 		p.Creds, p.Umask, p.NSpid = st.creds(), st.Umask, st.NSpid
 		s.pidfd(st.Tgid)
+		if parent != nil {
+			s.checkShared(parent, p)
+		}
 		s.rescan(p)
 	} else {
 		s.refresh(p, tid)
@@ -525,7 +528,7 @@ func (s *server) task(tid int) *task {
 
 // refresh brings what emul knows of p up to date before tid's call.
 func (s *server) refresh(p *emul.Process, tid int) {
-	if p.NeedScan || s.k.TakeUnseen(p, tid) {
+	if s.k.BeginCall(p, tid) || p.NeedScan {
 		s.rescan(p)
 	}
 	if p.CredsStale {
@@ -534,6 +537,19 @@ func (s *server) refresh(p *emul.Process, tid int) {
 			p.Creds = st.creds()
 		}
 		p.CredsStale = false
+	}
+}
+
+// checkShared marks a new process and its parent when they share one fd
+// table (clone with CLONE_FILES): kcmp(KCMP_FILES). A process changes its
+// fd table only by its own calls until then, and its first call is where
+// it is learnt, so this is in time.
+func (s *server) checkShared(parent, p *emul.Process) {
+	const kcmpFiles = 2 // KCMP_FILES
+	r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(parent.Tgid), uintptr(p.Tgid), kcmpFiles, 0, 0, 0)
+	if e == 0 && r == 0 || e == unix.ENOSYS || e == unix.EPERM {
+		// Shared, or no way to tell: check every use.
+		parent.SharedFDs, p.SharedFDs = true, true
 	}
 }
 
