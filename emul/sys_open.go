@@ -92,6 +92,9 @@ func (k *Kernel) Openat2(c *Call) Result {
 	if resolve&resolveNoXdev != 0 {
 		fl |= noXdev
 	}
+	if resolve&resolveNoMagiclinks != 0 {
+		fl |= noMagiclinks
+	}
 	return k.openCommon(c, fdArg(c.Args[0]), c.Args[1], int(flags), uint32(mode), fl, true)
 }
 

@@ -2,6 +2,7 @@ package emul
 
 import (
 	"path"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -51,6 +52,7 @@ const (
 	// (unlink, rmdir, rename, mkdir, link's new name): a trailing slash
 	// does not make the walk follow a final symlink.
 	lastNoFollow
+	noMagiclinks // RESOLVE_NO_MAGICLINKS
 )
 
 // walkState is where a walk currently is.
@@ -188,6 +190,9 @@ func (k *Kernel) walkLocked(p *Process, dirfd int, name string, fl walkFlags) (l
 				if f := k.procFDLocked(p, np); f != nil && (!last || fl&followLast != 0 || slash) {
 					// A /proc/PID/fd/N magic link to an emulated
 					// file jumps to the file itself.
+					if fl&(noMagiclinks|noSymlinks) != 0 {
+						return loc{}, syscall.ELOOP
+					}
 					if last {
 						return loc{m: f.m, ino: f.ino, abs: f.path, slash: slash}, 0
 					}
@@ -203,6 +208,18 @@ func (k *Kernel) walkLocked(p *Process, dirfd int, name string, fl walkFlags) (l
 						// overlay names the overlay's entry.
 						comps = append(splitPath(hp), comps...)
 						st = walkState{host: true, hostPath: "/"}
+						continue
+					}
+				}
+				if !last || fl&followLast != 0 || (slash && fl&lastNoFollow == 0) {
+					// /proc/PID/root, cwd and fd/N are jumps to
+					// the process's root, working directory or
+					// open directory (nd_jump_link), not names.
+					if to, agrees, ok, e := k.procJumpLocked(p, np, fl); e != 0 {
+						return loc{}, e
+					} else if ok {
+						st = to
+						viaLink = viaLink || !agrees
 						continue
 					}
 				}
@@ -387,4 +404,123 @@ func (k *Kernel) hostToRamLocked(p *Process, hp string) (walkState, bool, syscal
 		return st, true, 0
 	}
 	return walkState{}, false, 0
+}
+
+// procJumpLocked returns where a followed /proc/PID/root, /proc/PID/cwd or
+// /proc/PID/fd/N (also self, thread-self and task/TID; PID a process of
+// the program) leads, the way proc_root_link, proc_cwd_link and
+// proc_fd_link do: "/" (fsshim's processes are never chrooted in the
+// emulated view), the working directory, or the host directory an fd not
+// emulated holds. ok is false when hp is no such link or its target cannot
+// be named (the kernel decides then). agrees is false when ".." above a
+// mount from the target would lead the kernel elsewhere than this walk (an
+// emulated working directory the kernel's own is not).
+func (k *Kernel) procJumpLocked(p *Process, hp string, fl walkFlags) (st walkState, agrees, ok bool, e syscall.Errno) {
+	tgid, what, fd, isLink := parseProcLink(hp)
+	if !isLink {
+		return walkState{}, false, false, 0
+	}
+	q := p
+	if tgid != 0 {
+		if q = k.seenByLocked(p, tgid); q == nil {
+			return walkState{}, false, false, 0 // not a process of the program's
+		}
+	}
+	if q != p && p.Uid != 0 && (q.Uid != p.Uid || q.Ruid != p.Uid) {
+		// ptrace_may_access would refuse: the kernel answers.
+		return walkState{}, false, false, 0
+	}
+	switch what {
+	case "root":
+		st = walkState{host: true, hostPath: "/"}
+		agrees = true
+	case "cwd":
+		if q.cwd != nil {
+			st = walkState{m: q.cwd.m, d: q.cwd.ino, abs: q.cwd.path}
+			if q.hostCwd == "" {
+				if cwd, err := k.host.Cwd(q.Tgid); err == nil {
+					q.hostCwd = cwd
+				}
+			}
+			agrees = q.hostCwd == q.cwd.path
+			break
+		}
+		cwd := q.hostCwd
+		if cwd == "" {
+			var err error
+			if cwd, err = k.host.Cwd(q.Tgid); err != nil || !strings.HasPrefix(cwd, "/") {
+				return walkState{}, false, false, 0
+			}
+		}
+		st, agrees = walkState{host: true, hostPath: cwd}, true
+		if rs, in, e := k.hostToRamLocked(q, cwd); in {
+			if e != 0 {
+				return walkState{}, false, false, 0
+			}
+			st = rs
+		}
+	case "fd":
+		hd, err := k.host.FDPath(q.Tgid, fd)
+		if err != nil || !strings.HasPrefix(hd, "/") || strings.HasSuffix(hd, " (deleted)") {
+			return walkState{}, false, false, 0
+		}
+		st, agrees = walkState{host: true, hostPath: hd}, true
+		if rs, in, e := k.hostToRamLocked(q, hd); in {
+			if e != 0 {
+				return walkState{}, false, false, 0
+			}
+			st = rs
+		}
+	}
+	// nd_jump_link: no magic links with RESOLVE_NO_MAGICLINKS (or
+	// RESOLVE_NO_SYMLINKS: pick_link refuses every link), no jumps in a
+	// scoped lookup, none to another mount with RESOLVE_NO_XDEV.
+	switch {
+	case fl&(noMagiclinks|noSymlinks) != 0:
+		return walkState{}, false, false, syscall.ELOOP
+	case fl&(beneath|inRoot|noXdev) != 0:
+		return walkState{}, false, false, syscall.EXDEV
+	}
+	return st, agrees, true, 0
+}
+
+// parseProcLink reads /proc/PID/root, /proc/PID/cwd (PID also self,
+// thread-self or PID/task/TID) as what "root" or "cwd", and the fd links
+// parseFDLink reads as what "fd"; tgid 0 means the caller.
+func parseProcLink(hp string) (tgid int, what string, fd int, ok bool) {
+	if tgid, fd, ok = parseFDLink(hp); ok {
+		if strings.HasPrefix(hp, "/dev/std") {
+			return 0, "", 0, false // not directories
+		}
+		return tgid, "fd", fd, true
+	}
+	rest, found := strings.CutPrefix(hp, "/proc/")
+	if !found {
+		return 0, "", 0, false
+	}
+	who, rest, found := strings.Cut(rest, "/")
+	if !found {
+		return 0, "", 0, false
+	}
+	if t, r, found := strings.Cut(rest, "/"); found && t == "task" {
+		tid, r2, found := strings.Cut(r, "/")
+		if !found || who == "thread-self" {
+			return 0, "", 0, false
+		}
+		if n, err := strconv.Atoi(tid); err != nil || n <= 0 {
+			return 0, "", 0, false
+		}
+		rest = r2
+	}
+	if rest != "root" && rest != "cwd" {
+		return 0, "", 0, false
+	}
+	if who != "self" && who != "thread-self" {
+		pid, err := strconv.Atoi(who)
+		if err != nil || pid <= 0 {
+			return 0, "", 0, false
+		}
+		tgid = pid
+	}
+	return tgid, rest, 0, true
 }

@@ -198,9 +198,10 @@ func errName(e unix.Errno) string {
 // q formats a path argument: relative paths as quoted text, the work
 // directory prefix as $W, and very long paths abbreviated.
 func (s *S) q(p string) string {
-	if strings.HasPrefix(p, s.work) {
-		p = "$W" + p[len(s.work):]
-	}
+	// The work directory also shows after a prefix (/proc/self/root$W),
+	// and the program's own pid in /proc/PID paths.
+	p = strings.ReplaceAll(p, s.work, "$W")
+	p = strings.ReplaceAll(p, "/proc/"+strconv.Itoa(os.Getpid())+"/", "/proc/$PID/")
 	if len(p) > 80 {
 		return fmt.Sprintf("<%d bytes: %q...>", len(p), p[:24])
 	}
