@@ -1,0 +1,125 @@
+package emul
+
+import (
+	"errors"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"fsshim/ramfs"
+)
+
+// jumpHost is a Host whose processes hold the host directories fds.
+type jumpHost struct {
+	cwd string
+	fds map[int]string
+}
+
+func (h jumpHost) FDPath(tgid, fd int) (string, error) {
+	if p, ok := h.fds[fd]; ok {
+		return p, nil
+	}
+	return "", errors.New("no")
+}
+func (h jumpHost) Cwd(tgid int) (string, error) { return h.cwd, nil }
+
+func newJumpRig(t *testing.T) *rig {
+	fs := ramfs.New(ramfs.Options{})
+	k := NewKernel([]*Mount{{Path: "/m", FS: fs}}, jumpHost{cwd: "/", fds: map[int]string{70: "/", 71: "/m", 72: "/etc"}})
+	k.OnFault = func(m string) { t.Log("fault:", m) }
+	p := k.Process(1, nil)
+	return &rig{t: t, k: k, p: p, mem: newArena(), nextFD: 3}
+}
+
+// exists checks that path names a file in the mount.
+func (r *rig) exists(path string) {
+	r.t.Helper()
+	r.ok(unix.SYS_NEWFSTATAT, cwd, r.mem.str(path), r.mem.alloc(sizeofStat), 0)
+}
+
+func (r *rig) continued(nr int, args ...uint64) {
+	r.t.Helper()
+	if res := r.call(nr, args...); res.Action != Continue {
+		r.t.Fatalf("syscall %d%v: got %v err %v, want continue", nr, args, res.Action, res.Err)
+	}
+}
+
+func TestProcRootIsAJump(t *testing.T) {
+	r := newJumpRig(t)
+	for _, p := range []string{"/proc/self/root", "/proc/thread-self/root", "/proc/1/root", "/proc/1/task/1/root", "/proc/self/root/proc/self/root"} {
+		fd := r.ok(unix.SYS_OPENAT, cwd, r.mem.str(p+"/m/x"), unix.O_CREAT|unix.O_WRONLY, 0o644)
+		r.ok(unix.SYS_CLOSE, uint64(fd))
+		r.exists("/m/x")
+		r.ok(unix.SYS_UNLINK, r.mem.str(p+"/m/x"))
+		r.errno(syscall.ENOENT, unix.SYS_NEWFSTATAT, cwd, r.mem.str("/m/x"), r.mem.alloc(sizeofStat), 0)
+		r.ok(unix.SYS_MKDIR, r.mem.str(p+"/m/d"), 0o755)
+		r.ok(unix.SYS_RMDIR, r.mem.str(p+"/m/d"))
+	}
+	// Not a process of the program's: the kernel decides.
+	r.continued(unix.SYS_OPENAT, cwd, r.mem.str("/proc/77/root/m/x"), unix.O_CREAT|unix.O_WRONLY, 0o644)
+	// The link itself: not followed.
+	r.continued(unix.SYS_OPENAT, cwd, r.mem.str("/proc/self/root"), unix.O_PATH|unix.O_NOFOLLOW, 0)
+	r.continued(unix.SYS_READLINKAT, cwd, r.mem.str("/proc/self/root"), r.mem.alloc(64), 64)
+	r.continued(unix.SYS_NEWFSTATAT, cwd, r.mem.str("/proc/self/root/etc"), r.mem.alloc(sizeofStat), 0)
+}
+
+func TestProcCwdIsAJump(t *testing.T) {
+	r := newJumpRig(t)
+	// The host working directory "/".
+	fd := r.ok(unix.SYS_OPENAT, cwd, r.mem.str("/proc/self/cwd/m/x"), unix.O_CREAT|unix.O_WRONLY, 0o644)
+	r.ok(unix.SYS_CLOSE, uint64(fd))
+	r.exists("/m/x")
+	// An emulated one.
+	r.ok(unix.SYS_MKDIR, r.mem.str("/m/w"), 0o755)
+	r.ok(unix.SYS_CHDIR, r.mem.str("/m/w"))
+	fd = r.ok(unix.SYS_OPENAT, cwd, r.mem.str("/proc/self/cwd/y"), unix.O_CREAT|unix.O_WRONLY, 0o644)
+	r.ok(unix.SYS_CLOSE, uint64(fd))
+	r.exists("/m/w/y")
+	r.exists("/proc/1/cwd/../x")
+	r.readlinkContinues("/proc/self/cwd")
+	// Above the mount: the kernel's own working directory is "/", so the
+	// string cannot be continued.
+	r.errno(syscall.EXDEV, unix.SYS_NEWFSTATAT, cwd, r.mem.str("/proc/self/cwd/../../etc"), r.mem.alloc(sizeofStat), 0)
+}
+
+func (r *rig) readlinkContinues(path string) {
+	r.t.Helper()
+	r.continued(unix.SYS_READLINKAT, cwd, r.mem.str(path), r.mem.alloc(64), 64)
+}
+
+func TestProcFDIsAJump(t *testing.T) {
+	r := newJumpRig(t)
+	fd := r.ok(unix.SYS_OPENAT, cwd, r.mem.str("/proc/self/fd/70/m/x"), unix.O_CREAT|unix.O_WRONLY, 0o644)
+	r.ok(unix.SYS_CLOSE, uint64(fd))
+	r.exists("/m/x")
+	r.exists("/dev/fd/70/m/x")
+	r.exists("/proc/self/fd/71/x")
+	r.exists("/proc/self/fd/72/../m/x")
+	r.continued(unix.SYS_NEWFSTATAT, cwd, r.mem.str("/proc/self/fd/72/passwd"), r.mem.alloc(sizeofStat), 0)
+	r.continued(unix.SYS_NEWFSTATAT, cwd, r.mem.str("/proc/self/fd/73/x"), r.mem.alloc(sizeofStat), 0)
+	r.readlinkContinues("/proc/self/fd/70")
+}
+
+func TestNoMagiclinks(t *testing.T) {
+	r := newJumpRig(t)
+	r.ok(unix.SYS_MKDIR, r.mem.str("/m/w"), 0o755)
+	dfd := r.ok(unix.SYS_OPENAT, cwd, r.mem.str("/m/w"), unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	how := r.mem.alloc(24)
+	for _, res := range []uint64{unix.RESOLVE_NO_MAGICLINKS, unix.RESOLVE_NO_SYMLINKS} {
+		b := r.mem.bytesAt(how, 24)
+		le.PutUint64(b, unix.O_RDONLY)
+		le.PutUint64(b[8:], 0)
+		le.PutUint64(b[16:], res)
+		for _, p := range []string{"/proc/self/root/m", "/proc/self/cwd/m", "/proc/self/fd/70/m", "/proc/self/fd/" + itoa(int(dfd))} {
+			r.errno(syscall.ELOOP, unix.SYS_OPENAT2, cwd, r.mem.str(p), how, 24)
+		}
+	}
+	b := r.mem.bytesAt(how, 24)
+	le.PutUint64(b, unix.O_RDONLY)
+	le.PutUint64(b[16:], unix.RESOLVE_NO_XDEV)
+	r.errno(syscall.EXDEV, unix.SYS_OPENAT2, cwd, r.mem.str("/proc/self/root/m"), how, 24)
+	le.PutUint64(b[16:], 0)
+	fd := r.ok(unix.SYS_OPENAT2, cwd, r.mem.str("/proc/self/root/m/w"), how, 24)
+	r.ok(unix.SYS_CLOSE, uint64(fd))
+}
