@@ -182,10 +182,10 @@ func runNSInit(cfg initConfig, fail func(int, string, ...any)) {
 		}
 	}()
 	if err := isolateMounts(cfg.Protect); err != nil {
-		fail(ExitInternal, "isolating the program: %v", err)
+		fail(ExitInternal, "isolating the program: %v (--no-isolation runs it without namespaces)", err)
 	}
 	if err := dropPrivileges(cfg.Root); err != nil {
-		fail(ExitInternal, "isolating the program: %v", err)
+		fail(ExitInternal, "isolating the program: %v (--no-isolation runs it without namespaces)", err)
 	}
 	self, err := os.Executable()
 	if err != nil {
