@@ -235,11 +235,9 @@ func (k *Kernel) mayReachMount(p string) bool {
 type Process struct {
 	Tgid int
 	fds  map[int]*fdEntry
-	// cwd is the working directory when it lies inside a mount; nil means
-	// the host kernel's working directory is in force.
-	cwd *File
-	// hostCwd caches the host working directory ("" = unknown).
-	hostCwd string
+	// fs is the working directory, shared with the processes that share
+	// it in the kernel (clone with CLONE_FS: ShareFS), as fs_struct is.
+	fs *fsContext
 	// hostDirs caches the host path behind a dirfd that is not ours
 	// ("" = not a directory we could name).
 	hostDirs map[int]string
@@ -317,6 +315,7 @@ func (k *Kernel) BeginCall(p *Process, tid int) (rescan bool) {
 	if p.execBy[tid] {
 		// The exec has run or failed: the table now shows which.
 		delete(p.execBy, tid)
+		clear(p.hostDirs)
 		rescan = true
 	}
 	if p.unseen[tid] {
@@ -332,6 +331,41 @@ func (k *Kernel) ExecDone(p *Process) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	clear(p.execBy)
+	clear(p.hostDirs)
+}
+
+// fsContext is a working directory, as the kernel's fs_struct: one per
+// process unless processes share it.
+type fsContext struct {
+	// cwd is the working directory when it lies inside a mount; nil
+	// means the host kernel's working directory is in force.
+	cwd *File
+	// hostCwd caches the host working directory ("" = unknown).
+	hostCwd string
+	users   int
+}
+
+// dropFSLocked gives up p's use of its fsContext.
+func (k *Kernel) dropFSLocked(p *Process) {
+	p.fs.users--
+	if p.fs.users == 0 && p.fs.cwd != nil {
+		k.putFileLocked(p.fs.cwd)
+		p.fs.cwd = nil
+	}
+}
+
+// ShareFS makes p use parent's working directory from now on: the kernel
+// says they share one (clone with CLONE_FS), so a chdir by either moves
+// both.
+func (k *Kernel) ShareFS(parent, p *Process) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if p.fs == parent.fs {
+		return
+	}
+	k.dropFSLocked(p)
+	p.fs = parent.fs
+	p.fs.users++
 }
 
 type fdEntry struct {
@@ -349,11 +383,11 @@ func (k *Kernel) Process(tgid int, parent *Process) *Process {
 	if p := k.procs[tgid]; p != nil {
 		return p
 	}
-	p := &Process{Tgid: tgid, fds: map[int]*fdEntry{}, Umask: 0o022}
+	p := &Process{Tgid: tgid, fds: map[int]*fdEntry{}, Umask: 0o022, fs: &fsContext{users: 1}}
 	if parent != nil {
-		if parent.cwd != nil {
-			p.cwd = parent.cwd
-			parent.cwd.refs++
+		if parent.fs.cwd != nil {
+			p.fs.cwd = parent.fs.cwd
+			parent.fs.cwd.refs++
 		}
 		p.Creds, p.Umask = parent.Creds, parent.Umask
 	}
@@ -391,10 +425,7 @@ func (k *Kernel) Exit(p *Process) {
 		k.dropFDLocked(p, fd)
 	}
 	k.dropProcessLocksLocked(p, nil)
-	if p.cwd != nil {
-		k.putFileLocked(p.cwd)
-		p.cwd = nil
-	}
+	k.dropFSLocked(p)
 	p.Dead = true
 	delete(k.procs, p.Tgid)
 }

@@ -45,7 +45,7 @@ func (k *Kernel) locate(c *Call, dirfd int, addr uint64, empty, follow bool) (lo
 	if name == "" && empty {
 		var f *File
 		if dirfd == atFDCWD {
-			f = c.Proc.cwd
+			f = c.Proc.fs.cwd
 		} else {
 			f = k.fileLocked(c.Proc, dirfd)
 		}

@@ -38,7 +38,7 @@ func (k *Kernel) target(c *Call, dirfd int, addr uint64, follow, emptyOK bool) (
 func (k *Kernel) fdLoc(p *Process, fd int) (loc, Result, bool) {
 	var f *File
 	if fd == atFDCWD {
-		f = p.cwd
+		f = p.fs.cwd
 	} else {
 		f = k.fileLocked(p, fd)
 	}
@@ -390,11 +390,11 @@ func (k *Kernel) Getdents(c *Call) Result { return k.getdents(c, direntOldFormat
 // Getcwd follows getcwd(2) when the working directory is in a mount.
 func (k *Kernel) Getcwd(c *Call) Result {
 	p := c.Proc
-	if p.cwd == nil {
+	if p.fs.cwd == nil {
 		return cont()
 	}
-	s := p.cwd.path
-	if p.cwd.m.FS.Getattr(p.cwd.ino).Nlink == 0 {
+	s := p.fs.cwd.path
+	if p.fs.cwd.m.FS.Getattr(p.fs.cwd.ino).Nlink == 0 {
 		return fail(syscall.ENOENT) // the directory was removed
 	}
 	b := append([]byte(s), 0)
@@ -415,10 +415,10 @@ func (k *Kernel) setCwdLocked(p *Process, l loc) Result {
 		return fail(e)
 	}
 	f := k.newFileLocked(l.m, l.ino, oPath, l.abs)
-	if p.cwd != nil {
-		k.putFileLocked(p.cwd)
+	if p.fs.cwd != nil {
+		k.putFileLocked(p.fs.cwd)
 	}
-	p.cwd = f
+	p.fs.cwd = f
 	return ret(0)
 }
 
@@ -441,11 +441,11 @@ func (k *Kernel) Chdir(c *Call) Result {
 }
 
 func (k *Kernel) leaveCwdLocked(p *Process) {
-	if p.cwd != nil {
-		k.putFileLocked(p.cwd)
-		p.cwd = nil
+	if p.fs.cwd != nil {
+		k.putFileLocked(p.fs.cwd)
+		p.fs.cwd = nil
 	}
-	p.hostCwd = ""
+	p.fs.hostCwd = ""
 }
 
 // Fchdir follows fchdir(2).

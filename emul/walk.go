@@ -70,15 +70,15 @@ type walkState struct {
 // startLocked returns the state a relative path starts from.
 func (k *Kernel) startLocked(p *Process, dirfd int) (walkState, syscall.Errno) {
 	if dirfd == atFDCWD {
-		if p.cwd != nil {
-			return walkState{m: p.cwd.m, d: p.cwd.ino, abs: p.cwd.path}, 0
+		if p.fs.cwd != nil {
+			return walkState{m: p.fs.cwd.m, d: p.fs.cwd.ino, abs: p.fs.cwd.path}, 0
 		}
-		if p.hostCwd == "" {
+		if p.fs.hostCwd == "" {
 			cwd, err := k.host.Cwd(p.Tgid)
 			if err != nil {
 				return walkState{host: true}, 0 // unknown: let the kernel decide
 			}
-			p.hostCwd = cwd
+			p.fs.hostCwd = cwd
 			// A program started inside a mount (fsshim's default
 			// mount is its working directory) works there: from now
 			// on its working directory is the ramfs one.
@@ -86,11 +86,11 @@ func (k *Kernel) startLocked(p *Process, dirfd int) (walkState, syscall.Errno) {
 				if e != 0 {
 					return walkState{}, e
 				}
-				p.cwd = k.newFileLocked(st.m, st.d, oPath, st.abs)
+				p.fs.cwd = k.newFileLocked(st.m, st.d, oPath, st.abs)
 				return st, 0
 			}
 		}
-		return walkState{host: true, hostPath: p.hostCwd}, 0
+		return walkState{host: true, hostPath: p.fs.hostCwd}, 0
 	}
 	if f := k.fileLocked(p, dirfd); f != nil {
 		if f.ino.Mode()&syscall.S_IFMT != syscall.S_IFDIR {
@@ -98,17 +98,23 @@ func (k *Kernel) startLocked(p *Process, dirfd int) (walkState, syscall.Errno) {
 		}
 		return walkState{m: f.m, d: f.ino, abs: f.path}, 0
 	}
+	// The cache holds while every change to the fd table is one of the
+	// process's own routed calls (see FDOracle): not while an exec may
+	// have closed the fd, nor when another process shares the table.
+	cacheable := len(p.execBy) == 0 && !p.SharedFDs
 	hp, ok := p.hostDirs[dirfd]
-	if !ok {
+	if !ok || !cacheable {
 		var err error
 		hp, err = k.host.FDPath(p.Tgid, dirfd)
 		if err != nil {
 			hp = ""
 		}
-		if p.hostDirs == nil {
-			p.hostDirs = map[int]string{}
+		if cacheable {
+			if p.hostDirs == nil {
+				p.hostDirs = map[int]string{}
+			}
+			p.hostDirs[dirfd] = hp
 		}
-		p.hostDirs[dirfd] = hp
 	}
 	if hp != "" {
 		// A host directory opened before fsshim started, at or below a
@@ -152,15 +158,15 @@ func (k *Kernel) walkLocked(p *Process, dirfd int, name string, fl walkFlags) (l
 		if strings.HasPrefix(name, "/") && fl&inRoot == 0 || root.host {
 			return true
 		}
-		if dirfd != atFDCWD || p.cwd == nil {
+		if dirfd != atFDCWD || p.fs.cwd == nil {
 			return false
 		}
-		if p.hostCwd == "" {
+		if p.fs.hostCwd == "" {
 			if cwd, err := k.host.Cwd(p.Tgid); err == nil {
-				p.hostCwd = cwd
+				p.fs.hostCwd = cwd
 			}
 		}
-		return p.hostCwd == p.cwd.path
+		return p.fs.hostCwd == p.fs.cwd.path
 	}
 	slash := strings.HasSuffix(name, "/")
 	comps := splitPath(name)
@@ -435,17 +441,17 @@ func (k *Kernel) procJumpLocked(p *Process, hp string, fl walkFlags) (st walkSta
 		st = walkState{host: true, hostPath: "/"}
 		agrees = true
 	case "cwd":
-		if q.cwd != nil {
-			st = walkState{m: q.cwd.m, d: q.cwd.ino, abs: q.cwd.path}
-			if q.hostCwd == "" {
+		if q.fs.cwd != nil {
+			st = walkState{m: q.fs.cwd.m, d: q.fs.cwd.ino, abs: q.fs.cwd.path}
+			if q.fs.hostCwd == "" {
 				if cwd, err := k.host.Cwd(q.Tgid); err == nil {
-					q.hostCwd = cwd
+					q.fs.hostCwd = cwd
 				}
 			}
-			agrees = q.hostCwd == q.cwd.path
+			agrees = q.fs.hostCwd == q.fs.cwd.path
 			break
 		}
-		cwd := q.hostCwd
+		cwd := q.fs.hostCwd
 		if cwd == "" {
 			var err error
 			if cwd, err = k.host.Cwd(q.Tgid); err != nil || !strings.HasPrefix(cwd, "/") {

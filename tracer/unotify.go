@@ -541,15 +541,20 @@ func (s *server) refresh(p *emul.Process, tid int) {
 }
 
 // checkShared marks a new process and its parent when they share one fd
-// table (clone with CLONE_FILES): kcmp(KCMP_FILES). A process changes its
-// fd table only by its own calls until then, and its first call is where
-// it is learnt, so this is in time.
+// table (clone with CLONE_FILES: kcmp(KCMP_FILES)), and gives them one
+// working directory when they share that (CLONE_FS). A process changes
+// either only by its own calls until then, and its first call is where it
+// is learnt, so this is in time.
 func (s *server) checkShared(parent, p *emul.Process) {
-	const kcmpFiles = 2 // KCMP_FILES
+	const kcmpFiles, kcmpFS = 2, 3 // KCMP_FILES, KCMP_FS
 	r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(parent.Tgid), uintptr(p.Tgid), kcmpFiles, 0, 0, 0)
 	if e == 0 && r == 0 || e == unix.ENOSYS || e == unix.EPERM {
 		// Shared, or no way to tell: check every use.
 		parent.SharedFDs, p.SharedFDs = true, true
+	}
+	// One working directory (CLONE_FS): a chdir by either moves both.
+	if r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(parent.Tgid), uintptr(p.Tgid), kcmpFS, 0, 0, 0); e == 0 && r == 0 {
+		s.k.ShareFS(parent, p)
 	}
 }
 

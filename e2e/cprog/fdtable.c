@@ -12,6 +12,8 @@
  *   exec_cloexec a close-on-exec emulated fd vanishes with an exec; the
  *                new program's host file at that number must read as the
  *                host file, its emulated fds as theirs.
+ *   clone_fs     a process sharing our working directory (CLONE_FS)
+ *                moves it; our relative create must follow.
  *   forged       a new process makes memfds named like fsshim's
  *                placeholders before its first file call; writes to them
  *                must stay in them, never reach a file in the mount.
@@ -100,6 +102,38 @@ static void clone_files(const char *hostfile)
 	printf("clone_files: %s", readall(open("cf", O_RDONLY), buf, sizeof buf));
 }
 
+static int fs_child(void *arg)
+{
+	return chdir((const char *)arg) < 0 ? 1 : 0;
+}
+
+/* clone_fs: a process sharing our working directory (CLONE_FS) moves it
+ * into a subdirectory; our next relative create lands there. */
+static void clone_fs(const char *work)
+{
+	char path[4096];
+	if (mkdir("cfs", 0755) < 0)
+		die("mkdir cfs");
+	static char stack[64 * 1024];
+	pid_t pid = clone(fs_child, stack + sizeof stack, CLONE_FS | SIGCHLD, "cfs");
+	if (pid < 0)
+		die("clone");
+	int st;
+	if (waitpid(pid, &st, 0) < 0)
+		die("waitpid");
+	check(WIFEXITED(st) && WEXITSTATUS(st) == 0, "clone_fs: the sharer's chdir succeeds");
+	int fd = open("made-after", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		die("open made-after");
+	close(fd);
+	snprintf(path, sizeof path, "%s/cfs/made-after", work);
+	struct stat sb;
+	check(stat(path, &sb) == 0, "clone_fs: the relative create follows the shared working directory");
+	printf("clone_fs: created in %s\n", stat(path, &sb) == 0 ? "the sharer's new directory" : "the old directory");
+	if (chdir(work) < 0)
+		die("chdir back");
+}
+
 static void exec_cloexec(const char *self, const char *work, const char *hostfile)
 {
 	mkfile("ce", "emulated\n");
@@ -184,6 +218,7 @@ int main(int argc, char **argv)
 	if (chdir(argv[1]) < 0)
 		die("chdir");
 	clone_files(argv[2]);
+	clone_fs(argv[1]);
 	exec_cloexec("/proc/self/exe", argv[1], argv[2]);
 	forged();
 	if (failures)
