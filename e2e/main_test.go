@@ -85,7 +85,7 @@ func testMain(m *testing.M) int {
 			helperBins[h] = bin
 		}
 	}
-	for _, c := range []string{"forkfd", "threads_open", "threads_rw"} {
+	for _, c := range []string{"forkfd", "threads_open", "threads_rw", "fdtable", "reach", "routes", "sysroute"} {
 		buildC(root, c)
 	}
 

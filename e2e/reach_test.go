@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -17,19 +15,7 @@ func TestProgramCannotReachFsshim(t *testing.T) {
 	if os.Geteuid() == 0 {
 		uid = nobody
 	}
-	gcc, err := exec.LookPath("gcc")
-	if err != nil {
-		t.Skip("gcc is not installed (Debian package gcc, libc6-dev)")
-	}
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(binDir, "reach")
-	if out, err := exec.Command(gcc, "-O2", "-Wall", "-Wextra", "-Werror", "-o", bin,
-		filepath.Join(root, "e2e", "cprog", "reach.c")).CombinedOutput(); err != nil {
-		t.Fatalf("gcc reach.c: %v\n%s", err, out)
-	}
+	bin := requireHelper(t, "reach")
 	for _, tr := range transports {
 		t.Run("fsshim-"+tr, func(t *testing.T) {
 			requireTransport(t, tr)

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,19 +17,7 @@ import (
 // behind the --mount, or the --overlay's directory, must be unchanged
 // afterwards, under both transports, as root and as an unprivileged user.
 func TestRoutesToHostDirs(t *testing.T) {
-	gcc, err := exec.LookPath("gcc")
-	if err != nil {
-		t.Skip("gcc is not installed (Debian package gcc, libc6-dev)")
-	}
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(binDir, "routes")
-	if out, err := exec.Command(gcc, "-O2", "-Wall", "-Wextra", "-Werror", "-pthread", "-o", bin,
-		filepath.Join(root, "e2e", "cprog", "routes.c")).CombinedOutput(); err != nil {
-		t.Fatalf("gcc routes.c: %v\n%s", err, out)
-	}
+	bin := requireHelper(t, "routes")
 	users := []struct {
 		name string
 		uid  int

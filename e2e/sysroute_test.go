@@ -3,11 +3,9 @@ package e2e
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 
@@ -29,7 +27,7 @@ import (
 // refuses mount, unshare and fanotify_init before fsshim is asked;
 // TestRoutesToHostDirs covers that layer).
 func TestSysroute(t *testing.T) {
-	bin := buildSysroute(t)
+	bin := requireHelper(t, "sysroute")
 	for _, r := range sysrouteCases {
 		for _, tr := range []string{"unotify", "ptrace"} {
 			for _, uid := range []int{0, nobody} {
@@ -141,44 +139,6 @@ func init() {
 			c.nobody = strings.TrimPrefix(c.nobody, "\n") + "\n" + tail
 		}
 	}
-}
-
-var (
-	sysrouteOnce sync.Once
-	sysrouteBin  string
-	sysrouteErr  string
-)
-
-// buildSysroute compiles e2e/cprog/sysroute.c once.
-func buildSysroute(t *testing.T) string {
-	t.Helper()
-	sysrouteOnce.Do(func() {
-		gcc, err := exec.LookPath("gcc")
-		if err != nil {
-			sysrouteErr = "skip"
-			return
-		}
-		root, err := filepath.Abs("..")
-		if err != nil {
-			sysrouteErr = err.Error()
-			return
-		}
-		bin := filepath.Join(binDir, "sysroute")
-		src := filepath.Join(root, "e2e", "cprog", "sysroute.c")
-		if out, err := exec.Command(gcc, "-O2", "-Wall", "-Wextra", "-Werror", "-o", bin, src).CombinedOutput(); err != nil {
-			sysrouteErr = fmt.Sprintf("gcc %s: %v\n%s", src, err, out)
-			return
-		}
-		sysrouteBin = bin
-	})
-	switch sysrouteErr {
-	case "":
-	case "skip":
-		t.Skip("gcc is not installed (Debian package gcc, libc6-dev)")
-	default:
-		t.Fatal(sysrouteErr)
-	}
-	return sysrouteBin
 }
 
 // hostAttrs describes what snapshot leaves out for every file under dir:
