@@ -151,6 +151,47 @@ func initSockets() (sock, ctl int, child []*os.File, err error) {
 	return a[0], b[0], []*os.File{os.NewFile(uintptr(a[1]), "fsshim-init"), os.NewFile(uintptr(b[1]), "fsshim-init-ctl")}, nil
 }
 
+// startInitStage starts fsshim again as prog's init stage (argv0 says
+// which transport's), with its two sockets as fds 3 and 4, in namespaces
+// of its own when prog asks for them and they can be made (startInit). It
+// returns fsshim's ends of the init and control sockets.
+func startInitStage(prog Program, argv0 string, log func(string)) (cmd *exec.Cmd, sockFD, ctlFD int, isolated bool, err error) {
+	sockFD, ctlFD, child, err := initSockets()
+	if err != nil {
+		return nil, -1, -1, false, err
+	}
+	defer func() {
+		for _, f := range child {
+			f.Close()
+		}
+		if err != nil {
+			unix.Close(sockFD)
+			unix.Close(ctlFD)
+		}
+	}()
+	self, err := os.Executable()
+	if err != nil {
+		return nil, -1, -1, false, err
+	}
+	newCmd := func() *exec.Cmd {
+		return &exec.Cmd{
+			Path:       self,
+			Args:       append([]string{argv0, prog.Path}, prog.Argv...),
+			Env:        prog.Env,
+			Dir:        prog.Dir,
+			Stdin:      prog.Stdin,
+			Stdout:     prog.Stdout,
+			Stderr:     prog.Stderr,
+			ExtraFiles: child,
+		}
+	}
+	cmd, isolated, err = startInit(newCmd, prog.Isolate, log)
+	if err != nil {
+		return nil, -1, -1, false, fmt.Errorf("starting %s: %w", prog.Path, err)
+	}
+	return cmd, sockFD, ctlFD, isolated, nil
+}
+
 // configure sends the init stage its configuration (cmd was started
 // isolated or not) and keeps the control socket open only when it is
 // needed for signals; it returns that socket or -1.
@@ -196,42 +237,11 @@ func Resolve(name string) (string, error) {
 // running command and the listener fd. It must be called on the OS thread
 // that will outlive the target (Pdeathsig is tied to the forking thread).
 func launch(prog Program, filter []unix.SockFilter, log func(string)) (*exec.Cmd, int, int, error) {
-	sockFD, ctlFD, child, err := initSockets()
+	cmd, sockFD, ctlFD, isolated, err := startInitStage(prog, initArg0, log)
 	if err != nil {
 		return nil, -1, -1, err
 	}
-	parent := os.NewFile(uintptr(sockFD), "fsshim-supervisor")
-	defer parent.Close()
-	closeChild := func() {
-		for _, f := range child {
-			f.Close()
-		}
-	}
-
-	self, err := os.Executable()
-	if err != nil {
-		closeChild()
-		unix.Close(ctlFD)
-		return nil, -1, -1, err
-	}
-	newCmd := func() *exec.Cmd {
-		return &exec.Cmd{
-			Path:       self,
-			Args:       append([]string{initArg0, prog.Path}, prog.Argv...),
-			Env:        prog.Env,
-			Dir:        prog.Dir,
-			Stdin:      prog.Stdin,
-			Stdout:     prog.Stdout,
-			Stderr:     prog.Stderr,
-			ExtraFiles: child,
-		}
-	}
-	cmd, isolated, err := startInit(newCmd, prog.Isolate, log)
-	closeChild()
-	if err != nil {
-		unix.Close(ctlFD)
-		return nil, -1, -1, fmt.Errorf("starting %s: %w", prog.Path, err)
-	}
+	defer unix.Close(sockFD)
 	ctl, err := configure(ctlFD, prog, isolated)
 	if err != nil {
 		cmd.Process.Kill()

@@ -107,40 +107,11 @@ func execTraced(prog []unix.SockFilter, path string, argv []string, fail func(in
 // launchTraced starts prog's init stage, seizes it and sends it the
 // filter. It must run on the thread that will issue every ptrace request.
 func launchTraced(prog Program, filter []unix.SockFilter, log func(string)) (*exec.Cmd, int, error) {
-	sockFD, ctlFD, child, err := initSockets()
+	cmd, sockFD, ctlFD, isolated, err := startInitStage(prog, initPtraceArg0, log)
 	if err != nil {
 		return nil, -1, err
 	}
 	defer unix.Close(sockFD)
-	closeChild := func() {
-		for _, f := range child {
-			f.Close()
-		}
-	}
-	self, err := os.Executable()
-	if err != nil {
-		closeChild()
-		unix.Close(ctlFD)
-		return nil, -1, err
-	}
-	newCmd := func() *exec.Cmd {
-		return &exec.Cmd{
-			Path:       self,
-			Args:       append([]string{initPtraceArg0, prog.Path}, prog.Argv...),
-			Env:        prog.Env,
-			Dir:        prog.Dir,
-			Stdin:      prog.Stdin,
-			Stdout:     prog.Stdout,
-			Stderr:     prog.Stderr,
-			ExtraFiles: child,
-		}
-	}
-	cmd, isolated, err := startInit(newCmd, prog.Isolate, log)
-	closeChild()
-	if err != nil {
-		unix.Close(ctlFD)
-		return nil, -1, fmt.Errorf("starting %s: %w", prog.Path, err)
-	}
 	pid := cmd.Process.Pid
 	// Seized before it has its configuration: an isolated init stage
 	// forks the program's stage then, which must be traced already.
