@@ -99,32 +99,18 @@ func copyOut(mem Memory, p []byte, addr uint64) (int, syscall.Errno) {
 	return n, 0
 }
 
+// readFull reads all of p from the caller's memory: EFAULT if any byte
+// could not be.
 func readFull(mem Memory, p []byte, addr uint64) syscall.Errno {
-	if len(p) == 0 {
-		return 0
-	}
-	if addr == 0 {
-		return syscall.EFAULT
-	}
-	n, err := mem.ReadAt(p, addr)
-	if err != nil || n != len(p) {
-		return syscall.EFAULT
-	}
-	return 0
+	_, e := copyIn(mem, p, addr)
+	return e
 }
 
+// writeFull writes all of p to the caller's memory: EFAULT if any byte
+// could not be.
 func writeFull(mem Memory, p []byte, addr uint64) syscall.Errno {
-	if len(p) == 0 {
-		return 0
-	}
-	if addr == 0 {
-		return syscall.EFAULT
-	}
-	n, err := mem.WriteAt(p, addr)
-	if err != nil || n != len(p) {
-		return syscall.EFAULT
-	}
-	return 0
+	_, e := copyOut(mem, p, addr)
+	return e
 }
 
 func readU64(mem Memory, addr uint64) (uint64, syscall.Errno) {
