@@ -55,24 +55,37 @@ func (ph *placeholders) closeAll() {
 
 const kcmpFile = 0 // KCMP_FILE
 
-// Holds implements emul.FDOracle.
-func (ph *placeholders) Holds(tgid, fd int, f *emul.File) bool {
+// same asks kcmp whether fd of tgid is the placeholder of description
+// id. answered is false where kcmp cannot tell: fsshim holds no copy of
+// that placeholder, the kernel has no kcmp, or fsshim may not inspect the
+// target (EPERM).
+func (ph *placeholders) same(tgid, fd int, id uint64) (same, answered bool) {
 	ph.mu.Lock()
-	own, ok := ph.fds[f.ID()]
+	own, ok := ph.fds[id]
 	noKcmp := ph.noKcmp
 	ph.mu.Unlock()
-	if ok && !noKcmp {
-		r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(ph.self), uintptr(tgid), kcmpFile, uintptr(own), uintptr(fd), 0)
-		switch e {
-		case 0:
-			return r == 0
-		case unix.EBADF, unix.ESRCH:
-			return false // fd is not open in the target, or it is gone
-		case unix.ENOSYS:
-			ph.mu.Lock()
-			ph.noKcmp = true
-			ph.mu.Unlock()
-		}
+	if !ok || noKcmp {
+		return false, false
+	}
+	r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(ph.self), uintptr(tgid), kcmpFile, uintptr(own), uintptr(fd), 0)
+	switch e {
+	case 0:
+		return r == 0, true
+	case unix.ENOSYS:
+		ph.mu.Lock()
+		ph.noKcmp = true
+		ph.mu.Unlock()
+		return false, false
+	case unix.EPERM:
+		return false, false
+	}
+	return false, true // EBADF: fd is not open in the target; ESRCH: it is gone
+}
+
+// Holds implements emul.FDOracle: kcmp's answer, else the fd's name.
+func (ph *placeholders) Holds(tgid, fd int, f *emul.File) bool {
+	if s, answered := ph.same(tgid, fd, f.ID()); answered {
+		return s
 	}
 	id, ok := placeholderAt(tgid, fd)
 	return ok && id == f.ID()
@@ -80,42 +93,22 @@ func (ph *placeholders) Holds(tgid, fd int, f *emul.File) bool {
 
 // Find implements emul.FDOracle.
 func (ph *placeholders) Find(tgid, fd int) uint64 {
-	id, ok := placeholderAt(tgid, fd)
-	if !ok {
-		return 0
+	if id, ok := placeholderAt(tgid, fd); ok && ph.holdsID(tgid, fd, id) {
+		return id
+	}
+	return 0
+}
+
+// holdsID reports whether fd of tgid, named as the placeholder of id, is
+// it: kcmp's answer, else whether id is a placeholder fsshim made.
+func (ph *placeholders) holdsID(tgid, fd int, id uint64) bool {
+	if s, answered := ph.same(tgid, fd, id); answered {
+		return s
 	}
 	ph.mu.Lock()
 	_, known := ph.fds[id]
 	ph.mu.Unlock()
-	if !known {
-		return 0
-	}
-	if !ph.holdsID(tgid, fd, id) {
-		return 0
-	}
-	return id
-}
-
-// holdsID is Holds by description id.
-func (ph *placeholders) holdsID(tgid, fd int, id uint64) bool {
-	ph.mu.Lock()
-	own, ok := ph.fds[id]
-	noKcmp := ph.noKcmp
-	ph.mu.Unlock()
-	if !ok {
-		return false
-	}
-	if noKcmp {
-		return true // named as one; nothing better to ask
-	}
-	r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(ph.self), uintptr(tgid), kcmpFile, uintptr(own), uintptr(fd), 0)
-	switch e {
-	case 0:
-		return r == 0
-	case unix.EPERM, unix.ENOSYS:
-		return true
-	}
-	return false
+	return known
 }
 
 // Forget implements emul.FDOracle.
