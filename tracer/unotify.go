@@ -569,6 +569,7 @@ func (s *server) rescan(p *emul.Process) {
 	if st, err := readStatus(p.Tgid); err == nil {
 		p.Umask = st.Umask
 		p.Creds = st.creds()
+		p.CredsStale = false // just read
 	}
 }
 
