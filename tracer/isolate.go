@@ -67,8 +67,6 @@ type initConfig struct {
 	Isolate bool
 	// Protect are the host directories to make read-only.
 	Protect []string
-	// Root: the program runs as root (drop CAP_SYS_ADMIN).
-	Root bool
 }
 
 // The init stage's control socket (isolated runs: signals to pass on).
@@ -184,7 +182,9 @@ func runNSInit(cfg initConfig, fail func(int, string, ...any)) {
 	if err := isolateMounts(cfg.Protect); err != nil {
 		fail(ExitInternal, "isolating the program: %v (--no-isolation runs it without namespaces)", err)
 	}
-	if err := dropPrivileges(cfg.Root); err != nil {
+	// Root here is root on the host: an unprivileged fsshim's init stage
+	// keeps its user's uid in its user namespace.
+	if err := dropPrivileges(os.Geteuid() == 0); err != nil {
 		fail(ExitInternal, "isolating the program: %v (--no-isolation runs it without namespaces)", err)
 	}
 	self, err := os.Executable()

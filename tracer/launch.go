@@ -196,7 +196,7 @@ func startInitStage(prog Program, argv0 string, log func(string)) (cmd *exec.Cmd
 // isolated or not) and keeps the control socket open only when it is
 // needed for signals; it returns that socket or -1.
 func configure(ctl int, prog Program, isolated bool) (int, error) {
-	cfg := initConfig{Isolate: isolated, Protect: prog.Protect, Root: os.Geteuid() == 0}
+	cfg := initConfig{Isolate: isolated, Protect: prog.Protect}
 	if err := sendConfig(ctl, cfg); err != nil {
 		unix.Close(ctl)
 		return -1, fmt.Errorf("configuring the init stage: %w", err)
