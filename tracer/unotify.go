@@ -56,6 +56,13 @@ type Result struct {
 // Run launches the program under the filter and serves it until every
 // process of the target has ended.
 func Run(opt Options) (Result, error) {
+	if opt.Program.Isolate {
+		logf := opt.Log
+		if logf == nil {
+			logf = func(m string) { fmt.Fprintln(os.Stderr, "fsshim:", m) }
+		}
+		defer removeMountPoints(makeMountPoints(opt.Program.Protect, logf))
+	}
 	if opt.Transport == Ptrace {
 		return runPtrace(opt) // ptrace.go
 	}
