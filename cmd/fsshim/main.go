@@ -134,11 +134,7 @@ func run(args []string, stderr io.Writer) int {
 	if err != nil {
 		return errorf(exitError, "%v", err)
 	}
-	ttr := tracer.Unotify
-	if tr == policy.Ptrace {
-		ttr = tracer.Ptrace
-	}
-	if o.pin && ttr != tracer.Ptrace {
+	if o.pin && tr != policy.Ptrace {
 		return errorf(exitError, "--pin is for --transport ptrace (unotify hands over the CPU with synchronous wake-ups)")
 	}
 	capacity, err := defaultSize()
@@ -259,7 +255,7 @@ func run(args []string, stderr io.Writer) int {
 	// The unotify supervisor can give the program a host fd (ADDFD): an
 	// overlay's lower files are then read in place. Under ptrace they are
 	// copied up when opened.
-	k.HostFDs = ttr == tracer.Unotify
+	k.HostFDs = tr == policy.Unotify
 	// The host nodes behind FIFOs, devices and sockets in the mounts.
 	defer k.Cleanup()
 	var inject *faults.Set
@@ -273,7 +269,7 @@ func run(args []string, stderr io.Writer) int {
 	if o.stats || o.statsJSON != "" {
 		stats = tracer.NewStats(syscallName)
 		h, err := tracer.Calibrate(tracer.Options{Filter: filter, Kernel: emul.NewKernel(nil, tracer.ProcHost()),
-			NoSyncWakeup: o.noSyncWake, Transport: ttr, Pin: o.pin})
+			NoSyncWakeup: o.noSyncWake, Transport: tr, Pin: o.pin})
 		if err != nil {
 			return errorf(exitError, "--stats: measuring the world switch: %v", err)
 		}
@@ -306,7 +302,7 @@ func run(args []string, stderr io.Writer) int {
 		Kernel:       k,
 		Stats:        stats,
 		NoSyncWakeup: o.noSyncWake,
-		Transport:    ttr,
+		Transport:    tr,
 		Pin:          o.pin,
 		Forward:      fwd,
 		Log:          func(m string) { fmt.Fprintln(stderr, "fsshim:", m) },
