@@ -7,11 +7,10 @@ import (
 	"os"
 	"strings"
 
-	flag "github.com/spf13/pflag"
-
 	"fsshim/bench"
 	"fsshim/bench/micro"
 	"fsshim/bench/postmark"
+	flag "fsshim/internal/flags"
 )
 
 // subcommand runs fsshim's subcommands, which main dispatches before it
@@ -53,7 +52,7 @@ Options:
 `
 
 func benchMain(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("fsshim bench", flag.ContinueOnError)
+	fs := flag.NewFlagSet("fsshim bench")
 	fs.SetOutput(stderr)
 	transports := fs.String("transports", strings.Join(bench.AllTransports, ","), "comma-separated `LIST` of transports to measure")
 	config := fs.String("config", "", "PostMark configuration `FILE`: its settings, run once per run (its run/show lines are ignored); its locations are used as given, natively on the host (made if missing, removed after) and as ramfs mounts of the same paths elsewhere")

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	flag "github.com/spf13/pflag"
+	flag "fsshim/internal/flags"
 )
 
 const usageHead = `fsshim runs a program with the file syscalls under the given mount paths
@@ -63,7 +63,7 @@ type options struct {
 // cannot read (exitError, with the reason on stderr).
 func parseFlags(args []string, stderr io.Writer) (options, int, bool) {
 	var o options
-	fs := flag.NewFlagSet("fsshim", flag.ContinueOnError)
+	fs := flag.NewFlagSet("fsshim")
 	fs.SetOutput(stderr)
 	fs.StringArrayVar(&o.mounts, "mount", nil, "serve `PATH` (or PATH=HOSTDIR, or PATH=FILE.tar[.gz], preloaded with a copy) from the ramfs; repeatable")
 	fs.StringArrayVar(&o.overlays, "overlay", nil, "serve the host directory `PATH` as an overlay: reads fall through to it without copying, changes (copy-up, whiteouts) stay in the ramfs, the directory is never written; repeatable")
