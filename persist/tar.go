@@ -1,7 +1,6 @@
 package persist
 
 import (
-	"archive/tar"
 	"bufio"
 	"compress/gzip"
 	"errors"
@@ -19,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	tar "fsshim/persist/internal/tarfmt"
 	"fsshim/ramfs"
 	"fsshim/ramfs/hostcopy"
 )
@@ -192,7 +192,6 @@ func (t *tarWriter) entry(e *entry) error {
 		Gid:        int(a.Gid),
 		ModTime:    a.Mtime,
 		AccessTime: a.Atime,
-		Format:     tar.FormatPAX,
 	}
 	switch {
 	case e.first != "":
