@@ -45,8 +45,8 @@ import (
 // records (on the first name of a hard-linked inode), and no user or group
 // names. Sockets are skipped. An attribute whose name holds '=' cannot be
 // a PAX record: it is left out and the save, otherwise complete, returns
-// an *XattrError (unwrapped). Holes are stored as zeros: Go's archive/tar
-// writes no sparse entries.
+// an *XattrError (unwrapped). Holes are stored as zeros: tarfmt writes no
+// sparse entries.
 func SaveTar(fs *ramfs.FS, root *ramfs.Inode, path string, gz bool) error {
 	return saveTar(fs, root, path, gz, nil)
 }
