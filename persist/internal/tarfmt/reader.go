@@ -106,11 +106,11 @@ func (tr *Reader) next() (*Header, error) {
 		if h.Size < 0 {
 			return nil, fmt.Errorf("%w: negative size", ErrHeader)
 		}
-		if h.Typeflag == TypeRegA || h.Typeflag == TypeCont {
+		switch {
+		case h.Typeflag == TypeRegA && strings.HasSuffix(h.Name, "/"):
+			h.Typeflag = TypeDir // old archives mark directories so
+		case h.Typeflag == TypeRegA, h.Typeflag == TypeCont:
 			h.Typeflag = TypeReg
-			if strings.HasSuffix(h.Name, "/") {
-				h.Typeflag = TypeDir
-			}
 		}
 		if h.Typeflag == TypeGNUSparse {
 			// Its sparse map continues in extension blocks before the

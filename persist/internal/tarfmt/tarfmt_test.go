@@ -438,3 +438,18 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// Old (V7) archives: no magic, type NUL for files, a trailing slash for
+// directories.
+func TestReadV7(t *testing.T) {
+	v7 := func(blk *block) { copy(blk.get(fMagic), "\x00\x00\x00\x00\x00\x00") }
+	var b []byte
+	b = append(b, rawEntry(TypeRegA, "olddir/", 0, v7)...)
+	b = append(b, rawEntry(TypeRegA, "olddir/f", 3, v7)...)
+	b = append(b, pad("abc")...)
+	b = append(b, make([]byte, 2*blockSize)...)
+	hs, ds := readOurs(t, b)
+	if len(hs) != 2 || hs[0].Typeflag != TypeDir || hs[1].Typeflag != TypeReg || ds[1] != "abc" {
+		t.Errorf("read %+v %q", hs, ds)
+	}
+}
