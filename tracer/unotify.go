@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"fsshim/emul"
+	"fsshim/policy"
 )
 
 // Options configure a supervised run.
@@ -36,8 +37,9 @@ type Options struct {
 	Forward <-chan syscall.Signal
 	// Log receives diagnostics (unexpected kernel answers); nil = stderr.
 	Log func(string)
-	// Transport is how routed calls arrive; Filter must be built for it.
-	Transport Transport
+	// Transport is how routed calls arrive; Filter must be built for it
+	// (policy.Program of the same transport).
+	Transport policy.Transport
 	// Pin runs the target and the serving thread on one CPU (ptrace
 	// only; the target sees a single CPU).
 	Pin bool
@@ -63,7 +65,7 @@ func Run(opt Options) (Result, error) {
 		}
 		defer removeMountPoints(makeMountPoints(opt.Program.Protect, logf))
 	}
-	if opt.Transport == Ptrace {
+	if opt.Transport == policy.Ptrace {
 		return runPtrace(opt) // ptrace.go
 	}
 	type started struct {
