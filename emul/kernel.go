@@ -158,7 +158,8 @@ type Kernel struct {
 	locks   map[*ramfs.Inode][]*lock
 	waiters []lockWaiter
 	done    []Completion
-	special specials // special.go
+	special specials   // special.go
+	shadow  execShadow // exec.go
 
 	// overlays is set when a mount is an overlay.
 	overlays bool
@@ -343,6 +344,9 @@ type fsContext struct {
 	// hostCwd caches the host working directory ("" = unknown).
 	hostCwd string
 	users   int
+	// kernelAstray: the kernel's working directory is not the exec
+	// shadow's of cwd (an fchdir into a mount moved only emul's; exec.go).
+	kernelAstray bool
 }
 
 // dropFSLocked gives up p's use of its fsContext.

@@ -469,19 +469,6 @@ func (k *Kernel) SetID(c *Call) Result {
 	return cont()
 }
 
-// Execve lets the kernel run the exec. Close-on-exec placeholders vanish
-// with it, when it succeeds; until the thread's next call shows it has run
-// (BeginCall), each use of an emulated fd of the process is checked
-// against the kernel's table (fileLocked).
-func (k *Kernel) Execve(c *Call) Result {
-	c.Proc.CredsStale = true
-	if c.Proc.execBy == nil {
-		c.Proc.execBy = map[int]bool{}
-	}
-	c.Proc.execBy[c.Tid] = true
-	return cont()
-}
-
 const figetbsz = 2 // FIGETBSZ, _IO(0x00, 2)
 
 // Generic ioctl numbers (include/uapi/asm-generic/ioctls.h).

@@ -437,7 +437,11 @@ func (k *Kernel) Chdir(c *Call) Result {
 	if e := mustExist(l); e != 0 {
 		return fail(e)
 	}
-	return k.setCwdLocked(p, l)
+	r = k.setCwdLocked(p, l)
+	if r.Err == 0 {
+		r = k.kernelChdirLocked(c, r) // exec.go
+	}
+	return r
 }
 
 func (k *Kernel) leaveCwdLocked(p *Process) {
@@ -446,6 +450,7 @@ func (k *Kernel) leaveCwdLocked(p *Process) {
 		p.fs.cwd = nil
 	}
 	p.fs.hostCwd = ""
+	p.fs.kernelAstray = false
 }
 
 // Fchdir follows fchdir(2).
@@ -456,5 +461,9 @@ func (k *Kernel) Fchdir(c *Call) Result {
 		k.leaveCwdLocked(p)
 		return cont()
 	}
-	return k.setCwdLocked(p, loc{m: f.m, ino: f.ino, abs: f.path})
+	r := k.setCwdLocked(p, loc{m: f.m, ino: f.ino, abs: f.path})
+	if r.Err == 0 {
+		p.fs.kernelAstray = true // the kernel cannot follow into a placeholder (exec.go)
+	}
+	return r
 }

@@ -186,6 +186,7 @@ func runNSInit(cfg initConfig, fail func(int, string, ...any)) {
 	if err := isolateMounts(cfg.Protect); err != nil {
 		fail(ExitInternal, "isolating the program: %v (--no-isolation runs it without namespaces)", err)
 	}
+	setupShadows(cfg.Protect) // execshadow.go
 	// Root here is root on the host: an unprivileged fsshim's init stage
 	// keeps its user's uid in its user namespace.
 	if err := dropPrivileges(os.Geteuid() == 0); err != nil {

@@ -201,6 +201,9 @@ func runPtrace(opt Options) (Result, error) {
 			return
 		}
 		s.ctl = ctl
+		if ctl >= 0 {
+			s.k.SetExecShadow(newShadowConn(ctl, s.opt.Log)) // execshadow.go
+		}
 		// Every ptrace stop also sends this process a SIGCHLD, which
 		// Go's handler takes on one of its threads: a wake-up of
 		// another thread at every stop (12 against 30-45 µs a stop,

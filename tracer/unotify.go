@@ -92,6 +92,9 @@ func Run(opt Options) (Result, error) {
 			return
 		}
 		s.lfd = lfd
+		if ctl >= 0 {
+			s.k.SetExecShadow(newShadowConn(ctl, s.opt.Log)) // execshadow.go
+		}
 		if !opt.NoSyncWakeup {
 			if e := notifSetFlags(lfd, unix.SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP); e != 0 && e != unix.EINVAL {
 				s.opt.Log("SECCOMP_IOCTL_NOTIF_SET_FLAGS: " + e.Error())

@@ -1,0 +1,474 @@
+package emul
+
+// Running programs stored in a mount.
+//
+// The kernel loads a new program itself: fsshim cannot answer execve, and
+// under unotify it cannot change the path the kernel reads again either.
+// So the kernel's view is made to agree with the ramfs. The transport
+// hands emul an ExecShadow: for each mount path, a writable directory (a
+// tmpfs of fsshim's, which the program's mount namespace shows read-only
+// over the mount path; tracer/execshadow.go). Execve checks the call as
+// Linux's do_open_execat does (the walk's search permissions, ENOENT,
+// ENOTDIR, ELOOP under AT_SYMLINK_NOFOLLOW, EACCES for a file that is not
+// regular or has no execute permission for the caller, ETXTBSY while a
+// description has it open for writing), then writes a copy of the file
+// into the shadow at the name the kernel will look up and lets the call
+// run. The kernel then does the rest: ENOEXEC and the binfmt handlers,
+// "#!" scripts (the interpreter gets the path as given and opens it,
+// which emul answers from the ramfs), argv and envp, E2BIG, and the
+// close-on-exec fds.
+//
+// Where the kernel looks: the path as the caller wrote it, taken
+// lexically from the kernel's working directory (or the host directory
+// of a dirfd), whose directories the shadow holds as plain directories.
+// That is why Chdir into a mount is also let run (after the ramfs
+// allowed it): the kernel's working directory then moves to the shadow's
+// directory of the same name, and a relative exec from there finds the
+// copy. A path whose lexical place is outside every mount (a host symlink
+// into a mount) gets its copy at the file's own path in the mount.
+//
+// execveat(fd, "", AT_EMPTY_PATH) of an emulated fd (fexecve) runs its
+// placeholder: the transport fills it with the file's data (Fill) and the
+// kernel executes it, as it would the file.
+//
+// Differences from Linux, each from the copy being what runs:
+//   - /proc/PID/exe of the new program names the place the kernel found the
+//     copy: the path lexically as written (a ramfs symlink is not followed
+//     in the name); after fexecve it is the placeholder
+//     ("/memfd:fsshim-N (deleted)"). AT_EXECFN is the path as given, as in
+//     Linux (/dev/fd/N after fexecve).
+//   - set-user-ID and set-group-ID bits are not honoured (the shadow is
+//     nosuid); the program runs with the caller's ids.
+//   - Writing to a file while a program runs from it succeeds (Linux
+//     answers ETXTBSY): the running program is the copy.
+//   - An exec that names a directory fd of a mount (execveat(dirfd, "x",
+//     0)), or a relative exec after fchdir into a mount, is answered
+//     EXDEV (with a log line): the kernel would walk from a placeholder or
+//     from a working directory that is not the mount's.
+//
+// Without an ExecShadow (a program run without namespaces), execs of files
+// in mounts are answered EXDEV with a log line: the kernel would find the
+// host's file, or none.
+
+import (
+	"io"
+	"path"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"fsshim/ramfs"
+)
+
+// ExecShadow gives emul the writable side of the exec shadows: the
+// directory over mount path p, as an fd emul may create and replace files
+// and directories under (never closed by emul).
+type ExecShadow interface {
+	ShadowRoot(p string) (fd int, ok bool)
+}
+
+// SetExecShadow gives the kernel its ExecShadow (before the program runs).
+func (k *Kernel) SetExecShadow(s ExecShadow) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.shadow.src = s
+	k.shadow.staged = map[string]stagedCopy{}
+}
+
+// execShadow is the Kernel's state for exec shadows.
+type execShadow struct {
+	src ExecShadow
+	// staged remembers what was copied where (by "mount path\x00rel"), so
+	// that running the same unchanged file again copies nothing.
+	staged map[string]stagedCopy
+	seq    int
+}
+
+// stagedCopy identifies the version of a file a shadow copy was made from.
+type stagedCopy struct {
+	ino          *ramfs.Inode
+	lower        string
+	size         int64
+	mtime, ctime time.Time
+}
+
+// Execve follows execve(2) and execveat(2) (fs/exec.c: do_open_execat,
+// then the kernel's own loading). See the top of this file.
+func (k *Kernel) Execve(c *Call) Result {
+	r := k.execLocked(c)
+	if r.Action == Continue {
+		// Close-on-exec placeholders vanish with the exec, when it
+		// succeeds; until the thread's next call shows it has run
+		// (BeginCall), each use of an emulated fd of the process is
+		// checked against the kernel's table (fileLocked).
+		c.Proc.CredsStale = true
+		if c.Proc.execBy == nil {
+			c.Proc.execBy = map[int]bool{}
+		}
+		c.Proc.execBy[c.Tid] = true
+	}
+	return r
+}
+
+func (k *Kernel) execLocked(c *Call) Result {
+	dirfd, addr, flags := atFDCWD, c.Args[0], 0
+	if c.Nr == unix.SYS_EXECVEAT {
+		dirfd, addr, flags = fdArg(c.Args[0]), c.Args[1], int(int32(c.Args[4]))
+	}
+	if flags&^(atEmptyPath|atSymlinkNofollow) != 0 {
+		return cont() // EINVAL from the kernel
+	}
+	name, e := readPath(c.Mem, addr, flags&atEmptyPath != 0)
+	if e != 0 {
+		return fail(e)
+	}
+	p := c.Proc
+	if name == "" {
+		// fexecve: the fd itself.
+		if dirfd == atFDCWD {
+			return cont()
+		}
+		f := k.fileLocked(p, dirfd)
+		if f == nil {
+			return cont()
+		}
+		if e := k.mayExecLocked(p, loc{m: f.m, ino: f.ino}); e != 0 {
+			return fail(e)
+		}
+		return Result{Action: Continue, Fill: f, FillFD: dirfd}
+	}
+	fl := followLast
+	if flags&atSymlinkNofollow != 0 {
+		fl = 0
+	}
+	l, e := k.walkLocked(p, dirfd, name, fl)
+	if e != 0 {
+		return fail(e)
+	}
+	if l.host {
+		return k.hostResult(c, l)
+	}
+	if e := mustExist(l); e != 0 {
+		return fail(e)
+	}
+	if l.node().typ() == syscall.S_IFLNK {
+		return fail(syscall.ELOOP) // AT_SYMLINK_NOFOLLOW: O_NOFOLLOW's answer
+	}
+	if e := k.mayExecLocked(p, l); e != 0 {
+		return fail(e)
+	}
+	return k.stageExecLocked(c, dirfd, name, l)
+}
+
+// mayExecLocked is do_open_execat's check of the file: a regular file the
+// caller may execute (generic_permission's MAY_EXEC: root needs one
+// execute bit), not open for writing (deny_write_access).
+func (k *Kernel) mayExecLocked(p *Process, l loc) syscall.Errno {
+	n := l.node()
+	if n.typ() != syscall.S_IFREG {
+		return syscall.EACCES
+	}
+	if e := k.permNodeLocked(p, l.m, n, mayExec); e != 0 {
+		return e
+	}
+	if l.ino != nil {
+		for _, f := range k.files {
+			if f.ino == l.ino && f.flags&oPath == 0 && f.flags&oAccmode != syscall.O_RDONLY {
+				return syscall.ETXTBSY
+			}
+		}
+	}
+	return 0
+}
+
+// unsupportedExecLocked answers an exec of a file in a mount the kernel
+// cannot be shown.
+func (k *Kernel) unsupportedExecLocked(what string) Result {
+	if k.OnFault != nil {
+		k.OnFault(what + ": answered EXDEV")
+	}
+	return fail(syscall.EXDEV)
+}
+
+// kernelPlaceLocked returns the absolute path the kernel will walk for
+// name (relative to dirfd), lexically, or "" when it cannot be told.
+func (k *Kernel) kernelPlaceLocked(p *Process, dirfd int, name string) string {
+	if strings.HasPrefix(name, "/") {
+		return path.Clean(name)
+	}
+	var base string
+	var err error
+	if dirfd == atFDCWD {
+		base, err = k.host.Cwd(p.Tgid)
+	} else {
+		if k.fileLocked(p, dirfd) != nil {
+			return "" // the kernel would walk from a placeholder
+		}
+		base, err = k.host.FDPath(p.Tgid, dirfd)
+	}
+	if err != nil || !strings.HasPrefix(base, "/") {
+		return ""
+	}
+	return path.Join(base, name)
+}
+
+// shadowOfLocked returns the mount holding absolute path hp and the
+// shadow root fd over it, or ok false.
+func (k *Kernel) shadowOfLocked(hp string) (m *Mount, rel string, fd int, ok bool) {
+	if k.shadow.src == nil {
+		return nil, "", -1, false
+	}
+	for _, mm := range k.mounts {
+		if hp == mm.Path || strings.HasPrefix(hp, mm.Path+"/") || mm.Path == "/" {
+			if m == nil || len(mm.Path) > len(m.Path) {
+				m = mm
+			}
+		}
+	}
+	if m == nil {
+		return nil, "", -1, false
+	}
+	fd, ok = k.shadow.src.ShadowRoot(m.Path)
+	if !ok {
+		return nil, "", -1, false
+	}
+	rel = strings.TrimPrefix(strings.TrimPrefix(hp, m.Path), "/")
+	return m, rel, fd, true
+}
+
+// stageExecLocked writes the copy of l where the kernel will look for
+// name and lets the exec run.
+func (k *Kernel) stageExecLocked(c *Call, dirfd int, name string, l loc) Result {
+	if k.shadow.src == nil {
+		return k.unsupportedExecLocked("exec of " + l.abs + ", a file in a mount, needs the program's namespaces (run without --no-isolation)")
+	}
+	place := k.kernelPlaceLocked(c.Proc, dirfd, name)
+	if place == "" {
+		return k.unsupportedExecLocked("exec of " + l.abs + " relative to a directory of a mount the kernel does not walk")
+	}
+	m, rel, root, ok := k.shadowOfLocked(place)
+	if !ok {
+		// A host symlink into a mount: the kernel follows it to the
+		// file's own path.
+		if m, rel, root, ok = k.shadowOfLocked(l.abs); !ok {
+			return k.unsupportedExecLocked("exec of " + l.abs + " by a path the kernel resolves outside the mounts")
+		}
+	} else if dirfd == atFDCWD && !strings.HasPrefix(name, "/") && c.Proc.fs.kernelAstray {
+		// The kernel's working directory is not the shadow's of the
+		// emulated one (an fchdir moved only emul's).
+		return k.unsupportedExecLocked("relative exec of " + l.abs + " after fchdir into a mount")
+	}
+	if rel == "" {
+		return fail(syscall.EACCES) // the mount root: a directory
+	}
+	if e := k.stageLocked(m, root, rel, l); e != 0 {
+		if k.OnFault != nil {
+			k.OnFault("copying " + l.abs + " for exec: " + e.Error())
+		}
+		return fail(e)
+	}
+	return cont()
+}
+
+// inMount reports whether absolute host path hp is at or below a mount.
+func (k *Kernel) inMount(hp string) bool {
+	for _, m := range k.mounts {
+		if hp == m.Path || strings.HasPrefix(hp, m.Path+"/") || m.Path == "/" {
+			return true
+		}
+	}
+	return false
+}
+
+// stageLocked puts a copy of l's file at rel under the shadow root fd,
+// unless the copy there is of the same version already.
+func (k *Kernel) stageLocked(m *Mount, root int, rel string, l loc) syscall.Errno {
+	ver := stagedCopy{ino: l.ino}
+	if l.ino != nil {
+		a := m.FS.Getattr(l.ino)
+		ver.size, ver.mtime, ver.ctime = a.Size, a.Mtime, a.Ctime
+	} else {
+		ver.lower = l.lo.rel
+		ver.size, ver.mtime, ver.ctime = l.lo.a.Size, l.lo.a.Mtime, l.lo.a.Ctime
+	}
+	key := m.Path + "\x00" + rel
+	if k.shadow.staged[key] == ver {
+		return 0
+	}
+	dir, base, e := shadowDir(root, rel, true)
+	if e != 0 {
+		return e
+	}
+	defer unix.Close(dir)
+	k.shadow.seq++
+	tmp := ".fsshim-exec-" + strconv.Itoa(k.shadow.seq)
+	fd, err := unix.Openat(dir, tmp, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_CLOEXEC, 0o555)
+	if err != nil {
+		return errnoOf(err)
+	}
+	werr := k.copyExecData(m, l, fd)
+	if werr == nil {
+		werr = unix.Fchmod(fd, 0o555)
+	}
+	// Closed before the exec: an fd open for writing would make the
+	// kernel answer ETXTBSY.
+	unix.Close(fd)
+	if werr == nil {
+		werr = unix.Renameat(dir, tmp, dir, base)
+		if werr == unix.EISDIR || werr == unix.ENOTEMPTY || werr == unix.EEXIST {
+			// A directory of the shadow stands where the file is now.
+			removeShadowTree(dir, base)
+			werr = unix.Renameat(dir, tmp, dir, base)
+		}
+	}
+	if werr != nil {
+		unix.Unlinkat(dir, tmp, 0)
+		return errnoOf(werr)
+	}
+	k.shadow.staged[key] = ver
+	return 0
+}
+
+// copyExecData writes the data of l's file into fd.
+func (k *Kernel) copyExecData(m *Mount, l loc, fd int) error {
+	var r io.ReaderAt
+	var size int64
+	if l.ino != nil {
+		r = inodeReader{m.FS, l.ino}
+		size = m.FS.Getattr(l.ino).Size
+	} else {
+		f, err := m.ov.lower.Open(l.lo.rel, 0)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r = f
+		size = -1
+	}
+	buf := make([]byte, 1<<20)
+	var off int64
+	for size < 0 || off < size {
+		n, err := r.ReadAt(buf, off)
+		if n > 0 {
+			if _, werr := unix.Pwrite(fd, buf[:n], off); werr != nil {
+				return werr
+			}
+			off += int64(n)
+		}
+		if err == io.EOF || n == 0 {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type inodeReader struct {
+	fs  *ramfs.FS
+	ino *ramfs.Inode
+}
+
+func (r inodeReader) ReadAt(p []byte, off int64) (int, error) { return r.fs.ReadAt(r.ino, p, off) }
+
+// shadowDir opens the directory of rel's last component under root,
+// making (or, where a file of the shadow stands, replacing) the
+// directories on the way when make is set, and returns it with that
+// component. rel is clean and relative.
+func shadowDir(root int, rel string, make bool) (dir int, base string, e syscall.Errno) {
+	parts := strings.Split(rel, "/")
+	dir, err := unix.Openat(root, ".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, "", errnoOf(err)
+	}
+	for _, c := range parts[:len(parts)-1] {
+		next, err := unix.Openat(dir, c, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil && make {
+			if err == unix.ENOTDIR {
+				unix.Unlinkat(dir, c, 0)
+			}
+			if merr := unix.Mkdirat(dir, c, 0o755); merr == nil {
+				unix.Fchmodat(dir, c, 0o755, 0)
+			}
+			next, err = unix.Openat(dir, c, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		}
+		unix.Close(dir)
+		if err != nil {
+			return -1, "", errnoOf(err)
+		}
+		dir = next
+	}
+	return dir, parts[len(parts)-1], 0
+}
+
+// removeShadowTree removes name under dir and everything below it.
+func removeShadowTree(dir int, name string) {
+	if unix.Unlinkat(dir, name, 0) == nil {
+		return
+	}
+	d, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	buf := make([]byte, 8192)
+	for {
+		n, err := unix.Getdents(d, buf)
+		if err != nil || n <= 0 {
+			break
+		}
+		var names []string
+		_, _, names = unix.ParseDirent(buf[:n], -1, names)
+		for _, c := range names {
+			removeShadowTree(d, c)
+		}
+	}
+	unix.Close(d)
+	unix.Unlinkat(dir, name, unix.AT_REMOVEDIR)
+}
+
+// kernelChdirLocked moves the kernel's working directory along with a
+// chdir into a mount that emul allowed (r): it makes the directory the
+// kernel will walk to in the shadow and lets the call run, so a relative
+// exec from there finds its copy. Where the kernel's view cannot be kept
+// (no shadow, a relative path from a working directory the kernel does not
+// share, a path the kernel resolves elsewhere) the chdir is emul's alone,
+// and a relative exec is refused until the next chdir.
+func (k *Kernel) kernelChdirLocked(c *Call, r Result) Result {
+	fs := c.Proc.fs
+	if k.shadow.src == nil {
+		return r
+	}
+	name, e := readPath(c.Mem, c.Args[0], false)
+	if e != 0 || (fs.kernelAstray && !strings.HasPrefix(name, "/")) {
+		fs.kernelAstray = true
+		return r
+	}
+	place := k.kernelPlaceLocked(c.Proc, atFDCWD, name)
+	_, rel, root, ok := k.shadowOfLocked(place)
+	if place == "" || !ok {
+		fs.kernelAstray = true
+		return r
+	}
+	if rel != "" {
+		dir, _, e := shadowDir(root, rel+"/.", true)
+		if e != 0 {
+			fs.kernelAstray = true
+			return r
+		}
+		unix.Close(dir)
+	}
+	fs.kernelAstray = false
+	return cont()
+}
+
+// errnoOf is the errno of a host call's error.
+func errnoOf(err error) syscall.Errno {
+	if en, ok := err.(syscall.Errno); ok {
+		return en
+	}
+	return syscall.EIO
+}

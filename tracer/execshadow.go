@@ -1,0 +1,215 @@
+package tracer
+
+// Exec shadows: how the kernel finds a program stored in a mount.
+//
+// execve and execveat are the calls fsshim cannot answer itself: the new
+// program must be loaded by the kernel, which reads the path again from the
+// caller's memory (under unotify fsshim cannot change the call's
+// arguments) and resolves it in the program's own mount namespace. There
+// every mount path is covered by a read-only bind of its host directory
+// (isolate.go), so the kernel would find the host's file, or nothing.
+//
+// So the kernel's view is made to agree. Over each protected path the init
+// stage mounts a tmpfs of its own, the path's "shadow", and makes it
+// read-only for the program (nosuid, nodev too). Before it makes it
+// read-only it takes a detached writable clone of the same tmpfs
+// (open_tree(OPEN_TREE_CLONE)) and hands it to fsshim over the control
+// socket (sendShadows); it keeps nothing itself. fsshim (emul/exec.go)
+// writes, before it lets an exec of a file in a mount run, a copy of the
+// file at the name the kernel will look up, and keeps the directories the
+// kernel's working directory moves through, so that a relative exec after
+// a chdir into a mount is found there too.
+//
+// The boundary holds: the shadow is a tmpfs, not the host directory, and
+// read-only in the program's namespace (a root program lacks
+// CAP_SYS_ADMIN to remount it), so a continued call a racing thread turns
+// towards a mount path meets EROFS or ENOENT there, as before; the host
+// directory under it is now out of the kernel's reach altogether. The
+// writable clone lives only in fsshim, which the program cannot reach.
+// Only execs and chdirs into mounts are continued towards a shadow, and
+// fsshim checks them first against the ramfs (emul/exec.go); a thread
+// that flips the path afterwards can only make the kernel run another
+// copy fsshim put there, or fail.
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// mountShadows mounts a tmpfs over each of paths (outermost first; paths
+// missing from the program's view are skipped), makes the directories of
+// the working directory wd there when wd lies under one, and returns the
+// paths shadowed with an fd on a writable detached clone of each. The
+// mounts are read-only when it returns.
+func mountShadows(paths []string, wd string) (shadowed []string, fds []int, err error) {
+	ps := append([]string(nil), paths...)
+	sort.Slice(ps, func(i, j int) bool { return len(ps[i]) < len(ps[j]) })
+	defer func() {
+		if err != nil {
+			for _, fd := range fds {
+				unix.Close(fd)
+			}
+			shadowed, fds = nil, nil
+		}
+	}()
+	for _, p := range ps {
+		if slicesContain(shadowed, p) {
+			continue
+		}
+		if _, err := os.Stat(p); err != nil {
+			if under(shadowed, p) == "" {
+				continue // not on the host: nothing the kernel could find there
+			}
+			// Inside an outer shadow, still writable here.
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				return nil, nil, fmt.Errorf("making %s in its shadow: %w", p, err)
+			}
+		}
+		if err := unix.Mount("tmpfs", p, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
+			return nil, nil, fmt.Errorf("mounting the exec shadow of %s: %w", p, err)
+		}
+		fd, err := unix.OpenTree(unix.AT_FDCWD, p, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+		if err != nil {
+			return nil, nil, fmt.Errorf("cloning the exec shadow of %s: %w", p, err)
+		}
+		shadowed = append(shadowed, p)
+		fds = append(fds, fd)
+	}
+	if wd != "" && under(shadowed, wd) != "" {
+		if err := os.MkdirAll(wd, 0o755); err != nil {
+			return nil, nil, fmt.Errorf("making the working directory %s in its shadow: %w", wd, err)
+		}
+	}
+	for _, p := range shadowed {
+		attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
+		if err := unix.MountSetattr(unix.AT_FDCWD, p, 0, &attr); err != nil {
+			return nil, nil, fmt.Errorf("making the exec shadow of %s read-only: %w", p, err)
+		}
+	}
+	return shadowed, fds, nil
+}
+
+// under returns the path of ps that p is or lies below, the longest one,
+// or "".
+func under(ps []string, p string) string {
+	best := ""
+	for _, q := range ps {
+		if (p == q || strings.HasPrefix(p, q+"/") || q == "/") && len(q) > len(best) {
+			best = q
+		}
+	}
+	return best
+}
+
+func slicesContain(ps []string, p string) bool {
+	for _, q := range ps {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+// setupShadows is the init stage's part: it mounts the shadows of the
+// protected paths, sends fsshim their writable clones on the control
+// socket and closes its own copies. A failure leaves the program without
+// shadows (fsshim then refuses execs of files in mounts and says why) and
+// is reported in the message: the program runs all the same.
+func setupShadows(protect []string) {
+	wd, _ := os.Getwd()
+	paths, fds, err := mountShadows(protect, filepath.Clean(wd))
+	msg := shadowMsg{Paths: paths}
+	if err != nil {
+		msg.Err = err.Error()
+	}
+	if wd != "" {
+		unix.Chdir(wd) // enter it again: now the shadow's, where it lies under one
+	}
+	b, _ := json.Marshal(msg)
+	var oob []byte
+	if len(fds) > 0 {
+		oob = unix.UnixRights(fds...)
+	}
+	unix.Sendmsg(initCtlFD, b, oob, nil, 0)
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
+}
+
+// shadowMsg is what the init stage sends: the paths shadowed, in the
+// order of the fds that come with it, or why there are none.
+type shadowMsg struct {
+	Paths []string
+	Err   string `json:",omitempty"`
+}
+
+// shadowConn is fsshim's end: it reads the init stage's message the first
+// time a shadow is needed (the init stage sends it before it starts the
+// program, so by the time the program makes a call it is there) and then
+// serves emul.ExecShadow.
+type shadowConn struct {
+	once  sync.Once
+	ctl   int
+	log   func(string)
+	roots map[string]int
+}
+
+func newShadowConn(ctl int, log func(string)) *shadowConn {
+	return &shadowConn{ctl: ctl, log: log}
+}
+
+// ShadowRoot returns the fd of the writable clone of the shadow over
+// mount path p.
+func (s *shadowConn) ShadowRoot(p string) (int, bool) {
+	s.once.Do(s.receive)
+	fd, ok := s.roots[p]
+	return fd, ok
+}
+
+func (s *shadowConn) receive() {
+	s.roots = map[string]int{}
+	buf := make([]byte, 1<<16)
+	oob := make([]byte, unix.CmsgSpace(4*256))
+	var n, oobn int
+	var err error
+	for {
+		n, oobn, _, _, err = unix.Recvmsg(s.ctl, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil || n == 0 {
+		s.log(fmt.Sprintf("no exec shadows from the init stage (%v): programs stored in mounts cannot be run", err))
+		return
+	}
+	var msg shadowMsg
+	if err := json.Unmarshal(buf[:n], &msg); err != nil {
+		s.log("bad exec shadow message: " + err.Error())
+		return
+	}
+	if msg.Err != "" {
+		s.log(msg.Err + ": programs stored in mounts cannot be run")
+	}
+	var fds []int
+	if oobn > 0 {
+		if cms, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
+			for i := range cms {
+				if r, err := unix.ParseUnixRights(&cms[i]); err == nil {
+					fds = append(fds, r...)
+				}
+			}
+		}
+	}
+	for i, p := range msg.Paths {
+		if i < len(fds) {
+			s.roots[p] = fds[i]
+		}
+	}
+}
