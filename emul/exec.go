@@ -160,7 +160,10 @@ func (k *Kernel) execLocked(c *Call) Result {
 	if e := k.mayExecLocked(p, l); e != 0 {
 		return fail(e)
 	}
-	return k.stageExecLocked(c, dirfd, name, l)
+	if k.shadow.src == nil {
+		return k.unsupportedExecLocked("exec of " + l.abs + ", a file in a mount, needs the program's namespaces (run without --no-isolation)")
+	}
+	return k.stageAtLocked(c, dirfd, name, l, 0)
 }
 
 // mayExecLocked is do_open_execat's check of the file: a regular file the
@@ -239,12 +242,10 @@ func (k *Kernel) shadowOfLocked(hp string) (m *Mount, rel string, fd int, ok boo
 	return m, rel, fd, true
 }
 
-// stageExecLocked writes the copy of l where the kernel will look for
-// name and lets the exec run.
-func (k *Kernel) stageExecLocked(c *Call, dirfd int, name string, l loc) Result {
-	if k.shadow.src == nil {
-		return k.unsupportedExecLocked("exec of " + l.abs + ", a file in a mount, needs the program's namespaces (run without --no-isolation)")
-	}
+// stageAtLocked writes the copy of l where the kernel will look for name
+// (relative to dirfd) and lets the exec run; a script's interpreter in a
+// mount is staged too (depth counts the scripts on the way).
+func (k *Kernel) stageAtLocked(c *Call, dirfd int, name string, l loc, depth int) Result {
 	place := k.kernelPlaceLocked(c.Proc, dirfd, name)
 	if place == "" {
 		return k.unsupportedExecLocked("exec of " + l.abs + " relative to a directory of a mount the kernel does not walk")
@@ -270,7 +271,72 @@ func (k *Kernel) stageExecLocked(c *Call, dirfd int, name string, l loc) Result 
 		}
 		return fail(e)
 	}
+	if depth < maxInterpDepth {
+		if interp, ok := scriptInterp(k.execHeadLocked(m, l)); ok {
+			return k.stageInterpLocked(c, interp, depth+1)
+		}
+	}
 	return cont()
+}
+
+// maxInterpDepth bounds the chain of "#!" interpreters followed (the
+// kernel's own bound, BINPRM_MAX_RECURSION, ends it with ELOOP first).
+const maxInterpDepth = 5
+
+// stageInterpLocked makes a script's interpreter visible to the kernel
+// when it lies in a mount: the kernel opens it (open_exec, relative to the
+// working directory) without a call fsshim sees, so it is checked and
+// copied now, as the script was.
+func (k *Kernel) stageInterpLocked(c *Call, interp string, depth int) Result {
+	place := k.kernelPlaceLocked(c.Proc, atFDCWD, interp)
+	if place == "" || !k.inMount(place) {
+		return cont() // the host's, for the kernel to find
+	}
+	l, e := k.walkLocked(c.Proc, atFDCWD, interp, followLast)
+	if e != 0 {
+		return fail(e)
+	}
+	if l.host {
+		return k.hostResult(c, l)
+	}
+	if e := mustExist(l); e != 0 {
+		return fail(e)
+	}
+	if e := k.mayExecLocked(c.Proc, l); e != 0 {
+		return fail(e)
+	}
+	return k.stageAtLocked(c, atFDCWD, interp, l, depth)
+}
+
+// execHeadLocked returns the first bytes of l's file, as many as the
+// kernel reads to choose a binary format (BINPRM_BUF_SIZE).
+func (k *Kernel) execHeadLocked(m *Mount, l loc) []byte {
+	b := make([]byte, 256)
+	var n int
+	if l.ino != nil {
+		n, _ = m.FS.ReadAt(l.ino, b, 0)
+	} else if f, err := m.ov.lower.Open(l.lo.rel, 0); err == nil {
+		n, _ = f.ReadAt(b, 0)
+		f.Close()
+	}
+	return b[:n]
+}
+
+// scriptInterp returns the interpreter a "#!" line names, as
+// fs/binfmt_script.c reads it.
+func scriptInterp(head []byte) (string, bool) {
+	if len(head) < 2 || head[0] != '#' || head[1] != '!' {
+		return "", false
+	}
+	line := head[2:]
+	if i := strings.IndexByte(string(line), '\n'); i >= 0 {
+		line = line[:i]
+	}
+	s := strings.TrimLeft(string(line), " \t")
+	if i := strings.IndexAny(s, " \t\x00"); i >= 0 {
+		s = s[:i]
+	}
+	return s, s != ""
 }
 
 // inMount reports whether absolute host path hp is at or below a mount.

@@ -61,6 +61,12 @@ func main() {
 		// The other end of a FIFO or socket (scen_special.go).
 		os.Exit(runChild(os.Args[2], os.Args[3:]))
 	}
+	if len(os.Args) >= 2 && os.Args[1] == "-exec" {
+		os.Exit(runExec(os.Args[2:])) // scen_exec.go
+	}
+	if len(os.Args) >= 2 && os.Args[1] == "-info" {
+		os.Exit(runInfo(os.Args[2:])) // scen_exec.go
+	}
 	if len(os.Args) != 3 {
 		fmt.Fprintln(os.Stderr, "usage: sysseq -list | sysseq SCENARIO WORKDIR")
 		os.Exit(2)
