@@ -1,0 +1,168 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// execScript builds a C program and writes shell scripts in "$1", then
+// runs them by relative and absolute path, from a subdirectory, through
+// PATH, after changing them, and as files that cannot run. With a lower
+// tree (execTree) it first runs the programs found there and then changes
+// one of them.
+const execScript = `cd "$1" || exit 9
+if [ -e lowprog ]; then
+  ./lowprog one; echo "rc=$?"
+  ./low.sh two
+  PATH="$1/bin:$PATH" lowtool three
+fi
+printf '#include <stdio.h>\nint main(int c, char **v) { printf("built %%s %%d\\n", v[0], c); return 5; }\n' > hello.c
+cc -o hello hello.c && ./hello a b; echo "rc=$?"
+"$1/hello" abs; echo "rc=$?"
+printf '#!/bin/sh\necho "new script $0 $*"\n' > new.sh && chmod +x new.sh && ./new.sh x
+if [ -e low.sh ]; then echo 'echo appended' >> low.sh; ./low.sh four; fi
+mkdir -p d/e && cd d/e && ../../hello deep; echo "rc=$?"; ../../new.sh deep; cd "$1"
+cp new.sh d/viapath && PATH="$1/d:$PATH" && viapath y
+chmod -x hello && { ./hello 2>/dev/null; echo "rc=$?"; }
+{ ./missing; } 2>/dev/null; echo "rc=$?"
+printf 'not a program\n' > junk && chmod +x junk && { ./junk 2>/dev/null; echo "rc=$?"; }
+`
+
+// execTree fills dir with a lower tree of programs: a C program built
+// natively, a script, and a script in bin/ for PATH.
+func execTree(t *testing.T, dir string) {
+	t.Helper()
+	src := filepath.Join(t.TempDir(), "low.c")
+	if err := os.WriteFile(src, []byte("#include <stdio.h>\nint main(int c, char **v) { printf(\"lower %s %d\\n\", v[0], c); return 4; }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("cc", "-o", filepath.Join(dir, "lowprog"), src).CombinedOutput(); err != nil {
+		t.Fatalf("cc: %v %s", err, out)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string]string{
+		"low.sh":      "#!/bin/sh\necho \"lower script $0 $*\"\n",
+		"bin/lowtool": "#!/bin/sh\necho \"lower tool $0 $*\"\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	past := time.Unix(1000000000, 0)
+	for _, p := range []string{"lowprog", "low.sh", "bin/lowtool", "bin", "."} {
+		if err := os.Chtimes(filepath.Join(dir, p), past, past); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// verifyExec checks that the native run went through every step.
+func verifyExec(lower bool) func(string) error {
+	return func(out string) error {
+		want := []string{"built ./hello 3", "built $W/hello 2", "new script ./new.sh x", "built ../../hello 2", "new script ../../new.sh deep",
+			"new script $W/d/viapath y", "rc=126", "rc=127"}
+		if lower {
+			want = append(want, "lower ./lowprog 2", "lower script ./low.sh two", "lower tool $W/bin/lowtool three", "appended")
+		}
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				return fmt.Errorf("no %q in the output", w)
+			}
+		}
+		return nil
+	}
+}
+
+// Programs built and written in a mount run there, as on tmpfs, as root
+// and as an unprivileged user.
+func TestExecInMount(t *testing.T) {
+	requireTool(t, "cc", "gcc")
+	for _, uid := range []int{0, nobody} {
+		name := "mount"
+		if uid != 0 {
+			if os.Geteuid() != 0 {
+				continue
+			}
+			name += asNobody
+		}
+		runCase(t, progCase{
+			name:   name,
+			args:   func(w string) []string { return []string{"sh", "-c", execScript, "sh", w} },
+			verify: verifyExec(false),
+			uid:    uid,
+		})
+	}
+}
+
+// In an overlay the lower programs run unchanged, changed ones run as
+// changed (from the upper layer), new ones run, and the host directory is
+// left as it was; the same script on a tmpfs copy is the oracle. The
+// default overlay (no --mount: the working directory) is run too.
+func TestExecInOverlay(t *testing.T) {
+	requireTmpfs(t)
+	requireFsshim(t)
+	requireTool(t, "cc", "gcc")
+	run := func(t *testing.T, args []string, dir, w string) result {
+		t.Helper()
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Dir = dir
+		cmd.Env = testEnv()
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		r := result{}
+		if err := cmd.Run(); err != nil {
+			ee, ok := err.(*exec.ExitError)
+			if !ok {
+				t.Fatal(err)
+			}
+			r.exit = ee.ExitCode()
+		}
+		r.stdout, r.stderr = normalizeWork(out.String(), w), normalizeWork(errb.String(), w)
+		return r
+	}
+	src := workDir(t)
+	execTree(t, src)
+	w := workDir(t)
+	if out, err := exec.Command("cp", "-a", src+"/.", w).CombinedOutput(); err != nil {
+		t.Fatalf("cp -a: %v %s", err, out)
+	}
+	want := run(t, []string{"sh", "-c", execScript, "sh", w}, "/", w)
+	if err := verifyExec(true)(want.stdout); err != nil || want.exit != 0 {
+		t.Fatalf("the native run went wrong: %v, exit %d\nstdout:\n%s\nstderr:\n%s", err, want.exit, indent(want.stdout), indent(want.stderr))
+	}
+	for _, tr := range transports {
+		for _, dflt := range []bool{false, true} {
+			name := tr + "/overlay"
+			if dflt {
+				name = tr + "/default"
+			}
+			t.Run(name, func(t *testing.T) {
+				requireTransport(t, tr)
+				h := workDir(t)
+				execTree(t, h)
+				before := snapshot(t, h)
+				args := []string{fsshimBin, "--transport", tr, "--overlay", h, "--", "sh", "-c", execScript, "sh", h}
+				dir := "/"
+				if dflt {
+					args = []string{fsshimBin, "--transport", tr, "--", "sh", "-c", execScript, "sh", h}
+					dir = h
+				}
+				got := run(t, args, dir, h)
+				if after := snapshot(t, h); after != before {
+					t.Errorf("the host directory changed:\nbefore:\n%s\nafter:\n%s", before, after)
+				}
+				if n, a, b := firstDiff(want.stdout, got.stdout); n != 0 || got.exit != want.exit {
+					t.Errorf("stdout differs at line %d (exit %d, native %d)\nnative: %s\nfsshim: %s\nfsshim stdout:\n%s\nfsshim stderr:\n%s",
+						n, got.exit, want.exit, a, b, indent(got.stdout), indent(got.stderr))
+				}
+			})
+		}
+	}
+}
