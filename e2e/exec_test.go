@@ -166,3 +166,39 @@ func TestExecInOverlay(t *testing.T) {
 		}
 	}
 }
+
+// Programs run while another process replaces them: each exec runs one
+// whole version (the copy the kernel runs is written aside and renamed
+// into place), and none fails.
+func TestExecWhileReplaced(t *testing.T) {
+	requireFsshim(t)
+	const script = `cd "$1" || exit 9
+mk() { printf '#!/bin/sh\necho v%s\n' "$1" > t.tmp && chmod +x t.tmp && mv t.tmp prog; }
+mk 0
+for i in 1 2 3 4; do
+  ( for j in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25; do ./prog || echo FAIL; done ) &
+done
+k=1; while [ $k -le 40 ]; do mk $k; k=$((k+1)); done
+wait
+`
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			requireTransport(t, tr)
+			w, checkHost := mountDir(t)
+			r, err := execute(proc{args: fsshimTransportArgs(tr, []string{w}, "sh", "-c", script, "sh", w), timeout: 2 * time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkHost()
+			lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+			if r.exit != 0 || len(lines) != 100 || r.stderr != "" {
+				t.Fatalf("exit %d, %d lines (want 100)\nstdout:\n%s\nstderr:\n%s", r.exit, len(lines), indent(r.stdout), indent(r.stderr))
+			}
+			for _, l := range lines {
+				if len(l) < 2 || l[0] != 'v' || strings.Trim(l[1:], "0123456789") != "" {
+					t.Fatalf("a run printed %q", l)
+				}
+			}
+		})
+	}
+}

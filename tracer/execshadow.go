@@ -30,6 +30,18 @@ package tracer
 // fsshim checks them first against the ramfs (emul/exec.go); a thread
 // that flips the path afterwards can only make the kernel run another
 // copy fsshim put there, or fail.
+//
+// Why this way rather than rewriting the call: under ptrace fsshim could
+// turn the exec into execveat(fd, "", AT_EMPTY_PATH) on an fd it
+// injected, but unotify cannot change a call's arguments at all, and the
+// new program would see /dev/fd/N as AT_EXECFN and in /proc/self/exe, and
+// a script would need that fd left open across the exec for its
+// interpreter. With the shadow both transports work the same way, the
+// kernel keeps every exec semantic it has (argv, envp, binfmt, ENOEXEC,
+// close-on-exec), and the names a program sees are the ones it used.
+// What it costs: a copy of each program run (in the tmpfs, host memory
+// outside --size), and a chdir into a mount is no longer answered by
+// fsshim alone.
 
 import (
 	"encoding/json"

@@ -21,7 +21,10 @@ package tracer
 //     removed after it, so that there is something to cover: else a
 //     continued mkdir whose path a racing thread flips could make it. fsshim's own
 //     view (its reads of an overlay's lower files, saves) is the host's.
-//     Mount events do not propagate back to the host (MS_SLAVE).
+//     Mount events do not propagate back to the host (MS_SLAVE). Above
+//     each cover lies a read-only tmpfs, the path's exec shadow, where
+//     fsshim puts the copies of programs the kernel is to run
+//     (execshadow.go): continued calls meet that, not the host directory.
 //   - PID namespace, with its own /proc. The init stage is its PID 1; the
 //     program is its child. Host processes are not visible: their
 //     /proc/PID/root links (which lead to the host's mount namespace, where
