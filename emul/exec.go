@@ -39,8 +39,11 @@ package emul
 //     Linux (/dev/fd/N after fexecve).
 //   - set-user-ID and set-group-ID bits are not honoured (the shadow is
 //     nosuid); the program runs with the caller's ids.
-//   - Writing to a file while a program runs from it succeeds (Linux
-//     answers ETXTBSY): the running program is the copy.
+//   - Opening a file for writing (or truncating it) while a program runs
+//     from it answers ETXTBSY, as in Linux, while the copy it runs from is
+//     the newest one made of that file (execBusyLocked); a program still
+//     running from an older copy (the file was run again after a change)
+//     does not count.
 //   - An exec that names a directory fd of a mount (execveat(dirfd, "x",
 //     0)), or a relative exec after fchdir into a mount, is answered
 //     EXDEV (with a log line): the kernel would walk from a placeholder or
@@ -371,13 +374,16 @@ func (k *Kernel) stageLocked(m *Mount, root int, rel string, l loc) syscall.Errn
 	defer unix.Close(dir)
 	k.shadow.seq++
 	tmp := ".fsshim-exec-" + strconv.Itoa(k.shadow.seq)
-	fd, err := unix.Openat(dir, tmp, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_CLOEXEC, 0o555)
+	// Mode 0755: the program's view is read-only all the same, and
+	// fsshim may open a copy for writing to ask the kernel whether it
+	// runs (execBusyLocked).
+	fd, err := unix.Openat(dir, tmp, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_CLOEXEC, 0o755)
 	if err != nil {
 		return errnoOf(err)
 	}
 	werr := k.copyExecData(m, l, fd)
 	if werr == nil {
-		werr = unix.Fchmod(fd, 0o555)
+		werr = unix.Fchmod(fd, 0o755)
 	}
 	// Closed before the exec: an fd open for writing would make the
 	// kernel answer ETXTBSY.
@@ -395,6 +401,34 @@ func (k *Kernel) stageLocked(m *Mount, root int, rel string, l loc) syscall.Errn
 		return errnoOf(werr)
 	}
 	k.shadow.staged[key] = ver
+	return 0
+}
+
+// execBusyLocked is deny_write_access's answer for an open for writing
+// (or a truncate) of n: ETXTBSY while a program runs from a copy of n.
+// The kernel knows: a copy being executed refuses to be opened for
+// writing, and fsshim tries that on each copy of n it made.
+func (k *Kernel) execBusyLocked(n *ramfs.Inode) syscall.Errno {
+	if n == nil || k.shadow.src == nil {
+		return 0
+	}
+	for key, v := range k.shadow.staged {
+		if v.ino != n {
+			continue
+		}
+		mp, rel, _ := strings.Cut(key, "\x00")
+		root, ok := k.shadow.src.ShadowRoot(mp)
+		if !ok {
+			continue
+		}
+		fd, err := unix.Openat(root, rel, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		if err == unix.ETXTBSY {
+			return syscall.ETXTBSY
+		}
+		if err == nil {
+			unix.Close(fd)
+		}
+	}
 	return 0
 }
 

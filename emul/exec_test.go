@@ -71,8 +71,8 @@ func shadowHas(t *testing.T, dir, rel, data string) {
 		t.Fatalf("shadow %s = %q, %v; want %q", rel, b, err, data)
 	}
 	fi, _ := os.Stat(filepath.Join(dir, rel))
-	if fi.Mode().Perm() != 0o555 {
-		t.Errorf("shadow %s mode %v, want r-xr-xr-x", rel, fi.Mode())
+	if fi.Mode().Perm() != 0o755 {
+		t.Errorf("shadow %s mode %v, want rwxr-xr-x", rel, fi.Mode())
 	}
 }
 

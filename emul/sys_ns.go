@@ -451,6 +451,9 @@ func (k *Kernel) Truncate(c *Call) Result {
 	if e := k.permNodeLocked(c.Proc, l.m, l.node(), mayWrite); e != 0 {
 		return fail(e)
 	}
+	if e := k.execBusyLocked(l.ino); e != 0 { // exec.go
+		return fail(e)
+	}
 	if e := k.materializeLocked(&l, size != 0); e != 0 {
 		return fail(e)
 	}

@@ -187,6 +187,11 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 		if flags&syscall.O_NOATIME != 0 && !k.isOwnerNode(p, l.m, l.node()) {
 			return fail(syscall.EPERM)
 		}
+		if accessFor(flags)&mayWrite != 0 {
+			if e := k.execBusyLocked(l.ino); e != 0 { // exec.go
+				return fail(e)
+			}
+		}
 		if ino == nil {
 			// In an overlay's lower layer alone.
 			if r, done := k.openLowerLocked(&l, flags); done {

@@ -14,6 +14,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -84,15 +85,58 @@ func runExec(args []string) int {
 	return 100
 }
 
+// whileRunning runs ./prog (sysseq -info wait) and calls f while it
+// runs: the program waits for its stdin to close.
+func (s *S) whileRunning(f func()) {
+	cmd := exec.Command(os.Args[0], "-exec", "-", "execve", "-", "./prog", "0", "p0", "-info", "wait")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		panic(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		panic(err)
+	}
+	if err := cmd.Start(); err != nil {
+		panic(err)
+	}
+	first := make([]byte, 0, 256)
+	b := make([]byte, 1)
+	for {
+		n, err := out.Read(b)
+		if n == 0 || err != nil || b[0] == '\n' {
+			break
+		}
+		first = append(first, b[0])
+	}
+	s.printf("running: %s", first)
+	f()
+	in.Close()
+	rest, _ := io.ReadAll(out)
+	status := 0
+	if err := cmd.Wait(); err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			status = ee.ExitCode()
+		}
+	}
+	s.printf("then: %s", strings.TrimSpace(string(rest)))
+	s.check("exit status of the running program", status, 7)
+}
+
 // runInfo is sysseq -info [exe] ARGS...: a program that was executed
 // prints its argv (and with "exe" the file /proc/self/exe names, with the
-// working directory shown as $CWD) and exits 7.
+// working directory shown as $CWD) and exits 7; with ARGS starting "wait"
+// it first reads its stdin to the end.
 func runInfo(args []string) int {
 	showExe := len(args) > 0 && args[0] == "exe"
 	if showExe {
 		args = args[1:]
 	}
 	fmt.Printf("started: argv0=%q args=%q\n", os.Args[0], args)
+	if len(args) > 0 && args[0] == "wait" {
+		io.ReadAll(os.Stdin)
+		fmt.Println("stdin closed")
+	}
 	if showExe {
 		exe, _ := os.Readlink("/proc/self/exe")
 		cwd, _ := os.Getwd()
@@ -210,6 +254,16 @@ func scenExec(s *S) {
 	s.execExpect("prog open for writing", 100, "-", "execve", "-", "./prog", "0", "m")
 	s.close(w)
 	s.execExpect("prog closed again", 7, "-", "execve", "-", "./prog", "0", "p0", "-info", "again")
+	// A running program cannot be opened for writing or truncated.
+	s.whileRunning(func() {
+		s.open("prog", unix.O_WRONLY, 0).Err(unix.ETXTBSY)
+		s.open("prog", unix.O_RDWR, 0).Err(unix.ETXTBSY)
+		s.truncate("prog", 0).Err(unix.ETXTBSY)
+		r := s.open("prog", unix.O_RDONLY, 0)
+		s.close(r.OK())
+	})
+	w = s.open("prog", unix.O_WRONLY, 0).OK()
+	s.close(w)
 	// A changed program runs as changed.
 	s.writeFile("s.sh", "#!/bin/sh\necho changed \"$0\"\n", 0o755)
 	s.execExpect("./s.sh changed", 0, "-", "execve", "-", "./s.sh", "0", "s0")
