@@ -202,3 +202,34 @@ wait
 		})
 	}
 }
+
+// The program on fsshim's own command line may be one stored in a
+// preloaded mount: it is run from there, and a missing one exits 127.
+func TestExecPreloadedProgram(t *testing.T) {
+	requireFsshim(t)
+	src := workDir(t)
+	if err := os.WriteFile(filepath.Join(src, "tool"), []byte("#!/bin/sh\necho preloaded \"$0\" \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			requireTransport(t, tr)
+			w, checkHost := mountDir(t)
+			r, err := execute(proc{args: []string{fsshimBin, "--transport", tr, "--mount", w + "=" + src, "--", w + "/tool", "a b"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "preloaded " + w + "/tool a b\n"; r.exit != 0 || r.stdout != want {
+				t.Errorf("exit %d stdout %q stderr %q; want %q", r.exit, r.stdout, r.stderr, want)
+			}
+			r, err = execute(proc{args: []string{fsshimBin, "--transport", tr, "--mount", w + "=" + src, "--", w + "/missing"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.exit != 127 {
+				t.Errorf("missing program: exit %d, want 127 (stderr %q)", r.exit, r.stderr)
+			}
+			checkHost()
+		})
+	}
+}

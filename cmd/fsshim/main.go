@@ -10,7 +10,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
@@ -124,6 +126,11 @@ func findProgram(s *setup) (string, int, error) {
 		s.usage()
 		return "", exitError, errors.New("no program given: fsshim [options] -- PROGRAM [ARGS...]")
 	}
+	if inMount(s, s.argv[0]) {
+		// Stored in a mount (a preloaded one): the exec finds it there
+		// (emul/exec.go), and says so when it does not.
+		return s.argv[0], 0, nil
+	}
 	prog, err := tracer.Resolve(s.argv[0])
 	switch {
 	case errors.Is(err, tracer.ErrNotFound):
@@ -132,6 +139,21 @@ func findProgram(s *setup) (string, int, error) {
 		return "", exitCannotExec, err
 	}
 	return prog, 0, nil
+}
+
+// inMount reports whether the program path name (one with a slash) lies
+// in a --mount (not an overlay) and is to be run from there: the host has
+// not got it.
+func inMount(s *setup, name string) bool {
+	if !strings.Contains(name, "/") || s.noIsolation {
+		return false
+	}
+	if !filepath.IsAbs(name) {
+		name = filepath.Join(s.cwd, name)
+	}
+	i, _, ok := s.table.Match(filepath.Clean(name))
+	// An overlay's programs are the host's until the program runs.
+	return ok && !s.overlays[s.table.Mounts()[i].Path]
 }
 
 // program is the program to launch, with fsshim's own stdio, environment
