@@ -249,6 +249,11 @@ func (k *Kernel) shadowOfLocked(hp string) (m *Mount, rel string, fd int, ok boo
 // (relative to dirfd) and lets the exec run; a script's interpreter in a
 // mount is staged too (depth counts the scripts on the way).
 func (k *Kernel) stageAtLocked(c *Call, dirfd int, name string, l loc, depth int) Result {
+	if dirfd == atFDCWD && !strings.HasPrefix(name, "/") && c.Proc.fs.kernelAstray {
+		// The kernel's working directory is not the shadow's of the
+		// emulated one (an fchdir moved only emul's).
+		return k.unsupportedExecLocked("relative exec of " + l.abs + " after fchdir into a mount")
+	}
 	place := k.kernelPlaceLocked(c.Proc, dirfd, name)
 	if place == "" {
 		return k.unsupportedExecLocked("exec of " + l.abs + " relative to a directory of a mount the kernel does not walk")
@@ -260,10 +265,6 @@ func (k *Kernel) stageAtLocked(c *Call, dirfd int, name string, l loc, depth int
 		if m, rel, root, ok = k.shadowOfLocked(l.abs); !ok {
 			return k.unsupportedExecLocked("exec of " + l.abs + " by a path the kernel resolves outside the mounts")
 		}
-	} else if dirfd == atFDCWD && !strings.HasPrefix(name, "/") && c.Proc.fs.kernelAstray {
-		// The kernel's working directory is not the shadow's of the
-		// emulated one (an fchdir moved only emul's).
-		return k.unsupportedExecLocked("relative exec of " + l.abs + " after fchdir into a mount")
 	}
 	if rel == "" {
 		return fail(syscall.EACCES) // the mount root: a directory

@@ -393,6 +393,7 @@ func (k *Kernel) Process(tgid int, parent *Process) *Process {
 			p.fs.cwd = parent.fs.cwd
 			parent.fs.cwd.refs++
 		}
+		p.fs.kernelAstray = parent.fs.kernelAstray // a copy of the kernel's too
 		p.Creds, p.Umask = parent.Creds, parent.Umask
 	}
 	k.procs[tgid] = p
