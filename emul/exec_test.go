@@ -179,6 +179,10 @@ func TestExecRelative(t *testing.T) {
 		t.Fatalf("fchdir: %v %v", res.Action, res.Err)
 	}
 	r.mustFail("relative exec after fchdir", r.execve("../p"), syscall.EXDEV)
+	child := r.k.Process(2, r.p)
+	c := Call{Tid: 2, Proc: child, Nr: unix.SYS_EXECVE, Mem: r.mem}
+	c.Args[0] = r.mem.str("../p")
+	r.mustFail("a forked child's relative exec", r.k.Handle(&c), syscall.EXDEV)
 	r.mustContinue("absolute exec after fchdir", r.execve("/m/a/p"))
 	// A dirfd of the mount: the kernel would walk from its placeholder.
 	r.mustFail("execveat(dirfd)", r.call(unix.SYS_EXECVEAT, uint64(fd), r.mem.str("../p"), 0, 0, 0), syscall.EXDEV)
