@@ -131,10 +131,12 @@ func slicesContain(ps []string, p string) bool {
 
 // setupShadows is the init stage's part: it mounts the shadows of the
 // protected paths, sends fsshim their writable clones on the control
-// socket and closes its own copies. A failure leaves the program without
-// shadows (fsshim then refuses execs of files in mounts and says why) and
-// is reported in the message: the program runs all the same.
-func setupShadows(protect []string) {
+// socket and closes its own copies. A failure to make them leaves the
+// program without shadows (fsshim then refuses execs of files in mounts
+// and says why) and is reported in the message: the program runs all the
+// same. The error is a failure to send the message, which fsshim waits
+// for: the init stage must not go on then.
+func setupShadows(protect []string) error {
 	wd, _ := os.Getwd()
 	paths, fds, err := mountShadows(protect, filepath.Clean(wd))
 	msg := shadowMsg{Paths: paths}
@@ -149,10 +151,16 @@ func setupShadows(protect []string) {
 	if len(fds) > 0 {
 		oob = unix.UnixRights(fds...)
 	}
-	unix.Sendmsg(initCtlFD, b, oob, nil, 0)
+	err = unix.Sendmsg(initCtlFD, b, oob, nil, 0)
 	for _, fd := range fds {
 		unix.Close(fd)
 	}
+	if err != nil && len(fds) > 0 {
+		// Without the fds, so that fsshim at least hears why.
+		b, _ = json.Marshal(shadowMsg{Err: fmt.Sprintf("sending the exec shadows: %v", err)})
+		err = unix.Sendmsg(initCtlFD, b, nil, nil, 0)
+	}
+	return err
 }
 
 // shadowMsg is what the init stage sends: the paths shadowed, in the

@@ -189,7 +189,9 @@ func runNSInit(cfg initConfig, fail func(int, string, ...any)) {
 	if err := isolateMounts(cfg.Protect); err != nil {
 		fail(ExitInternal, "isolating the program: %v (--no-isolation runs it without namespaces)", err)
 	}
-	setupShadows(cfg.Protect) // execshadow.go
+	if err := setupShadows(cfg.Protect); err != nil { // execshadow.go
+		fail(ExitInternal, "init stage: %v", err)
+	}
 	// Root here is root on the host: an unprivileged fsshim's init stage
 	// keeps its user's uid in its user namespace.
 	if err := dropPrivileges(os.Geteuid() == 0); err != nil {
