@@ -366,7 +366,12 @@ func (k *Kernel) stageLocked(m *Mount, root int, rel string, l loc) syscall.Errn
 	}
 	key := m.Path + "\x00" + rel
 	if k.shadow.staged[key] == ver {
-		return 0
+		// The copy is still there unless a directory took its name
+		// (shadowDir, for a chdir) since.
+		var st unix.Stat_t
+		if unix.Fstatat(root, rel, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size == ver.size {
+			return 0
+		}
 	}
 	dir, base, e := shadowDir(root, rel, true)
 	if e != 0 {

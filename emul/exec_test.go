@@ -103,6 +103,16 @@ func TestExecStagesCopy(t *testing.T) {
 	r.writeFile("/m/d", "file now", 0o755)
 	r.mustContinue("exec /m/d", r.execve("/m/d"))
 	shadowHas(t, dir, "d", "file now")
+	// The same file again after a directory of its name was in the shadow
+	// for a while: copied again.
+	r.ok(unix.SYS_RENAME, r.mem.str("/m/d"), r.mem.str("/m/f"))
+	r.ok(unix.SYS_MKDIR, r.mem.str("/m/d"), 0o755)
+	r.mustContinue("chdir /m/d", r.call(unix.SYS_CHDIR, r.mem.str("/m/d")))
+	r.call(unix.SYS_CHDIR, r.mem.str("/"))
+	r.ok(unix.SYS_RMDIR, r.mem.str("/m/d"))
+	r.ok(unix.SYS_RENAME, r.mem.str("/m/f"), r.mem.str("/m/d"))
+	r.mustContinue("exec /m/d again", r.execve("/m/d"))
+	shadowHas(t, dir, "d", "file now")
 }
 
 func TestExecErrors(t *testing.T) {
