@@ -233,3 +233,41 @@ func TestExecPreloadedProgram(t *testing.T) {
 		})
 	}
 }
+
+// A mount or overlay whose host directory lies on a noexec mount is
+// noexec too: a program written there cannot run (EACCES: the shell's
+// 126), as natively. Root only: it mounts a noexec tmpfs.
+func TestExecNoexec(t *testing.T) {
+	requireFsshim(t)
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a noexec tmpfs")
+	}
+	const script = `cd "$1" && printf '#!/bin/sh\necho ran\n' > s && chmod +x s && ./s 2>/dev/null; echo "rc=$?"`
+	noexecDir := func(t *testing.T) string {
+		d := workDir(t)
+		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "noexec", "tmpfs", d).CombinedOutput(); err != nil {
+			t.Skipf("mount -o noexec: %v %s", err, out)
+		}
+		t.Cleanup(func() { exec.Command("umount", d).Run() })
+		return d
+	}
+	nat, err := execute(proc{args: []string{"sh", "-c", script, "sh", noexecDir(t)}})
+	if err != nil || nat.stdout != "rc=126\n" {
+		t.Fatalf("native: %v %q %q", err, nat.stdout, nat.stderr)
+	}
+	for _, tr := range transports {
+		for _, flag := range []string{"--mount", "--overlay"} {
+			t.Run(tr+flag, func(t *testing.T) {
+				requireTransport(t, tr)
+				d := noexecDir(t)
+				r, err := execute(proc{args: []string{fsshimBin, "--transport", tr, flag, d, "--", "sh", "-c", script, "sh", d}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.stdout != nat.stdout {
+					t.Errorf("stdout %q, want %q (stderr %q)", r.stdout, nat.stdout, r.stderr)
+				}
+			})
+		}
+	}
+}

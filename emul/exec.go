@@ -38,7 +38,8 @@ package emul
 //     ("/memfd:fsshim-N (deleted)"). AT_EXECFN is the path as given, as in
 //     Linux (/dev/fd/N after fexecve).
 //   - set-user-ID and set-group-ID bits are not honoured (the shadow is
-//     nosuid); the program runs with the caller's ids.
+//     nosuid); the program runs with the caller's ids. A mount whose path
+//     lies on a noexec mount is noexec too (EACCES, as there).
 //   - Opening a file for writing (or truncating it) while a program runs
 //     from it answers ETXTBSY, as in Linux, while the copy it runs from is
 //     the newest one made of that file (execBusyLocked); a program still
@@ -141,6 +142,9 @@ func (k *Kernel) execLocked(c *Call) Result {
 		if e := k.mayExecLocked(p, loc{m: f.m, ino: f.ino}); e != 0 {
 			return fail(e)
 		}
+		if k.noexecLocked(f.m) {
+			return fail(syscall.EACCES) // path_noexec
+		}
 		return Result{Action: Continue, Fill: f, FillFD: dirfd}
 	}
 	fl := followLast
@@ -188,6 +192,22 @@ func (k *Kernel) mayExecLocked(p *Process, l loc) syscall.Errno {
 		}
 	}
 	return 0
+}
+
+// noexecLocked reports whether m's path lies on a noexec mount: its
+// shadow is mounted noexec then (tracer/execshadow.go), so the kernel
+// refuses the copies; a placeholder, which the kernel would run, is
+// refused here.
+func (k *Kernel) noexecLocked(m *Mount) bool {
+	if k.shadow.src == nil {
+		return false
+	}
+	root, ok := k.shadow.src.ShadowRoot(m.Path)
+	if !ok {
+		return false
+	}
+	var st unix.Statfs_t
+	return unix.Fstatfs(root, &st) == nil && st.Flags&unix.ST_NOEXEC != 0
 }
 
 // unsupportedExecLocked answers an exec of a file in a mount the kernel

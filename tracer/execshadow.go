@@ -84,7 +84,14 @@ func mountShadows(paths []string, wd string) (shadowed []string, fds []int, err 
 				return nil, nil, fmt.Errorf("making %s in its shadow: %w", p, err)
 			}
 		}
-		if err := unix.Mount("tmpfs", p, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
+		// A path on a noexec mount keeps that: the kernel refuses to
+		// run the copies (EACCES), as it would the files.
+		flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV)
+		var sfs unix.Statfs_t
+		if unix.Statfs(p, &sfs) == nil && sfs.Flags&unix.ST_NOEXEC != 0 {
+			flags |= unix.MS_NOEXEC
+		}
+		if err := unix.Mount("tmpfs", p, "tmpfs", flags, "mode=0755"); err != nil {
 			return nil, nil, fmt.Errorf("mounting the exec shadow of %s: %w", p, err)
 		}
 		fd, err := unix.OpenTree(unix.AT_FDCWD, p, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
@@ -100,7 +107,7 @@ func mountShadows(paths []string, wd string) (shadowed []string, fds []int, err 
 		}
 	}
 	for _, p := range shadowed {
-		attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
+		attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
 		if err := unix.MountSetattr(unix.AT_FDCWD, p, 0, &attr); err != nil {
 			return nil, nil, fmt.Errorf("making the exec shadow of %s read-only: %w", p, err)
 		}
