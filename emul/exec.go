@@ -31,24 +31,30 @@ package emul
 // placeholder: the transport fills it with the file's data (Fill) and the
 // kernel executes it, as it would the file.
 //
+// Also as in Linux: a "#!" interpreter that lies in a mount is checked and
+// copied with its script (the kernel opens it without a call fsshim sees);
+// a mount whose host path is on a noexec mount is noexec (its shadow is
+// mounted so); opening or truncating a running program answers ETXTBSY
+// (execBusyLocked asks the kernel, which refuses to open the running
+// copy for writing).
+//
 // Differences from Linux, each from the copy being what runs:
 //   - /proc/PID/exe of the new program names the place the kernel found the
 //     copy: the path lexically as written (a ramfs symlink is not followed
 //     in the name); after fexecve it is the placeholder
 //     ("/memfd:fsshim-N (deleted)"). AT_EXECFN is the path as given, as in
 //     Linux (/dev/fd/N after fexecve).
-//   - set-user-ID and set-group-ID bits are not honoured (the shadow is
-//     nosuid); the program runs with the caller's ids. A mount whose path
-//     lies on a noexec mount is noexec too (EACCES, as there).
-//   - Opening a file for writing (or truncating it) while a program runs
-//     from it answers ETXTBSY, as in Linux, while the copy it runs from is
-//     the newest one made of that file (execBusyLocked); a program still
-//     running from an older copy (the file was run again after a change)
-//     does not count.
+//   - Set-user-ID and set-group-ID bits are not honoured (the shadow is
+//     nosuid); the program runs with the caller's ids.
+//   - ETXTBSY for writers counts the newest copy of a file only: a program
+//     still running from an older copy (the file was changed and run
+//     again) does not hold its file busy.
 //   - An exec that names a directory fd of a mount (execveat(dirfd, "x",
 //     0)), or a relative exec after fchdir into a mount, is answered
 //     EXDEV (with a log line): the kernel would walk from a placeholder or
 //     from a working directory that is not the mount's.
+//   - Copies stay in the shadow until replaced by a newer one or the run
+//     ends: host memory outside --size.
 //
 // Without an ExecShadow (a program run without namespaces), execs of files
 // in mounts are answered EXDEV with a log line: the kernel would find the
