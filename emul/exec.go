@@ -50,9 +50,12 @@ package emul
 //     still running from an older copy (the file was changed and run
 //     again) does not hold its file busy.
 //   - An exec that names a directory fd of a mount (execveat(dirfd, "x",
-//     0)), or a relative exec after fchdir into a mount, is answered
-//     EXDEV (with a log line): the kernel would walk from a placeholder or
-//     from a working directory that is not the mount's.
+//     0)) is answered EXDEV (with a log line): the kernel would walk from
+//     a placeholder. After an fchdir into a mount (which the kernel cannot
+//     follow) a relative exec runs the file emul finds from a copy put
+//     where the kernel's own working directory leads (/proc/PID/exe then
+//     names that place), or is answered EXDEV when that is outside the
+//     mounts.
 //   - Copies stay in the shadow until replaced by a newer one or the run
 //     ends: host memory outside --size.
 //
@@ -275,16 +278,18 @@ func (k *Kernel) shadowOfLocked(hp string) (m *Mount, rel string, fd int, ok boo
 // (relative to dirfd) and lets the exec run; a script's interpreter in a
 // mount is staged too (depth counts the scripts on the way).
 func (k *Kernel) stageAtLocked(c *Call, dirfd int, name string, l loc, depth int) Result {
-	if dirfd == atFDCWD && !strings.HasPrefix(name, "/") && c.Proc.fs.kernelAstray {
-		// The kernel's working directory is not the shadow's of the
-		// emulated one (an fchdir moved only emul's).
-		return k.unsupportedExecLocked("relative exec of " + l.abs + " after fchdir into a mount")
-	}
+	// After an fchdir into a mount the kernel's working directory is
+	// not the shadow's of the emulated one: the copy goes where the
+	// kernel will look all the same, when that is in a shadow.
+	astray := dirfd == atFDCWD && !strings.HasPrefix(name, "/") && c.Proc.fs.kernelAstray
 	place := k.kernelPlaceLocked(c.Proc, dirfd, name)
 	if place == "" {
 		return k.unsupportedExecLocked("exec of " + l.abs + " relative to a directory of a mount the kernel does not walk")
 	}
 	m, rel, root, ok := k.shadowOfLocked(place)
+	if !ok && astray {
+		return k.unsupportedExecLocked("relative exec of " + l.abs + " after fchdir into a mount, from outside the mounts")
+	}
 	if !ok {
 		// A host symlink into a mount: the kernel follows it to the
 		// file's own path.

@@ -166,7 +166,8 @@ func TestExecScriptInterpreter(t *testing.T) {
 // A chdir into a mount is let run after the shadow has the directory, so
 // the kernel's working directory follows; a relative exec then finds its
 // copy there. After an fchdir (which the kernel cannot follow) a relative
-// exec is refused.
+// exec's copy goes where the kernel looks, or is refused when that is
+// outside the mounts.
 func TestExecRelative(t *testing.T) {
 	r, dir, kcwd := execRig(t)
 	r.ok(unix.SYS_MKDIR, r.mem.str("/m/a"), 0o755)
@@ -188,7 +189,12 @@ func TestExecRelative(t *testing.T) {
 	if res := r.call(unix.SYS_FCHDIR, uint64(fd)); res.Action != Return || res.Err != 0 {
 		t.Fatalf("fchdir: %v %v", res.Action, res.Err)
 	}
-	r.mustFail("relative exec after fchdir", r.execve("../p"), syscall.EXDEV)
+	// The kernel is still in /m/a: the copy of emul's ../p (/m/a/p)
+	// goes where the kernel looks, /m/p.
+	r.mustContinue("relative exec after fchdir", r.execve("../p"))
+	shadowHas(t, dir, "p", "prog")
+	*kcwd = "/" // a kernel working directory outside the mounts
+	r.mustFail("relative exec after fchdir, kernel outside", r.execve("../p"), syscall.EXDEV)
 	child := r.k.Process(2, r.p)
 	c := Call{Tid: 2, Proc: child, Nr: unix.SYS_EXECVE, Mem: r.mem}
 	c.Args[0] = r.mem.str("../p")
@@ -197,6 +203,9 @@ func TestExecRelative(t *testing.T) {
 	// A dirfd of the mount: the kernel would walk from its placeholder.
 	r.mustFail("execveat(dirfd)", r.call(unix.SYS_EXECVEAT, uint64(fd), r.mem.str("../p"), 0, 0, 0), syscall.EXDEV)
 	// An absolute chdir brings the kernel back in step.
+	if res := r.call(unix.SYS_CHDIR, r.mem.str("..")); res.Action != Return || res.Err != 0 {
+		t.Fatalf("relative chdir while astray: %v %v, want emul's answer", res.Action, res.Err)
+	}
 	r.mustContinue("chdir abs", r.call(unix.SYS_CHDIR, r.mem.str("/m/a")))
 	*kcwd = "/m/a"
 	r.mustContinue("./p again", r.execve("./p"))
