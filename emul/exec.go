@@ -31,8 +31,9 @@ package emul
 // placeholder: the transport fills it with the file's data (Fill) and the
 // kernel executes it, as it would the file.
 //
-// Also as in Linux: a "#!" interpreter that lies in a mount is checked and
-// copied with its script (the kernel opens it without a call fsshim sees);
+// Also as in Linux: a "#!" interpreter, or an ELF program's interpreter
+// (PT_INTERP, the dynamic loader), that lies in a mount is checked and
+// copied with the program (the kernel opens it without a call fsshim sees);
 // a mount whose host path is on a noexec mount is noexec (its shadow is
 // mounted so); opening or truncating a running program answers ETXTBSY
 // (execBusyLocked asks the kernel, which refuses to open the running
@@ -64,6 +65,7 @@ package emul
 // host's file, or none.
 
 import (
+	"debug/elf"
 	"io"
 	"path"
 	"strconv"
@@ -307,15 +309,56 @@ func (k *Kernel) stageAtLocked(c *Call, dirfd int, name string, l loc, depth int
 		return fail(e)
 	}
 	if depth < maxInterpDepth {
-		if interp, ok := scriptInterp(k.execHeadLocked(m, l)); ok {
+		head := k.execHeadLocked(m, l)
+		if interp, ok := scriptInterp(head); ok {
 			return k.stageInterpLocked(c, interp, depth+1)
+		}
+		if interp, ok := k.elfInterpLocked(m, l, head); ok {
+			return k.stageInterpLocked(c, interp, maxInterpDepth)
 		}
 	}
 	return cont()
 }
 
+// elfInterpLocked returns the program interpreter (PT_INTERP: the
+// dynamic loader) an ELF file names, which the kernel opens as it opens a
+// script's (load_elf_binary).
+func (k *Kernel) elfInterpLocked(m *Mount, l loc, head []byte) (string, bool) {
+	if len(head) < 4 || string(head[:4]) != elf.ELFMAG {
+		return "", false
+	}
+	var r io.ReaderAt
+	if l.ino != nil {
+		r = inodeReader{m.FS, l.ino}
+	} else {
+		f, err := m.ov.lower.Open(l.lo.rel, 0)
+		if err != nil {
+			return "", false
+		}
+		defer f.Close()
+		r = f
+	}
+	ef, err := elf.NewFile(r)
+	if err != nil {
+		return "", false
+	}
+	for _, prog := range ef.Progs {
+		if prog.Type != elf.PT_INTERP || prog.Filesz == 0 || prog.Filesz > 4096 {
+			continue
+		}
+		b := make([]byte, prog.Filesz)
+		if _, err := prog.ReadAt(b, 0); err != nil {
+			return "", false
+		}
+		s, _, _ := strings.Cut(string(b), "\x00")
+		return s, s != ""
+	}
+	return "", false
+}
+
 // maxInterpDepth bounds the chain of "#!" interpreters followed (the
-// kernel's own bound, BINPRM_MAX_RECURSION, ends it with ELOOP first).
+// kernel's own bound, BINPRM_MAX_RECURSION, ends it with ELOOP first). An
+// ELF interpreter ends a chain: the kernel runs no interpreter of it.
 const maxInterpDepth = 5
 
 // stageInterpLocked makes a script's interpreter visible to the kernel
