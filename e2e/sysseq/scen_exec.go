@@ -26,6 +26,20 @@ import (
 
 func init() {
 	register("exec", scenExec)
+	register("exec_dirfd", scenExecDirfd)
+}
+
+// scenExecDirfd runs a program by execveat relative to a directory fd of
+// the work directory (fsshim: a known difference, see e2e/known_test.go).
+func scenExecDirfd(s *S) {
+	self, err := os.ReadFile("/proc/self/exe")
+	if err != nil {
+		panic(err)
+	}
+	s.mkdir("sub", 0o755)
+	s.writeFile("sub/prog", string(self), 0o755)
+	s.execExpect("execveat(dirfd of sub, \"prog\")", 7, "-", "execveat", "d:sub", "prog", "0", "p0", "-info", "dirfd")
+	s.execExpect("execveat(dirfd of sub, \"missing\")", 100, "-", "execveat", "d:sub", "missing", "0", "m")
 }
 
 // runExec is sysseq -exec CHDIR KIND FD PATH FLAGS ARGV...: chdir to
