@@ -241,6 +241,40 @@ static void race_self(void)
 	printf("path flip on the mount path: %ld rounds ran\n", rounds);
 }
 
+/*
+ * A chdir into the mount is let run by the kernel too (the kernel's
+ * working directory follows into the mount's exec shadow, see
+ * emul/exec.go): flip its path between a directory in SCRATCH and one in
+ * the mount, and create files relative to wherever the kernel's working
+ * directory went.
+ */
+static void race_chdir(void)
+{
+	char a[2048], b[2048];
+	snprintf(a, sizeof a, "%s/flip-cd", S);
+	snprintf(b, sizeof b, "%s/flip-cd", P);
+	mkdir(a, 0755);
+	mkdir(b, 0755);
+	char *paths[2] = {a, b};
+	strcpy(flip, a);
+	atomic_store(&stop, 0);
+	pthread_t t;
+	pthread_create(&t, NULL, flipper, paths);
+	for (long i = 0; i < rounds / 4; i++) {
+		if (chdir(flip) == 0) {
+			int fd = open("x", O_CREAT | O_WRONLY, 0644);
+			if (fd >= 0)
+				close(fd);
+			mkdir("d", 0755);
+		}
+	}
+	atomic_store(&stop, 1);
+	pthread_join(t, NULL);
+	if (chdir(S) < 0)
+		perror("chdir back");
+	printf("chdir flip: %ld rounds ran\n", rounds / 4);
+}
+
 static void root_only(void)
 {
 	char path[4096];
@@ -300,6 +334,7 @@ int main(int argc, char **argv)
 	race("open", 0);
 	race("mkdir", 1);
 	race_self();
+	race_chdir();
 	root_only();
 	printf("done\n");
 	return 0;
