@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// execScript builds a C program (one of them with its dynamic loader in
-// "$1" too) and writes shell scripts in "$1", then runs them by relative
+// execScript builds C programs (one with make, one with its dynamic
+// loader in "$1" too) and writes shell scripts in "$1", then runs them by relative
 // and absolute path, from a subdirectory, through
 // PATH, after changing them, and as files that cannot run. With a lower
 // tree (execTree) it first runs the programs found there and then changes
@@ -25,6 +25,7 @@ fi
 printf '#include <stdio.h>\nint main(int c, char **v) { printf("built %%s %%d\\n", v[0], c); return 5; }\n' > hello.c
 cc -o hello hello.c && ./hello a b; echo "rc=$?"
 "$1/hello" abs; echo "rc=$?"
+printf 'hello3: hello.c\n\tcc -o hello3 hello.c\n' > Makefile && make -s && ./hello3 made; echo "rc=$?"
 cp /lib64/ld-linux-x86-64.so.2 ld.so && cc -Wl,--dynamic-linker="$1/ld.so" -o hello2 hello.c && ./hello2 loader; echo "rc=$?"
 printf '#!/bin/sh\necho "new script $0 $*"\n' > new.sh && chmod +x new.sh && ./new.sh x
 if [ -e low.sh ]; then echo 'echo appended' >> low.sh; ./low.sh four; fi
@@ -68,7 +69,7 @@ func execTree(t *testing.T, dir string) {
 // verifyExec checks that the native run went through every step.
 func verifyExec(lower bool) func(string) error {
 	return func(out string) error {
-		want := []string{"built ./hello 3", "built $W/hello 2", "built ./hello2 2", "new script ./new.sh x", "built ../../hello 2", "new script ../../new.sh deep",
+		want := []string{"built ./hello 3", "built $W/hello 2", "built ./hello2 2", "built ./hello3 2", "new script ./new.sh x", "built ../../hello 2", "new script ../../new.sh deep",
 			"new script $W/d/viapath y", "rc=126", "rc=127"}
 		if lower {
 			want = append(want, "lower ./lowprog 2", "lower script ./low.sh two", "lower tool $W/bin/lowtool three", "appended")
@@ -86,6 +87,7 @@ func verifyExec(lower bool) func(string) error {
 // and as an unprivileged user.
 func TestExecInMount(t *testing.T) {
 	requireTool(t, "cc", "gcc")
+	requireTool(t, "make", "make")
 	for _, uid := range []int{0, nobody} {
 		name := "mount"
 		if uid != 0 {
@@ -111,6 +113,7 @@ func TestExecInOverlay(t *testing.T) {
 	requireTmpfs(t)
 	requireFsshim(t)
 	requireTool(t, "cc", "gcc")
+	requireTool(t, "make", "make")
 	run := func(t *testing.T, args []string, dir, w string) result {
 		t.Helper()
 		cmd := exec.Command(args[0], args[1:]...)
