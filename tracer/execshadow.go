@@ -11,10 +11,10 @@ package tracer
 //
 // So the kernel's view is made to agree. Over each protected path the init
 // stage mounts a tmpfs of its own, the path's "shadow", and makes it
-// read-only for the program (nosuid, nodev too). Before it makes it
-// read-only it takes a detached writable clone of the same tmpfs
-// (open_tree(OPEN_TREE_CLONE)) and hands it to fsshim over the control
-// socket (sendShadows); it keeps nothing itself. fsshim (emul/exec.go)
+// read-only for the program (nosuid, nodev too; noexec where the path's
+// own mount is). Before it makes it read-only it takes a detached writable
+// clone of the same tmpfs (open_tree(OPEN_TREE_CLONE)) and hands it to
+// fsshim over the control socket (setupShadows); it keeps nothing itself. fsshim (emul/exec.go)
 // writes, before it lets an exec of a file in a mount run, a copy of the
 // file at the name the kernel will look up, and keeps the directories the
 // kernel's working directory moves through, so that a relative exec after
@@ -29,7 +29,8 @@ package tracer
 // Only execs and chdirs into mounts are continued towards a shadow, and
 // fsshim checks them first against the ramfs (emul/exec.go); a thread
 // that flips the path afterwards can only make the kernel run another
-// copy fsshim put there, or fail.
+// copy fsshim put there or a host program (which the program could run
+// anyway), or fail.
 //
 // Why this way rather than rewriting the call: under ptrace fsshim could
 // turn the exec into execveat(fd, "", AT_EMPTY_PATH) on an fd it
