@@ -29,7 +29,9 @@ package emul
 //
 // execveat(fd, "", AT_EMPTY_PATH) of an emulated fd (fexecve) runs its
 // placeholder: the transport fills it with the file's data (Fill) and the
-// kernel executes it, as it would the file.
+// kernel executes it, as it would the file. So does an exec of
+// /proc/self/fd/N or /dev/fd/N, a magic link the kernel follows to the
+// placeholder.
 //
 // Also as in Linux: a "#!" interpreter, or an ELF program's interpreter
 // (PT_INTERP, the dynamic loader), that lies in a mount is checked and
@@ -161,6 +163,16 @@ func (k *Kernel) execLocked(c *Call) Result {
 	fl := followLast
 	if flags&atSymlinkNofollow != 0 {
 		fl = 0
+	} else if f, fd := k.ownFDLinkLocked(p, name); f != nil {
+		// /proc/self/fd/N, /dev/fd/N: the kernel follows the magic link
+		// to the placeholder, which runs as for fexecve.
+		if e := k.mayExecLocked(p, loc{m: f.m, ino: f.ino}); e != 0 {
+			return fail(e)
+		}
+		if k.noexecLocked(f.m) {
+			return fail(syscall.EACCES)
+		}
+		return Result{Action: Continue, Fill: f, FillFD: fd}
 	}
 	l, e := k.walkLocked(p, dirfd, name, fl)
 	if e != 0 {
@@ -182,6 +194,17 @@ func (k *Kernel) execLocked(c *Call) Result {
 		return k.unsupportedExecLocked("exec of " + l.abs + ", a file in a mount, needs the program's namespaces (run without --no-isolation)")
 	}
 	return k.stageAtLocked(c, dirfd, name, l, 0)
+}
+
+// ownFDLinkLocked returns the emulated file and fd number an absolute
+// /proc/self/fd/N, /proc/PID/fd/N (PID the caller) or /dev/fd/N names, or
+// nil.
+func (k *Kernel) ownFDLinkLocked(p *Process, name string) (*File, int) {
+	tgid, fd, ok := parseFDLink(name)
+	if !ok || (tgid != 0 && k.seenByLocked(p, tgid) != p) {
+		return nil, 0
+	}
+	return k.fileLocked(p, fd), fd
 }
 
 // mayExecLocked is do_open_execat's check of the file: a regular file the

@@ -3,6 +3,7 @@ package emul
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 
@@ -211,7 +212,8 @@ func TestExecRelative(t *testing.T) {
 	r.mustContinue("./p again", r.execve("./p"))
 }
 
-// fexecve of an emulated fd runs its placeholder, filled first.
+// fexecve of an emulated fd runs its placeholder, filled first; so does an
+// exec of its /proc/self/fd/N or /dev/fd/N link.
 func TestExecEmptyPath(t *testing.T) {
 	r, _, _ := execRig(t)
 	r.writeFile("/m/p", "prog", 0o755)
@@ -221,7 +223,14 @@ func TestExecEmptyPath(t *testing.T) {
 	if res.Action != Continue || res.Fill == nil || res.FillFD != int(fd) {
 		t.Fatalf("fexecve: %+v, want continue filling fd %d", res, fd)
 	}
+	for _, link := range []string{"/proc/self/fd/", "/dev/fd/", "/proc/1/fd/"} {
+		res := r.execve(link + strconv.Itoa(int(fd)))
+		if res.Action != Continue || res.Fill == nil || res.FillFD != int(fd) {
+			t.Fatalf("exec of %s%d: %+v, want continue filling fd %d", link, fd, res, fd)
+		}
+	}
 	dfd := r.ok(unix.SYS_OPENAT, cwd, r.mem.str("/m/data"), unix.O_RDONLY, 0)
+	r.mustFail("exec of /dev/fd/N without x", r.execve("/dev/fd/"+strconv.Itoa(int(dfd))), syscall.EACCES)
 	r.mustFail("fexecve without x", r.call(unix.SYS_EXECVEAT, uint64(dfd), r.mem.str(""), 0, 0, unix.AT_EMPTY_PATH), syscall.EACCES)
 	if res := r.call(unix.SYS_EXECVEAT, uint64(fd), r.mem.str("x"), 0, 0, 0x8000); res.Action != Continue {
 		t.Errorf("unknown flags: %v, want continue (the kernel's EINVAL)", res.Action)

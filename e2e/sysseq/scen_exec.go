@@ -46,7 +46,8 @@ func scenExecDirfd(s *S) {
 // CHDIR ("-": stay), open FD ("-": none, "r:PATH" read-only, "p:PATH"
 // O_PATH, "d:PATH" a directory; opened without O_CLOEXEC, "c" after the
 // letter adds it), then execve(PATH, ARGV) (KIND "execve") or
-// execveat(FD, PATH, ARGV, FLAGS) (KIND "execveat"; FLAGS a number).
+// execveat(FD, PATH, ARGV, FLAGS) (KIND "execveat"; FLAGS a number). "@FD"
+// in PATH becomes FD's number.
 func runExec(args []string) int {
 	if len(args) < 6 {
 		fmt.Println("usage: -exec CHDIR KIND FD PATH FLAGS ARGV...")
@@ -82,7 +83,7 @@ func runExec(args []string) int {
 		fmt.Printf("fd %d\n", fd)
 	}
 	flags, _ := strconv.Atoi(args[4])
-	path, err := unix.BytePtrFromString(args[3])
+	path, err := unix.BytePtrFromString(strings.ReplaceAll(args[3], "@FD", strconv.Itoa(fd)))
 	if err != nil {
 		return 2
 	}
@@ -242,6 +243,9 @@ func scenExec(s *S) {
 	s.execExpect("fexecve of prog", 7, "-", "execveat", "r:prog", "", strconv.Itoa(unix.AT_EMPTY_PATH), "f0", "-info", "fd")
 	s.execExpect("fexecve of prog by O_PATH", 7, "-", "execveat", "p:prog", "", strconv.Itoa(unix.AT_EMPTY_PATH), "f0", "-info", "opath")
 	s.execExpect("fexecve of s.sh", 0, "-", "execveat", "r:s.sh", "", strconv.Itoa(unix.AT_EMPTY_PATH), "f0", "w")
+	s.execExpect("/proc/self/fd/N of prog", 7, "-", "execve", "r:prog", "/proc/self/fd/@FD", "0", "f0", "-info", "procfd")
+	s.execExpect("/dev/fd/N of s.sh", 0, "-", "execve", "r:s.sh", "/dev/fd/@FD", "0", "f0", "devfd")
+	s.execExpect("/proc/self/fd/N of data", 100, "-", "execve", "r:data", "/proc/self/fd/@FD", "0", "m")
 	// A shell finds programs through PATH.
 	cmd := exec.Command("/bin/sh", "-c", "cd sub && PATH=..:/usr/bin:/bin && s.sh viapath && prog -info pathlookup; echo status $?")
 	out, _ := cmd.CombinedOutput()
