@@ -45,7 +45,8 @@ type Host interface {
 	Cwd(tgid int) (string, error)
 }
 
-// Action says what the transport must do with a Result.
+// Action says what the transport must do with a Result; Kernel.Complete
+// (answer.go) does it with the transport's primitives.
 type Action int
 
 const (
@@ -54,12 +55,13 @@ const (
 	// Continue: let the host kernel run the syscall unchanged.
 	Continue
 	// InstallFD: give the target a new fd for File (a placeholder the
-	// kernel can hold), answer the syscall with its number and then call
-	// Kernel.Installed. FDFlags carries O_CLOEXEC; SetFD >= 0 asks for
-	// that exact number (dup2 semantics).
+	// kernel can hold) and answer the syscall with its number; the
+	// Result's reference on File becomes the fd's. FDFlags carries
+	// O_CLOEXEC; SetFD >= 0 asks for that exact number (dup2 semantics).
 	InstallFD
 	// Defer: the call must wait (a lock held by another owner); its answer
-	// comes later from TakeCompletions under the Call's ID.
+	// comes later from TakeCompletions (Kernel.AnswerWaiters) under the
+	// Call's ID.
 	Defer
 	// InstallHostFD: give the target a new fd for the host file Host
 	// (an overlay's lower file opened for reading: reads go to the
@@ -430,14 +432,9 @@ func (k *Kernel) Exit(p *Process) {
 	delete(k.procs, p.Tgid)
 }
 
-// Installed records that fd of p now refers to f (after InstallFD, or when
-// a rescan of the target's fd table found a placeholder for f).
-func (k *Kernel) Installed(p *Process, fd int, f *File) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.installLocked(p, fd, f)
-}
-
+// installLocked records that fd of p now refers to f, with a reference of
+// its own (after an InstallFD, or when a re-read of the target's fd table
+// found a placeholder for f).
 func (k *Kernel) installLocked(p *Process, fd int, f *File) {
 	if old, ok := p.fds[fd]; ok && old.file == f {
 		return
@@ -445,14 +442,6 @@ func (k *Kernel) installLocked(p *Process, fd int, f *File) {
 	k.dropFDLocked(p, fd)
 	f.refs++
 	p.fds[fd] = &fdEntry{file: f}
-}
-
-// Abandon drops the reference a Result's File holds when the transport
-// could not install it.
-func (k *Kernel) Abandon(f *File) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.putFileLocked(f)
 }
 
 // FileByID returns the open file description with this id, or nil.
@@ -562,7 +551,7 @@ func (k *Kernel) newFileLocked(m *Mount, ino *ramfs.Inode, flags int, p string) 
 	k.nextID++
 	k.files[f.id] = f
 	m.FS.Ref(ino)
-	f.refs = 1 // the Result's reference, dropped by Installed's caller via release
+	f.refs = 1 // the Result's reference, handed to the new fd or released by Complete
 	return f
 }
 
@@ -578,10 +567,6 @@ func (k *Kernel) putFileLocked(f *File) {
 	k.dropFileLocksLocked(f)
 	f.m.FS.Unref(f.ino)
 }
-
-// Release drops the Result's own reference once the transport has installed
-// the file (Installed took the fd's reference).
-func (k *Kernel) Release(f *File) { k.Abandon(f) }
 
 func cleanAbs(p string) string { return path.Clean(p) }
 
