@@ -234,6 +234,14 @@ func (k *Kernel) mayReachMount(p string) bool {
 // Process is the emulated state of one target process (thread group): its
 // fds that refer to ramfs files and its working directory when that lies in
 // a mount.
+//
+// Guards: the unexported fields are k.mu's. The exported ones are read by
+// emul under k.mu, and written by emul under k.mu or by the transport
+// without it, from its serving goroutine (the one goroutine that makes
+// every call into the Kernel for its targets) and never while one of its
+// calls is in a handler: the unotify server's and the ptrace tracer's
+// loop (tracer/procs.go), linked's New before the first call. A transport
+// that calls Handle from several goroutines must hold k.mu for them too.
 type Process struct {
 	Tgid int
 	fds  map[int]*fdEntry
@@ -244,21 +252,28 @@ type Process struct {
 	// ("" = not a directory we could name).
 	hostDirs map[int]string
 	// Creds are the ids the process acts with; Uid and Gid (fsuid and
-	// fsgid) are also what new files get.
+	// fsgid) are also what new files get. Written by the transport's
+	// serving goroutine (from /proc), and by Process for a child.
 	Creds
+	// Umask: written by the umask handler under k.mu and by the
+	// transport's serving goroutine (from /proc).
 	Umask uint32
 	// NSpid is the process's pid in each PID namespace from the
 	// transport's own down to the process's (/proc/PID/status, NSpid):
 	// a pid the program names (/proc/PID/fd/N) is one of its own
-	// namespace's. Empty means the transport's namespace only.
+	// namespace's. Empty means the transport's namespace only. Written
+	// once by the transport's serving goroutine, when it learns the
+	// process, before the process's first call.
 	NSpid []int
 	// CredsStale is set when the credentials or umask may have changed
 	// behind emul's back (the set*id family, an execve): the transport
-	// re-reads them before the process's next call.
+	// re-reads them before the process's next call. Set by handlers
+	// under k.mu, read and cleared by the transport's serving goroutine.
 	CredsStale bool
 	// NeedScan is set for a process whose fd table emul has not read yet
 	// (a new child learnt from a fork event): the transport reads it
-	// before the process's first call.
+	// before the process's first call. Set by the transport's serving
+	// goroutine, cleared by SetFDs under k.mu.
 	NeedScan bool
 	// unseen holds the threads whose continued calls may have put
 	// placeholders in the fd table that fds lacks (a dup the kernel
@@ -274,9 +289,12 @@ type Process struct {
 	execBy map[int]bool
 	// SharedFDs is set when the process shares its fd table with another
 	// process (clone with CLONE_FILES): that one's closes are not this
-	// one's calls.
+	// one's calls. Set by the transport's serving goroutine when it
+	// learns the process, before the process's first call.
 	SharedFDs bool
-	Dead      bool
+	// Dead is set by Exit under k.mu; the transport's serving goroutine
+	// reads it.
+	Dead bool
 }
 
 // FDOracle answers from the kernel what a target's fd refers to, so emul's

@@ -1,7 +1,3 @@
-// Package tracer launches a target under fsshim's seccomp filter and serves
-// its intercepted syscalls with emul: the unotify transport (seccomp user
-// notification) lives here, with process launch, fd injection and the
-// per-syscall statistics. tracer knows nothing of file systems.
 package tracer
 
 import (
