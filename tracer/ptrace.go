@@ -18,7 +18,7 @@ package tracer
 //     syscall-exit stop to write it later, and before the stop the entry
 //     code has set rax to -ENOSYS, which a skip without rax would return.
 //     (TestPtraceSkip checks the value and errno come through.)
-//   - InstallFD: see startInstall.
+//   - InstallFD: see the injection below (ptracer.InstallFD).
 //   - Defer (a lock wait): the tracee stays in its seccomp stop until the
 //     answer is known.
 //
@@ -471,8 +471,7 @@ func (s *ptracer) Answer(c *emul.Call, val int64, errno syscall.Errno) {
 		s.finish(c.Tid, in, v)
 		return
 	}
-	s.skip(c.Tid, &s.regs, v)
-	s.markAnswered()
+	s.skip(c.Tid, &s.regs, v, true)
 }
 
 // Continue implements emul.Target: the tracee runs on into its call.
@@ -500,7 +499,7 @@ func (s *ptracer) Late(id uint64, val int64, errno syscall.Errno) {
 	if errno != 0 {
 		v = -int64(errno)
 	}
-	s.skip(dc.tid, &dc.regs, v)
+	s.skip(dc.tid, &dc.regs, v, false)
 }
 
 // InstallHostFD implements emul.Target. emul answers InstallHostFD only
@@ -519,11 +518,15 @@ func (s *ptracer) markAnswered() {
 
 // skip answers the call the tracee is stopped in with v without running
 // it (the comment at the top of this file says why one SETREGS does it).
-func (s *ptracer) skip(pid int, r *unix.PtraceRegs, v int64) {
+// mark says it answers the current call, whose service time ends now.
+func (s *ptracer) skip(pid int, r *unix.PtraceRegs, v int64, mark bool) {
 	r.Orig_rax = ^uint64(0)
 	r.Rax = uint64(v)
 	if e := ptraceSetRegs(pid, r); e != 0 && e != unix.ESRCH {
 		s.opt.Log("PTRACE_SETREGS: " + e.Error())
+	}
+	if mark {
+		s.markAnswered()
 	}
 	s.resume(pid, 0)
 }
@@ -536,11 +539,11 @@ func (s *ptracer) skip(pid int, r *unix.PtraceRegs, v int64) {
 // call is rewritten into memfd_create("fsshim-<description id>", flags)
 // (MFD_CLOEXEC for O_CLOEXEC) and resumed with PTRACE_SYSCALL, which
 // brings it back at its syscall-exit stop with the new fd in rax; fsshim
-// records it (Kernel.Installed) and puts back the registers of the
-// original call with that fd as its result. The kernel picks the number,
-// so it is the lowest free one, and the memfd name is the one scanFDs
-// recognises after a fork, dup or exec. One extra stop, no extra syscall
-// in fsshim.
+// hands it to emul (Kernel.FinishInstall), whose answer puts back the
+// registers of the original call with that fd as its result. The kernel
+// picks the number, so it is the lowest free one, and the memfd name is
+// the one scanFDs recognises after a fork, dup or exec. One extra stop, no
+// extra syscall in fsshim.
 //
 // The name must be in the target's memory. It goes below the red zone of
 // the calling thread's stack (rsp-128-len, 16-aligned): that memory is
