@@ -5,11 +5,15 @@
 //
 // emul knows nothing of seccomp or ptrace. A transport (tracer's unotify or
 // ptrace backends, or the in-process linked build) hands it one Call at a
-// time together with a Memory over the caller's address space.
+// time together with a Memory over the caller's address space, and lets
+// Complete (answer.go) carry out the Result with the transport's
+// primitives (a Target).
 //
 // Locking: Kernel.mu serialises every Handle call and every table update; it
 // is taken before any ramfs.FS lock (ramfs has one lock per FS, taken inside
-// its own methods). Helpers that expect k.mu held end in "Locked".
+// its own methods). Helpers that expect k.mu held end in "Locked". A
+// Target's primitives are called without k.mu (they may block, or call
+// back into the Kernel).
 package emul
 
 import (
