@@ -158,6 +158,7 @@ func (s *server) Redirect(c *emul.Call, rd *emul.Redirection) (int64, syscall.Er
 		op = &hostOp{tgid: c.Proc.Tgid, path: rd.Path, acc: rd.Flags & unix.O_ACCMODE}
 		s.ops.add(op)
 	}
+	s.holdLFD()
 	go s.runRedirect(c.ID, c.Nr, c.Proc.Creds, rd, sfd, op, s.t0, s.hd)
 	return 0, 0, emul.Later
 }
@@ -165,6 +166,7 @@ func (s *server) Redirect(c *emul.Call, rd *emul.Redirection) (int64, syscall.Er
 // runRedirect runs the host call of a redirection and answers the
 // notification id with its result.
 func (s *server) runRedirect(id uint64, nr int, creds emul.Creds, rd *emul.Redirection, sfd int, op *hostOp, t0 time.Time, hd time.Duration) {
+	defer s.dropLFD()
 	timed := s.opt.Stats != nil
 	var h0, h1 time.Time
 	if timed {

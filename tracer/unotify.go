@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -87,7 +88,7 @@ func Run(opt Options) (Result, error) {
 		if err != nil {
 			return
 		}
-		s.lfd = lfd
+		s.lfd, s.lfdUsers = lfd, 1
 		if !opt.NoSyncWakeup {
 			if e := notifSetFlags(lfd, unix.SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP); e != 0 && e != unix.EINVAL {
 				s.opt.Log("SECCOMP_IOCTL_NOTIF_SET_FLAGS: " + e.Error())
@@ -113,7 +114,7 @@ func Run(opt Options) (Result, error) {
 	waitErr := st.cmd.Wait()
 	loopErr := <-done
 	stop()
-	unix.Close(st.lfd)
+	s.dropLFD()
 	s.close()
 	res := Result{State: st.cmd.ProcessState}
 	if st.cmd.ProcessState != nil {
@@ -181,6 +182,27 @@ type server struct {
 	hd time.Duration
 	// ops are the blocking FIFO opens running for targets (redirect.go).
 	ops hostOps
+	// lfdUsers counts the users of lfd: the receiving loop until it ends
+	// and each redirected call's goroutine until it has answered; the
+	// last one closes it, so a goroutine that outlives the loop (a host
+	// call that returned late) never answers on a closed fd number that
+	// fsshim may have reused.
+	lfdMu    sync.Mutex
+	lfdUsers int
+}
+
+func (s *server) holdLFD() {
+	s.lfdMu.Lock()
+	s.lfdUsers++
+	s.lfdMu.Unlock()
+}
+
+func (s *server) dropLFD() {
+	s.lfdMu.Lock()
+	defer s.lfdMu.Unlock()
+	if s.lfdUsers--; s.lfdUsers == 0 {
+		unix.Close(s.lfd)
+	}
 }
 
 func newServer(opt Options) *server {
