@@ -105,7 +105,7 @@ func replyOf(v int64, e syscall.Errno) Reply {
 // answers through t.Late the deferred calls a release let through.
 //
 // Preconditions: k.mu is not held.
-func (k *Kernel) Complete(t Target, c *Call, r Result) Reply {
+func (k *Kernel) Complete(t Target, c *Call, r *Result) Reply {
 	rep := k.complete(t, c, r)
 	if c.ID != 0 {
 		// Only a call with an ID can have been deferred (deferLocked):
@@ -115,7 +115,7 @@ func (k *Kernel) Complete(t Target, c *Call, r Result) Reply {
 	return rep
 }
 
-func (k *Kernel) complete(t Target, c *Call, r Result) Reply {
+func (k *Kernel) complete(t Target, c *Call, r *Result) Reply {
 	switch r.Action {
 	case Return:
 		t.Answer(c, r.Val, r.Err)

@@ -94,7 +94,7 @@ func TestCompleteInstallFD(t *testing.T) {
 			r := newRig(t)
 			c, res := openResult(t, r, 9)
 			s := &scripted{k: r.k, fd: tc.fd, errno: tc.errno, prog: tc.prog}
-			rep := r.k.Complete(s, c, res)
+			rep := r.k.Complete(s, c, &res)
 			if !slices.Equal(s.log, tc.log) || rep.Outcome != tc.outcome {
 				t.Fatalf("Complete: %q, outcome %v; want %q, %v", s.log, rep.Outcome, tc.log, tc.outcome)
 			}
@@ -122,7 +122,7 @@ func TestCompleteInstallRecordedAndLater(t *testing.T) {
 	r := newRig(t)
 	c, res := openResult(t, r, 0)
 	s := &scripted{k: r.k, fd: 100, record: true}
-	if rep := r.k.Complete(s, c, res); rep.Val != 100 || rep.Err != 0 {
+	if rep := r.k.Complete(s, c, &res); rep.Val != 100 || rep.Err != 0 {
 		t.Fatalf("recorded install = %+v", rep)
 	}
 	closeFD(r, 100)
@@ -132,7 +132,7 @@ func TestCompleteInstallRecordedAndLater(t *testing.T) {
 
 	c, res = openResult(t, r, 11)
 	s = &scripted{k: r.k, prog: Later}
-	if rep := r.k.Complete(s, c, res); rep.Outcome != Pending || len(s.log) != 1 {
+	if rep := r.k.Complete(s, c, &res); rep.Outcome != Pending || len(s.log) != 1 {
 		t.Fatalf("Later: %+v, %q", rep, s.log)
 	}
 	if released(r, res.File) {
@@ -151,25 +151,25 @@ func TestCompleteFillHostRedirect(t *testing.T) {
 	r := newRig(t)
 	c := &Call{ID: 3, Tid: 1, Proc: r.p, Nr: unix.SYS_MMAP}
 	s := &scripted{k: r.k, fill: syscall.EIO}
-	rep := r.k.Complete(s, c, Result{Action: Continue, Fill: &File{}, FillFD: 4})
+	rep := r.k.Complete(s, c, &Result{Action: Continue, Fill: &File{}, FillFD: 4})
 	if want := []string{"fill 4", "answer 3 0 19"}; !slices.Equal(s.log, want) || rep.Err != syscall.ENODEV {
 		t.Errorf("failed fill: %q %+v, want %q", s.log, rep, want)
 	}
 	s = &scripted{k: r.k}
-	r.k.Complete(s, c, Result{Action: Continue, Fill: &File{}, FillFD: 4})
+	r.k.Complete(s, c, &Result{Action: Continue, Fill: &File{}, FillFD: 4})
 	if want := []string{"fill 4", "continue 3"}; !slices.Equal(s.log, want) {
 		t.Errorf("fill: %q, want %q", s.log, want)
 	}
 
 	h := &hostFile{}
 	s = &scripted{k: r.k, fd: 8, prog: Sent}
-	rep = r.k.Complete(s, c, Result{Action: InstallHostFD, Host: h})
+	rep = r.k.Complete(s, c, &Result{Action: InstallHostFD, Host: h})
 	if want := []string{"installhostfd"}; !slices.Equal(s.log, want) || !h.closed || rep.Val != 8 {
 		t.Errorf("host fd: %q closed %v %+v", s.log, h.closed, rep)
 	}
 
 	s = &scripted{k: r.k, fd: 12}
-	rep = r.k.Complete(s, c, Result{Action: Redirect, Redir: &Redirection{Path: "/x"}})
+	rep = r.k.Complete(s, c, &Result{Action: Redirect, Redir: &Redirection{Path: "/x"}})
 	if want := []string{"redirect /x", "answer 3 12 0"}; !slices.Equal(s.log, want) || rep.Val != 12 {
 		t.Errorf("redirect: %q %+v", s.log, rep)
 	}
@@ -193,12 +193,14 @@ func TestCompleteLateAfterRelease(t *testing.T) {
 	s := &scripted{k: r.k}
 	c := &Call{ID: 77, Tid: 2, Proc: p2, Nr: unix.SYS_FCNTL, Mem: r.mem,
 		Args: [6]uint64{uint64(fd2), unix.F_SETLKW, r.flock(syscall.F_WRLCK, 0, 0)}}
-	if rep := r.k.Complete(s, c, r.k.Handle(c)); rep.Outcome != Pending {
+	if rep := r.k.Complete(s, c, ptr(r.k.Handle(c))); rep.Outcome != Pending {
 		t.Fatalf("F_SETLKW under conflict: %+v", rep)
 	}
 	c = &Call{ID: 78, Tid: 1, Proc: p1, Nr: unix.SYS_CLOSE, Mem: r.mem, Args: [6]uint64{uint64(fd)}}
-	r.k.Complete(s, c, r.k.Handle(c))
+	r.k.Complete(s, c, ptr(r.k.Handle(c)))
 	if want := []string{"defer 77", "continue 78", "late 77 0 0"}; !slices.Equal(s.log, want) {
 		t.Errorf("log = %q, want %q", s.log, want)
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -90,7 +90,7 @@ func (r *rig) call(nr int, args ...uint64) Result {
 		return Result{Action: Return} // the placeholder close is the transport's
 	}
 	if res.Action == InstallFD {
-		rep := r.k.Complete(r, &c, res)
+		rep := r.k.Complete(r, &c, &res)
 		return Result{Action: Return, Val: rep.Val, Err: rep.Err}
 	}
 	return res

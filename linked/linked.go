@@ -102,7 +102,7 @@ func (l *Linked) Syscall(nr int, a0, a1, a2, a3, a4, a5 uintptr) (int64, syscall
 		}
 		return 0, 0
 	}
-	rep := l.k.Complete(l, &c, r)
+	rep := l.k.Complete(l, &c, &r)
 	return rep.Val, rep.Err
 }
 

@@ -449,7 +449,7 @@ func (s *ptracer) seccompStop(pid int) {
 	if res.Action == emul.InstallFD && installHook != nil {
 		installHook(pid, &res)
 	}
-	rep := s.k.Complete(s, &c, res)
+	rep := s.k.Complete(s, &c, &res)
 	if timed && rep.Outcome != emul.Pending {
 		s.opt.Stats.record(c.Nr, rep.Outcome, s.hd, s.answered.Sub(s.t0))
 	}

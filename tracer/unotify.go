@@ -302,7 +302,7 @@ func (s *server) serve() {
 		t.mem.spent = 0
 		s.t0 = t0
 	}
-	rep := s.k.Complete(s, &c, r)
+	rep := s.k.Complete(s, &c, &r)
 	if timed && rep.Outcome != emul.Pending {
 		// The service ends when the answer ioctl starts: with
 		// synchronous wake-ups that ioctl hands the CPU to the target
