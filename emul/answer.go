@@ -18,9 +18,12 @@ import "syscall"
 // itself, an InstallFD through FinishInstall.
 
 // Target is what one transport can do to the thread whose call emul
-// answered. Implementations: tracer's unotify server and ptrace tracer,
-// linked's in-process table. A Target serves one call at a time: Complete
-// and FinishInstall are called from the one goroutine that serves it.
+// answered. Implementations: tracer's unotify server and ptrace tracer
+// (each calls Complete and FinishInstall from its one serving goroutine,
+// and its primitives keep that call's state), linked's in-process table
+// (its primitives keep no state, so goroutines complete calls at once).
+// c is the call as Handle got it; the primitives may keep a copy of it,
+// not the pointer.
 type Target interface {
 	// Answer ends the call with val, or with -errno when errno != 0.
 	Answer(c *Call, val int64, errno syscall.Errno)
