@@ -232,6 +232,10 @@ func (s *server) loop() error {
 				// The target died before its call was received, or
 				// every target is gone: poll tells which.
 				if s.hungUp() {
+					// Forget the processes not reaped yet, so
+					// the FIFO opens still blocked for them
+					// end (and with them their goroutines).
+					s.reap()
 					return nil
 				}
 				continue
