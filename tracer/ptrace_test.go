@@ -233,7 +233,7 @@ func TestInstallFDFails(t *testing.T) {
 		t.Run(tr.String(), func(t *testing.T) {
 			requireTransport(t, tr)
 			m := mountPath(t)
-			filter, _ := policy.Program(policyTransport(tr))
+			filter, _ := policy.Program(tr)
 			k := emul.NewKernel([]*emul.Mount{{Path: m, FS: ramfs.New(ramfs.Options{})}}, ProcHost())
 			self, _ := os.Executable()
 			outR, outW, _ := os.Pipe()
