@@ -142,7 +142,9 @@ type Mount struct {
 	// upper layer and Lower the read-only lower one, never written.
 	Lower Lower
 
-	ov *overlay // made by NewKernel when Lower is set
+	// layer is what the handlers see of the mount (layer.go): FS
+	// itself, or the overlay of Lower under FS. Set by NewKernel.
+	layer layer
 }
 
 // Kernel holds the emulated state shared by every target process.
@@ -188,8 +190,9 @@ func NewKernel(mounts []*Mount, host Host) *Kernel {
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Path < ms[j].Path })
 	overlays := false
 	for _, m := range ms {
+		m.layer = ramLayer{fs: m.FS}
 		if m.Lower != nil {
-			m.ov = newOverlay(m)
+			m.layer = newOverlay(m)
 			overlays = true
 		}
 	}

@@ -54,25 +54,18 @@ func (p *Process) inGroup(gid uint32) bool {
 	return p.Gid == gid || slices.Contains(p.Groups, gid)
 }
 
-// permLocked checks want (mayRead|mayWrite|mayExec) against the inode's
-// mode for the process's fs credentials (generic_permission): root may
-// read and write anything, search any directory, and execute a file that
-// has at least one execute bit.
-func (k *Kernel) permLocked(p *Process, m *Mount, n *ramfs.Inode, want int) syscall.Errno {
+// permLocked checks want (mayRead|mayWrite|mayExec) against entry n's mode
+// for the process's fs credentials (generic_permission): root may read and
+// write anything, search any directory, and execute a file that has at
+// least one execute bit.
+//
+// Preconditions: k.mu is held (also for the helpers below).
+func (k *Kernel) permLocked(p *Process, m *Mount, n node, want int) syscall.Errno {
 	return k.permAs(p.Uid, p, m, n, want)
 }
 
-func (k *Kernel) permAs(uid uint32, p *Process, m *Mount, n *ramfs.Inode, want int) syscall.Errno {
-	return k.permNodeAs(uid, p, m, node{ino: n}, want)
-}
-
-// permNodeLocked is permLocked for an entry that may be in an overlay's
-// lower layer alone.
-func (k *Kernel) permNodeLocked(p *Process, m *Mount, n node, want int) syscall.Errno {
-	return k.permNodeAs(p.Uid, p, m, n, want)
-}
-
-func (k *Kernel) permNodeAs(uid uint32, p *Process, m *Mount, n node, want int) syscall.Errno {
+// permAs is permLocked for fsuid uid (access(2) checks with the real uid).
+func (k *Kernel) permAs(uid uint32, p *Process, m *Mount, n node, want int) syscall.Errno {
 	if want == 0 {
 		return 0
 	}
@@ -99,34 +92,26 @@ func (k *Kernel) permNodeAs(uid uint32, p *Process, m *Mount, n node, want int) 
 	return 0
 }
 
-// isOwnerNode reports whether the process owns the node or may act as if
+// isOwnerLocked reports whether the process owns entry n or may act as if
 // it did (inode_owner_or_capable).
-func (k *Kernel) isOwnerNode(p *Process, m *Mount, n node) bool {
+func (k *Kernel) isOwnerLocked(p *Process, m *Mount, n node) bool {
 	return p.Uid == 0 || k.attrOf(m, n).Uid == p.Uid
 }
 
 // mayCreateLocked: write and search permission on the directory
-// (may_create).
-func (k *Kernel) mayCreateLocked(p *Process, m *Mount, dir *ramfs.Inode) syscall.Errno {
-	return k.mayCreateNode(p, m, node{ino: dir})
-}
-
-func (k *Kernel) mayCreateNode(p *Process, m *Mount, dir node) syscall.Errno {
+// (may_create); ENOENT in a removed directory.
+func (k *Kernel) mayCreateLocked(p *Process, m *Mount, dir node) syscall.Errno {
 	if dir.ino != nil && m.FS.Getattr(dir.ino).Nlink == 0 {
 		return syscall.ENOENT
 	}
-	return k.permNodeLocked(p, m, dir, mayWrite|mayExec)
+	return k.permLocked(p, m, dir, mayWrite|mayExec)
 }
 
 // mayDeleteLocked: write and search permission on the directory, and the
 // sticky-bit rule: in a sticky directory only the owner of the file or of
 // the directory (or root) may remove or rename it (may_delete).
-func (k *Kernel) mayDeleteLocked(p *Process, m *Mount, dir, victim *ramfs.Inode) syscall.Errno {
-	return k.mayDeleteNode(p, m, node{ino: dir}, node{ino: victim})
-}
-
-func (k *Kernel) mayDeleteNode(p *Process, m *Mount, dir, victim node) syscall.Errno {
-	if e := k.permNodeLocked(p, m, dir, mayWrite|mayExec); e != 0 {
+func (k *Kernel) mayDeleteLocked(p *Process, m *Mount, dir, victim node) syscall.Errno {
+	if e := k.permLocked(p, m, dir, mayWrite|mayExec); e != 0 {
 		return e
 	}
 	if p.Uid != 0 && dir.mode()&syscall.S_ISVTX != 0 {

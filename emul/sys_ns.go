@@ -37,10 +37,10 @@ func (k *Kernel) mkdirCommon(c *Call, dirfd int, addr uint64, mode uint32) Resul
 	if l.node().ok() || l.name == "" {
 		return fail(syscall.EEXIST)
 	}
-	if e := k.mayCreateNode(c.Proc, l.m, l.parent()); e != 0 {
+	if e := k.mayCreateLocked(c.Proc, l.m, l.parent()); e != 0 {
 		return fail(e)
 	}
-	undo, e := k.prepareCreateLocked(&l)
+	undo, e := l.m.layer.prepareCreate(&l)
 	if e != 0 {
 		return fail(e)
 	}
@@ -105,18 +105,10 @@ func (k *Kernel) rmdirCommon(c *Call, dirfd int, addr uint64) Result {
 	if !l.node().isDir() {
 		return fail(syscall.ENOTDIR)
 	}
-	if e := k.mayDeleteNode(c.Proc, l.m, l.parent(), l.node()); e != 0 {
+	if e := k.mayDeleteLocked(c.Proc, l.m, l.parent(), l.node()); e != 0 {
 		return fail(e)
 	}
-	if l.m.ov != nil {
-		// The merged view must be empty; then the upper directory
-		// goes and a whiteout hides the lower one.
-		if !k.mergedEmptyLocked(l.m, l.node()) {
-			return fail(syscall.ENOTEMPTY)
-		}
-		return retE(0, k.removeLocked(l, true))
-	}
-	return retErr(0, l.m.FS.Rmdir(l.dir, l.name))
+	return retE(0, l.m.layer.rmdir(l))
 }
 
 // Rmdir follows rmdir(2).
@@ -136,13 +128,10 @@ func (k *Kernel) unlinkCommon(c *Call, dirfd int, addr uint64) Result {
 	if l.slash {
 		return fail(syscall.ENOTDIR)
 	}
-	if e := k.mayDeleteNode(c.Proc, l.m, l.parent(), l.node()); e != 0 {
+	if e := k.mayDeleteLocked(c.Proc, l.m, l.parent(), l.node()); e != 0 {
 		return fail(e)
 	}
-	if l.m.ov != nil {
-		return retE(0, k.removeLocked(l, false))
-	}
-	return retErr(0, l.m.FS.Unlink(l.dir, l.name))
+	return retE(0, l.m.layer.unlink(l))
 }
 
 // Unlink follows unlink(2).
@@ -199,46 +188,52 @@ func (k *Kernel) renameCommon(c *Call, olddirfd int, oldAddr uint64, newdirfd in
 	if flags&unix.RENAME_WHITEOUT != 0 {
 		return fail(syscall.EINVAL)
 	}
-	if ol.m.ov != nil {
-		return k.renameOverlayLocked(p, ol, nl, oldName, newName, flags)
-	}
-	if ol.ino == nil {
+	src, dst := ol.node(), nl.node()
+	if !src.ok() {
 		return fail(syscall.ENOENT)
 	}
 	oc, nc := lastComponent(oldName), lastComponent(newName)
 	if ol.name == "" || nl.name == "" || oc == "." || oc == ".." || nc == "." || nc == ".." {
 		return fail(syscall.EBUSY)
 	}
-	if !isDir(ol.ino) && (ol.slash || nl.slash) {
+	if !src.isDir() && (ol.slash || nl.slash) {
 		return fail(syscall.ENOTDIR)
 	}
-	if flags&ramfs.RenameExchange != 0 && nl.ino == nil {
+	exchange := flags&ramfs.RenameExchange != 0
+	if exchange && !dst.ok() {
 		return fail(syscall.ENOENT)
 	}
-	if e := k.mayDeleteLocked(p, ol.m, ol.dir, ol.ino); e != 0 {
+	if flags&ramfs.RenameNoreplace != 0 && dst.ok() {
+		return fail(syscall.EEXIST)
+	}
+	m := ol.m
+	if e := k.mayDeleteLocked(p, m, ol.parent(), src); e != 0 {
 		return fail(e)
 	}
-	if nl.ino != nil {
-		if e := k.mayDeleteLocked(p, nl.m, nl.dir, nl.ino); e != 0 {
+	if dst.ok() {
+		if e := k.mayDeleteLocked(p, m, nl.parent(), dst); e != 0 {
 			return fail(e)
 		}
-	} else if e := k.mayCreateLocked(p, nl.m, nl.dir); e != 0 {
+	} else if e := k.mayCreateLocked(p, m, nl.parent()); e != 0 {
 		return fail(e)
 	}
-	if ol.dir != nl.dir && nl.ino != ol.ino {
+	if !ol.parent().same(nl.parent()) && !src.same(dst) {
 		// Moving a directory rewrites its "..": it must be writable.
-		if isDir(ol.ino) {
-			if e := k.permLocked(p, ol.m, ol.ino, mayWrite); e != 0 {
+		if src.isDir() {
+			if e := k.permLocked(p, m, src, mayWrite); e != 0 {
 				return fail(e)
 			}
 		}
-		if flags&ramfs.RenameExchange != 0 && isDir(nl.ino) {
-			if e := k.permLocked(p, nl.m, nl.ino, mayWrite); e != 0 {
+		if exchange && dst.isDir() {
+			if e := k.permLocked(p, m, dst, mayWrite); e != 0 {
 				return fail(e)
 			}
 		}
 	}
-	return retErr(0, ol.m.FS.Rename(ol.dir, ol.name, nl.dir, nl.name, flags&(ramfs.RenameNoreplace|ramfs.RenameExchange)))
+	if src.same(dst) {
+		return ret(0)
+	}
+	return retE(0, m.layer.rename(ol, nl, flags&(ramfs.RenameNoreplace|ramfs.RenameExchange)))
 }
 
 // Rename follows rename(2).
@@ -303,17 +298,17 @@ func (k *Kernel) linkCommon(c *Call, olddirfd int, oldAddr uint64, newdirfd int,
 	if ol.slash || nl.slash {
 		return fail(syscall.ENOENT)
 	}
-	if e := k.mayCreateNode(p, nl.m, nl.parent()); e != 0 {
+	if e := k.mayCreateLocked(p, nl.m, nl.parent()); e != 0 {
 		return fail(e)
 	}
 	if e := k.mayLinkNode(p, ol.m, ol.node()); e != 0 {
 		return fail(e)
 	}
 	// In an overlay a lower file is copied up to be linked.
-	if e := k.materializeLocked(&ol, true); e != 0 {
+	if e := ol.m.layer.copyUp(&ol, true); e != 0 {
 		return fail(e)
 	}
-	undo, e := k.prepareCreateLocked(&nl)
+	undo, e := nl.m.layer.prepareCreate(&nl)
 	if e != 0 {
 		return fail(e)
 	}
@@ -352,10 +347,10 @@ func (k *Kernel) symlinkCommon(c *Call, targetAddr uint64, dirfd int, addr uint6
 	if l.slash {
 		return fail(syscall.ENOENT)
 	}
-	if e := k.mayCreateNode(c.Proc, l.m, l.parent()); e != 0 {
+	if e := k.mayCreateLocked(c.Proc, l.m, l.parent()); e != 0 {
 		return fail(e)
 	}
-	undo, e := k.prepareCreateLocked(&l)
+	undo, e := l.m.layer.prepareCreate(&l)
 	if e != 0 {
 		return fail(e)
 	}
@@ -400,10 +395,10 @@ func (k *Kernel) mknodCommon(c *Call, dirfd int, addr uint64, mode uint32, dev u
 	if l.slash {
 		return fail(syscall.ENOENT)
 	}
-	if e := k.mayCreateNode(c.Proc, l.m, l.parent()); e != 0 {
+	if e := k.mayCreateLocked(c.Proc, l.m, l.parent()); e != 0 {
 		return fail(e)
 	}
-	undo, e := k.prepareCreateLocked(&l)
+	undo, e := l.m.layer.prepareCreate(&l)
 	if e != 0 {
 		return fail(e)
 	}
@@ -448,10 +443,10 @@ func (k *Kernel) Truncate(c *Call) Result {
 	if l.node().typ() != syscall.S_IFREG {
 		return fail(syscall.EINVAL)
 	}
-	if e := k.permNodeLocked(c.Proc, l.m, l.node(), mayWrite); e != 0 {
+	if e := k.permLocked(c.Proc, l.m, l.node(), mayWrite); e != 0 {
 		return fail(e)
 	}
-	if e := k.materializeLocked(&l, size != 0); e != 0 {
+	if e := l.m.layer.copyUp(&l, size != 0); e != 0 {
 		return fail(e)
 	}
 	if err := l.m.FS.Truncate(l.ino, size); err != nil {
@@ -573,7 +568,7 @@ func (k *Kernel) chmodLocked(c *Call, l loc, mode uint32) Result {
 	if p.Uid != 0 && !p.inGroup(a.Gid) {
 		mode &^= syscall.S_ISGID
 	}
-	if e := k.materializeLocked(&l, true); e != 0 {
+	if e := l.m.layer.copyUp(&l, true); e != 0 {
 		return fail(e)
 	}
 	return retErr(0, l.m.FS.Chmod(l.ino, mode))
@@ -655,7 +650,7 @@ func (k *Kernel) chownLocked(c *Call, l loc, uid, gid uint32) Result {
 			return fail(syscall.EPERM)
 		}
 	}
-	if e := k.materializeLocked(&l, true); e != 0 {
+	if e := l.m.layer.copyUp(&l, true); e != 0 {
 		return fail(e)
 	}
 	if err := l.m.FS.Chown(l.ino, nu, ng); err != nil {
@@ -730,17 +725,17 @@ func (k *Kernel) setTimesLocked(c *Call, l loc, at, mt *time.Time, explicit bool
 	if at == nil && mt == nil {
 		return ret(0)
 	}
-	if !k.isOwnerNode(c.Proc, l.m, l.node()) {
+	if !k.isOwnerLocked(c.Proc, l.m, l.node()) {
 		// Explicit times need ownership; "now" needs write permission
 		// (setattr_prepare, ATTR_TIMES_SET versus ATTR_TOUCH).
 		if explicit {
 			return fail(syscall.EPERM)
 		}
-		if e := k.permNodeLocked(c.Proc, l.m, l.node(), mayWrite); e != 0 {
+		if e := k.permLocked(c.Proc, l.m, l.node(), mayWrite); e != 0 {
 			return fail(e)
 		}
 	}
-	if e := k.materializeLocked(&l, true); e != 0 {
+	if e := l.m.layer.copyUp(&l, true); e != 0 {
 		return fail(e)
 	}
 	return retErr(0, l.m.FS.SetTimes(l.ino, at, mt))
@@ -922,12 +917,12 @@ func (k *Kernel) Size(f *File) int64 {
 // set-user-ID, not set-group-ID with group execute, and the caller may
 // read and write it.
 func (k *Kernel) mayLinkNode(p *Process, m *Mount, n node) syscall.Errno {
-	if k.isOwnerNode(p, m, n) {
+	if k.isOwnerLocked(p, m, n) {
 		return 0
 	}
 	mode := n.mode()
 	if n.typ() == syscall.S_IFREG && mode&syscall.S_ISUID == 0 && mode&(syscall.S_ISGID|0o010) != syscall.S_ISGID|0o010 &&
-		k.permNodeLocked(p, m, n, mayRead|mayWrite) == 0 {
+		k.permLocked(p, m, n, mayRead|mayWrite) == 0 {
 		return 0
 	}
 	return syscall.EPERM

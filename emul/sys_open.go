@@ -132,23 +132,23 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 		if !l.node().isDir() {
 			return fail(syscall.ENOTDIR)
 		}
-		if e := k.materializeLocked(&l, false); e != 0 {
+		if e := l.m.layer.copyUp(&l, false); e != 0 {
 			return fail(e)
 		}
 		return k.openTmpfileLocked(p, l, flags, mode)
 	}
 	ino := l.ino
-	if ino == nil && l.lo == nil {
+	if !l.node().ok() {
 		if !creating || l.name == "" {
 			return fail(syscall.ENOENT)
 		}
 		if l.slash {
 			return fail(syscall.EISDIR)
 		}
-		if e := k.mayCreateNode(p, l.m, l.parent()); e != 0 {
+		if e := k.mayCreateLocked(p, l.m, l.parent()); e != 0 {
 			return fail(e)
 		}
-		undo, e := k.prepareCreateLocked(&l)
+		undo, e := l.m.layer.prepareCreate(&l)
 		if e != 0 {
 			return fail(e)
 		}
@@ -181,19 +181,16 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 				return fail(syscall.ENOTDIR)
 			}
 		}
-		if e := k.permNodeLocked(p, l.m, l.node(), accessFor(flags)); e != 0 {
+		if e := k.permLocked(p, l.m, l.node(), accessFor(flags)); e != 0 {
 			return fail(e)
 		}
-		if flags&syscall.O_NOATIME != 0 && !k.isOwnerNode(p, l.m, l.node()) {
+		if flags&syscall.O_NOATIME != 0 && !k.isOwnerLocked(p, l.m, l.node()) {
 			return fail(syscall.EPERM)
 		}
-		if ino == nil {
-			// In an overlay's lower layer alone.
-			if r, done := k.openLowerLocked(&l, flags); done {
-				return r
-			}
-			ino = l.ino
+		if r, done := l.m.layer.openNode(&l, flags, k.HostFDs); done {
+			return r
 		}
+		ino = l.ino
 		if typ != syscall.S_IFREG && typ != syscall.S_IFDIR && typ != syscall.S_IFLNK && flags&oPath == 0 {
 			// A FIFO or device opens its shadow on the host; a
 			// socket cannot be opened (special.go).
@@ -208,32 +205,6 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 	}
 	f := k.newFileLocked(l.m, ino, flags&oKeepMask, l.abs)
 	return Result{Action: InstallFD, File: f, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1}
-}
-
-// openLowerLocked opens an entry of an overlay's lower layer that the
-// upper layer lacks, after the checks of openCommon: a non-directory opened
-// for reading (or O_PATH) is the host file itself when the transport can
-// install it; anything else is copied up first (without its data when
-// O_TRUNC is about to empty it) and opened as an upper file (done false).
-func (k *Kernel) openLowerLocked(l *loc, flags int) (r Result, done bool) {
-	typ := l.lo.typ()
-	readOnly := flags&oPath != 0 || (flags&oAccmode == syscall.O_RDONLY && flags&syscall.O_TRUNC == 0)
-	if k.HostFDs && typ != syscall.S_IFDIR && readOnly && (typ == syscall.S_IFREG || flags&oPath != 0) {
-		hf := flags & (syscall.O_NONBLOCK | syscall.O_APPEND | syscall.O_DIRECT | syscall.O_NOATIME | syscall.O_DSYNC | syscall.O_SYNC | syscall.O_NOCTTY)
-		if flags&oPath != 0 {
-			hf = oPath
-		}
-		lf, err := l.m.ov.lower.Open(l.lo.rel, hf)
-		if err != nil {
-			return errResult(err), true
-		}
-		return Result{Action: InstallHostFD, Host: lf, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1}, true
-	}
-	data := !(typ == syscall.S_IFREG && flags&syscall.O_TRUNC != 0 && flags&oPath == 0)
-	if e := k.copyUpLocked(l, data); e != 0 {
-		return fail(e), true
-	}
-	return Result{}, false
 }
 
 // openTmpfileLocked implements O_TMPFILE: an unnamed regular file in dir.

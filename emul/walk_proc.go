@@ -1,0 +1,188 @@
+package emul
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Magic links (fs/proc/base.c): /proc/PID/root, /proc/PID/cwd and
+// /proc/PID/fd/N are not names but jumps to what the process holds. The
+// walk (walk.go) asks here whether a host path is one.
+
+// procFDLocked returns the emulated file behind a /proc/self/fd/N,
+// /proc/thread-self/fd/N or /proc/PID/fd/N (PID a known process) path, or
+// /dev/fd/N, /dev/stdin, /dev/stdout, /dev/stderr (links to those), or nil
+// (proc_fd_link).
+//
+// Preconditions: k.mu is held.
+func (k *Kernel) procFDLocked(p *Process, hp string) *File {
+	tgid, fd, ok := parseFDLink(hp)
+	if !ok {
+		return nil
+	}
+	q := p
+	if tgid != 0 {
+		if q = k.seenByLocked(p, tgid); q == nil {
+			return nil
+		}
+	}
+	return k.fileLocked(q, fd)
+}
+
+// procJumpLocked returns where a followed /proc/PID/root, /proc/PID/cwd or
+// /proc/PID/fd/N (also self, thread-self and task/TID; PID a process of
+// the program) leads, the way proc_root_link, proc_cwd_link and
+// proc_fd_link do: "/" (fsshim's processes are never chrooted in the
+// emulated view), the working directory, or the host directory an fd not
+// emulated holds. ok is false when hp is no such link or its target cannot
+// be named (the kernel decides then). agrees is false when ".." above a
+// mount from the target would lead the kernel elsewhere than this walk (an
+// emulated working directory the kernel's own is not). The caller checks
+// the RESOLVE_* flags (resolver.jump).
+//
+// Preconditions: k.mu is held.
+func (k *Kernel) procJumpLocked(p *Process, hp string) (st walkState, agrees, ok bool) {
+	tgid, what, fd, isLink := parseProcLink(hp)
+	if !isLink {
+		return walkState{}, false, false
+	}
+	q := p
+	if tgid != 0 {
+		if q = k.seenByLocked(p, tgid); q == nil {
+			return walkState{}, false, false // not a process of the program's
+		}
+	}
+	if q != p && p.Uid != 0 && (q.Uid != p.Uid || q.Ruid != p.Uid) {
+		// ptrace_may_access would refuse: the kernel answers.
+		return walkState{}, false, false
+	}
+	switch what {
+	case "root":
+		st = hostAt("/")
+		agrees = true
+	case "cwd":
+		if q.fs.cwd != nil {
+			st = walkState{m: q.fs.cwd.m, dir: upper(q.fs.cwd.ino), abs: q.fs.cwd.path}
+			if q.fs.hostCwd == "" {
+				if cwd, err := k.host.Cwd(q.Tgid); err == nil {
+					q.fs.hostCwd = cwd
+				}
+			}
+			agrees = q.fs.hostCwd == q.fs.cwd.path
+			break
+		}
+		cwd := q.fs.hostCwd
+		if cwd == "" {
+			var err error
+			if cwd, err = k.host.Cwd(q.Tgid); err != nil || !strings.HasPrefix(cwd, "/") {
+				return walkState{}, false, false
+			}
+		}
+		st, agrees = hostAt(cwd), true
+		if rs, in, e := k.hostToRamLocked(q, cwd); in {
+			if e != 0 {
+				return walkState{}, false, false
+			}
+			st = rs
+		}
+	case "fd":
+		hd, err := k.host.FDPath(q.Tgid, fd)
+		if err != nil || !strings.HasPrefix(hd, "/") || strings.HasSuffix(hd, " (deleted)") {
+			return walkState{}, false, false
+		}
+		st, agrees = hostAt(hd), true
+		if rs, in, e := k.hostToRamLocked(q, hd); in {
+			if e != 0 {
+				return walkState{}, false, false
+			}
+			st = rs
+		}
+	}
+	return st, agrees, true
+}
+
+// parseProcLink reads /proc/PID/root, /proc/PID/cwd (PID also self,
+// thread-self or PID/task/TID) as what "root" or "cwd", and the fd links
+// parseFDLink reads as what "fd"; tgid 0 means the caller.
+func parseProcLink(hp string) (tgid int, what string, fd int, ok bool) {
+	if tgid, fd, ok = parseFDLink(hp); ok {
+		if strings.HasPrefix(hp, "/dev/std") {
+			return 0, "", 0, false // not directories
+		}
+		return tgid, "fd", fd, true
+	}
+	rest, found := strings.CutPrefix(hp, "/proc/")
+	if !found {
+		return 0, "", 0, false
+	}
+	who, rest, found := strings.Cut(rest, "/")
+	if !found {
+		return 0, "", 0, false
+	}
+	if t, r, found := strings.Cut(rest, "/"); found && t == "task" {
+		tid, r2, found := strings.Cut(r, "/")
+		if !found || who == "thread-self" {
+			return 0, "", 0, false
+		}
+		if n, err := strconv.Atoi(tid); err != nil || n <= 0 {
+			return 0, "", 0, false
+		}
+		rest = r2
+	}
+	if rest != "root" && rest != "cwd" {
+		return 0, "", 0, false
+	}
+	if who != "self" && who != "thread-self" {
+		pid, err := strconv.Atoi(who)
+		if err != nil || pid <= 0 {
+			return 0, "", 0, false
+		}
+		tgid = pid
+	}
+	return tgid, rest, 0, true
+}
+
+// parseFDLink reads /proc/PID/fd/N, /proc/self/fd/N, /proc/thread-self/fd/N,
+// /proc/PID/task/TID/fd/N, /dev/fd/N and /dev/std{in,out,err}; tgid 0 means
+// the caller.
+func parseFDLink(hp string) (tgid, fd int, ok bool) {
+	switch hp {
+	case "/dev/stdin":
+		return 0, 0, true
+	case "/dev/stdout":
+		return 0, 1, true
+	case "/dev/stderr":
+		return 0, 2, true
+	}
+	var num string
+	if rest, found := strings.CutPrefix(hp, "/dev/fd/"); found {
+		num = rest
+	} else {
+		rest, found := strings.CutPrefix(hp, "/proc/")
+		if !found {
+			return 0, 0, false
+		}
+		who, rest, found := strings.Cut(rest, "/")
+		if !found {
+			return 0, 0, false
+		}
+		if t, r, found := strings.Cut(rest, "/"); found && t == "task" {
+			_, rest, _ = strings.Cut(r, "/")
+		}
+		if num, found = strings.CutPrefix(rest, "fd/"); !found {
+			return 0, 0, false
+		}
+		if who != "self" && who != "thread-self" {
+			pid, err := strconv.Atoi(who)
+			if err != nil || pid <= 0 {
+				return 0, 0, false
+			}
+			tgid = pid
+		}
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 0 {
+		return 0, 0, false
+	}
+	return tgid, n, true
+}
