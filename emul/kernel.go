@@ -241,9 +241,6 @@ type Process struct {
 	// fs is the working directory, shared with the processes that share
 	// it in the kernel (clone with CLONE_FS: ShareFS), as fs_struct is.
 	fs *fsContext
-	// hostDirs caches the host path behind a dirfd that is not ours
-	// ("" = not a directory we could name).
-	hostDirs map[int]string
 	// Creds are the ids the process acts with; Uid and Gid (fsuid and
 	// fsgid) are also what new files get.
 	Creds
@@ -318,7 +315,6 @@ func (k *Kernel) BeginCall(p *Process, tid int) (rescan bool) {
 	if p.execBy[tid] {
 		// The exec has run or failed: the table now shows which.
 		delete(p.execBy, tid)
-		clear(p.hostDirs)
 		rescan = true
 	}
 	if p.unseen[tid] {
@@ -334,18 +330,18 @@ func (k *Kernel) ExecDone(p *Process) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	clear(p.execBy)
-	clear(p.hostDirs)
 }
 
 // fsContext is a working directory, as the kernel's fs_struct: one per
 // process unless processes share it.
 type fsContext struct {
 	// cwd is the working directory when it lies inside a mount; nil
-	// means the host kernel's working directory is in force.
-	cwd *File
-	// hostCwd caches the host working directory ("" = unknown).
-	hostCwd string
-	users   int
+	// means the host kernel's working directory is in force. The
+	// kernel's own working directory is never cached: a rename of a host
+	// directory would make a copy stale. It is read when needed
+	// (Host.Cwd).
+	cwd   *File
+	users int
 }
 
 // dropFSLocked gives up p's use of its fsContext.

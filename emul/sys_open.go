@@ -242,9 +242,7 @@ func (k *Kernel) hostResult(c *Call, l loc) Result {
 // dropped and the kernel closes the placeholder.
 func (k *Kernel) Close(c *Call) Result {
 	fd := fdArg(c.Args[0])
-	p := c.Proc
-	delete(p.hostDirs, fd)
-	k.dropFDLocked(p, fd)
+	k.dropFDLocked(c.Proc, fd)
 	return cont()
 }
 
@@ -261,11 +259,6 @@ func (k *Kernel) CloseRange(c *Call) Result {
 	for fd := range p.fds {
 		if uint32(fd) >= first && uint32(fd) <= last {
 			k.dropFDLocked(p, fd)
-		}
-	}
-	for fd := range p.hostDirs {
-		if uint32(fd) >= first && uint32(fd) <= last {
-			delete(p.hostDirs, fd)
 		}
 	}
 	return cont()
@@ -296,7 +289,6 @@ func (k *Kernel) dupTo(c *Call, oldfd, newfd, flags int, three bool) Result {
 		return cont() // the kernel answers (EINVAL or the no-op)
 	}
 	f := k.fileLocked(p, oldfd)
-	delete(p.hostDirs, newfd)
 	if f == nil {
 		k.dropFDLocked(p, newfd)
 		return cont()

@@ -401,7 +401,6 @@ func (k *Kernel) leaveCwdLocked(p *Process) {
 		k.putFileLocked(p.fs.cwd)
 		p.fs.cwd = nil
 	}
-	p.fs.hostCwd = ""
 }
 
 // Fchdir follows fchdir(2).

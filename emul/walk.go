@@ -198,24 +198,21 @@ func (k *Kernel) startLocked(p *Process, dirfd int) (walkState, syscall.Errno) {
 		if p.fs.cwd != nil {
 			return walkState{m: p.fs.cwd.m, dir: upper(p.fs.cwd.ino), abs: p.fs.cwd.path}, 0
 		}
-		if p.fs.hostCwd == "" {
-			cwd, err := k.host.Cwd(p.Tgid)
-			if err != nil {
-				return hostAt(""), 0 // unknown: let the kernel decide
-			}
-			p.fs.hostCwd = cwd
-			// A program started inside a mount (fsshim's default
-			// mount is its working directory) works there: from now
-			// on its working directory is the ramfs one.
-			if st, in, e := k.hostToRamLocked(p, cwd); in {
-				if e != 0 {
-					return walkState{}, e
-				}
-				p.fs.cwd = k.newFileLocked(st.m, st.dir.ino, oPath, st.abs)
-				return st, 0
-			}
+		cwd, err := k.host.Cwd(p.Tgid)
+		if err != nil {
+			return hostAt(""), 0 // unknown: let the kernel decide
 		}
-		return hostAt(p.fs.hostCwd), 0
+		// A program started inside a mount (fsshim's default mount is
+		// its working directory) works there: from now on its working
+		// directory is the ramfs one.
+		if st, in, e := k.hostToRamLocked(p, cwd); in {
+			if e != 0 {
+				return walkState{}, e
+			}
+			p.fs.cwd = k.newFileLocked(st.m, st.dir.ino, oPath, st.abs)
+			return st, 0
+		}
+		return hostAt(cwd), 0
 	}
 	if f := k.fileLocked(p, dirfd); f != nil {
 		if f.ino.Mode()&syscall.S_IFMT != syscall.S_IFDIR {
@@ -235,27 +232,16 @@ func (k *Kernel) startLocked(p *Process, dirfd int) (walkState, syscall.Errno) {
 }
 
 // hostDirLocked returns the host path of p's dirfd that is not emulated,
-// "" when it names no directory fsshim can name.
+// "" when it names no directory fsshim can name. It asks the kernel each
+// time (/proc/PID/fd/N for a supervised target): a copy would go stale
+// when the directory or one above it is renamed, when an exec closes the
+// fd, or when a process sharing the fd table replaces it.
 //
 // Preconditions: k.mu is held.
 func (k *Kernel) hostDirLocked(p *Process, dirfd int) string {
-	// The cache holds while every change to the fd table is one of the
-	// process's own routed calls (see FDOracle): not while an exec may
-	// have closed the fd, nor when another process shares the table.
-	cacheable := len(p.execBy) == 0 && !p.SharedFDs
-	hp, ok := p.hostDirs[dirfd]
-	if !ok || !cacheable {
-		var err error
-		hp, err = k.host.FDPath(p.Tgid, dirfd)
-		if err != nil {
-			hp = ""
-		}
-		if cacheable {
-			if p.hostDirs == nil {
-				p.hostDirs = map[int]string{}
-			}
-			p.hostDirs[dirfd] = hp
-		}
+	hp, err := k.host.FDPath(p.Tgid, dirfd)
+	if err != nil {
+		return ""
 	}
 	return hp
 }
@@ -473,12 +459,16 @@ func (r *resolver) kernelAgrees() bool {
 	if r.dirfd != atFDCWD || p.fs.cwd == nil {
 		return false
 	}
-	if p.fs.hostCwd == "" {
-		if cwd, err := r.k.host.Cwd(p.Tgid); err == nil {
-			p.fs.hostCwd = cwd
-		}
-	}
-	return p.fs.hostCwd == p.fs.cwd.path
+	return r.k.hostCwdIs(p, p.fs.cwd.path)
+}
+
+// hostCwdIs reports whether the kernel's own working directory of p is
+// host path hp (then ".." above a mount leads the kernel where emul goes).
+//
+// Preconditions: k.mu is held.
+func (k *Kernel) hostCwdIs(p *Process, hp string) bool {
+	cwd, err := k.host.Cwd(p.Tgid)
+	return err == nil && cwd == hp
 }
 
 // pickLink follows symlink n of the mount the walk is in, as

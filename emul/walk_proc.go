@@ -63,20 +63,12 @@ func (k *Kernel) procJumpLocked(p *Process, hp string) (st walkState, agrees, ok
 	case "cwd":
 		if q.fs.cwd != nil {
 			st = walkState{m: q.fs.cwd.m, dir: upper(q.fs.cwd.ino), abs: q.fs.cwd.path}
-			if q.fs.hostCwd == "" {
-				if cwd, err := k.host.Cwd(q.Tgid); err == nil {
-					q.fs.hostCwd = cwd
-				}
-			}
-			agrees = q.fs.hostCwd == q.fs.cwd.path
+			agrees = k.hostCwdIs(q, q.fs.cwd.path)
 			break
 		}
-		cwd := q.fs.hostCwd
-		if cwd == "" {
-			var err error
-			if cwd, err = k.host.Cwd(q.Tgid); err != nil || !strings.HasPrefix(cwd, "/") {
-				return walkState{}, false, false
-			}
+		cwd, err := k.host.Cwd(q.Tgid)
+		if err != nil || !strings.HasPrefix(cwd, "/") {
+			return walkState{}, false, false
 		}
 		st, agrees = hostAt(cwd), true
 		if rs, in, e := k.hostToRamLocked(q, cwd); in {

@@ -123,3 +123,38 @@ func TestNoMagiclinks(t *testing.T) {
 	fd := r.ok(unix.SYS_OPENAT2, cwd, r.mem.str("/proc/self/root/m/w"), how, 24)
 	r.ok(unix.SYS_CLOSE, uint64(fd))
 }
+
+// movingHost is a Host whose directories can move between calls, as a
+// rename on the host moves them under a process's feet.
+type movingHost struct {
+	cwd string
+	fds map[int]string
+}
+
+func (h *movingHost) FDPath(tgid, fd int) (string, error) {
+	if p, ok := h.fds[fd]; ok {
+		return p, nil
+	}
+	return "", errors.New("no")
+}
+func (h *movingHost) Cwd(tgid int) (string, error) { return h.cwd, nil }
+
+// The host directory behind a dirfd and the host working directory are
+// asked of the kernel at each walk: once they moved, a relative path
+// starts where they are now.
+func TestHostDirsAreNotCached(t *testing.T) {
+	h := &movingHost{cwd: "/etc", fds: map[int]string{72: "/etc"}}
+	k := NewKernel([]*Mount{{Path: "/m", FS: ramfs.New(ramfs.Options{})}}, h)
+	r := &rig{t: t, k: k, p: k.Process(1, nil), mem: newArena(), nextFD: 3}
+	r.continued(unix.SYS_OPENAT, 72, r.mem.str("m/x"), unix.O_CREAT|unix.O_WRONLY, 0o644)
+	r.continued(unix.SYS_OPENAT, cwd, r.mem.str("m/x"), unix.O_CREAT|unix.O_WRONLY, 0o644)
+	h.fds[72], h.cwd = "/", "/"
+	fd := r.ok(unix.SYS_OPENAT, 72, r.mem.str("m/x"), unix.O_CREAT|unix.O_WRONLY, 0o644)
+	r.ok(unix.SYS_CLOSE, uint64(fd))
+	r.exists("/m/x")
+	r.ok(unix.SYS_MKDIR, r.mem.str("m/d"), 0o755)
+	r.exists("/m/d")
+	h.fds[72], h.cwd = "/etc", "/etc"
+	r.continued(unix.SYS_MKDIRAT, 72, r.mem.str("m/d"), 0o755)
+	r.continued(unix.SYS_MKDIR, r.mem.str("m/d"), 0o755)
+}
