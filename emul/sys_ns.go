@@ -149,6 +149,31 @@ func (k *Kernel) Unlinkat(c *Call) Result {
 	return k.unlinkCommon(c, fdArg(c.Args[0]), c.Args[1])
 }
 
+// isAncestorLocked reports whether directory a is d or a directory above
+// it in mount m (d_ancestor).
+//
+// Preconditions: k.mu is held.
+func (k *Kernel) isAncestorLocked(m *Mount, a, d node) bool {
+	root := m.FS.Root()
+	for {
+		if a.same(d) {
+			return true
+		}
+		if d.ino == root {
+			return false
+		}
+		p, err := m.layer.parent(d)
+		if err != nil || !p.ok() || p.same(d) {
+			return false // a removed directory has no way up
+		}
+		d = p
+	}
+}
+
+// renameCommon follows renameat2(2): the checks in the order of
+// fs/namei.c:do_renameat2 and vfs_rename, then the layer's rename.
+//
+// Preconditions: k.mu is held.
 func (k *Kernel) renameCommon(c *Call, olddirfd int, oldAddr uint64, newdirfd int, newAddr uint64, flags uint32) Result {
 	if flags&^uint32(ramfs.RenameNoreplace|ramfs.RenameExchange|unix.RENAME_WHITEOUT) != 0 {
 		return fail(syscall.EINVAL)
@@ -207,6 +232,22 @@ func (k *Kernel) renameCommon(c *Call, olddirfd int, oldAddr uint64, newdirfd in
 		return fail(syscall.EEXIST)
 	}
 	m := ol.m
+	if !ol.parent().same(nl.parent()) {
+		// lock_rename's trap: a directory cannot move below itself, nor
+		// be replaced by something from below it.
+		if src.isDir() && k.isAncestorLocked(m, src, nl.parent()) {
+			return fail(syscall.EINVAL)
+		}
+		if dst.ok() && dst.isDir() && k.isAncestorLocked(m, dst, ol.parent()) {
+			if exchange {
+				return fail(syscall.EINVAL)
+			}
+			return fail(syscall.ENOTEMPTY)
+		}
+	}
+	if src.same(dst) {
+		return ret(0) // vfs_rename: nothing to do, before any permission check
+	}
 	if e := k.mayDeleteLocked(p, m, ol.parent(), src); e != 0 {
 		return fail(e)
 	}
@@ -229,9 +270,6 @@ func (k *Kernel) renameCommon(c *Call, olddirfd int, oldAddr uint64, newdirfd in
 				return fail(e)
 			}
 		}
-	}
-	if src.same(dst) {
-		return ret(0)
 	}
 	return retE(0, m.layer.rename(ol, nl, flags&(ramfs.RenameNoreplace|ramfs.RenameExchange)))
 }
