@@ -85,7 +85,7 @@ func (k *Kernel) procLowerLocked(p *Process, hp string) (string, bool) {
 	}
 	q := p
 	if tgid != 0 {
-		if q = k.seenByLocked(p, tgid); q == nil {
+		if q = k.namedByLocked(p, tgid); q == nil {
 			return "", false // not a process of the program's
 		}
 	}

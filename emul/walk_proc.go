@@ -9,6 +9,36 @@ import (
 // /proc/PID/fd/N are not names but jumps to what the process holds. The
 // walk (walk.go) asks here whether a host path is one.
 
+// TaskHost is implemented by a Host that can tell which process a thread
+// belongs to: /proc/TID/... names the thread's process's files too, for
+// any thread, not only a thread group's leader.
+type TaskHost interface {
+	// TaskTgid returns the thread group id of task pid, both as process
+	// viewer (a tgid of the transport's own) names them: in viewer's PID
+	// namespace.
+	TaskTgid(viewer, pid int) (int, error)
+}
+
+// namedByLocked returns the process of the program that p names pid (in
+// p's own PID namespace): a process, or the process of a thread
+// (proc_pid_lookup finds threads too). nil for any other pid.
+//
+// Preconditions: k.mu is held.
+func (k *Kernel) namedByLocked(p *Process, pid int) *Process {
+	if q := k.seenByLocked(p, pid); q != nil {
+		return q
+	}
+	th, ok := k.host.(TaskHost)
+	if !ok {
+		return nil
+	}
+	tgid, err := th.TaskTgid(p.Tgid, pid)
+	if err != nil || tgid == pid {
+		return nil
+	}
+	return k.seenByLocked(p, tgid)
+}
+
 // procFDLocked returns the emulated file behind a /proc/self/fd/N,
 // /proc/thread-self/fd/N or /proc/PID/fd/N (PID a known process) path, or
 // /dev/fd/N, /dev/stdin, /dev/stdout, /dev/stderr (links to those), or nil
@@ -22,7 +52,7 @@ func (k *Kernel) procFDLocked(p *Process, hp string) *File {
 	}
 	q := p
 	if tgid != 0 {
-		if q = k.seenByLocked(p, tgid); q == nil {
+		if q = k.namedByLocked(p, tgid); q == nil {
 			return nil
 		}
 	}
@@ -48,7 +78,7 @@ func (k *Kernel) procJumpLocked(p *Process, hp string) (st walkState, agrees, ok
 	}
 	q := p
 	if tgid != 0 {
-		if q = k.seenByLocked(p, tgid); q == nil {
+		if q = k.namedByLocked(p, tgid); q == nil {
 			return walkState{}, false, false // not a process of the program's
 		}
 	}

@@ -1,9 +1,52 @@
 package main
 
-import "golang.org/x/sys/unix"
+import (
+	"runtime"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
 
 func init() {
 	register("rename_order", scenRenameOrder)
+	register("magic_task", scenMagicTask)
+}
+
+// scenMagicTask goes through the magic links of a thread that is not the
+// thread group's leader: Linux names them under /proc/PID/task/TID/ and,
+// although no listing shows it, under /proc/TID/ too (proc_pid_lookup
+// finds any thread), each leading to the process's working directory.
+func scenMagicTask(s *S) {
+	// A goroutine locked to a thread other than the leader: one that
+	// lands on the leader keeps it, so the next cannot.
+	tids := make(chan int)
+	done := make(chan struct{})
+	defer close(done)
+	t := unix.Getpid()
+	for t == unix.Getpid() {
+		go func() {
+			runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+			tids <- unix.Gettid()
+			<-done
+		}()
+		t = <-tids
+	}
+	tid := strconv.Itoa(t)
+	pid := strconv.Itoa(unix.Getpid())
+	s.masks = append(s.masks, [2]string{"/" + tid + "/", "/$TID/"}, [2]string{"/task/" + pid + "/", "/task/$PID/"})
+	s.mkdir("sub", 0o755).OK()
+	s.chdir("sub").OK()
+	for _, pre := range []string{
+		"/proc/self/task/" + tid + "/cwd",
+		"/proc/" + pid + "/task/" + tid + "/cwd",
+		"/proc/" + pid + "/task/" + pid + "/cwd",
+		"/proc/" + tid + "/cwd",
+	} {
+		jumpOps(s, pre, "")
+	}
+	s.stat("/proc/" + tid + "/cwd/../sub")
+	s.chdir("..").OK()
+	s.rmdir("sub").OK()
 }
 
 // scenRenameOrder checks which error rename answers when several apply, in
