@@ -379,8 +379,9 @@ func (k *Kernel) setCwdLocked(p *Process, l loc) Result {
 }
 
 // Chdir follows chdir(2). Into a mount, the working directory is kept by
-// emul (the kernel's stays where it was); back to the host, the kernel's
-// chdir runs and emul forgets its own.
+// emul; the kernel's stays where it was, except at a mount's root whose
+// host directory the kernel can enter too (kernelFollowsLocked); back to
+// the host, the kernel's chdir runs and emul forgets its own.
 func (k *Kernel) Chdir(c *Call) Result {
 	p := c.Proc
 	l, r, done := k.target(c, atFDCWD, c.Args[0], true, false)
@@ -393,7 +394,10 @@ func (k *Kernel) Chdir(c *Call) Result {
 	if e := mustExist(l); e != 0 {
 		return fail(e)
 	}
-	return k.setCwdLocked(p, l)
+	if r := k.setCwdLocked(p, l); r.Err != 0 || !k.kernelFollowsLocked(p, l) {
+		return r
+	}
+	return cont()
 }
 
 func (k *Kernel) leaveCwdLocked(p *Process) {

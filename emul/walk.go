@@ -47,6 +47,10 @@ type loc struct {
 	abs string
 	// slash: the path ended in "/" (the result must be a directory).
 	slash bool
+	// kernelRoot: the result is a mount's root that the walk reached
+	// from the host at its last component, so the kernel, given the
+	// same string, reaches the host directory at the mount's path.
+	kernelRoot bool
 }
 
 // ovLoc is an overlay's part of a loc: lo is the entry named when it is in
@@ -111,7 +115,10 @@ type resolver struct {
 	// redirected: the walk left a mount for the host where the kernel,
 	// given the same string, would not be. viaLink: a symlink or a
 	// magic link the kernel would resolve elsewhere was followed.
-	redirected, viaLink bool
+	// inMount: a name was looked up in a mount, or a link to an
+	// emulated directory followed (the kernel would be in the host
+	// directory the mount hides, or on a placeholder).
+	redirected, viaLink, inMount bool
 	// res is the result once a step ends the walk.
 	res loc
 }
@@ -148,7 +155,19 @@ func (k *Kernel) walkLocked(p *Process, dirfd int, name string, fl walkFlags) (l
 		return loc{host: true, hostPath: r.cur.hostPath, redirected: r.redirected}, 0
 	}
 	st := r.cur
-	return loc{m: st.m, ino: st.dir.ino, ov: ovLoc{lo: st.dir.lo}, abs: st.abs, slash: r.slash}, 0
+	return loc{m: st.m, ino: st.dir.ino, ov: ovLoc{lo: st.dir.lo}, abs: st.abs, slash: r.slash, kernelRoot: r.kernelRoot()}, 0
+}
+
+// kernelRoot reports whether the walk, ended in a mount, is at the mount's
+// root, reached the way the kernel's own walk of the same string would
+// reach the mount path on the host: from where the kernel starts, through
+// host components and links alone.
+//
+// Preconditions: k.mu is held.
+func (r *resolver) kernelRoot() bool {
+	st := r.cur
+	return st.dir.ino == st.m.FS.Root() && !r.inMount && !r.viaLink && !r.redirected &&
+		(strings.HasPrefix(r.name, "/") && r.fl&inRoot == 0 || r.root.host)
 }
 
 // start sets the walk at its first directory, as fs/namei.c:path_init: "/"
@@ -315,6 +334,8 @@ func (r *resolver) hostMagic(np string) (done, jumped bool, e syscall.Errno) {
 		if !isDir(f.ino) {
 			return false, false, syscall.ENOTDIR
 		}
+		// To the kernel the link leads to a placeholder file.
+		r.inMount = true
 		r.cur = walkState{m: f.m, dir: upper(f.ino), abs: f.path}
 		return false, true, 0
 	}
@@ -377,6 +398,7 @@ func (r *resolver) mountStep(c string) (done bool, e syscall.Errno) {
 	if len(c) > 255 {
 		return false, syscall.ENAMETOOLONG
 	}
+	r.inMount = true
 	child, wh, err := st.m.layer.lookup(st.dir, c)
 	if err != nil {
 		e := Errno(err)
@@ -460,6 +482,34 @@ func (r *resolver) kernelAgrees() bool {
 		return false
 	}
 	return r.k.hostCwdIs(p, p.fs.cwd.path)
+}
+
+// HostDirer is implemented by a Host that can describe a host directory as
+// a process sees it (through its own root).
+type HostDirer interface {
+	// HostDir returns the permission bits (with the type), owner and
+	// group of host path hp as process tgid sees it, or an error when
+	// that is no directory.
+	HostDir(tgid int, hp string) (mode, uid, gid uint32, err error)
+}
+
+// kernelFollowsLocked reports whether a chdir that walked to l, a mount's
+// root, may also run in the kernel (answered Continue): the kernel, given
+// the same string, reaches the mount path's host directory (l.kernelRoot),
+// which exists there with the mode and owner of the mount's root, so its
+// chdir succeeds where emul's did. The kernel's working directory then
+// agrees with emul's, and ".." from the mount's root leads the kernel
+// where emul goes: to the host directory above the mount (kernelAgrees).
+//
+// Preconditions: k.mu is held.
+func (k *Kernel) kernelFollowsLocked(p *Process, l loc) bool {
+	hd, ok := k.host.(HostDirer)
+	if !ok || !l.kernelRoot {
+		return false
+	}
+	mode, uid, gid, err := hd.HostDir(p.Tgid, l.m.Path)
+	a := k.attrOf(l.m, l.node())
+	return err == nil && mode == a.Mode&(syscall.S_IFMT|0o7777) && uid == a.Uid && gid == a.Gid
 }
 
 // hostCwdIs reports whether the kernel's own working directory of p is

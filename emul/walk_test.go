@@ -158,3 +158,48 @@ func TestHostDirsAreNotCached(t *testing.T) {
 	r.continued(unix.SYS_MKDIRAT, 72, r.mem.str("m/d"), 0o755)
 	r.continued(unix.SYS_MKDIR, r.mem.str("m/d"), 0o755)
 }
+
+// dirHost is a movingHost that also describes host directories
+// (HostDirer): dirs holds their modes; owners are root's.
+type dirHost struct {
+	movingHost
+	dirs map[string]uint32
+}
+
+func (h *dirHost) HostDir(tgid int, hp string) (uint32, uint32, uint32, error) {
+	if m, ok := h.dirs[hp]; ok {
+		return m, 0, 0, nil
+	}
+	return 0, 0, 0, syscall.ENOENT
+}
+
+// A chdir to a mount's root whose host directory the kernel can enter
+// runs in the kernel too, so that the kernel's working directory agrees
+// with emul's and ".." above the mount may be left to the kernel; one to a
+// directory only the ramfs has, or by a way the kernel would not take,
+// is emul's alone.
+func TestChdirToMountRootMovesTheKernel(t *testing.T) {
+	h := &dirHost{movingHost: movingHost{cwd: "/", fds: map[int]string{}}, dirs: map[string]uint32{"/m": syscall.S_IFDIR | 0o755}}
+	fs := ramfs.New(ramfs.Options{})
+	fs.Chmod(fs.Root(), 0o755)
+	k := NewKernel([]*Mount{{Path: "/m", FS: fs}}, h)
+	r := &rig{t: t, k: k, p: k.Process(1, nil), mem: newArena(), nextFD: 3}
+	r.ok(unix.SYS_MKDIR, r.mem.str("/m/w"), 0o755)
+	r.continued(unix.SYS_CHDIR, r.mem.str("/m"))
+	h.cwd = "/m"
+	r.exists(".")
+	r.continued(unix.SYS_NEWFSTATAT, cwd, r.mem.str("../etc"), r.mem.alloc(sizeofStat), 0)
+	r.ok(unix.SYS_CHDIR, r.mem.str("w"))
+	r.errno(syscall.EXDEV, unix.SYS_NEWFSTATAT, cwd, r.mem.str("../../etc"), r.mem.alloc(sizeofStat), 0)
+	r.ok(unix.SYS_CHDIR, r.mem.str(".."))
+	r.continued(unix.SYS_NEWFSTATAT, cwd, r.mem.str("../etc"), r.mem.alloc(sizeofStat), 0)
+	r.ok(unix.SYS_CHDIR, r.mem.str("/m/w/.."))
+	h.cwd = "/"
+	r.continued(unix.SYS_CHDIR, r.mem.str("/m"))
+	// The kernel's chdir could fail where emul's succeeds: emul's alone.
+	fs.Chmod(fs.Root(), 0o700)
+	r.ok(unix.SYS_CHDIR, r.mem.str("/m"))
+	delete(h.dirs, "/m")
+	fs.Chmod(fs.Root(), 0o755)
+	r.ok(unix.SYS_CHDIR, r.mem.str("/m"))
+}

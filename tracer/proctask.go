@@ -5,6 +5,8 @@ import (
 	"errors"
 	"os"
 	"strconv"
+
+	"golang.org/x/sys/unix"
 )
 
 // TaskTgid returns the thread group of task pid as process viewer names
@@ -21,4 +23,17 @@ func (procHost) TaskTgid(viewer, pid int) (int, error) {
 		}
 	}
 	return 0, errors.New("no Tgid in " + strconv.Itoa(pid) + "'s status")
+}
+
+// HostDir describes directory hp as process tgid sees it (emul.HostDirer):
+// stat through its own root, so in its mount namespace.
+func (procHost) HostDir(tgid int, hp string) (mode, uid, gid uint32, err error) {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/"+strconv.Itoa(tgid)+"/root"+hp, &st); err != nil {
+		return 0, 0, 0, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return 0, 0, 0, unix.ENOTDIR
+	}
+	return st.Mode, st.Uid, st.Gid, nil
 }

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"fmt"
+	"path"
 	"runtime"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -10,6 +13,55 @@ import (
 func init() {
 	register("rename_order", scenRenameOrder)
 	register("magic_task", scenMagicTask)
+	register("climb_out", scenClimbOut)
+	register("climb_out_deep", scenClimbOutDeep)
+}
+
+// scenClimbOut climbs out of the work directory with "..": Linux goes on in
+// the host directories above it, and back in. sysseq entered the work
+// directory by its absolute path (as a shell's cd does), so under fsshim
+// the work directory is the mount's root and the working directory.
+func scenClimbOut(s *S) {
+	base := path.Base(s.work)
+	up := strings.Repeat("../", 16)
+	above(s, "..")
+	s.stat("../" + base)
+	s.access("..", unix.R_OK|unix.X_OK)
+	fd := s.open("..", rdonly|odir, 0).OK()
+	s.listdir(unix.SYS_GETDENTS64, fd, 4096)
+	s.close(fd).OK()
+	s.content(up + "etc/passwd")
+	s.chdir("..").OK()
+	s.stat(base)
+	s.chdir(base).OK()
+	above(s, "..")
+	mustWrite("f", "in the work directory")
+	s.content("../" + base + "/f")
+	s.content(up + "proc/self/cwd/f")
+	s.chdir("../" + base).OK()
+	s.content("f")
+	s.unlink("f").OK()
+}
+
+// above checks that p is the directory above the work directory (mode
+// 0755). That directory is root's, and an unprivileged fsshim's user
+// namespace shows root as the overflow id: its owner is not printed.
+func above(s *S, p string) {
+	var st unix.Stat_t
+	err := unix.Stat(p, &st)
+	s.check("mode of "+s.q(p), fmt.Sprintf("%v %o", err, st.Mode), fmt.Sprintf("<nil> %o", unix.S_IFDIR|0o755))
+}
+
+// scenClimbOutDeep climbs out of a directory below the work directory.
+// Linux reads the host; fsshim answers EXDEV (e2e/known_test.go).
+func scenClimbOutDeep(s *S) {
+	up := strings.Repeat("../", 16)
+	s.mkdir("a", 0o755).OK()
+	s.chdir("a").OK()
+	above(s, "../..")
+	s.content(up + "etc/passwd")
+	s.chdir(s.work).OK()
+	s.rmdir("a").OK()
 }
 
 // scenMagicTask goes through the magic links of a thread that is not the
