@@ -122,6 +122,22 @@ func (k *Kernel) mayDeleteLocked(p *Process, m *Mount, dir, victim node) syscall
 	return 0
 }
 
+// mayLinkLocked is may_linkat under fs.protected_hardlinks=1: a caller that
+// does not own the file may link it only if it is a regular file, not
+// set-user-ID, not set-group-ID with group execute, and the caller may
+// read and write it.
+func (k *Kernel) mayLinkLocked(p *Process, m *Mount, n node) syscall.Errno {
+	if k.isOwnerLocked(p, m, n) {
+		return 0
+	}
+	mode := n.mode()
+	if n.typ() == syscall.S_IFREG && mode&syscall.S_ISUID == 0 && mode&(syscall.S_ISGID|0o010) != syscall.S_ISGID|0o010 &&
+		k.permLocked(p, m, n, mayRead|mayWrite) == 0 {
+		return 0
+	}
+	return syscall.EPERM
+}
+
 // killPrivLocked clears set-user-ID, and set-group-ID when group execute is
 // set, after a write or truncate by a caller without CAP_FSETID
 // (file_remove_privs).

@@ -339,7 +339,7 @@ func (k *Kernel) linkCommon(c *Call, olddirfd int, oldAddr uint64, newdirfd int,
 	if e := k.mayCreateLocked(p, nl.m, nl.parent()); e != 0 {
 		return fail(e)
 	}
-	if e := k.mayLinkNode(p, ol.m, ol.node()); e != 0 {
+	if e := k.mayLinkLocked(p, ol.m, ol.node()); e != 0 {
 		return fail(e)
 	}
 	// In an overlay a lower file is copied up to be linked.
@@ -948,20 +948,4 @@ func (k *Kernel) Size(f *File) int64 {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return f.m.FS.Getattr(f.ino).Size
-}
-
-// mayLinkNode is may_linkat under fs.protected_hardlinks=1: a caller that
-// does not own the file may link it only if it is a regular file, not
-// set-user-ID, not set-group-ID with group execute, and the caller may
-// read and write it.
-func (k *Kernel) mayLinkNode(p *Process, m *Mount, n node) syscall.Errno {
-	if k.isOwnerLocked(p, m, n) {
-		return 0
-	}
-	mode := n.mode()
-	if n.typ() == syscall.S_IFREG && mode&syscall.S_ISUID == 0 && mode&(syscall.S_ISGID|0o010) != syscall.S_ISGID|0o010 &&
-		k.permLocked(p, m, n, mayRead|mayWrite) == 0 {
-		return 0
-	}
-	return syscall.EPERM
 }

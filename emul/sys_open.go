@@ -4,6 +4,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"fsshim/ramfs"
 )
 
 const (
@@ -137,7 +139,7 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 		}
 		return k.openTmpfileLocked(p, l, flags, mode)
 	}
-	ino := l.ino
+	var ino *ramfs.Inode
 	if !l.node().ok() {
 		if !creating || l.name == "" {
 			return fail(syscall.ENOENT)
