@@ -7,9 +7,17 @@
 // ptrace backends, or the in-process linked build) hands it one Call at a
 // time together with a Memory over the caller's address space.
 //
+// Shape: each mount is a layer (layer.go: a plain ramfs, or an overlay of a
+// host directory under a ramfs, overlay*.go) that the handlers use without
+// asking which; a path walk is a resolver (walk.go) whose steps go through
+// the layers, with magic links in walk_proc.go and permission rules in
+// perm.go.
+//
 // Locking: Kernel.mu serialises every Handle call and every table update; it
 // is taken before any ramfs.FS lock (ramfs has one lock per FS, taken inside
-// its own methods). Helpers that expect k.mu held end in "Locked".
+// its own methods). Helpers that expect k.mu held end in "Locked" or say so
+// in a "Preconditions:" line; every layer method and resolver method runs
+// under k.mu.
 package emul
 
 import (
