@@ -88,39 +88,46 @@ func (k *Kernel) procJumpLocked(p *Process, hp string) (st walkState, agrees, ok
 	}
 	switch what {
 	case "root":
-		st = hostAt("/")
-		agrees = true
+		return hostAt("/"), true, true
 	case "cwd":
-		if q.fs.cwd != nil {
-			st = walkState{m: q.fs.cwd.m, dir: upper(q.fs.cwd.ino), abs: q.fs.cwd.path}
-			agrees = k.hostCwdIs(q, q.fs.cwd.path)
-			break
-		}
-		cwd, err := k.host.Cwd(q.Tgid)
-		if err != nil || !strings.HasPrefix(cwd, "/") {
-			return walkState{}, false, false
-		}
-		st, agrees = hostAt(cwd), true
-		if rs, in, e := k.hostToRamLocked(q, cwd); in {
-			if e != 0 {
-				return walkState{}, false, false
-			}
-			st = rs
-		}
-	case "fd":
-		hd, err := k.host.FDPath(q.Tgid, fd)
-		if err != nil || !strings.HasPrefix(hd, "/") || strings.HasSuffix(hd, " (deleted)") {
-			return walkState{}, false, false
-		}
-		st, agrees = hostAt(hd), true
-		if rs, in, e := k.hostToRamLocked(q, hd); in {
-			if e != 0 {
-				return walkState{}, false, false
-			}
-			st = rs
-		}
+		return k.procCwdLocked(q)
 	}
-	return st, agrees, true
+	hd, err := k.host.FDPath(q.Tgid, fd)
+	if err != nil || strings.HasSuffix(hd, " (deleted)") {
+		return walkState{}, false, false
+	}
+	return k.hostDirStateLocked(q, hd)
+}
+
+// procCwdLocked is where /proc/PID/cwd of q leads (proc_cwd_link): its
+// emulated working directory, or the kernel's.
+//
+// Preconditions: k.mu is held.
+func (k *Kernel) procCwdLocked(q *Process) (st walkState, agrees, ok bool) {
+	if q.fs.cwd != nil {
+		st = walkState{m: q.fs.cwd.m, dir: upper(q.fs.cwd.ino), abs: q.fs.cwd.path}
+		return st, k.hostCwdIs(q, q.fs.cwd.path), true
+	}
+	cwd, err := k.host.Cwd(q.Tgid)
+	if err != nil {
+		return walkState{}, false, false
+	}
+	return k.hostDirStateLocked(q, cwd)
+}
+
+// hostDirStateLocked is the walk state of host directory hd of process q:
+// on the host, or the ramfs directory at that path when it lies in a
+// mount. ok is false when hd is no path, or names nothing in the mount.
+//
+// Preconditions: k.mu is held.
+func (k *Kernel) hostDirStateLocked(q *Process, hd string) (st walkState, agrees, ok bool) {
+	if !strings.HasPrefix(hd, "/") {
+		return walkState{}, false, false
+	}
+	if rs, in, e := k.hostToRamLocked(q, hd); in {
+		return rs, true, e == 0
+	}
+	return hostAt(hd), true, true
 }
 
 // parseProcLink reads /proc/PID/root, /proc/PID/cwd (PID also self,
