@@ -79,17 +79,15 @@ func (k *Kernel) hostLowerLocked(p *Process, fd int) (l loc, e syscall.Errno, ok
 // for writing, the link names the overlay's entry at the file's path (so
 // an open for writing copies up instead of reopening the host file).
 func (k *Kernel) procLowerLocked(p *Process, hp string) (string, bool) {
-	tgid, fd, ok := parseFDLink(hp)
-	if !ok {
+	l, ok := parseMagic(hp)
+	if !ok || l.what != "fd" {
 		return "", false
 	}
-	q := p
-	if tgid != 0 {
-		if q = k.namedByLocked(p, tgid); q == nil {
-			return "", false // not a process of the program's
-		}
+	q := k.magicProcLocked(p, l)
+	if q == nil {
+		return "", false
 	}
-	tgid = q.Tgid
+	tgid, fd := q.Tgid, l.fd
 	if k.fileLocked(q, fd) != nil {
 		return "", false // an emulated fd: procFDLocked's
 	}

@@ -46,17 +46,14 @@ func (k *Kernel) namedByLocked(p *Process, pid int) *Process {
 //
 // Preconditions: k.mu is held.
 func (k *Kernel) procFDLocked(p *Process, hp string) *File {
-	tgid, fd, ok := parseFDLink(hp)
-	if !ok {
+	l, ok := parseMagic(hp)
+	if !ok || l.what != "fd" {
 		return nil
 	}
-	q := p
-	if tgid != 0 {
-		if q = k.namedByLocked(p, tgid); q == nil {
-			return nil
-		}
+	if q := k.magicProcLocked(p, l); q != nil {
+		return k.fileLocked(q, l.fd)
 	}
-	return k.fileLocked(q, fd)
+	return nil
 }
 
 // procJumpLocked returns where a followed /proc/PID/root, /proc/PID/cwd or
@@ -72,27 +69,25 @@ func (k *Kernel) procFDLocked(p *Process, hp string) *File {
 //
 // Preconditions: k.mu is held.
 func (k *Kernel) procJumpLocked(p *Process, hp string) (st walkState, agrees, ok bool) {
-	tgid, what, fd, isLink := parseProcLink(hp)
-	if !isLink {
-		return walkState{}, false, false
+	l, isLink := parseMagic(hp)
+	if !isLink || strings.HasPrefix(hp, "/dev/std") {
+		return walkState{}, false, false // /dev/std*: not directories
 	}
-	q := p
-	if tgid != 0 {
-		if q = k.namedByLocked(p, tgid); q == nil {
-			return walkState{}, false, false // not a process of the program's
-		}
+	q := k.magicProcLocked(p, l)
+	if q == nil {
+		return walkState{}, false, false
 	}
 	if q != p && p.Uid != 0 && (q.Uid != p.Uid || q.Ruid != p.Uid) {
 		// ptrace_may_access would refuse: the kernel answers.
 		return walkState{}, false, false
 	}
-	switch what {
+	switch l.what {
 	case "root":
 		return hostAt("/"), true, true
 	case "cwd":
 		return k.procCwdLocked(q)
 	}
-	hd, err := k.host.FDPath(q.Tgid, fd)
+	hd, err := k.host.FDPath(q.Tgid, l.fd)
 	if err != nil || strings.HasSuffix(hd, " (deleted)") {
 		return walkState{}, false, false
 	}
@@ -130,88 +125,89 @@ func (k *Kernel) hostDirStateLocked(q *Process, hd string) (st walkState, agrees
 	return hostAt(hd), true, true
 }
 
-// parseProcLink reads /proc/PID/root, /proc/PID/cwd (PID also self,
-// thread-self or PID/task/TID) as what "root" or "cwd", and the fd links
-// parseFDLink reads as what "fd"; tgid 0 means the caller.
-func parseProcLink(hp string) (tgid int, what string, fd int, ok bool) {
-	if tgid, fd, ok = parseFDLink(hp); ok {
-		if strings.HasPrefix(hp, "/dev/std") {
-			return 0, "", 0, false // not directories
-		}
-		return tgid, "fd", fd, true
+// magicLink is a /proc or /dev path that names a magic link: what is
+// "root", "cwd" or "fd" (then fd is the number); pid is 0 for the caller
+// (self, thread-self, /dev/fd), tid a task below it (0 for none).
+type magicLink struct {
+	pid, tid int
+	what     string
+	fd       int
+}
+
+// parseMagic reads /proc/P/root, /proc/P/cwd and /proc/P/fd/N, with P a
+// pid, self or thread-self, also as /proc/P/task/TID/..., and /dev/fd/N,
+// /dev/stdin, /dev/stdout and /dev/stderr (links to the fd links).
+func parseMagic(hp string) (magicLink, bool) {
+	switch hp {
+	case "/dev/stdin":
+		return magicLink{what: "fd", fd: 0}, true
+	case "/dev/stdout":
+		return magicLink{what: "fd", fd: 1}, true
+	case "/dev/stderr":
+		return magicLink{what: "fd", fd: 2}, true
+	}
+	if num, found := strings.CutPrefix(hp, "/dev/fd/"); found {
+		n, err := strconv.Atoi(num)
+		return magicLink{what: "fd", fd: n}, err == nil && n >= 0
 	}
 	rest, found := strings.CutPrefix(hp, "/proc/")
 	if !found {
-		return 0, "", 0, false
+		return magicLink{}, false
 	}
 	who, rest, found := strings.Cut(rest, "/")
 	if !found {
-		return 0, "", 0, false
+		return magicLink{}, false
 	}
-	if t, r, found := strings.Cut(rest, "/"); found && t == "task" {
-		tid, r2, found := strings.Cut(r, "/")
-		if !found || who == "thread-self" {
-			return 0, "", 0, false
-		}
-		if n, err := strconv.Atoi(tid); err != nil || n <= 0 {
-			return 0, "", 0, false
-		}
-		rest = r2
-	}
-	if rest != "root" && rest != "cwd" {
-		return 0, "", 0, false
-	}
+	var l magicLink
 	if who != "self" && who != "thread-self" {
 		pid, err := strconv.Atoi(who)
 		if err != nil || pid <= 0 {
-			return 0, "", 0, false
+			return magicLink{}, false
 		}
-		tgid = pid
+		l.pid = pid
 	}
-	return tgid, rest, 0, true
+	if r, found := strings.CutPrefix(rest, "task/"); found {
+		tid, r2, found := strings.Cut(r, "/")
+		n, err := strconv.Atoi(tid)
+		if !found || who == "thread-self" || err != nil || n <= 0 {
+			return magicLink{}, false
+		}
+		l.tid, rest = n, r2
+	}
+	switch {
+	case rest == "root" || rest == "cwd":
+		l.what = rest
+	case strings.HasPrefix(rest, "fd/"):
+		n, err := strconv.Atoi(rest[3:])
+		if err != nil || n < 0 {
+			return magicLink{}, false
+		}
+		l.what, l.fd = "fd", n
+	default:
+		return magicLink{}, false
+	}
+	return l, true
 }
 
-// parseFDLink reads /proc/PID/fd/N, /proc/self/fd/N, /proc/thread-self/fd/N,
-// /proc/PID/task/TID/fd/N, /dev/fd/N and /dev/std{in,out,err}; tgid 0 means
-// the caller.
-func parseFDLink(hp string) (tgid, fd int, ok bool) {
-	switch hp {
-	case "/dev/stdin":
-		return 0, 0, true
-	case "/dev/stdout":
-		return 0, 1, true
-	case "/dev/stderr":
-		return 0, 2, true
+// magicProcLocked returns the process of the program whose magic link l
+// is for p, or nil: a pid of another process, or a task that is not one of
+// its threads (the kernel answers those: ENOENT for a task that is not
+// there).
+//
+// Preconditions: k.mu is held.
+func (k *Kernel) magicProcLocked(p *Process, l magicLink) *Process {
+	q := p
+	if l.pid != 0 {
+		if q = k.namedByLocked(p, l.pid); q == nil {
+			return nil // not a process of the program's
+		}
 	}
-	var num string
-	if rest, found := strings.CutPrefix(hp, "/dev/fd/"); found {
-		num = rest
-	} else {
-		rest, found := strings.CutPrefix(hp, "/proc/")
-		if !found {
-			return 0, 0, false
-		}
-		who, rest, found := strings.Cut(rest, "/")
-		if !found {
-			return 0, 0, false
-		}
-		if t, r, found := strings.Cut(rest, "/"); found && t == "task" {
-			_, rest, _ = strings.Cut(r, "/")
-		}
-		if num, found = strings.CutPrefix(rest, "fd/"); !found {
-			return 0, 0, false
-		}
-		if who != "self" && who != "thread-self" {
-			pid, err := strconv.Atoi(who)
-			if err != nil || pid <= 0 {
-				return 0, 0, false
+	if l.tid != 0 && l.tid != l.pid {
+		if th, ok := k.host.(TaskHost); ok {
+			if tgid, err := th.TaskTgid(p.Tgid, l.tid); err != nil || k.namedByLocked(p, tgid) != q {
+				return nil
 			}
-			tgid = pid
 		}
 	}
-	n, err := strconv.Atoi(num)
-	if err != nil || n < 0 {
-		return 0, 0, false
-	}
-	return tgid, n, true
+	return q
 }

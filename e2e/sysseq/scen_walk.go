@@ -67,7 +67,8 @@ func scenClimbOutDeep(s *S) {
 // scenMagicTask goes through the magic links of a thread that is not the
 // thread group's leader: Linux names them under /proc/PID/task/TID/ and,
 // although no listing shows it, under /proc/TID/ too (proc_pid_lookup
-// finds any thread), each leading to the process's working directory.
+// finds any thread), each leading to the process's working directory; a
+// task that is not one of its threads is not there.
 func scenMagicTask(s *S) {
 	// A goroutine locked to a thread other than the leader: one that
 	// lands on the leader keeps it, so the next cannot.
@@ -97,6 +98,11 @@ func scenMagicTask(s *S) {
 		jumpOps(s, pre, "")
 	}
 	s.stat("/proc/" + tid + "/cwd/../sub")
+	// A task that is not one of the process's threads is not there.
+	mustWrite("f", "f")
+	s.stat("/proc/self/task/1/cwd/f")
+	s.stat("/proc/" + pid + "/task/1/root" + s.work + "/sub/f")
+	s.unlink("f").OK()
 	s.chdir("..").OK()
 	s.rmdir("sub").OK()
 }
