@@ -86,13 +86,17 @@ const (
 type walkState struct {
 	host     bool
 	hostPath string
-	m        *Mount
-	dir      node
-	abs      string
+	// known is how much of hostPath the kernel gave or confirmed (a
+	// working directory, an fd's path, components checked by
+	// hostConfirm); the components after it were taken on trust.
+	known int
+	m     *Mount
+	dir   node
+	abs   string
 }
 
-// hostAt is the walk state of host directory hp.
-func hostAt(hp string) walkState { return walkState{host: true, hostPath: hp} }
+// hostAt is the walk state of host directory hp, a path the kernel knows.
+func hostAt(hp string) walkState { return walkState{host: true, hostPath: hp, known: len(hp)} }
 
 // mountRoot is the walk state of m's root.
 func mountRoot(m *Mount) walkState {
@@ -121,6 +125,11 @@ type resolver struct {
 	redirected, viaLink, inMount bool
 	// res is the result once a step ends the walk.
 	res loc
+	// trusted: a host ".." was applied to components the kernel did
+	// not confirm (hostDotdot). confirm: ask the kernel before each host
+	// ".." (hostConfirm). restart: the walk must be run again with
+	// confirm, since a trusted ".." led where the answer depends on it.
+	trusted, confirm, restart bool
 }
 
 // walkLocked resolves name relative to dirfd for process p, the way Linux's
@@ -131,6 +140,20 @@ type resolver struct {
 // Preconditions: k.mu is held.
 func (k *Kernel) walkLocked(p *Process, dirfd int, name string, fl walkFlags) (loc, syscall.Errno) {
 	r := &resolver{k: k, p: p, fl: fl, dirfd: dirfd, name: name}
+	l, e := r.walk()
+	if r.restart {
+		// A ".." taken on trust led into a mount or to a magic link:
+		// walk again, asking the kernel at each host "..".
+		r = &resolver{k: k, p: p, fl: fl, dirfd: dirfd, name: name, confirm: true}
+		l, e = r.walk()
+	}
+	return l, e
+}
+
+// walk runs the resolver from its start to its result.
+//
+// Preconditions: k.mu is held.
+func (r *resolver) walk() (loc, syscall.Errno) {
 	if done, e := r.start(); e != 0 || done {
 		return r.res, e
 	}
@@ -144,10 +167,12 @@ func (k *Kernel) walkLocked(p *Process, dirfd int, name string, fl walkFlags) (l
 		} else {
 			done, e = r.mountStep(c)
 		}
-		if e != 0 {
+		switch {
+		case r.restart:
+			return loc{}, 0
+		case e != 0:
 			return loc{}, e
-		}
-		if done {
+		case done:
 			return r.res, 0
 		}
 	}
@@ -278,6 +303,9 @@ func (r *resolver) hostStep(c string) (done bool, e syscall.Errno) {
 		return false, r.hostDotdot()
 	}
 	np := path.Join(r.cur.hostPath, c)
+	if (strings.HasPrefix(np, "/proc/") || strings.HasPrefix(np, "/dev/")) && r.mustConfirm() {
+		return false, 0
+	}
 	if done, jumped, e := r.hostMagic(np); e != 0 || done || jumped {
 		return done, e
 	}
@@ -289,14 +317,96 @@ func (r *resolver) hostStep(c string) (done bool, e syscall.Errno) {
 }
 
 // hostDotdot is ".." on the host (fs/namei.c:follow_dotdot): the parent
-// path, which may be a mount's path.
+// of the directory the kernel finds at the path (hostConfirm), which may
+// be a mount's path.
 //
 // Preconditions: k.mu is held.
 func (r *resolver) hostDotdot() syscall.Errno {
-	r.cur.hostPath = path.Dir(r.cur.hostPath)
-	if m := r.k.mountAt(r.cur.hostPath); m != nil {
+	if r.confirm {
+		if requeued, e := r.hostConfirm(); e != 0 || requeued {
+			return e
+		}
+	}
+	st := &r.cur
+	r.trusted = r.trusted || st.known < len(st.hostPath)
+	st.hostPath = path.Dir(st.hostPath)
+	st.known = min(st.known, len(st.hostPath))
+	if m := r.k.mountAt(st.hostPath); m != nil {
 		return r.enterMount(m)
 	}
+	return 0
+}
+
+// HostLinker is implemented by a Host that can look at a host path as a
+// process sees it (through its own root).
+type HostLinker interface {
+	// HostLstat returns the type (S_IFMT bits) of host path hp as
+	// process tgid sees it, not following a final symlink, and a
+	// symlink's target.
+	HostLstat(tgid int, hp string) (typ uint32, target string, err error)
+}
+
+// hostConfirm asks the kernel (HostLinker) about the components of the
+// host path that the walk took on trust, before ".." is applied to them,
+// as fs/namei.c:step_into would have met them: a directory goes on, a
+// symlink is followed (its target's components, then the rest and the
+// "..", are queued: requeued), anything else fails as the kernel's lookup
+// would (ENOENT, ENOTDIR). Without a HostLinker, or when the kernel
+// cannot tell, the path stays as written.
+//
+// Preconditions: k.mu is held.
+func (r *resolver) hostConfirm() (requeued bool, e syscall.Errno) {
+	hl, ok := r.k.host.(HostLinker)
+	st := &r.cur
+	if !ok || st.known >= len(st.hostPath) {
+		return false, 0
+	}
+	dir := st.hostPath[:max(st.known, 1)]
+	rest := splitPath(st.hostPath[st.known:])
+	for i, c := range rest {
+		p := path.Join(dir, c)
+		typ, target, err := hl.HostLstat(r.p.Tgid, p)
+		switch e := Errno(err); {
+		case e == syscall.ENOENT || e == syscall.ENOTDIR:
+			return false, e
+		case err != nil:
+			return false, 0 // the kernel will tell
+		case typ == syscall.S_IFLNK:
+			st.hostPath, st.known = dir, len(dir)
+			r.comps = append(append(rest[i+1:len(rest):len(rest)], ".."), r.comps...)
+			return true, r.hostLink(target)
+		case typ != syscall.S_IFDIR:
+			return false, syscall.ENOTDIR
+		}
+		dir, st.known = p, len(p)
+	}
+	return false, 0
+}
+
+// hostLink follows a host symlink met in hostConfirm, as pick_link: its
+// target's components come next, from "/" for an absolute one
+// (nd_jump_root, scoped by RESOLVE_IN_ROOT and RESOLVE_BENEATH).
+//
+// Preconditions: k.mu is held.
+func (r *resolver) hostLink(target string) syscall.Errno {
+	if r.fl&noSymlinks != 0 {
+		return syscall.ELOOP
+	}
+	r.links++
+	if r.links > maxSymlinks {
+		return syscall.ELOOP
+	}
+	if strings.HasPrefix(target, "/") {
+		switch {
+		case r.fl&inRoot != 0:
+			r.cur = r.root
+		case r.fl&beneath != 0:
+			return syscall.EXDEV
+		default:
+			r.cur = hostAt("/")
+		}
+	}
+	r.comps = append(splitPath(target), r.comps...)
 	return 0
 }
 
@@ -305,11 +415,32 @@ func (r *resolver) hostDotdot() syscall.Errno {
 //
 // Preconditions: k.mu is held.
 func (r *resolver) enterMount(m *Mount) syscall.Errno {
+	if r.mustConfirm() {
+		return 0
+	}
 	if r.fl&noXdev != 0 {
 		return syscall.EXDEV
 	}
 	r.cur = mountRoot(m)
 	return 0
+}
+
+// mustConfirm reports (and marks for a restart) that the walk took a host
+// ".." on trust and now reaches something emul answers (a mount, a magic
+// link), so that the kernel must be asked what the ".." was applied to. A
+// path that stays on the host is left to the kernel, which walks it
+// itself: asking costs a lookup per component, so it is asked only then.
+//
+// Preconditions: k.mu is held.
+func (r *resolver) mustConfirm() bool {
+	if !r.trusted || r.confirm {
+		return false
+	}
+	if _, ok := r.k.host.(HostLinker); !ok {
+		return false
+	}
+	r.restart = true
+	return true
 }
 
 // hostMagic handles host path np when it is a magic link the walk

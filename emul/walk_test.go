@@ -203,3 +203,63 @@ func TestChdirToMountRootMovesTheKernel(t *testing.T) {
 	fs.Chmod(fs.Root(), 0o755)
 	r.ok(unix.SYS_CHDIR, r.mem.str("/m"))
 }
+
+// linkHost is a movingHost whose host tree has symlinks (HostLinker):
+// links maps a path to its target, dirs lists directories; anything else
+// does not exist.
+type linkHost struct {
+	movingHost
+	links map[string]string
+	dirs  map[string]bool
+	asked int
+}
+
+func (h *linkHost) HostLstat(tgid int, hp string) (uint32, string, error) {
+	h.asked++
+	if t, ok := h.links[hp]; ok {
+		return syscall.S_IFLNK, t, nil
+	}
+	if h.dirs[hp] {
+		return syscall.S_IFDIR, "", nil
+	}
+	return 0, "", syscall.ENOENT
+}
+
+// ".." after host components the walk took on trust is applied to what
+// the kernel finds there (the directory a symlink leads to) when the walk
+// then reaches a mount or a magic link; a path that stays on the host is
+// left to the kernel without asking.
+func TestHostDotdotAfterSymlinks(t *testing.T) {
+	h := &linkHost{
+		movingHost: movingHost{cwd: "/", fds: map[int]string{}},
+		links:      map[string]string{"/t/s": "/m/d", "/t/r": "s/..", "/t/loop": "/t/loop", "/dev/fd": "/proc/self/fd"},
+		dirs:       map[string]bool{"/t": true, "/dev": true, "/proc": true, "/proc/self": true, "/proc/self/fd": true},
+	}
+	k := NewKernel([]*Mount{{Path: "/m", FS: ramfs.New(ramfs.Options{})}}, h)
+	r := &rig{t: t, k: k, p: k.Process(1, nil), mem: newArena(), nextFD: 3}
+	r.ok(unix.SYS_MKDIR, r.mem.str("/m/d"), 0o755)
+	fd := r.ok(unix.SYS_OPEN, r.mem.str("/t/s/../../m/x"), unix.O_CREAT|unix.O_WRONLY, 0o644)
+	r.ok(unix.SYS_CLOSE, uint64(fd))
+	r.exists("/m/x")
+	r.exists("/t/r/../../m/x")
+	r.exists("/t/s/../d/../../m/x")
+	stat := func(p string) uint64 { return r.mem.str(p) }
+	buf := r.mem.alloc(sizeofStat)
+	r.errno(syscall.ENOENT, unix.SYS_NEWFSTATAT, cwd, stat("/t/nope/../../m/x"), buf, 0)
+	r.errno(syscall.ELOOP, unix.SYS_NEWFSTATAT, cwd, stat("/t/loop/../../m/x"), buf, 0)
+	// /dev/fd/../.. is /proc: no mount there.
+	r.continued(unix.SYS_NEWFSTATAT, cwd, stat("/dev/fd/../../m/x"), buf, 0)
+	// Paths that stay on the host are the kernel's: nothing is asked.
+	h.asked = 0
+	r.continued(unix.SYS_NEWFSTATAT, cwd, stat("/t/s/x"), buf, 0)
+	r.continued(unix.SYS_NEWFSTATAT, cwd, stat("/t/nope/../x"), buf, 0)
+	r.exists("/m/d/../x")
+	if h.asked != 0 {
+		t.Errorf("%d host lookups for paths that stay on the host", h.asked)
+	}
+	how := r.mem.alloc(24)
+	b := r.mem.bytesAt(how, 24)
+	le.PutUint64(b, unix.O_RDONLY)
+	le.PutUint64(b[16:], unix.RESOLVE_NO_SYMLINKS)
+	r.errno(syscall.ELOOP, unix.SYS_OPENAT2, cwd, r.mem.str("/t/s/../../m/x"), how, 24)
+}

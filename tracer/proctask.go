@@ -37,3 +37,21 @@ func (procHost) HostDir(tgid int, hp string) (mode, uid, gid uint32, err error) 
 	}
 	return st.Mode, st.Uid, st.Gid, nil
 }
+
+// HostLstat looks at hp as process tgid sees it (emul.HostLinker): lstat
+// through its own root, and the target of a symlink. Only the last
+// component may be a symlink (emul asks component by component): the
+// kernel would follow an absolute one in the middle from fsshim's root.
+func (procHost) HostLstat(tgid int, hp string) (uint32, string, error) {
+	p := "/proc/" + strconv.Itoa(tgid) + "/root" + hp
+	var st unix.Stat_t
+	if err := unix.Lstat(p, &st); err != nil {
+		return 0, "", err
+	}
+	typ := st.Mode & unix.S_IFMT
+	if typ != unix.S_IFLNK {
+		return typ, "", nil
+	}
+	t, err := os.Readlink(p)
+	return typ, t, err
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path"
 	"runtime"
 	"strconv"
@@ -15,6 +16,65 @@ func init() {
 	register("magic_task", scenMagicTask)
 	register("climb_out", scenClimbOut)
 	register("climb_out_deep", scenClimbOutDeep)
+	register("dotdot_host", scenDotdotHost)
+	register("symlink_host_into", scenSymlinkHostInto)
+}
+
+// scenSymlinkHostInto goes through host symlinks to the work directory:
+// Linux follows them into it. fsshim leaves a path that stays on the host
+// as written to the kernel, which finds the host directory the mount hides
+// (e2e/known_test.go).
+func scenSymlinkHostInto(s *S) {
+	tmp, err := os.MkdirTemp("", "sysseq-")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(tmp)
+	s.masks = append(s.masks, [2]string{tmp, "$TMP"})
+	s.mkdir("sub", 0o755).OK()
+	for target, link := range map[string]string{s.work: "w", s.work + "/sub": "s"} {
+		if err := os.Symlink(target, tmp+"/"+link); err != nil {
+			panic(err)
+		}
+	}
+	mustWrite("f", "in the work directory")
+	s.content(tmp + "/w/f")
+	s.stat(tmp + "/w/f")
+	s.content(tmp + "/s/../f")
+	s.unlink("f").OK()
+	s.rmdir("sub").OK()
+}
+
+// scenDotdotHost follows ".." after host symlinks as Linux does: ".." is
+// the parent of the directory a symlink leads to, not of the link's name.
+// Each path here would land in the work directory if ".." were taken
+// lexically; Linux finds no such file.
+func scenDotdotHost(s *S) {
+	tmp, err := os.MkdirTemp("", "sysseq-")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(tmp)
+	s.masks = append(s.masks, [2]string{tmp, "$TMP"})
+	s.mkdir("sub", 0o755).OK()
+	mustWrite("f", "in the work directory")
+	for target, link := range map[string]string{s.work + "/sub": "s", "/dev/fd": "fd"} {
+		if err := os.Symlink(target, tmp+"/"+link); err != nil {
+			panic(err)
+		}
+	}
+	// $TMP/s/.. is the work directory: three ".." are above its parent.
+	s.stat(tmp + "/s/../../.." + s.work + "/f")
+	s.open(tmp+"/s/../../.."+s.work+"/g", wronly|creat, 0o644).Err(unix.ENOENT)
+	s.stat(tmp + "/s/../../../proc/self/cwd/f")
+	s.stat(tmp + "/nope/../../.." + s.work + "/f")
+	s.stat("/dev/fd/../.." + s.work + "/f")
+	s.stat(tmp + "/fd/../../.." + s.work + "/f")
+	s.stat("/dev/fd/../../proc/self/cwd/f")
+	s.stat("/dev/fd/../fd/0/..")
+	s.stat("g")
+	s.unlink("f").OK()
+	s.rmdir("sub").OK()
 }
 
 // scenClimbOut climbs out of the work directory with "..": Linux goes on in
