@@ -96,16 +96,23 @@ func (n node) same(b node) bool {
 }
 
 // attrOf returns n's attributes as permission checks see them.
+//
+// Preconditions: k.mu is held.
 func (k *Kernel) attrOf(m *Mount, n node) ramfs.Attr { return m.layer.attr(n) }
 
 // statOfLocked returns what stat reports for n: its attributes and the
 // device it is on.
+//
+// Preconditions: k.mu is held.
 func (k *Kernel) statOfLocked(m *Mount, n node) (ramfs.Attr, uint32, uint32) {
 	maj, min := k.devOf(m)
 	return m.layer.stat(n, maj, min)
 }
 
-// ramLayer is a plain ramfs mount: every entry is a ramfs inode.
+// ramLayer is a plain ramfs mount: every entry is a ramfs inode. Its
+// methods call ramfs, which takes its own lock inside them.
+//
+// Preconditions (every method): Kernel.mu is held.
 type ramLayer struct{ fs *ramfs.FS }
 
 var _ layer = ramLayer{}

@@ -148,6 +148,9 @@ type ident struct {
 }
 
 // overlay is the layer of one overlay mount. Guarded by Kernel.mu.
+//
+// Preconditions (every method, in every overlay*.go file): Kernel.mu is
+// held.
 type overlay struct {
 	fs    *ramfs.FS // the upper layer
 	lower Lower

@@ -10,10 +10,12 @@ import (
 
 // Path resolution. A walk is a resolver (Linux's struct nameidata) that
 // hands out one component at a time; each component is one step, taken on
-// the host (hostStep, lexical: the kernel resolves host paths itself) or
-// in a mount (mountStep, through the mount's layer, layer.go). Symlinks,
-// magic links, "..", crossing into a mount and out of it, and the
-// openat2 RESOLVE_* flags are cases of the resolver, not of the steps.
+// the host (hostStep: as written, since the kernel resolves host paths
+// itself, except that a ".." is checked with the kernel when the answer
+// depends on it, hostConfirm) or in a mount (mountStep, through the
+// mount's layer, layer.go). Symlinks, magic links, "..", crossing into a
+// mount and out of it, and the openat2 RESOLVE_* flags are cases of the
+// resolver, not of the steps.
 //
 // The functions below follow fs/namei.c: path_init (start), link_path_walk
 // (walkLocked's loop), walk_component (hostStep, mountStep), handle_dots
@@ -134,8 +136,8 @@ type resolver struct {
 
 // walkLocked resolves name relative to dirfd for process p, the way Linux's
 // path_lookupat/path_openat does, switching between the host's namespace
-// (handled lexically) and the mounts. Follows fs/namei.c:link_path_walk
-// (the loop) and complete_walk.
+// (taken as written, but for hostConfirm) and the mounts. Follows
+// fs/namei.c:link_path_walk (the loop) and complete_walk.
 //
 // Preconditions: k.mu is held.
 func (k *Kernel) walkLocked(p *Process, dirfd int, name string, fl walkFlags) (loc, syscall.Errno) {
