@@ -148,7 +148,10 @@ func parseMagic(hp string) (magicLink, bool) {
 	}
 	if num, found := strings.CutPrefix(hp, "/dev/fd/"); found {
 		n, err := strconv.Atoi(num)
-		return magicLink{what: "fd", fd: n}, err == nil && n >= 0
+		if err != nil || n < 0 {
+			return magicLink{}, false
+		}
+		return magicLink{what: "fd", fd: n}, true
 	}
 	rest, found := strings.CutPrefix(hp, "/proc/")
 	if !found {
