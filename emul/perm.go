@@ -66,25 +66,33 @@ func (k *Kernel) permLocked(p *Process, m *Mount, n node, want int) syscall.Errn
 
 // permAs is permLocked for fsuid uid (access(2) checks with the real uid).
 func (k *Kernel) permAs(uid uint32, p *Process, m *Mount, n node, want int) syscall.Errno {
+	if want == 0 || uid == 0 {
+		return modePermits(uid, p, n.mode(), 0, 0, want)
+	}
+	a := k.attrOf(m, n)
+	return modePermits(uid, p, a.Mode, a.Uid, a.Gid, want)
+}
+
+// modePermits is generic_permission for a file of the given mode, owner
+// and group, and fsuid uid with p's groups.
+func modePermits(uid uint32, p *Process, mode, owner, group uint32, want int) syscall.Errno {
 	if want == 0 {
 		return 0
 	}
-	mode := n.mode()
 	if uid == 0 {
 		if want&mayExec != 0 && mode&syscall.S_IFMT != syscall.S_IFDIR && mode&0o111 == 0 {
 			return syscall.EACCES
 		}
 		return 0
 	}
-	a := k.attrOf(m, n)
 	var bits uint32
 	switch {
-	case a.Uid == uid:
-		bits = (a.Mode >> 6) & 7
-	case p.inGroup(a.Gid):
-		bits = (a.Mode >> 3) & 7
+	case owner == uid:
+		bits = (mode >> 6) & 7
+	case p.inGroup(group):
+		bits = (mode >> 3) & 7
 	default:
-		bits = a.Mode & 7
+		bits = mode & 7
 	}
 	if uint32(want)&^bits != 0 {
 		return syscall.EACCES

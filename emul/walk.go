@@ -629,10 +629,11 @@ type HostDirer interface {
 // kernelFollowsLocked reports whether a chdir that walked to l, a mount's
 // root, may also run in the kernel (answered Continue): the kernel, given
 // the same string, reaches the mount path's host directory (l.kernelRoot),
-// which exists there with the mode and owner of the mount's root, so its
-// chdir succeeds where emul's did. The kernel's working directory then
-// agrees with emul's, and ".." from the mount's root leads the kernel
-// where emul goes: to the host directory above the mount (kernelAgrees).
+// which exists there with the mode and owner of the mount's root, below
+// directories the caller may search, so its chdir succeeds where emul's
+// did. The kernel's working directory then agrees with emul's, and ".."
+// from the mount's root leads the kernel where emul goes: to the host
+// directory above the mount (kernelAgrees).
 //
 // Preconditions: k.mu is held.
 func (k *Kernel) kernelFollowsLocked(p *Process, l loc) bool {
@@ -642,7 +643,18 @@ func (k *Kernel) kernelFollowsLocked(p *Process, l loc) bool {
 	}
 	mode, uid, gid, err := hd.HostDir(p.Tgid, l.m.Path)
 	a := k.attrOf(l.m, l.node())
-	return err == nil && mode == a.Mode&(syscall.S_IFMT|0o7777) && uid == a.Uid && gid == a.Gid
+	if err != nil || mode != a.Mode&(syscall.S_IFMT|0o7777) || uid != a.Uid || gid != a.Gid {
+		return false
+	}
+	for d := path.Dir(l.m.Path); ; d = path.Dir(d) {
+		mode, uid, gid, err := hd.HostDir(p.Tgid, d)
+		if err != nil || modePermits(p.Uid, p, mode, uid, gid, mayExec) != 0 {
+			return false
+		}
+		if d == "/" {
+			return true
+		}
+	}
 }
 
 // hostCwdIs reports whether the kernel's own working directory of p is

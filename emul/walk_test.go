@@ -179,7 +179,7 @@ func (h *dirHost) HostDir(tgid int, hp string) (uint32, uint32, uint32, error) {
 // directory only the ramfs has, or by a way the kernel would not take,
 // is emul's alone.
 func TestChdirToMountRootMovesTheKernel(t *testing.T) {
-	h := &dirHost{movingHost: movingHost{cwd: "/", fds: map[int]string{}}, dirs: map[string]uint32{"/m": syscall.S_IFDIR | 0o755}}
+	h := &dirHost{movingHost: movingHost{cwd: "/", fds: map[int]string{}}, dirs: map[string]uint32{"/": syscall.S_IFDIR | 0o755, "/m": syscall.S_IFDIR | 0o755}}
 	fs := ramfs.New(ramfs.Options{})
 	fs.Chmod(fs.Root(), 0o755)
 	k := NewKernel([]*Mount{{Path: "/m", FS: fs}}, h)
@@ -201,6 +201,12 @@ func TestChdirToMountRootMovesTheKernel(t *testing.T) {
 	r.ok(unix.SYS_CHDIR, r.mem.str("/m"))
 	delete(h.dirs, "/m")
 	fs.Chmod(fs.Root(), 0o755)
+	r.ok(unix.SYS_CHDIR, r.mem.str("/m"))
+	// Nor where the caller may not search a directory above the mount.
+	h.dirs["/m"] = syscall.S_IFDIR | 0o755
+	r.p.Creds = Creds{Uid: 1000, Gid: 1000, Ruid: 1000, Rgid: 1000}
+	r.continued(unix.SYS_CHDIR, r.mem.str("/m"))
+	h.dirs["/"] = syscall.S_IFDIR | 0o700
 	r.ok(unix.SYS_CHDIR, r.mem.str("/m"))
 }
 
