@@ -40,14 +40,18 @@ type layer interface {
 	readDir(f *File, noatime bool, fn func(name string, ino uint64, typ uint8, next int64) bool) error
 
 	// copyUp makes l's entry a ramfs inode (ovl_copy_up), with its data
-	// when data is set (else empty: it is about to be truncated).
-	copyUp(l *loc, data bool) syscall.Errno
+	// when data is set (else empty: it is about to be truncated), and
+	// returns l naming it. (The changing methods take and return a loc
+	// by value: a pointer passed through an interface would move every
+	// caller's loc to the heap. Kernel.copyUpLocked and the like take
+	// the pointer.)
+	copyUp(l loc, data bool) (loc, syscall.Errno)
 	// upperDir returns the ramfs inode of directory n, copying it up.
 	upperDir(n node) (*ramfs.Inode, syscall.Errno)
 	// prepareCreate readies the absent name l for a new entry: l.dir
 	// becomes a ramfs directory and a whiteout there goes. undo puts the
 	// whiteout back when the creation then fails.
-	prepareCreate(l *loc) (undo func(), e syscall.Errno)
+	prepareCreate(l loc) (_ loc, undo func(), e syscall.Errno)
 	// unlink removes the non-directory l names; rmdir the directory,
 	// ENOTEMPTY unless it lists nothing. The caller has checked the
 	// permissions (may_delete).
@@ -60,8 +64,8 @@ type layer interface {
 	// openNode prepares an open of the existing entry l after
 	// openCommon's checks: done with r the answer when the entry is
 	// opened as something other than a ramfs inode (an overlay's host
-	// file); otherwise l.ino is the inode to open.
-	openNode(l *loc, flags int, hostFDs bool) (r Result, done bool)
+	// file); otherwise the returned loc's ino is the inode to open.
+	openNode(l loc, flags int, hostFDs bool) (_ loc, r Result, done bool)
 }
 
 // node is an existing entry of a mount: a ramfs inode, or in an overlay
@@ -139,11 +143,11 @@ func (r ramLayer) readDir(f *File, noatime bool, fn func(string, uint64, uint8, 
 	return r.fs.ReadDir(f.ino, f.off, fn)
 }
 
-func (ramLayer) copyUp(*loc, bool) syscall.Errno { return 0 }
+func (ramLayer) copyUp(l loc, _ bool) (loc, syscall.Errno) { return l, 0 }
 
 func (ramLayer) upperDir(n node) (*ramfs.Inode, syscall.Errno) { return n.ino, 0 }
 
-func (ramLayer) prepareCreate(*loc) (func(), syscall.Errno) { return func() {}, 0 }
+func (ramLayer) prepareCreate(l loc) (loc, func(), syscall.Errno) { return l, func() {}, 0 }
 
 func (r ramLayer) unlink(l loc) syscall.Errno { return Errno(r.fs.Unlink(l.dir, l.name)) }
 
@@ -153,4 +157,31 @@ func (r ramLayer) rename(ol, nl loc, flags uint32) syscall.Errno {
 	return Errno(r.fs.Rename(ol.dir, ol.name, nl.dir, nl.name, flags))
 }
 
-func (ramLayer) openNode(*loc, int, bool) (Result, bool) { return Result{}, false }
+func (ramLayer) openNode(l loc, _ int, _ bool) (loc, Result, bool) { return l, Result{}, false }
+
+// copyUpLocked is l's layer's copyUp, updating l.
+//
+// Preconditions: k.mu is held.
+func (k *Kernel) copyUpLocked(l *loc, data bool) syscall.Errno {
+	n, e := l.m.layer.copyUp(*l, data)
+	*l = n
+	return e
+}
+
+// prepareCreateLocked is l's layer's prepareCreate, updating l.
+//
+// Preconditions: k.mu is held.
+func (k *Kernel) prepareCreateLocked(l *loc) (undo func(), e syscall.Errno) {
+	n, undo, e := l.m.layer.prepareCreate(*l)
+	*l = n
+	return undo, e
+}
+
+// openNodeLocked is l's layer's openNode, updating l.
+//
+// Preconditions: k.mu is held.
+func (k *Kernel) openNodeLocked(l *loc, flags int) (Result, bool) {
+	n, r, done := l.m.layer.openNode(*l, flags, k.HostFDs)
+	*l = n
+	return r, done
+}

@@ -56,10 +56,16 @@ func (ov *overlay) upperAt(rel string) (*ramfs.Inode, syscall.Errno) {
 	return ov.copyUpEntry(parent, name, &lowRef{rel: rel, a: a}, false)
 }
 
-// copyUp gives the lower-only entry l names an upper copy (with its data
-// when data is set, else empty: it is about to be truncated) and makes l
-// name it.
-func (ov *overlay) copyUp(l *loc, data bool) syscall.Errno {
+// copyUp is layer.copyUp: copyUpLoc on a copy of l.
+func (ov *overlay) copyUp(l loc, data bool) (loc, syscall.Errno) {
+	e := ov.copyUpLoc(&l, data)
+	return l, e
+}
+
+// copyUpLoc gives the lower-only entry l names an upper copy (with its
+// data when data is set, else empty: it is about to be truncated) and
+// makes l name it.
+func (ov *overlay) copyUpLoc(l *loc, data bool) syscall.Errno {
 	if l.ino != nil || l.ov.lo == nil {
 		return 0
 	}
@@ -208,20 +214,20 @@ func allZero(b []byte) bool {
 
 // prepareCreate readies the name l for a new entry: its parent gets an
 // upper copy, and a whiteout in its place is removed.
-func (ov *overlay) prepareCreate(l *loc) (undo func(), e syscall.Errno) {
+func (ov *overlay) prepareCreate(l loc) (_ loc, undo func(), e syscall.Errno) {
 	undo = func() {}
 	if l.dir, e = ov.upperDir(l.parent()); e != 0 {
-		return undo, e
+		return l, undo, e
 	}
 	l.ov.dlo = nil
 	if !l.ov.wh {
-		return undo, 0
+		return l, undo, 0
 	}
 	fs, dir, name := ov.fs, l.dir, l.name
 	if err := fs.Unlink(dir, name); err != nil {
-		return undo, Errno(err)
+		return l, undo, Errno(err)
 	}
-	return func() { fs.Mknod(dir, name, syscall.S_IFCHR, 0, 0, 0) }, 0
+	return l, func() { fs.Mknod(dir, name, syscall.S_IFCHR, 0, 0, 0) }, 0
 }
 
 // openNode opens an entry of the lower layer that the upper layer lacks:
@@ -229,9 +235,9 @@ func (ov *overlay) prepareCreate(l *loc) (undo func(), e syscall.Errno) {
 // when the transport can install it (hostFDs); anything else is copied up
 // first (without its data when O_TRUNC is about to empty it) and opened as
 // an upper file (done false).
-func (ov *overlay) openNode(l *loc, flags int, hostFDs bool) (r Result, done bool) {
+func (ov *overlay) openNode(l loc, flags int, hostFDs bool) (_ loc, r Result, done bool) {
 	if l.ino != nil {
-		return Result{}, false
+		return l, Result{}, false
 	}
 	typ := l.ov.lo.typ()
 	readOnly := flags&oPath != 0 || (flags&oAccmode == syscall.O_RDONLY && flags&syscall.O_TRUNC == 0)
@@ -242,15 +248,15 @@ func (ov *overlay) openNode(l *loc, flags int, hostFDs bool) (r Result, done boo
 		}
 		lf, err := ov.lower.Open(l.ov.lo.rel, hf)
 		if err != nil {
-			return errResult(err), true
+			return l, errResult(err), true
 		}
-		return Result{Action: InstallHostFD, Host: lf, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1}, true
+		return l, Result{Action: InstallHostFD, Host: lf, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1}, true
 	}
 	data := !(typ == syscall.S_IFREG && flags&syscall.O_TRUNC != 0 && flags&oPath == 0)
-	if e := ov.copyUp(l, data); e != 0 {
-		return fail(e), true
+	if e := ov.copyUpLoc(&l, data); e != 0 {
+		return l, fail(e), true
 	}
-	return Result{}, false
+	return l, Result{}, false
 }
 
 // CopyUpAll makes the upper layer of overlay mount m hold its whole merged

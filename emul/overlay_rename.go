@@ -117,11 +117,11 @@ func (ov *overlay) rename(ol, nl loc, flags uint32) syscall.Errno {
 			return syscall.ENOTEMPTY
 		}
 	}
-	if e := ov.copyUp(&ol, true); e != 0 {
+	if e := ov.copyUpLoc(&ol, true); e != 0 {
 		return e
 	}
 	if exchange {
-		if e := ov.copyUp(&nl, true); e != 0 {
+		if e := ov.copyUpLoc(&nl, true); e != 0 {
 			return e
 		}
 	}

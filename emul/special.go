@@ -446,7 +446,7 @@ func (k *Kernel) Bind(c *Call) Result {
 	if e := k.mayCreateLocked(p, l.m, l.parent()); e != 0 {
 		return fail(e)
 	}
-	undo, e := l.m.layer.prepareCreate(&l) // overlay.go
+	undo, e := k.prepareCreateLocked(&l) // overlay.go
 	if e != 0 {
 		return fail(e)
 	}

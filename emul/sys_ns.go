@@ -42,7 +42,7 @@ func (k *Kernel) mkdirCommon(c *Call, dirfd int, addr uint64, mode uint32) Resul
 	if e := k.mayCreateLocked(c.Proc, l.m, l.parent()); e != 0 {
 		return fail(e)
 	}
-	undo, e := l.m.layer.prepareCreate(&l)
+	undo, e := k.prepareCreateLocked(&l)
 	if e != 0 {
 		return fail(e)
 	}
@@ -345,10 +345,10 @@ func (k *Kernel) linkCommon(c *Call, olddirfd int, oldAddr uint64, newdirfd int,
 		return fail(e)
 	}
 	// In an overlay a lower file is copied up to be linked.
-	if e := ol.m.layer.copyUp(&ol, true); e != 0 {
+	if e := k.copyUpLocked(&ol, true); e != 0 {
 		return fail(e)
 	}
-	undo, e := nl.m.layer.prepareCreate(&nl)
+	undo, e := k.prepareCreateLocked(&nl)
 	if e != 0 {
 		return fail(e)
 	}
@@ -390,7 +390,7 @@ func (k *Kernel) symlinkCommon(c *Call, targetAddr uint64, dirfd int, addr uint6
 	if e := k.mayCreateLocked(c.Proc, l.m, l.parent()); e != 0 {
 		return fail(e)
 	}
-	undo, e := l.m.layer.prepareCreate(&l)
+	undo, e := k.prepareCreateLocked(&l)
 	if e != 0 {
 		return fail(e)
 	}
@@ -438,7 +438,7 @@ func (k *Kernel) mknodCommon(c *Call, dirfd int, addr uint64, mode uint32, dev u
 	if e := k.mayCreateLocked(c.Proc, l.m, l.parent()); e != 0 {
 		return fail(e)
 	}
-	undo, e := l.m.layer.prepareCreate(&l)
+	undo, e := k.prepareCreateLocked(&l)
 	if e != 0 {
 		return fail(e)
 	}

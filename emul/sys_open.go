@@ -134,7 +134,7 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 		if !l.node().isDir() {
 			return fail(syscall.ENOTDIR)
 		}
-		if e := l.m.layer.copyUp(&l, false); e != 0 {
+		if e := k.copyUpLocked(&l, false); e != 0 {
 			return fail(e)
 		}
 		return k.openTmpfileLocked(p, l, flags, mode)
@@ -150,7 +150,7 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 		if e := k.mayCreateLocked(p, l.m, l.parent()); e != 0 {
 			return fail(e)
 		}
-		undo, e := l.m.layer.prepareCreate(&l)
+		undo, e := k.prepareCreateLocked(&l)
 		if e != 0 {
 			return fail(e)
 		}
@@ -189,7 +189,7 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 		if flags&syscall.O_NOATIME != 0 && !k.isOwnerLocked(p, l.m, l.node()) {
 			return fail(syscall.EPERM)
 		}
-		if r, done := l.m.layer.openNode(&l, flags, k.HostFDs); done {
+		if r, done := k.openNodeLocked(&l, flags); done {
 			return r
 		}
 		ino = l.ino

@@ -30,7 +30,7 @@ func (k *Kernel) Truncate(c *Call) Result {
 	if e := k.permLocked(c.Proc, l.m, l.node(), mayWrite); e != 0 {
 		return fail(e)
 	}
-	if e := l.m.layer.copyUp(&l, size != 0); e != 0 {
+	if e := k.copyUpLocked(&l, size != 0); e != 0 {
 		return fail(e)
 	}
 	if err := l.m.FS.Truncate(l.ino, size); err != nil {
@@ -71,7 +71,7 @@ func (k *Kernel) chmodLocked(c *Call, l loc, mode uint32) Result {
 	if p.Uid != 0 && !p.inGroup(a.Gid) {
 		mode &^= syscall.S_ISGID
 	}
-	if e := l.m.layer.copyUp(&l, true); e != 0 {
+	if e := k.copyUpLocked(&l, true); e != 0 {
 		return fail(e)
 	}
 	return retErr(0, l.m.FS.Chmod(l.ino, mode))
@@ -153,7 +153,7 @@ func (k *Kernel) chownLocked(c *Call, l loc, uid, gid uint32) Result {
 			return fail(syscall.EPERM)
 		}
 	}
-	if e := l.m.layer.copyUp(&l, true); e != 0 {
+	if e := k.copyUpLocked(&l, true); e != 0 {
 		return fail(e)
 	}
 	if err := l.m.FS.Chown(l.ino, nu, ng); err != nil {
@@ -238,7 +238,7 @@ func (k *Kernel) setTimesLocked(c *Call, l loc, at, mt *time.Time, explicit bool
 			return fail(e)
 		}
 	}
-	if e := l.m.layer.copyUp(&l, true); e != 0 {
+	if e := k.copyUpLocked(&l, true); e != 0 {
 		return fail(e)
 	}
 	return retErr(0, l.m.FS.SetTimes(l.ino, at, mt))

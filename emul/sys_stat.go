@@ -367,7 +367,7 @@ func (k *Kernel) setCwdLocked(p *Process, l loc) Result {
 	if e := k.permLocked(p, l.m, l.node(), mayExec); e != 0 {
 		return fail(e)
 	}
-	if e := l.m.layer.copyUp(&l, false); e != 0 {
+	if e := k.copyUpLocked(&l, false); e != 0 {
 		return fail(e)
 	}
 	f := k.newFileLocked(l.m, l.ino, oPath, l.abs)

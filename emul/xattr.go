@@ -139,7 +139,7 @@ func (k *Kernel) xattrDo(c *Call, l loc, op xattrOp, a []uint64) Result {
 		if flags&ramfs.XattrReplace != 0 {
 			return fail(syscall.ENODATA)
 		}
-		if e := l.m.layer.copyUp(&l, true); e != 0 {
+		if e := k.copyUpLocked(&l, true); e != 0 {
 			return fail(e)
 		}
 	}
