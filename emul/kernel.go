@@ -9,11 +9,18 @@
 // Complete (answer.go) carry out the Result with the transport's
 // primitives (a Target).
 //
+// Shape: each mount is a layer (layer.go: a plain ramfs, or an overlay of a
+// host directory under a ramfs, overlay*.go) that the handlers use without
+// asking which; a path walk is a resolver (walk.go) whose steps go through
+// the layers, with magic links in walk_proc.go and permission rules in
+// perm.go.
+//
 // Locking: Kernel.mu serialises every Handle call and every table update; it
 // is taken before any ramfs.FS lock (ramfs has one lock per FS, taken inside
-// its own methods). Helpers that expect k.mu held end in "Locked". A
-// Target's primitives are called without k.mu (they may block, or call
-// back into the Kernel).
+// its own methods). Helpers that expect k.mu held end in "Locked" or say so
+// in a "Preconditions:" line; every layer method and resolver method runs
+// under k.mu. A Target's primitives are called without k.mu (they may
+// block, or call back into the Kernel).
 package emul
 
 import (
@@ -148,7 +155,9 @@ type Mount struct {
 	// upper layer and Lower the read-only lower one, never written.
 	Lower Lower
 
-	ov *overlay // made by NewKernel when Lower is set
+	// layer is what the handlers see of the mount (layer.go): FS
+	// itself, or the overlay of Lower under FS. Set by NewKernel.
+	layer layer
 }
 
 // Kernel holds the emulated state shared by every target process.
@@ -194,8 +203,9 @@ func NewKernel(mounts []*Mount, host Host) *Kernel {
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Path < ms[j].Path })
 	overlays := false
 	for _, m := range ms {
+		m.layer = ramLayer{fs: m.FS}
 		if m.Lower != nil {
-			m.ov = newOverlay(m)
+			m.layer = newOverlay(m)
 			overlays = true
 		}
 	}
@@ -252,9 +262,6 @@ type Process struct {
 	// fs is the working directory, shared with the processes that share
 	// it in the kernel (clone with CLONE_FS: ShareFS), as fs_struct is.
 	fs *fsContext
-	// hostDirs caches the host path behind a dirfd that is not ours
-	// ("" = not a directory we could name).
-	hostDirs map[int]string
 	// Creds are the ids the process acts with; Uid and Gid (fsuid and
 	// fsgid) are also what new files get. Written by the transport's
 	// serving goroutine (from /proc), and by Process for a child.
@@ -339,7 +346,6 @@ func (k *Kernel) BeginCall(p *Process, tid int) (rescan bool) {
 	if p.execBy[tid] {
 		// The exec has run or failed: the table now shows which.
 		delete(p.execBy, tid)
-		clear(p.hostDirs)
 		rescan = true
 	}
 	if p.unseen[tid] {
@@ -355,18 +361,18 @@ func (k *Kernel) ExecDone(p *Process) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	clear(p.execBy)
-	clear(p.hostDirs)
 }
 
 // fsContext is a working directory, as the kernel's fs_struct: one per
 // process unless processes share it.
 type fsContext struct {
 	// cwd is the working directory when it lies inside a mount; nil
-	// means the host kernel's working directory is in force.
-	cwd *File
-	// hostCwd caches the host working directory ("" = unknown).
-	hostCwd string
-	users   int
+	// means the host kernel's working directory is in force. The
+	// kernel's own working directory is never cached: a rename of a host
+	// directory would make a copy stale. It is read when needed
+	// (Host.Cwd).
+	cwd   *File
+	users int
 }
 
 // dropFSLocked gives up p's use of its fsContext.

@@ -4,6 +4,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"fsshim/ramfs"
 )
 
 const (
@@ -132,20 +134,20 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 		if !l.node().isDir() {
 			return fail(syscall.ENOTDIR)
 		}
-		if e := k.materializeLocked(&l, false); e != 0 {
+		if e := k.copyUpLocked(&l, false); e != 0 {
 			return fail(e)
 		}
 		return k.openTmpfileLocked(p, l, flags, mode)
 	}
-	ino := l.ino
-	if ino == nil && l.lo == nil {
+	var ino *ramfs.Inode
+	if !l.node().ok() {
 		if !creating || l.name == "" {
 			return fail(syscall.ENOENT)
 		}
 		if l.slash {
 			return fail(syscall.EISDIR)
 		}
-		if e := k.mayCreateNode(p, l.m, l.parent()); e != 0 {
+		if e := k.mayCreateLocked(p, l.m, l.parent()); e != 0 {
 			return fail(e)
 		}
 		undo, e := k.prepareCreateLocked(&l)
@@ -181,19 +183,16 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 				return fail(syscall.ENOTDIR)
 			}
 		}
-		if e := k.permNodeLocked(p, l.m, l.node(), accessFor(flags)); e != 0 {
+		if e := k.permLocked(p, l.m, l.node(), accessFor(flags)); e != 0 {
 			return fail(e)
 		}
-		if flags&syscall.O_NOATIME != 0 && !k.isOwnerNode(p, l.m, l.node()) {
+		if flags&syscall.O_NOATIME != 0 && !k.isOwnerLocked(p, l.m, l.node()) {
 			return fail(syscall.EPERM)
 		}
-		if ino == nil {
-			// In an overlay's lower layer alone.
-			if r, done := k.openLowerLocked(&l, flags); done {
-				return r
-			}
-			ino = l.ino
+		if r, done := k.openNodeLocked(&l, flags); done {
+			return r
 		}
+		ino = l.ino
 		if typ != syscall.S_IFREG && typ != syscall.S_IFDIR && typ != syscall.S_IFLNK && flags&oPath == 0 {
 			// A FIFO or device opens its shadow on the host; a
 			// socket cannot be opened (special.go).
@@ -208,32 +207,6 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 	}
 	f := k.newFileLocked(l.m, ino, flags&oKeepMask, l.abs)
 	return Result{Action: InstallFD, File: f, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1}
-}
-
-// openLowerLocked opens an entry of an overlay's lower layer that the
-// upper layer lacks, after the checks of openCommon: a non-directory opened
-// for reading (or O_PATH) is the host file itself when the transport can
-// install it; anything else is copied up first (without its data when
-// O_TRUNC is about to empty it) and opened as an upper file (done false).
-func (k *Kernel) openLowerLocked(l *loc, flags int) (r Result, done bool) {
-	typ := l.lo.typ()
-	readOnly := flags&oPath != 0 || (flags&oAccmode == syscall.O_RDONLY && flags&syscall.O_TRUNC == 0)
-	if k.HostFDs && typ != syscall.S_IFDIR && readOnly && (typ == syscall.S_IFREG || flags&oPath != 0) {
-		hf := flags & (syscall.O_NONBLOCK | syscall.O_APPEND | syscall.O_DIRECT | syscall.O_NOATIME | syscall.O_DSYNC | syscall.O_SYNC | syscall.O_NOCTTY)
-		if flags&oPath != 0 {
-			hf = oPath
-		}
-		lf, err := l.m.ov.lower.Open(l.lo.rel, hf)
-		if err != nil {
-			return errResult(err), true
-		}
-		return Result{Action: InstallHostFD, Host: lf, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1}, true
-	}
-	data := !(typ == syscall.S_IFREG && flags&syscall.O_TRUNC != 0 && flags&oPath == 0)
-	if e := k.copyUpLocked(l, data); e != 0 {
-		return fail(e), true
-	}
-	return Result{}, false
 }
 
 // openTmpfileLocked implements O_TMPFILE: an unnamed regular file in dir.
@@ -271,9 +244,7 @@ func (k *Kernel) hostResult(c *Call, l loc) Result {
 // dropped and the kernel closes the placeholder.
 func (k *Kernel) Close(c *Call) Result {
 	fd := fdArg(c.Args[0])
-	p := c.Proc
-	delete(p.hostDirs, fd)
-	k.dropFDLocked(p, fd)
+	k.dropFDLocked(c.Proc, fd)
 	return cont()
 }
 
@@ -290,11 +261,6 @@ func (k *Kernel) CloseRange(c *Call) Result {
 	for fd := range p.fds {
 		if uint32(fd) >= first && uint32(fd) <= last {
 			k.dropFDLocked(p, fd)
-		}
-	}
-	for fd := range p.hostDirs {
-		if uint32(fd) >= first && uint32(fd) <= last {
-			delete(p.hostDirs, fd)
 		}
 	}
 	return cont()
@@ -325,7 +291,6 @@ func (k *Kernel) dupTo(c *Call, oldfd, newfd, flags int, three bool) Result {
 		return cont() // the kernel answers (EINVAL or the no-op)
 	}
 	f := k.fileLocked(p, oldfd)
-	delete(p.hostDirs, newfd)
 	if f == nil {
 		k.dropFDLocked(p, newfd)
 		return cont()

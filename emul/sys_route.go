@@ -57,7 +57,7 @@ func (k *Kernel) locate(c *Call, dirfd int, addr uint64, empty, follow bool) (lo
 			return loc{}, 0, e
 		}
 		if !st.host {
-			return loc{m: st.m, ino: st.d, abs: st.abs}, reachIn, 0
+			return loc{m: st.m, ino: st.dir.ino, abs: st.abs}, reachIn, 0
 		}
 		return loc{host: true, hostPath: st.hostPath}, k.hostReach(st.hostPath), 0
 	}
@@ -581,7 +581,7 @@ func (k *Kernel) FileSetattr(c *Call) Result {
 	if done {
 		return r
 	}
-	if !k.isOwnerNode(c.Proc, l.m, l.node()) {
+	if !k.isOwnerLocked(c.Proc, l.m, l.node()) {
 		return fail(syscall.EPERM)
 	}
 	if !allZero(b[:fileAttrSizeVer0]) {
