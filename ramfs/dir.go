@@ -311,7 +311,7 @@ func (fs *FS) Link(dir *Inode, name string, target *Inode) error {
 	dir.dir.add(name, target)
 	target.nlink++
 	target.linkable = false
-	target.ctime = now
+	fs.ctimeLocked(target, now)
 	fs.modifiedLocked(dir, now)
 	return nil
 }
@@ -356,7 +356,7 @@ func (fs *FS) Unlink(dir *Inode, name string) error {
 	now := fs.nowLocked()
 	fs.removeEntryLocked(dir, de)
 	n.nlink--
-	n.ctime = now
+	fs.ctimeLocked(n, now)
 	fs.modifiedLocked(dir, now)
 	fs.maybeFreeLocked(n)
 	return nil
@@ -393,7 +393,7 @@ func (fs *FS) Rmdir(dir *Inode, name string) error {
 	fs.removeEntryLocked(dir, de)
 	fs.killDirLocked(n)
 	dir.nlink--
-	n.ctime = now
+	fs.ctimeLocked(n, now)
 	fs.modifiedLocked(dir, now)
 	fs.maybeFreeLocked(n)
 	return nil

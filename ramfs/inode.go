@@ -66,7 +66,13 @@ type Inode struct {
 
 	// dir is set for directories only.
 	dir *dirData
-	// file holds the size and pages of a regular file.
+	// hasData is set when the file has a backing file in the Store
+	// (store.go), whose key the kernel reports is dataKey.
+	// +checklocks:fs.mu
+	hasData bool
+	// +checklocks:fs.mu
+	dataKey uint64
+	// file holds the size and pages of a regular file without a Store.
 	// +checklocks:fs.mu
 	file pageTree
 	// target is the target of a symlink; it never changes.
@@ -146,6 +152,10 @@ func (n *Inode) attrLocked() Attr {
 	}
 	switch mode & sIFMT {
 	case sIFREG:
+		if n.fs.store != nil {
+			n.fs.storeAttrLocked(n, &a)
+			break
+		}
 		a.Size = n.file.size
 		a.Blocks = n.file.npages * (pageSize / 512)
 	case sIFDIR:
@@ -165,7 +175,7 @@ func (fs *FS) Chmod(n *Inode, mode uint32) error {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	n.mode.Store(n.typ() | mode&permMask)
-	n.ctime = fs.nowLocked()
+	fs.ctimeLocked(n, fs.nowLocked())
 	return nil
 }
 
@@ -194,7 +204,7 @@ func (fs *FS) Chown(n *Inode, uid, gid int64) error {
 		}
 		n.mode.Store(mode)
 	}
-	n.ctime = fs.nowLocked()
+	fs.ctimeLocked(n, fs.nowLocked())
 	return nil
 }
 
@@ -207,6 +217,12 @@ func (fs *FS) SetTimes(n *Inode, atime, mtime *time.Time) error {
 	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
+	if fs.backed(n) {
+		if err := fs.ensureDataLocked(n); err != nil {
+			return err
+		}
+		return storeErr(fs.store.SetTimes(n.ino, atime, mtime))
+	}
 	if atime != nil {
 		n.atime = atime.Round(0)
 	}
@@ -224,6 +240,10 @@ func (fs *FS) SetTimes(n *Inode, atime, mtime *time.Time) error {
 func (fs *FS) Touch(n *Inode, atime bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
+	if fs.backed(n) {
+		fs.storeTouch(n, atime)
+		return
+	}
 	if atime {
 		fs.accessedLocked(n)
 		return
@@ -294,6 +314,9 @@ func (fs *FS) Unref(n *Inode) {
 func (fs *FS) maybeFreeLocked(n *Inode) {
 	if n.nlink != 0 || n.refs != 0 {
 		return
+	}
+	if n.hasData && fs.dropDataLocked(n) {
+		fs.reapOrphansLocked()
 	}
 	if n.file.npages > 0 || n.file.size > 0 {
 		fs.usedBytes -= n.file.npages * pageSize

@@ -44,6 +44,10 @@ type Options struct {
 	MaxInodes int64            // 0 = unlimited
 	Now       func() time.Time // clock; nil = time.Now
 
+	// Store, if set, holds the data of regular files (store.go); nil
+	// keeps it in the Go heap.
+	Store Store
+
 	// MaxLinks limits the link count of an inode (Link, and Mkdir/Rename
 	// on the parent directory) and makes them fail with EMLINK. tmpfs has
 	// no limit; 0 means the largest value Attr.Nlink can hold.
@@ -100,12 +104,27 @@ type FS struct {
 	usedBytes int64
 	// +checklocks:mu
 	usedInodes int64
+
+	store Store
+	// byKey finds a backed file by its backing file's key.
+	// +checklocks:mu
+	byKey map[uint64]*Inode
+	// orphans are unlinked backed files a program may still hold open;
+	// orphanCheck is how many there must be before they are checked again.
+	// +checklocks:mu
+	orphans     map[*Inode]bool
+	orphanCheck int
 }
 
 // New returns an empty FS whose root is a directory with mode 0755 owned by
 // uid 0, gid 0.
 func New(opt Options) *FS {
-	fs := &FS{opt: opt, now: opt.Now, maxLinks: opt.MaxLinks}
+	fs := &FS{opt: opt, now: opt.Now, maxLinks: opt.MaxLinks, store: opt.Store}
+	if fs.store != nil {
+		fs.byKey = map[uint64]*Inode{}
+		fs.orphans = map[*Inode]bool{}
+		fs.orphanCheck = 64
+	}
 	if fs.now == nil {
 		fs.now = time.Now
 	}
@@ -159,7 +178,18 @@ func (fs *FS) reserveLocked(bytes, inodes int64) error {
 //
 // Preconditions: fs.mu is locked.
 func (fs *FS) freeBytesLocked() int64 {
-	return max(fs.capacity()-fs.usedBytes, 0)
+	return max(fs.capacity()-fs.usedBytes-fs.storeUsedLocked(), 0)
+}
+
+// storeUsedLocked is what the Store's files take when a capacity is set
+// (the Store's own limit enforces it for data; metadata is ramfs's).
+//
+// Preconditions: fs.mu is locked.
+func (fs *FS) storeUsedLocked() int64 {
+	if fs.store == nil || fs.opt.Capacity <= 0 {
+		return 0
+	}
+	return fs.store.Used()
 }
 
 // capacity returns the byte limit (see the package doc for "unlimited").
@@ -190,7 +220,7 @@ func (fs *FS) Statfs() Statfs {
 	return Statfs{
 		Bsize:   pageSize,
 		Blocks:  uint64(total / pageSize),
-		Bfree:   uint64(max(total-fs.usedBytes, 0) / pageSize),
+		Bfree:   uint64(max(total-fs.usedBytes-fs.storeUsedLocked(), 0) / pageSize),
 		Files:   uint64(files),
 		Ffree:   uint64(max(files-fs.usedInodes, 0)),
 		Namelen: NameMax,
