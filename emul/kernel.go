@@ -143,6 +143,10 @@ type Mount struct {
 	Lower Lower
 
 	ov *overlay // made by NewKernel when Lower is set
+
+	// DataDev is the device number of the backing files of FS's Store
+	// (passthrough.go); 0 when there is none.
+	DataDev uint64
 }
 
 // Kernel holds the emulated state shared by every target process.
@@ -176,6 +180,16 @@ type Kernel struct {
 	// kernel's (a supervised target); nil means emul's table is the fd
 	// table itself (linked).
 	Oracle FDOracle
+
+	// Passthrough says the filter leaves the data calls, close among
+	// them, to the kernel (passthrough.go): regular files of mounts with
+	// a Store are opened onto their backing files (this needs HostFDs),
+	// and since a close is never seen, every use of an emulated fd is
+	// checked against the kernel's table.
+	Passthrough bool
+	// Data, if set, tells which file a program's fd refers to
+	// (passthrough.go).
+	Data DataOracle
 
 	// OnFault, if set, is told about unexpected internal errors that were
 	// turned into EIO (so they are logged, never silent).
@@ -275,6 +289,9 @@ type Process struct {
 	// one's calls.
 	SharedFDs bool
 	Dead      bool
+	// sweepAt is the table size at which a passthrough Kernel has the
+	// table read again (installLocked).
+	sweepAt int
 }
 
 // FDOracle answers from the kernel what a target's fd refers to, so emul's
@@ -383,7 +400,7 @@ func (k *Kernel) Process(tgid int, parent *Process) *Process {
 	if p := k.procs[tgid]; p != nil {
 		return p
 	}
-	p := &Process{Tgid: tgid, fds: map[int]*fdEntry{}, Umask: 0o022, fs: &fsContext{users: 1}}
+	p := &Process{Tgid: tgid, fds: map[int]*fdEntry{}, Umask: 0o022, fs: &fsContext{users: 1}, sweepAt: 64}
 	if parent != nil {
 		if parent.fs.cwd != nil {
 			p.fs.cwd = parent.fs.cwd
@@ -445,6 +462,13 @@ func (k *Kernel) installLocked(p *Process, fd int, f *File) {
 	k.dropFDLocked(p, fd)
 	f.refs++
 	p.fds[fd] = &fdEntry{file: f}
+	if k.Passthrough && len(p.fds) >= p.sweepAt {
+		// Closes are not seen: entries of closed fds pile up (each
+		// holds fsshim's placeholder) until a read of the fd table
+		// drops them. Reading it when the table has doubled keeps
+		// the cost in proportion.
+		p.NeedScan = true
+	}
 }
 
 // Abandon drops the reference a Result's File holds when the transport
@@ -479,6 +503,7 @@ func (k *Kernel) SetFDs(p *Process, fds map[int]uint64) {
 		}
 	}
 	p.NeedScan = false
+	p.sweepAt = 2*len(p.fds) + 64
 }
 
 // FDs returns p's emulated fd numbers and their description ids.
@@ -520,7 +545,7 @@ func (k *Kernel) fileLocked(p *Process, fd int) *File {
 		return nil
 	}
 	if ok {
-		unsure := e.tentative || len(p.execBy) > 0 || p.SharedFDs
+		unsure := e.tentative || len(p.execBy) > 0 || p.SharedFDs || k.Passthrough
 		if !unsure || k.Oracle.Holds(p.Tgid, fd, e.file) {
 			return e.file
 		}
@@ -546,6 +571,9 @@ type File struct {
 	// path is the absolute path the file was opened by (for getcwd after
 	// fchdir and for readlink of /proc/self/fd).
 	path string
+	// backed marks a description made for one call from a program's fd
+	// onto a backing file (identLocked); it is in no table.
+	backed bool
 	// dents is the listing getdents serves a directory of an overlay
 	// mount from (overlay.go), taken at position 0.
 	dents []dent

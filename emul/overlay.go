@@ -840,7 +840,7 @@ func (k *Kernel) procLowerLocked(p *Process, hp string) (string, bool) {
 		}
 	}
 	tgid = q.Tgid
-	if k.fileLocked(q, fd) != nil {
+	if k.identLocked(q, fd) != nil {
 		return "", false // an emulated fd: procFDLocked's
 	}
 	target, err := k.host.FDPath(tgid, fd)

@@ -40,7 +40,7 @@ func (k *Kernel) fdLoc(p *Process, fd int) (loc, Result, bool) {
 	if fd == atFDCWD {
 		f = p.fs.cwd
 	} else {
-		f = k.fileLocked(p, fd)
+		f = k.identLocked(p, fd)
 	}
 	if f == nil {
 		return loc{}, cont(), true
@@ -90,7 +90,7 @@ func (k *Kernel) Lstat(c *Call) Result {
 
 // Fstat follows fstat(2).
 func (k *Kernel) Fstat(c *Call) Result {
-	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
+	f := k.identLocked(c.Proc, fdArg(c.Args[0]))
 	if f == nil {
 		return cont()
 	}
@@ -149,7 +149,7 @@ func (k *Kernel) Statfs(c *Call) Result {
 
 // Fstatfs follows fstatfs(2).
 func (k *Kernel) Fstatfs(c *Call) Result {
-	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
+	f := k.identLocked(c.Proc, fdArg(c.Args[0]))
 	if f == nil {
 		return cont()
 	}

@@ -92,7 +92,7 @@ func (k *Kernel) startLocked(p *Process, dirfd int) (walkState, syscall.Errno) {
 		}
 		return walkState{host: true, hostPath: p.fs.hostCwd}, 0
 	}
-	if f := k.fileLocked(p, dirfd); f != nil {
+	if f := k.identLocked(p, dirfd); f != nil {
 		if f.ino.Mode()&syscall.S_IFMT != syscall.S_IFDIR {
 			return walkState{}, syscall.ENOTDIR
 		}
@@ -372,7 +372,7 @@ func (k *Kernel) procFDLocked(p *Process, hp string) *File {
 			return nil
 		}
 	}
-	return k.fileLocked(q, fd)
+	return k.identLocked(q, fd)
 }
 
 // hostToRamLocked maps a host path at or below a mount path to the ramfs

@@ -72,6 +72,9 @@ type Inode struct {
 	hasData bool
 	// +checklocks:fs.mu
 	dataKey uint64
+	// opened is the path the file was last opened by (SetOpenedPath).
+	// +checklocks:fs.mu
+	opened string
 	// file holds the size and pages of a regular file without a Store.
 	// +checklocks:fs.mu
 	file pageTree
@@ -210,7 +213,8 @@ func (fs *FS) Chown(n *Inode, uid, gid int64) error {
 
 // SetTimes sets atime and/or mtime (nil leaves one unchanged) and sets ctime
 // to now, like utimensat(2). With both nil nothing changes, as utimensat
-// does for UTIME_OMIT twice. UTIME_NOW is the caller's: pass fs.Now().
+// does for UTIME_OMIT twice. A pointer to the zero Time is UTIME_NOW: the
+// FS's clock (or, for a file in a Store, the kernel's) at the change.
 func (fs *FS) SetTimes(n *Inode, atime, mtime *time.Time) error {
 	if atime == nil && mtime == nil {
 		return nil
@@ -223,13 +227,20 @@ func (fs *FS) SetTimes(n *Inode, atime, mtime *time.Time) error {
 		}
 		return storeErr(fs.store.SetTimes(n.ino, atime, mtime))
 	}
+	now := fs.nowLocked()
 	if atime != nil {
 		n.atime = atime.Round(0)
+		if atime.IsZero() {
+			n.atime = now
+		}
 	}
 	if mtime != nil {
 		n.mtime = mtime.Round(0)
+		if mtime.IsZero() {
+			n.mtime = now
+		}
 	}
-	n.ctime = fs.nowLocked()
+	n.ctime = now
 	return nil
 }
 
@@ -316,7 +327,11 @@ func (fs *FS) maybeFreeLocked(n *Inode) {
 		return
 	}
 	if n.hasData && fs.dropDataLocked(n) {
+		// A program may hold the file open: it stays whole (and
+		// linkable, for O_TMPFILE) until reapOrphansLocked sees it
+		// closed.
 		fs.reapOrphansLocked()
+		return
 	}
 	if n.file.npages > 0 || n.file.size > 0 {
 		fs.usedBytes -= n.file.npages * pageSize

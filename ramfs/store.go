@@ -109,7 +109,7 @@ func (fs *FS) dropDataLocked(n *Inode) (orphaned bool) {
 	if !n.hasData {
 		return false
 	}
-	if fs.store.Busy(n.ino) {
+	if fs.orphans[n] || fs.store.Busy(n.ino) {
 		fs.orphans[n] = true
 		return true
 	}
@@ -130,8 +130,13 @@ func (fs *FS) reapOrphansLocked() {
 		return
 	}
 	for n := range fs.orphans {
-		if n.nlink == 0 && n.refs == 0 {
-			fs.dropDataLocked(n)
+		if n.nlink != 0 || n.refs != 0 {
+			delete(fs.orphans, n) // linked (O_TMPFILE) or referenced again
+			continue
+		}
+		if !fs.store.Busy(n.ino) {
+			delete(fs.orphans, n)
+			fs.maybeFreeLocked(n)
 		}
 	}
 	fs.orphanCheck = max(64, 2*len(fs.orphans))
@@ -303,4 +308,19 @@ func (fs *FS) storeTouch(n *Inode, atime bool) {
 		var now time.Time
 		fs.store.SetTimes(n.ino, nil, &now)
 	}
+}
+
+// SetOpenedPath records the path n was last opened by, for the callers
+// that must name the file behind an fd (readlink of /proc/PID/fd/N).
+func (fs *FS) SetOpenedPath(n *Inode, path string) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	n.opened = path
+}
+
+// OpenedPath returns what SetOpenedPath recorded.
+func (fs *FS) OpenedPath(n *Inode) string {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return n.opened
 }

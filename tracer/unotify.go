@@ -189,6 +189,7 @@ type server struct {
 func newServer(opt Options) *server {
 	s := &server{opt: opt, k: opt.Kernel, tids: map[int]*task{}, pidfds: map[int]int{}, ph: newPlaceholders()}
 	s.k.Oracle = s.ph
+	s.k.Data = dataFDs{pidfd: s.pidfd}
 	return s
 }
 

@@ -80,6 +80,7 @@ type options struct {
 	saves       []string
 	maxInodes   int64
 	injects     []string
+	data        string
 }
 
 func main() {
@@ -111,6 +112,7 @@ func run(args []string, stderr io.Writer) int {
 	fs.StringVar(&o.transport, "transport", "unotify", "how syscalls reach fsshim: unotify (seccomp user notification) or ptrace (SECCOMP_RET_TRACE, fsshim as the tracer)")
 	fs.BoolVar(&o.noSyncWake, "no-sync-wakeup", false, "do not ask the kernel for synchronous wake-ups (for measurements)")
 	fs.BoolVar(&o.noIsolation, "no-isolation", false, "run the program without namespaces of its own: the host directories behind mounts are then guarded by fsshim's path checks alone (see README, Threat model)")
+	fs.StringVar(&o.data, "data", "passthrough", "where file data is served: passthrough (the program's fd is onto the file's data in kernel memory; the data calls are not intercepted) or forward (every file call goes to fsshim); ptrace uses forward")
 	fs.BoolVar(&o.pin, "pin", false, "with --transport ptrace: run the program and fsshim's tracing thread on one CPU, so that no ptrace stop waits for a cross-CPU wake-up (the program sees one CPU)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageHead)
@@ -228,14 +230,23 @@ func run(args []string, stderr io.Writer) int {
 		}
 		return errorf(exitCannotExec, "%v", err)
 	}
-	filter, err := policy.Program(tr)
+	data, err := planData(o.data, fs.Changed("data"), ttr, len(table.Mounts()), capacity, rules, stderr)
+	if err != nil {
+		return errorf(exitError, "%v", err)
+	}
+	defer data.close()
+	filter, err := policy.ProgramFor(tr, data.mode, data.extra...)
 	if err != nil {
 		return errorf(exitError, "building the seccomp filter: %v", err)
 	}
 
 	var ems []*emul.Mount
-	for _, m := range table.Mounts() {
-		rfs := ramfs.New(ramfs.Options{Capacity: capacity, MaxInodes: o.maxInodes})
+	for i, m := range table.Mounts() {
+		opt := ramfs.Options{Capacity: capacity, MaxInodes: o.maxInodes}
+		if data.stores != nil {
+			opt.Store = data.stores[i]
+		}
+		rfs := ramfs.New(opt)
 		if overlays[m.Path] {
 			lower, err := lowerfs.Open(m.Path)
 			if err != nil {
@@ -243,7 +254,7 @@ func run(args []string, stderr io.Writer) int {
 			}
 			defer lower.Close()
 			initRoot(rfs, m.Path)
-			ems = append(ems, &emul.Mount{Path: m.Path, FS: rfs, Lower: lower})
+			ems = append(ems, &emul.Mount{Path: m.Path, FS: rfs, Lower: lower, DataDev: data.dev(i)})
 			continue
 		}
 		if m.Source != "" {
@@ -253,13 +264,14 @@ func run(args []string, stderr io.Writer) int {
 		} else {
 			initRoot(rfs, m.Path)
 		}
-		ems = append(ems, &emul.Mount{Path: m.Path, FS: rfs})
+		ems = append(ems, &emul.Mount{Path: m.Path, FS: rfs, DataDev: data.dev(i)})
 	}
 	k := emul.NewKernel(ems, tracer.ProcHost())
 	// The unotify supervisor can give the program a host fd (ADDFD): an
 	// overlay's lower files are then read in place. Under ptrace they are
 	// copied up when opened.
 	k.HostFDs = ttr == tracer.Unotify
+	k.Passthrough = data.mode == policy.Passthrough
 	// The host nodes behind FIFOs, devices and sockets in the mounts.
 	defer k.Cleanup()
 	var inject *faults.Set
@@ -343,6 +355,7 @@ func run(args []string, stderr io.Writer) int {
 		}
 		if o.stats {
 			rep.WriteTable(stderr)
+			data.writeUnrouted(stderr)
 		}
 		if o.statsJSON != "" {
 			if err := writeJSON(o.statsJSON, rep); err != nil {

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"fsshim/faults"
+	"fsshim/policy"
+	"fsshim/ramfs/backing"
+	"fsshim/tracer"
+)
+
+// dataPlan is how the data of the mounts' regular files is served
+// (--data): the mode, and under passthrough one private tmpfs per mount.
+type dataPlan struct {
+	mode   policy.Data
+	stores []*backing.Dir // by mount, nil under forward
+	// extra are data calls routed all the same because an --inject rule
+	// names them.
+	extra []int
+}
+
+// planData decides the data mode. Passthrough needs a transport that can
+// give the program a host fd (unotify's ADDFD) and a private tmpfs; when
+// the mode was not asked for explicitly and either is missing, it falls
+// back to forward and says why on warn (nil: silently, for ptrace, where
+// forward is the documented mode).
+func planData(flag string, explicit bool, tr tracer.Transport, nmounts int, capacity int64, rules []faults.Rule, warn io.Writer) (dataPlan, error) {
+	mode, err := policy.ParseData(flag)
+	if err != nil {
+		return dataPlan{}, err
+	}
+	plan := dataPlan{mode: mode}
+	if mode != policy.Passthrough {
+		return plan, nil
+	}
+	if tr != tracer.Unotify {
+		if explicit {
+			return dataPlan{}, errors.New("--data passthrough needs --transport unotify (ptrace cannot give the program an fd onto the file's data)")
+		}
+		plan.mode = policy.Forward
+		return plan, nil
+	}
+	sizes := make([]int64, nmounts)
+	for i := range sizes {
+		sizes[i] = capacity
+	}
+	plan.stores, err = backing.Mount(sizes)
+	if err != nil {
+		if explicit || !errors.Is(err, backing.ErrUnavailable) {
+			return dataPlan{}, fmt.Errorf("--data passthrough: %v", err)
+		}
+		fmt.Fprintf(warn, "fsshim: %v: file data is served by fsshim (--data forward)\n", err)
+		plan.mode = policy.Forward
+		plan.stores = nil
+		return plan, nil
+	}
+	for _, r := range rules {
+		plan.extra = append(plan.extra, r.Nr)
+	}
+	return plan, nil
+}
+
+// close gives up the tmpfs fds (the backing files go with the last fd
+// onto them).
+func (p dataPlan) close() {
+	for _, d := range p.stores {
+		d.Close()
+	}
+}
+
+// writeUnrouted says which calls the filter left to the kernel, under the
+// --stats table.
+func (p dataPlan) writeUnrouted(w io.Writer) {
+	if p.mode != policy.Passthrough {
+		return
+	}
+	var names []string
+	for _, r := range policy.DataCalls() {
+		routed := false
+		for _, nr := range p.extra {
+			routed = routed || nr == r.Nr
+		}
+		if !routed {
+			names = append(names, r.Name)
+		}
+	}
+	fmt.Fprintf(w, "not intercepted (--data passthrough: the kernel serves them, on a mount's files too): %s\n", strings.Join(names, ", "))
+}
+
+// dev is the device number of mount i's backing files (0 under forward).
+func (p dataPlan) dev(i int) uint64 {
+	if p.stores == nil {
+		return 0
+	}
+	return p.stores[i].Dev()
+}

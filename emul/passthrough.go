@@ -1,0 +1,83 @@
+package emul
+
+import (
+	"syscall"
+
+	"fsshim/ramfs"
+)
+
+// The passthrough data path. When a mount's ramfs keeps its files' data in
+// a Store (ramfs/backing), an open of a regular file gives the program an
+// fd onto the file's backing file (InstallHostFD): its own open file
+// description, with the access mode and status flags the program asked
+// for. The data calls (read, write, lseek, mmap, fsync, ftruncate,
+// fallocate, sendfile, splice, copy_file_range, close...) then need no
+// routing: the kernel runs them on the backing file as it would on tmpfs.
+// What stays routed needs the ramfs's names or metadata: path calls, and
+// the fd calls that report or change metadata (fstat, fchmod, fchown,
+// futimens, fxattr, fstatfs, and *at calls with AT_EMPTY_PATH).
+//
+// emul keeps no table of such fds (close is not routed, so it could not
+// be kept); the kernel is asked which file a program's fd refers to when a
+// call needs it (DataOracle), and the backing file's device and inode
+// number name the ramfs inode (ramfs.FS.InodeByDataKey). Directories and
+// O_PATH descriptions still get placeholders (kernel.go); with close not
+// routed, every use of one is checked against the kernel (fileLocked).
+
+// DataOracle answers from the kernel which file a program's fd refers to.
+type DataOracle interface {
+	// DataFD returns the device and inode number of the file fd of
+	// process tgid refers to and the fd's open(2) status flags; ok is
+	// false when fd is not open or cannot be inspected.
+	DataFD(tgid, fd int) (dev, ino uint64, flags int, ok bool)
+}
+
+// dataFlags are the open(2) flags a backing file is opened with: the
+// access mode and the status flags its open file description keeps.
+const dataFlags = oAccmode | syscall.O_APPEND | syscall.O_NONBLOCK | syscall.O_DIRECT |
+	syscall.O_NOATIME | syscall.O_DSYNC | syscall.O_SYNC | syscall.O_ASYNC
+
+// passthroughLocked reports whether an open of ino in m with flags is
+// answered with an fd onto the backing file.
+func (k *Kernel) passthroughLocked(m *Mount, ino *ramfs.Inode, flags int) bool {
+	return k.Passthrough && k.HostFDs && m.FS.HasStore() && flags&oPath == 0 && isReg(ino)
+}
+
+// openDataLocked answers an open of regular file ino with an fd onto its
+// backing file; path is what it was opened by.
+func (k *Kernel) openDataLocked(m *Mount, ino *ramfs.Inode, flags int, path string) Result {
+	df, err := m.FS.OpenData(ino, flags&dataFlags)
+	if err != nil {
+		return errResult(err)
+	}
+	m.FS.SetOpenedPath(ino, path)
+	return Result{Action: InstallHostFD, Host: df, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1}
+}
+
+// identLocked returns the description behind fd of p for a call that
+// needs the file's identity (its inode, not its data): an emulated fd's
+// description, or, for an fd onto a backing file, a description made for
+// this call from what the kernel says of the fd. nil when fd is neither.
+func (k *Kernel) identLocked(p *Process, fd int) *File {
+	if f := k.fileLocked(p, fd); f != nil {
+		return f
+	}
+	if k.Data == nil || fd < 0 || !k.Passthrough {
+		return nil
+	}
+	dev, key, flags, ok := k.Data.DataFD(p.Tgid, fd)
+	if !ok {
+		return nil
+	}
+	for _, m := range k.mounts {
+		if m.DataDev == 0 || m.DataDev != dev {
+			continue
+		}
+		n := m.FS.InodeByDataKey(key)
+		if n == nil {
+			return nil
+		}
+		return &File{m: m, ino: n, flags: flags &^ oLargefile, path: m.FS.OpenedPath(n), backed: true}
+	}
+	return nil
+}
