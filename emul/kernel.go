@@ -147,6 +147,9 @@ type Mount struct {
 	// DataDev is the device number of the backing files of FS's Store
 	// (passthrough.go); 0 when there is none.
 	DataDev uint64
+	// Placeholders, if set, makes the placeholders of the mount's
+	// directories and O_PATH descriptions under Passthrough.
+	Placeholders PlaceholderMaker
 }
 
 // Kernel holds the emulated state shared by every target process.

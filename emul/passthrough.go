@@ -32,6 +32,29 @@ type DataOracle interface {
 	DataFD(tgid, fd int) (dev, ino uint64, flags int, ok bool)
 }
 
+// PlaceholderMaker makes the file a transport installs for an emulated
+// description (InstallFD with Result.Host set) under Passthrough, where
+// the kernel answers the unrouted calls on it: one that answers them as a
+// directory (or an O_PATH fd) does, unlike a memfd.
+type PlaceholderMaker interface {
+	Placeholder(id uint64, opath bool) (ramfs.DataFile, error)
+}
+
+// placeholderLocked gives r (an InstallFD answer) the placeholder its
+// transport is to install, when the mount makes them.
+func (k *Kernel) placeholderLocked(m *Mount, r Result) Result {
+	if !k.Passthrough || m.Placeholders == nil {
+		return r
+	}
+	ph, err := m.Placeholders.Placeholder(r.File.id, r.File.flags&oPath != 0)
+	if err != nil {
+		k.putFileLocked(r.File)
+		return errResult(err)
+	}
+	r.Host = ph
+	return r
+}
+
 // dataFlags are the open(2) flags a backing file is opened with: the
 // access mode and the status flags its open file description keeps.
 const dataFlags = oAccmode | syscall.O_APPEND | syscall.O_NONBLOCK | syscall.O_DIRECT |

@@ -210,7 +210,7 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 		return k.openDataLocked(l.m, ino, flags, l.abs)
 	}
 	f := k.newFileLocked(l.m, ino, flags&oKeepMask, l.abs)
-	return Result{Action: InstallFD, File: f, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1}
+	return k.placeholderLocked(l.m, Result{Action: InstallFD, File: f, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1})
 }
 
 // openLowerLocked opens an entry of an overlay's lower layer that the
@@ -262,7 +262,7 @@ func (k *Kernel) openTmpfileLocked(p *Process, l loc, flags int, mode uint32) Re
 	if flags&syscall.O_EXCL != 0 {
 		fs.ForbidLink(n)
 	}
-	return Result{Action: InstallFD, File: f, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1}
+	return k.placeholderLocked(l.m, Result{Action: InstallFD, File: f, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1})
 }
 
 // hostResult answers a call whose path lies outside the mounts.

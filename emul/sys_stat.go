@@ -451,7 +451,7 @@ func (k *Kernel) leaveCwdLocked(p *Process) {
 // Fchdir follows fchdir(2).
 func (k *Kernel) Fchdir(c *Call) Result {
 	p := c.Proc
-	f := k.fileLocked(p, fdArg(c.Args[0]))
+	f := k.identLocked(p, fdArg(c.Args[0]))
 	if f == nil {
 		k.leaveCwdLocked(p)
 		return cont()

@@ -305,7 +305,9 @@ func ParseData(s string) (Data, error) {
 // dup family and fcntl (which keep emul's placeholders of directories
 // known) and ioctl, mmap and flock (which a directory placeholder would
 // answer unlike a directory) stay routed; so does lseek, which positions
-// a directory's listing.
+// a directory's listing, and the fsync family, which the placeholder of
+// an O_PATH description (an fd with neither read nor write access, as
+// O_PATH cannot be installed) would answer 0 instead of EBADF.
 var dataCalls = map[int]bool{
 	unix.SYS_READ:            true,
 	unix.SYS_WRITE:           true,
@@ -319,10 +321,6 @@ var dataCalls = map[int]bool{
 	unix.SYS_PWRITEV2:        true,
 	unix.SYS_CLOSE:           true,
 	unix.SYS_CLOSE_RANGE:     true,
-	unix.SYS_FSYNC:           true,
-	unix.SYS_FDATASYNC:       true,
-	unix.SYS_SYNC_FILE_RANGE: true,
-	unix.SYS_SYNCFS:          true,
 	unix.SYS_FTRUNCATE:       true,
 	unix.SYS_FALLOCATE:       true,
 	unix.SYS_SENDFILE:        true,

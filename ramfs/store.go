@@ -21,7 +21,8 @@ import (
 type Store interface {
 	// Create makes an empty backing file for inode name and returns the
 	// key the kernel reports for it (its inode number in the store).
-	Create(name uint64) (key uint64, err error)
+	// mode is the file's mode: see Touch.
+	Create(name uint64, mode uint32) (key uint64, err error)
 	// Remove deletes the backing file; open fds onto it keep its data.
 	Remove(name uint64) error
 	// Busy reports whether a file other than the Store's own may hold
@@ -43,8 +44,12 @@ type Store interface {
 	// SetTimes sets atime and/or mtime (nil leaves one, a pointer to the
 	// zero Time means the kernel's now, as UTIME_NOW) and ctime to now.
 	SetTimes(name uint64, atime, mtime *time.Time) error
-	// Touch sets ctime to now (a metadata change).
-	Touch(name uint64) error
+	// Touch sets ctime to now (a metadata change) and gives the backing
+	// file the set-user-ID, set-group-ID and group-execute bits of mode
+	// (KillPrivBits): a write by a program without CAP_FSETID then
+	// clears them as Linux's file_remove_privs does, and Getattr takes
+	// the clearing over (StoreAttr.Mode).
+	Touch(name uint64, mode uint32) error
 	// Used is the number of bytes the store's files take.
 	Used() int64
 }
@@ -59,6 +64,7 @@ type DataFile interface {
 
 // StoreAttr is what ramfs takes from a backing file for Getattr.
 type StoreAttr struct {
+	Mode                uint32
 	Size, Blocks        int64
 	Atime, Mtime, Ctime time.Time
 }
@@ -90,7 +96,7 @@ func (fs *FS) ensureDataLocked(n *Inode) error {
 	if n.hasData {
 		return nil
 	}
-	key, err := fs.store.Create(n.ino)
+	key, err := fs.store.Create(n.ino, n.mode.Load())
 	if err != nil {
 		return storeErr(err)
 	}
@@ -195,7 +201,7 @@ func (fs *FS) OpenData(n *Inode, flags int) (DataFile, error) {
 func (fs *FS) ctimeLocked(n *Inode, now time.Time) {
 	n.ctime = now
 	if n.hasData {
-		fs.store.Touch(n.ino)
+		fs.store.Touch(n.ino, n.mode.Load())
 	}
 }
 
@@ -212,7 +218,16 @@ func (fs *FS) storeAttrLocked(n *Inode, a *Attr) {
 	}
 	a.Size, a.Blocks = sa.Size, sa.Blocks
 	a.Atime, a.Mtime, a.Ctime = sa.Atime, sa.Mtime, sa.Ctime
+	if lost := a.Mode & (sISUID | sISGID) &^ sa.Mode; lost != 0 {
+		// A write cleared them (file_remove_privs on the backing file).
+		a.Mode &^= lost
+		n.mode.Store(a.Mode)
+	}
 }
+
+// KillPrivBits are the mode bits a Store's backing file carries of its
+// inode's mode (Store.Touch).
+const KillPrivBits = sISUID | sISGID | sIXGRP
 
 func (fs *FS) storeRead(n *Inode, p []byte, off int64, atime bool) (int, error) {
 	fs.mu.Lock()

@@ -1,6 +1,8 @@
 package tracer
 
 import (
+	"strconv"
+
 	"golang.org/x/sys/unix"
 
 	"fsshim/emul"
@@ -41,3 +43,15 @@ func (d dataFDs) DataFD(tgid, fd int) (dev, ino uint64, flags int, ok bool) {
 }
 
 var _ emul.DataOracle = dataFDs{}
+
+// placeholderFD returns the file to install for an InstallFD answer: the
+// one emul made (Result.Host, under the passthrough data path: a removed
+// directory of the private tmpfs named like a memfd placeholder), or a
+// memfd named after the description.
+func placeholderFD(r emul.Result) (int, error) {
+	if r.Host != nil {
+		defer r.Host.Close()
+		return unix.FcntlInt(r.Host.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	}
+	return unix.MemfdCreate(placeholderPrefix+strconv.FormatUint(r.File.ID(), 10), unix.MFD_CLOEXEC)
+}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -388,7 +387,7 @@ func (s *server) sendError(id uint64, e syscall.Errno) {
 // the description, added with ADDFD and FLAG_SEND so the syscall returns
 // the new number in the same step.
 func (s *server) install(t *task, id uint64, r emul.Result) Outcome {
-	mfd, err := unix.MemfdCreate(placeholderPrefix+strconv.FormatUint(r.File.ID(), 10), unix.MFD_CLOEXEC)
+	mfd, err := placeholderFD(r)
 	if err != nil {
 		s.k.Abandon(r.File)
 		s.opt.Log("memfd_create: " + err.Error())

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"fsshim/emul"
 	"fsshim/faults"
 	"fsshim/policy"
 	"fsshim/ramfs/backing"
@@ -96,4 +97,13 @@ func (p dataPlan) dev(i int) uint64 {
 		return 0
 	}
 	return p.stores[i].Dev()
+}
+
+// placeholders is what makes mount i's placeholders (nil under forward:
+// the transport's memfds).
+func (p dataPlan) placeholders(i int) emul.PlaceholderMaker {
+	if p.stores == nil {
+		return nil
+	}
+	return p.stores[i]
 }

@@ -254,7 +254,7 @@ func run(args []string, stderr io.Writer) int {
 			}
 			defer lower.Close()
 			initRoot(rfs, m.Path)
-			ems = append(ems, &emul.Mount{Path: m.Path, FS: rfs, Lower: lower, DataDev: data.dev(i)})
+			ems = append(ems, &emul.Mount{Path: m.Path, FS: rfs, Lower: lower, DataDev: data.dev(i), Placeholders: data.placeholders(i)})
 			continue
 		}
 		if m.Source != "" {
@@ -264,7 +264,7 @@ func run(args []string, stderr io.Writer) int {
 		} else {
 			initRoot(rfs, m.Path)
 		}
-		ems = append(ems, &emul.Mount{Path: m.Path, FS: rfs, DataDev: data.dev(i)})
+		ems = append(ems, &emul.Mount{Path: m.Path, FS: rfs, DataDev: data.dev(i), Placeholders: data.placeholders(i)})
 	}
 	k := emul.NewKernel(ems, tracer.ProcHost())
 	// The unotify supervisor can give the program a host fd (ADDFD): an

@@ -68,7 +68,7 @@ func (d *Dir) open(n uint64, flags int) (int, error) {
 }
 
 // Create implements ramfs.Store.
-func (d *Dir) Create(n uint64) (uint64, error) {
+func (d *Dir) Create(n uint64, mode uint32) (uint64, error) {
 	fd, err := d.open(n, unix.O_RDONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW)
 	if err == unix.EEXIST {
 		// A file of an inode that was freed and taken up again
@@ -80,7 +80,7 @@ func (d *Dir) Create(n uint64) (uint64, error) {
 		return 0, err
 	}
 	defer unix.Close(fd)
-	if err := unix.Fchmod(fd, 0o600); err != nil {
+	if err := unix.Fchmod(fd, backingMode(mode)); err != nil {
 		return 0, err
 	}
 	var st unix.Stat_t
@@ -112,7 +112,7 @@ func (d *Dir) Busy(n uint64) bool {
 
 // Open implements ramfs.Store.
 func (d *Dir) Open(n uint64, flags int) (ramfs.DataFile, error) {
-	fd, err := d.open(n, flags&^(unix.O_CREAT|unix.O_EXCL|unix.O_TRUNC|unix.O_CLOEXEC)|unix.O_NOFOLLOW)
+	fd, err := d.open(n, flags&^(unix.O_CREAT|unix.O_EXCL|unix.O_TRUNC|unix.O_CLOEXEC|unix.O_NOFOLLOW))
 	if err != nil {
 		return nil, err
 	}
@@ -213,6 +213,7 @@ func (d *Dir) Stat(n uint64) (ramfs.StoreAttr, error) {
 		return ramfs.StoreAttr{}, err
 	}
 	return ramfs.StoreAttr{
+		Mode: st.Mode,
 		Size: st.Size, Blocks: st.Blocks,
 		Atime: fromTimespec(st.Atim), Mtime: fromTimespec(st.Mtim), Ctime: fromTimespec(st.Ctim),
 	}, nil
@@ -245,7 +246,13 @@ func (d *Dir) SetTimes(n uint64, atime, mtime *time.Time) error {
 
 // Touch implements ramfs.Store: a chmod to the mode the file has sets its
 // ctime and nothing else.
-func (d *Dir) Touch(n uint64) error { return unix.Fchmodat(d.fd, name(n), 0o600, 0) }
+func (d *Dir) Touch(n uint64, mode uint32) error {
+	return unix.Fchmodat(d.fd, name(n), backingMode(mode), 0)
+}
+
+// backingMode is the mode of the backing file of an inode with mode m:
+// readable and writable by fsshim alone, with m's ramfs.KillPrivBits.
+func backingMode(m uint32) uint32 { return 0o600 | m&ramfs.KillPrivBits }
 
 // Used implements ramfs.Store.
 func (d *Dir) Used() int64 {
@@ -260,3 +267,38 @@ func (d *Dir) Used() int64 {
 var ErrUnavailable = errors.New("no private tmpfs")
 
 func wrap(err error) error { return fmt.Errorf("%w: %v", ErrUnavailable, err) }
+
+// PlaceholderPrefix begins the name of the directory a placeholder was
+// opened on; the program's /proc/PID/fd shows "/fsshim-ID (deleted)".
+const PlaceholderPrefix = "fsshim-"
+
+// Placeholder returns a new open file description that stands for an
+// emulated directory (or, with opath, an O_PATH description) in a
+// program's fd table, so that the kernel answers the calls fsshim does
+// not route much as it would: for a directory, a fresh directory of the
+// tmpfs, opened and removed at once (read: EISDIR, write: EBADF); for
+// O_PATH, which a transport cannot install (SECCOMP_IOCTL_NOTIF_ADDFD
+// takes no O_PATH file), a removed empty file opened with access mode 3,
+// neither for reading nor for writing (read, write, sendfile, fallocate:
+// EBADF, as on O_PATH). No two placeholders share a file.
+func (d *Dir) Placeholder(id uint64, opath bool) (ramfs.DataFile, error) {
+	nm := PlaceholderPrefix + strconv.FormatUint(id, 10)
+	var fd int
+	var err error
+	if opath {
+		fd, err = unix.Openat(d.fd, nm, unix.O_RDWR|unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		if err == nil {
+			unix.Unlinkat(d.fd, nm, 0)
+		}
+	} else {
+		if err := unix.Mkdirat(d.fd, nm, 0o500); err != nil {
+			return nil, err
+		}
+		fd, err = unix.Openat(d.fd, nm, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		unix.Unlinkat(d.fd, nm, unix.AT_REMOVEDIR)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), nm), nil
+}

@@ -3,6 +3,7 @@ package backing
 import (
 	"bytes"
 	"errors"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -140,5 +141,31 @@ func TestENOSPC(t *testing.T) {
 	}
 	if _, err := fs.WriteAt(n, []byte("x"), 200<<10); !errors.Is(err, syscall.ENOSPC) {
 		t.Errorf("a write past a full store: %v, want ENOSPC", err)
+	}
+}
+
+func TestPlaceholder(t *testing.T) {
+	d := mount(t, 0)
+	for _, opath := range []bool{false, true} {
+		f, err := d.Placeholder(7, opath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf [64]byte
+		want := unix.EISDIR
+		if opath {
+			want = unix.EBADF
+		}
+		if _, err := unix.Read(int(f.Fd()), buf[:]); err != want {
+			t.Errorf("read of a placeholder (O_PATH %v): %v, want %v", opath, err, want)
+		}
+		if _, err := unix.Write(int(f.Fd()), buf[:1]); err != unix.EBADF {
+			t.Errorf("write to a placeholder (O_PATH %v): %v, want EBADF", opath, err)
+		}
+		k, err := unix.Readlink("/proc/self/fd/"+strconv.Itoa(int(f.Fd())), buf[:])
+		if want := "/" + PlaceholderPrefix + "7 (deleted)"; err != nil || string(buf[:k]) != want {
+			t.Errorf("placeholder's link is %q, %v; want %q", buf[:k], err, want)
+		}
+		f.Close()
 	}
 }
