@@ -356,9 +356,13 @@ func (fs *FS) Unlink(dir *Inode, name string) error {
 	now := fs.nowLocked()
 	fs.removeEntryLocked(dir, de)
 	n.nlink--
-	fs.ctimeLocked(n, now)
 	fs.modifiedLocked(dir, now)
 	fs.maybeFreeLocked(n)
+	if !n.freed {
+		// Still linked or open: its ctime shows the unlink (a freed
+		// file's backing file is gone).
+		fs.ctimeLocked(n, now)
+	}
 	return nil
 }
 

@@ -177,8 +177,12 @@ func (fs *FS) reserveLocked(bytes, inodes int64) error {
 // freeBytesLocked returns how many more bytes may be charged.
 //
 // Preconditions: fs.mu is locked.
+//
+// With a Store this is ramfs's metadata against the capacity; the Store's
+// files are held to it by the Store itself (a tmpfs's size=), which, as
+// tmpfs, lets empty files be made when its data is full.
 func (fs *FS) freeBytesLocked() int64 {
-	return max(fs.capacity()-fs.usedBytes-fs.storeUsedLocked(), 0)
+	return max(fs.capacity()-fs.usedBytes, 0)
 }
 
 // storeUsedLocked is what the Store's files take when a capacity is set

@@ -19,10 +19,11 @@ import (
 //
 // A Store is called with FS.mu held; it must not call back into the FS.
 type Store interface {
-	// Create makes an empty backing file for inode name and returns the
-	// key the kernel reports for it (its inode number in the store).
-	// mode is the file's mode: see Touch.
-	Create(name uint64, mode uint32) (key uint64, err error)
+	// Create makes an empty backing file for inode name, opened with
+	// open(2) flags as Open does, and returns the key the kernel reports
+	// for it (its inode number in the store). mode is the inode's mode:
+	// see Touch.
+	Create(name uint64, mode uint32, flags int) (key uint64, f DataFile, err error)
 	// Remove deletes the backing file; open fds onto it keep its data.
 	Remove(name uint64) error
 	// Busy reports whether a file other than the Store's own may hold
@@ -96,14 +97,25 @@ func (fs *FS) ensureDataLocked(n *Inode) error {
 	if n.hasData {
 		return nil
 	}
-	key, err := fs.store.Create(n.ino, n.mode.Load())
+	f, err := fs.createDataLocked(n, 0) // O_RDONLY
 	if err != nil {
-		return storeErr(err)
+		return err
+	}
+	return f.Close()
+}
+
+// createDataLocked makes n's backing file and returns it opened with
+// flags. The backing file's times start now, by the kernel's clock.
+//
+// Preconditions: fs.mu is locked; fs.backed(n); !n.hasData.
+func (fs *FS) createDataLocked(n *Inode, flags int) (DataFile, error) {
+	key, f, err := fs.store.Create(n.ino, n.mode.Load(), flags)
+	if err != nil {
+		return nil, storeErr(err)
 	}
 	n.hasData, n.dataKey = true, key
 	fs.byKey[key] = n
-	// The backing file's times start now, from the kernel's clock.
-	return nil
+	return f, nil
 }
 
 // dropDataLocked deletes n's backing file, or keeps n as an orphan when
@@ -187,8 +199,8 @@ func (fs *FS) OpenData(n *Inode, flags int) (DataFile, error) {
 	if !fs.backed(n) {
 		return nil, syscall.EINVAL
 	}
-	if err := fs.ensureDataLocked(n); err != nil {
-		return nil, err
+	if !n.hasData {
+		return fs.createDataLocked(n, flags)
 	}
 	f, err := fs.store.Open(n.ino, flags)
 	return f, storeErr(err)

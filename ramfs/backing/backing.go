@@ -57,9 +57,11 @@ func (d *Dir) Close() error { return unix.Close(d.fd) }
 
 func name(n uint64) string { return strconv.FormatUint(n, 10) }
 
-func (d *Dir) open(n uint64, flags int) (int, error) {
+func (d *Dir) open(n uint64, flags int) (int, error) { return d.openMode(n, flags, 0) }
+
+func (d *Dir) openMode(n uint64, flags int, mode uint32) (int, error) {
 	for {
-		fd, err := unix.Openat(d.fd, name(n), flags|unix.O_CLOEXEC, 0)
+		fd, err := unix.Openat(d.fd, name(n), flags|unix.O_CLOEXEC, mode)
 		if err == unix.EINTR {
 			continue
 		}
@@ -68,26 +70,33 @@ func (d *Dir) open(n uint64, flags int) (int, error) {
 }
 
 // Create implements ramfs.Store.
-func (d *Dir) Create(n uint64, mode uint32) (uint64, error) {
-	fd, err := d.open(n, unix.O_RDONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW)
+func (d *Dir) Create(n uint64, mode uint32, flags int) (uint64, ramfs.DataFile, error) {
+	flags = flags&^(unix.O_CREAT|unix.O_EXCL|unix.O_TRUNC|unix.O_CLOEXEC|unix.O_NOFOLLOW) | unix.O_CREAT | unix.O_EXCL
+	fd, err := d.openMode(n, flags, 0o600)
 	if err == unix.EEXIST {
 		// A file of an inode that was freed and taken up again
 		// (ramfs.FS.Ref of a released inode): start empty.
 		unix.Unlinkat(d.fd, name(n), 0)
-		fd, err = d.open(n, unix.O_RDONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW)
+		fd, err = d.openMode(n, flags, 0o600)
 	}
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	defer unix.Close(fd)
-	if err := unix.Fchmod(fd, backingMode(mode)); err != nil {
-		return 0, err
+	fail := func(err error) (uint64, ramfs.DataFile, error) {
+		unix.Close(fd)
+		unix.Unlinkat(d.fd, name(n), 0)
+		return 0, nil, err
+	}
+	if mode&ramfs.KillPrivBits != 0 {
+		if err := unix.Fchmod(fd, backingMode(mode)); err != nil {
+			return fail(err)
+		}
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return 0, err
+		return fail(err)
 	}
-	return st.Ino, nil
+	return st.Ino, os.NewFile(uintptr(fd), name(n)), nil
 }
 
 // Remove implements ramfs.Store.
@@ -103,11 +112,9 @@ func (d *Dir) Busy(n uint64) bool {
 		return false // gone
 	}
 	defer unix.Close(fd)
-	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETLEASE, unix.F_WRLCK); err != nil {
-		return true
-	}
-	unix.FcntlInt(uintptr(fd), unix.F_SETLEASE, unix.F_UNLCK)
-	return false
+	// The lease goes with the fd, closed on return.
+	_, err = unix.FcntlInt(uintptr(fd), unix.F_SETLEASE, unix.F_WRLCK)
+	return err != nil
 }
 
 // Open implements ramfs.Store.
