@@ -109,6 +109,10 @@ type FS struct {
 	// byKey finds a backed file by its backing file's key.
 	// +checklocks:mu
 	byKey map[uint64]*Inode
+	// byKeyPeak is the most entries byKey has had since it was last
+	// made anew (at least 1024).
+	// +checklocks:mu
+	byKeyPeak int
 	// orphans are unlinked backed files a program may still hold open;
 	// orphanCheck is how many there must be before they are checked again.
 	// +checklocks:mu

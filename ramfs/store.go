@@ -115,6 +115,7 @@ func (fs *FS) createDataLocked(n *Inode, flags int) (DataFile, error) {
 	}
 	n.hasData, n.dataKey = true, key
 	fs.byKey[key] = n
+	fs.byKeyPeak = max(fs.byKeyPeak, len(fs.byKey), 1024)
 	return f, nil
 }
 
@@ -135,6 +136,15 @@ func (fs *FS) dropDataLocked(n *Inode) (orphaned bool) {
 	delete(fs.byKey, n.dataKey)
 	delete(fs.orphans, n)
 	n.hasData = false
+	if fs.byKeyPeak > 1024 && len(fs.byKey) < fs.byKeyPeak/4 {
+		// A Go map keeps its size when entries go: a copy gives the
+		// memory of removed files back.
+		m := make(map[uint64]*Inode, len(fs.byKey))
+		for k, v := range fs.byKey {
+			m[k] = v
+		}
+		fs.byKey, fs.byKeyPeak = m, max(len(m), 1024)
+	}
 	return false
 }
 
