@@ -3,6 +3,7 @@ package backing
 import (
 	"bytes"
 	"errors"
+	"os"
 	"strconv"
 	"syscall"
 	"testing"
@@ -167,5 +168,66 @@ func TestPlaceholder(t *testing.T) {
 			t.Errorf("placeholder's link is %q, %v; want %q", buf[:k], err, want)
 		}
 		f.Close()
+	}
+}
+
+// TestConcurrent has goroutines make, write, read, open and remove files of
+// one FS at once; every file must read back what its writer wrote, and
+// nothing may be left in the store.
+func TestConcurrent(t *testing.T) {
+	d := mount(t, 0)
+	fs := ramfs.New(ramfs.Options{Store: d})
+	const workers, files = 4, 200
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		go func(w int) {
+			for i := 0; i < files; i++ {
+				name := strconv.Itoa(w) + "-" + strconv.Itoa(i)
+				n, err := fs.Create(fs.Root(), name, 0o644, 0, 0)
+				if err != nil {
+					errs <- err
+					return
+				}
+				want := []byte(name)
+				if _, err := fs.WriteAt(n, want, 0); err != nil {
+					errs <- err
+					return
+				}
+				f, err := fs.OpenData(n, unix.O_RDONLY)
+				if err != nil {
+					errs <- err
+					return
+				}
+				got := make([]byte, len(want)+1)
+				k, _ := f.ReadAt(got, 0)
+				f.Close()
+				if string(got[:k]) != name {
+					errs <- errors.New("file " + name + " reads back " + string(got[:k]))
+					return
+				}
+				if err := fs.Unlink(fs.Root(), name); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}(w)
+	}
+	for w := 0; w < workers; w++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs.ReapOrphans()
+	if fs.Orphans() != 0 {
+		t.Errorf("%d orphans left", fs.Orphans())
+	}
+	var st unix.Stat_t
+	if err := unix.Fstatat(int(d.fd), "", &st, unix.AT_EMPTY_PATH); err != nil || st.Nlink != 2 {
+		t.Errorf("store root has %d links (%v): subdirectories left", st.Nlink, err)
+	}
+	ents, _ := os.ReadDir("/proc/self/fd/" + strconv.Itoa(d.fd))
+	if len(ents) != 0 {
+		t.Errorf("%d files left in the store", len(ents))
 	}
 }
