@@ -26,10 +26,10 @@ import (
 
 // DataOracle answers from the kernel which file a program's fd refers to.
 type DataOracle interface {
-	// DataFD returns the device and inode number of the file fd of
-	// process tgid refers to and the fd's open(2) status flags; ok is
-	// false when fd is not open or cannot be inspected.
-	DataFD(tgid, fd int) (dev, ino uint64, flags int, ok bool)
+	// DataFD returns the device and inode number of the regular file fd
+	// of process tgid refers to; ok is false when fd is not open, is no
+	// regular file or cannot be inspected.
+	DataFD(tgid, fd int) (dev, ino uint64, ok bool)
 }
 
 // PlaceholderMaker makes the file a transport installs for an emulated
@@ -88,7 +88,7 @@ func (k *Kernel) identLocked(p *Process, fd int) *File {
 	if k.Data == nil || fd < 0 || !k.Passthrough {
 		return nil
 	}
-	dev, key, flags, ok := k.Data.DataFD(p.Tgid, fd)
+	dev, key, ok := k.Data.DataFD(p.Tgid, fd)
 	if !ok {
 		return nil
 	}
@@ -100,7 +100,9 @@ func (k *Kernel) identLocked(p *Process, fd int) *File {
 		if n == nil {
 			return nil
 		}
-		return &File{m: m, ino: n, flags: flags &^ oLargefile, path: m.FS.OpenedPath(n), backed: true}
+		// The calls that come here need the inode, not the fd's
+		// access mode (the kernel's, on the fd itself).
+		return &File{m: m, ino: n, path: m.FS.OpenedPath(n), backed: true}
 	}
 	return nil
 }

@@ -15,20 +15,16 @@ import (
 // kernel would hold, with DataOracle's answers taken from them.
 type fdTable map[int]ramfs.DataFile
 
-func (t fdTable) DataFD(tgid, fd int) (dev, ino uint64, flags int, ok bool) {
+func (t fdTable) DataFD(tgid, fd int) (dev, ino uint64, ok bool) {
 	f, in := t[fd]
 	if !in {
-		return 0, 0, 0, false
+		return 0, 0, false
 	}
 	var st unix.Stat_t
 	if unix.Fstat(int(f.Fd()), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return 0, 0, 0, false
+		return 0, 0, false
 	}
-	fl, err := unix.FcntlInt(f.Fd(), unix.F_GETFL, 0)
-	if err != nil {
-		return 0, 0, 0, false
-	}
-	return st.Dev, st.Ino, fl, true
+	return st.Dev, st.Ino, true
 }
 
 // passRig is a rig whose mount keeps data in a private tmpfs and whose

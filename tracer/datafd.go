@@ -21,25 +21,21 @@ type dataFDs struct {
 }
 
 // DataFD implements emul.DataOracle.
-func (d dataFDs) DataFD(tgid, fd int) (dev, ino uint64, flags int, ok bool) {
+func (d dataFDs) DataFD(tgid, fd int) (dev, ino uint64, ok bool) {
 	pidfd, err := d.pidfd(tgid)
 	if err != nil {
-		return 0, 0, 0, false
+		return 0, 0, false
 	}
 	own, err := pidfdGetfd(pidfd, fd)
 	if err != nil {
-		return 0, 0, 0, false // EBADF: not open; ESRCH: gone
+		return 0, 0, false // EBADF: not open; ESRCH: gone
 	}
 	defer unix.Close(own)
 	var st unix.Stat_t
 	if err := unix.Fstat(own, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return 0, 0, 0, false
+		return 0, 0, false
 	}
-	fl, err := unix.FcntlInt(uintptr(own), unix.F_GETFL, 0)
-	if err != nil {
-		return 0, 0, 0, false
-	}
-	return st.Dev, st.Ino, fl, true
+	return st.Dev, st.Ino, true
 }
 
 var _ emul.DataOracle = dataFDs{}
