@@ -181,7 +181,8 @@ func (fs *FS) checkCreateLocked(dir *Inode, name string) error {
 //
 // Preconditions: fs.mu is locked; checkCreateLocked(dir, name) passed.
 func (fs *FS) createLocked(dir *Inode, name string, mode, uid, gid uint32, rdev uint64, extra int64) (*Inode, error) {
-	if err := fs.reserveLocked(inodeCost+direntBytes(name)+extra, 1); err != nil {
+	cost := inodeCost + direntBytes(name) + extra
+	if err := fs.reserveLocked(cost, 1); err != nil {
 		return nil, err
 	}
 	if dmode := dir.mode.Load(); dmode&sISGID != 0 {
@@ -192,6 +193,10 @@ func (fs *FS) createLocked(dir *Inode, name string, mode, uid, gid uint32, rdev 
 	}
 	now := fs.nowLocked()
 	n := fs.newInodeLocked(mode, uid, gid, rdev, now)
+	if err := fs.bornBackedLocked(n); err != nil {
+		fs.reserveLocked(-cost, -1)
+		return nil, err
+	}
 	if n.dir != nil {
 		n.dir.parent = dir
 		dir.nlink++
@@ -234,6 +239,10 @@ func (fs *FS) Tmpfile(dir *Inode, mode uint32, uid, gid uint32) (*Inode, error) 
 		gid = dir.gid
 	}
 	n := fs.newInodeLocked(sIFREG|mode&permMask, uid, gid, 0, fs.nowLocked())
+	if err := fs.bornBackedLocked(n); err != nil {
+		fs.reserveLocked(-inodeCost, -1)
+		return nil, err
+	}
 	n.nlink = 0
 	n.refs = 1
 	n.linkable = true

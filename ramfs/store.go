@@ -7,8 +7,8 @@ import (
 )
 
 // Store keeps the data of regular files outside the Go heap, in files the
-// kernel serves (ramfs/backing: a private tmpfs). Each regular inode that
-// ever held data has one backing file, named by the inode number; a
+// kernel serves (ramfs/backing: a private tmpfs). Each regular inode has
+// one backing file from its creation, named by the inode number; a
 // program's fd can refer to it directly (OpenData), so reads, writes,
 // offsets, mmap and locks are the kernel's, and ramfs keeps only names
 // and metadata. With a Store, size, blocks, atime, mtime and ctime of a
@@ -95,6 +95,22 @@ func (fs *FS) backed(n *Inode) bool {
 // Preconditions: fs.mu is locked; fs.backed(n).
 func (fs *FS) ensureDataLocked(n *Inode) error {
 	if n.hasData {
+		return nil
+	}
+	f, err := fs.createDataLocked(n, 0) // O_RDONLY
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// bornBackedLocked gives a new regular file its backing file at once, so
+// that all its times are the kernel's from the start (an open does not
+// change them, as it would if the backing file were made then).
+//
+// Preconditions: fs.mu is locked; n is new.
+func (fs *FS) bornBackedLocked(n *Inode) error {
+	if !fs.backed(n) {
 		return nil
 	}
 	f, err := fs.createDataLocked(n, 0) // O_RDONLY

@@ -231,3 +231,25 @@ func TestConcurrent(t *testing.T) {
 		t.Errorf("%d files left in the store", len(ents))
 	}
 }
+
+// TestOpenKeepsTimes: opening a file for the program changes none of its
+// times, as open(2) does not.
+func TestOpenKeepsTimes(t *testing.T) {
+	d := mount(t, 0)
+	fs := ramfs.New(ramfs.Options{Store: d})
+	n, err := fs.Mknod(fs.Root(), "f", unix.S_IFREG|0o644, 0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := fs.Getattr(n)
+	f, err := fs.OpenData(n, unix.O_RDWR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	after := fs.Getattr(n)
+	if !after.Mtime.Equal(before.Mtime) || !after.Ctime.Equal(before.Ctime) || !after.Atime.Equal(before.Atime) {
+		t.Errorf("times changed by an open: %v %v %v -> %v %v %v",
+			before.Atime, before.Mtime, before.Ctime, after.Atime, after.Mtime, after.Ctime)
+	}
+}
