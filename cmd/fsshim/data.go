@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strings"
+	"time"
 
 	"fsshim/emul"
 	"fsshim/faults"
@@ -106,4 +108,40 @@ func (p dataPlan) placeholders(i int) emul.PlaceholderMaker {
 		return nil
 	}
 	return p.stores[i]
+}
+
+// giveBackMemory returns to the system, while the program runs, the
+// memory of files it removed: the Go runtime frees the ramfs's records of
+// removed files at its next collection, which an idle supervisor may not
+// start for minutes, and keeps freed pages for a while after. Once a
+// second it looks at what the mounts' ramfs hold, and when that has
+// fallen to half its high-water mark (and by 16 MiB at least) it has the
+// runtime collect and give the freed pages back. (Under passthrough the
+// data itself is the kernel's: a removed file's pages go with it.) The
+// returned func stops it.
+func giveBackMemory(ems []*emul.Mount) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		var peak int64
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			var used int64
+			for _, m := range ems {
+				b, _ := m.FS.Used()
+				used += b
+			}
+			peak = max(peak, used)
+			if peak-used >= 16<<20 && used < peak/2 {
+				debug.FreeOSMemory()
+				peak = used
+			}
+		}
+	}()
+	return func() { close(done) }
 }

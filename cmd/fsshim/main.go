@@ -267,6 +267,7 @@ func run(args []string, stderr io.Writer) int {
 		ems = append(ems, &emul.Mount{Path: m.Path, FS: rfs, DataDev: data.dev(i), Placeholders: data.placeholders(i)})
 	}
 	k := emul.NewKernel(ems, tracer.ProcHost())
+	defer giveBackMemory(ems)()
 	// The unotify supervisor can give the program a host fd (ADDFD): an
 	// overlay's lower files are then read in place. Under ptrace they are
 	// copied up when opened.
