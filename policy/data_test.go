@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -43,5 +44,17 @@ func TestPassthroughProgram(t *testing.T) {
 	}
 	if n := len(DataCalls()); n != len(dataCalls) {
 		t.Errorf("DataCalls has %d rules, the set %d: a data call without a rule", n, len(dataCalls))
+	}
+}
+
+func TestDumpPassthrough(t *testing.T) {
+	out, err := DumpFor(nil, Unotify, Passthrough)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"data passthrough", "read                fd     allow", "fstat               fd     user_notif"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("DumpFor(passthrough) lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -145,3 +145,13 @@ func giveBackMemory(ems []*emul.Mount) (stop func()) {
 	}()
 	return func() { close(done) }
 }
+
+// dumpData is the data mode --dump-policy shows: the one asked for, as
+// the transport allows (a private tmpfs is not mounted to print it).
+func dumpData(flag string, tr tracer.Transport) policy.Data {
+	d, err := policy.ParseData(flag)
+	if err != nil || tr != tracer.Unotify {
+		return policy.Forward
+	}
+	return d
+}

@@ -205,7 +205,7 @@ func run(args []string, stderr io.Writer) int {
 		return errorf(exitError, "--max-inodes must be 0 or more")
 	}
 	if o.dumpPolicy {
-		s, err := policy.Dump(table, tr)
+		s, err := policy.DumpFor(table, tr, dumpData(o.data, ttr))
 		if err != nil {
 			return errorf(exitError, "%v", err)
 		}
