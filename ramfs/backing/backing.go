@@ -237,7 +237,7 @@ func timespec(t *time.Time) unix.Timespec {
 	case t.IsZero():
 		return unix.Timespec{Nsec: unix.UTIME_NOW}
 	}
-	return unix.NsecToTimespec(t.UnixNano())
+	return unix.Timespec{Sec: t.Unix(), Nsec: int64(t.Nanosecond())}
 }
 
 // SetTimes implements ramfs.Store.
@@ -246,12 +246,6 @@ func (d *Dir) SetTimes(n uint64, atime, mtime *time.Time) error {
 		return nil
 	}
 	ts := []unix.Timespec{timespec(atime), timespec(mtime)}
-	if atime != nil && !atime.IsZero() {
-		ts[0] = unix.Timespec{Sec: atime.Unix(), Nsec: int64(atime.Nanosecond())}
-	}
-	if mtime != nil && !mtime.IsZero() {
-		ts[1] = unix.Timespec{Sec: mtime.Unix(), Nsec: int64(mtime.Nanosecond())}
-	}
 	return unix.UtimesNanoAt(d.fd, name(n), ts, unix.AT_SYMLINK_NOFOLLOW)
 }
 
