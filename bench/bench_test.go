@@ -229,31 +229,3 @@ func TestParseResults(t *testing.T) {
 		t.Error("parseMicro accepted a missing op")
 	}
 }
-
-func TestWritePlot(t *testing.T) {
-	r := &Report{
-		Workload:    Postmark,
-		Description: "PostMark: test",
-		Transports:  []TransportStatus{{Name: Native, Available: true}, {Name: Unotify, Available: true}, {Name: Ptrace, Reason: "x"}},
-		Samples: []Sample{
-			sample(Postmark, "", Native, 1, 1000, "tx/s"),
-			sample(Postmark, "", Unotify, 1, 100, "tx/s"),
-			sample(PostmarkC, "", Native, 1, 0.5, "s"),
-			sample(PostmarkC, "", Unotify, 1, 2, "s"),
-		},
-	}
-	r.Rows = Summarize(r)
-	dir := t.TempDir()
-	for _, f := range []string{"a.png", "a.svg"} {
-		p := filepath.Join(dir, f)
-		if err := r.WritePlot(p); err != nil {
-			t.Fatal(err)
-		}
-		if st, err := os.Stat(p); err != nil || st.Size() < 1000 {
-			t.Errorf("%s: %v, %v", f, st, err)
-		}
-	}
-	if err := r.WritePlot(filepath.Join(dir, "a.txt")); err == nil {
-		t.Error("WritePlot accepted .txt")
-	}
-}

@@ -13,7 +13,8 @@ import (
 	"fsshim/bench/micro"
 )
 
-// buildFsshim builds ./cmd/fsshim into a temporary directory.
+// buildFsshim builds ./cmd/fsshim into a temporary directory, with
+// fsshim-chart beside it for --plot.
 func buildFsshim(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
@@ -23,12 +24,12 @@ func buildFsshim(t *testing.T) string {
 	if err != nil {
 		t.Skip("no go tool in PATH")
 	}
-	exe := filepath.Join(t.TempDir(), "fsshim")
-	out, err := exec.Command(goTool, "build", "-o", exe, "fsshim/cmd/fsshim").CombinedOutput()
+	dir := t.TempDir()
+	out, err := exec.Command(goTool, "build", "-o", dir, "fsshim/cmd/fsshim", "fsshim/cmd/fsshim-chart").CombinedOutput()
 	if err != nil {
-		t.Fatalf("go build fsshim/cmd/fsshim: %v\n%s", err, out)
+		t.Fatalf("go build fsshim/cmd/fsshim fsshim/cmd/fsshim-chart: %v\n%s", err, out)
 	}
-	return exe
+	return filepath.Join(dir, "fsshim")
 }
 
 func runFsshim(t *testing.T, exe string, args ...string) (stdout, stderr string) {

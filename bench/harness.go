@@ -566,11 +566,11 @@ func parseMicro(nops int) func([]byte, time.Duration, int) ([]Sample, error) {
 
 func summarizeSamples(ss []Sample) string {
 	if len(ss) == 1 {
-		return fmt.Sprintf("%s %s (%.2f s)", formatValue(ss[0].Value, ss[0].Unit), ss[0].Unit, ss[0].WallSec)
+		return fmt.Sprintf("%s %s (%.2f s)", FormatValue(ss[0].Value, ss[0].Unit), ss[0].Unit, ss[0].WallSec)
 	}
 	var parts []string
 	for _, s := range ss {
-		parts = append(parts, s.Item+" "+formatValue(s.Value, s.Unit))
+		parts = append(parts, s.Item+" "+FormatValue(s.Value, s.Unit))
 	}
 	return strings.Join(parts, ", ") + " ns/op"
 }
@@ -597,6 +597,19 @@ func lastLines(s string, n int) string {
 		ls = ls[len(ls)-n:]
 	}
 	return strings.Join(ls, " | ")
+}
+
+// ReadJSON reads a report that WriteJSON wrote.
+func ReadJSON(path string) (*Report, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: not a report of fsshim bench --json: %v", path, err)
+	}
+	return &r, nil
 }
 
 // WriteJSON writes the report, every sample included.

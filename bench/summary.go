@@ -148,8 +148,8 @@ func median(v []float64) float64 {
 	return (v[n/2-1] + v[n/2]) / 2
 }
 
-// formatValue prints a figure with the precision its unit deserves.
-func formatValue(v float64, unit string) string {
+// FormatValue prints a figure with the precision its unit deserves.
+func FormatValue(v float64, unit string) string {
 	switch unit {
 	case "s":
 		return fmt.Sprintf("%.3f", v)

@@ -67,8 +67,8 @@ func writeRows(w io.Writer, rows []Row, totals bool) {
 		}
 		c := []string{
 			title, row.Transport, fmt.Sprint(row.N),
-			formatValue(row.Median, row.Unit),
-			formatValue(row.Min, row.Unit) + " – " + formatValue(row.Max, row.Unit),
+			FormatValue(row.Median, row.Unit),
+			FormatValue(row.Min, row.Unit) + " – " + FormatValue(row.Max, row.Unit),
 			row.Unit,
 		}
 		if totals {

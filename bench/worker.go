@@ -10,11 +10,10 @@ import (
 	"strconv"
 	"strings"
 
-	flag "github.com/spf13/pflag"
-
 	"fsshim/bench/fsys"
 	"fsshim/bench/micro"
 	"fsshim/bench/postmark"
+	flag "fsshim/internal/flags"
 )
 
 // ResultPrefix starts each line a worker prints for the harness; the rest
@@ -75,7 +74,7 @@ func Worker(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		return usage()
 	}
-	fs := flag.NewFlagSet("bench-worker", flag.ContinueOnError)
+	fs := flag.NewFlagSet("bench-worker")
 	fs.SetOutput(stderr)
 	linked := fs.Bool("linked", false, "use the in-process linked build")
 	if err := fs.Parse(args[1:]); err != nil {

@@ -83,7 +83,9 @@ find . | sort
 `
 
 // An overlay of a host directory behaves like a copy of it on tmpfs, and
-// the host directory is left exactly as it was.
+// the host directory is left exactly as it was. The same script runs on
+// the kernel's own overlayfs over the same tree too (as root), which must
+// agree with the copy except where overlayfsAsCopy says.
 func TestOverlay(t *testing.T) {
 	requireTmpfs(t)
 	run := func(t *testing.T, args []string, w string) result {
@@ -113,6 +115,37 @@ func TestOverlay(t *testing.T) {
 		n, a, b := firstDiff(want.stdout, again.stdout)
 		t.Fatalf("the native run is not deterministic: line %d\n%s\n%s", n, a, b)
 	}
+	// The kernel's own overlayfs over the same lower tree (root only).
+	t.Run("overlayfs", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("needs root to mount overlayfs")
+		}
+		lower, w := workDir(t), workDir(t)
+		overlayTree(t, lower)
+		scratch := workDir(t)
+		upper, work := filepath.Join(scratch, "upper"), filepath.Join(scratch, "work")
+		for _, d := range []string{upper, work} {
+			if err := os.Mkdir(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The merged root takes the upper directory's times and mode.
+		past := time.Unix(1000000000, 0)
+		if err := os.Chtimes(upper, past, past); err != nil {
+			t.Fatal(err)
+		}
+		opts := "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work
+		if out, err := exec.Command("mount", "-t", "overlay", "overlay", "-o", opts, w).CombinedOutput(); err != nil {
+			t.Skipf("mount -t overlay: %v %s", err, out)
+		}
+		defer exec.Command("umount", w).Run()
+		got := run(t, []string{"sh", "-c", overlayScript, "sh", w}, w)
+		got.stdout = overlayfsAsCopy(want.stdout, got.stdout)
+		if n, a, b := firstDiff(want.stdout, got.stdout); n != 0 || got.exit != want.exit {
+			t.Errorf("stdout differs at line %d (exit %d, tmpfs copy %d)\ntmpfs copy: %s\noverlayfs:  %s\noverlayfs stdout:\n%s\nstderr:\n%s",
+				n, got.exit, want.exit, a, b, indent(got.stdout), indent(got.stderr))
+		}
+	})
 	for _, tr := range transports {
 		t.Run("fsshim-"+tr, func(t *testing.T) {
 			requireTransport(t, tr)
@@ -129,6 +162,27 @@ func TestOverlay(t *testing.T) {
 			}
 		})
 	}
+}
+
+// overlayfsAsCopy returns the overlayfs run's output with the one
+// difference from a copy on tmpfs that fsshim's overlay does not take
+// over: overlayfs reports a merged directory (one with lower entries) with
+// one link and its upper directory's size (ovl_getattr), where a copy has
+// 2 plus its subdirectories and its own size. Only a "NAME directory 1
+// SIZE MODE" line of stat that the copy's run has as "NAME directory N
+// SIZE' MODE" is replaced by the copy's line.
+func overlayfsAsCopy(copyOut, ovlOut string) string {
+	cl, ol := strings.Split(copyOut, "\n"), strings.Split(ovlOut, "\n")
+	for i := range ol {
+		if i >= len(cl) || cl[i] == ol[i] {
+			continue
+		}
+		of, cf := strings.Fields(ol[i]), strings.Fields(cl[i])
+		if len(of) == 5 && len(cf) == 5 && of[0] == cf[0] && of[1] == "directory" && cf[1] == "directory" && of[2] == "1" && of[4] == cf[4] {
+			ol[i] = cl[i]
+		}
+	}
+	return strings.Join(ol, "\n")
 }
 
 // runIn runs fsshim with args in directory dir.

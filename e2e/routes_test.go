@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,7 +17,8 @@ import (
 // another creates it, and as root bind mounts, umount, open_by_handle_at
 // through another mount and acct. Whatever each answers, the host directory
 // behind the --mount, or the --overlay's directory, must be unchanged
-// afterwards, under both transports, as root and as an unprivileged user.
+// afterwards, under both transports, as root and as an unprivileged user;
+// a --mount path missing on the host must still be missing.
 func TestRoutesToHostDirs(t *testing.T) {
 	bin := requireHelper(t, "routes")
 	users := []struct {
@@ -29,18 +32,22 @@ func TestRoutesToHostDirs(t *testing.T) {
 		}{{"root", 0}, {"nobody", nobody}}
 	}
 	for _, tr := range transports {
-		for _, kind := range []string{"mount", "overlay"} {
+		for _, kind := range []string{"mount", "overlay", "missing"} {
 			for _, u := range users {
 				t.Run(tr+"/"+kind+"/"+u.name, func(t *testing.T) {
 					requireTransport(t, tr)
 					p := workDir(t)
 					s := workDir(t) // same length as p: a torn flip is one or the other
-					if err := os.WriteFile(filepath.Join(p, "marker"), []byte("host\n"), 0o644); err != nil {
+					flag := kind
+					if kind == "missing" {
+						// A --mount path that is not on the host.
+						p, flag = filepath.Join(p, "m"), "mount"
+					} else if err := os.WriteFile(filepath.Join(p, "marker"), []byte("host\n"), 0o644); err != nil {
 						t.Fatal(err)
 					}
 					if u.uid != 0 {
 						for _, d := range []string{p, filepath.Dir(p), s} {
-							if err := os.Chown(d, u.uid, u.uid); err != nil {
+							if err := os.Chown(d, u.uid, u.uid); err != nil && kind != "missing" {
 								t.Fatal(err)
 							}
 						}
@@ -51,12 +58,20 @@ func TestRoutesToHostDirs(t *testing.T) {
 					if tr == "ptrace" {
 						rounds = 2000 // a stop per call: slower
 					}
-					args := append(append([]string{fsshimBin}, transportFlags(tr)...), "--"+kind, p, "--", bin, p, s, strconv.Itoa(rounds))
+					args := append(append([]string{fsshimBin}, transportFlags(tr)...), "--"+flag, p, "--", bin, p, s, strconv.Itoa(rounds))
 					r, err := execute(proc{args: args, uid: u.uid})
 					if err != nil {
 						t.Fatal(err)
 					}
 					after := snapshot(t, filepath.Dir(p))
+					if _, err := os.Lstat(p); kind == "missing" && !errors.Is(err, fs.ErrNotExist) {
+						t.Errorf("the --mount path %s, not on the host before, is there after: %v", p, err)
+					}
+					if kind == "missing" {
+						// Its parent is a host directory the program may write
+						// (torn path flips name files there).
+						before = after
+					}
 					if before != after {
 						t.Errorf("the host directory %s changed\nbefore:\n%s\nafter:\n%s\nthe program printed:\n%s", p, indent(before), indent(after), indent(r.stdout))
 					}

@@ -15,7 +15,9 @@ import (
 // TestSysroute runs e2e/cprog/sysroute.c under fsshim: each route tries
 // one syscall that, left to the kernel, would reach the host directory
 // behind a mount (acct, file_setattr, file handles, open_tree(_attr)
-// clones, bind mounts, chroot, inotify, fanotify), reports what each call
+// clones, bind mounts, chroot, inotify, fanotify, quotactl(_fd),
+// swapon/swapoff, mount_setattr, fspick, move_mount, fsconfig, bpf object
+// pins, landlock rules, finit_module), reports what each call
 // answered, and goes on to write through whatever got through. The
 // answers must be fsshim's refusals, and the host directory must be
 // unchanged byte for byte, including owners, ctimes, inode flags
@@ -122,6 +124,47 @@ inotify_add_watch-file: EOPNOTSUPP`, "="},
 	{"fanotify", `
 fanotify_mark: EOPNOTSUPP
 fanotify_mark-dirfd: EOPNOTSUPP`, ""},
+	// A quota file in a mount is refused (EXDEV) before the kernel looks
+	// at the device.
+	{"quotactl", `
+quotactl-special: ENOTBLK
+quotactl-quotaon-file: EXDEV
+quotactl_fd: ENOSYS`, "="},
+	{"swap", `
+swapon: EINVAL
+swapoff: EINVAL
+swapon-sentinel: ENOENT`, `
+swapon: EPERM
+swapoff: EPERM
+swapon-sentinel: ENOENT`},
+	{"newmount", `
+mount_setattr: EPERM
+mount_setattr-fd: EPERM
+fspick: EPERM
+fspick-fd: EPERM
+move_mount-from: EPERM
+move_mount-onto: EPERM
+fsconfig-path: EPERM
+fsconfig-string: EPERM
+fsconfig-fd: EPERM`, `
+mount_setattr: EPERM
+mount_setattr-fd: EPERM
+fspick: EPERM
+fspick-fd: EPERM
+move_mount-from: EPERM
+move_mount-onto: EPERM
+fsopen: EPERM`},
+	{"bpf", `
+bpf-obj_get: EPERM
+bpf-obj_pin: EPERM
+bpf-obj_get-sentinel: ENOENT`, "="},
+	{"landlock", `
+landlock_create_ruleset: ok
+landlock_add_rule: EOPNOTSUPP
+landlock_add_rule-host: ok`, "="},
+	{"finit_module", `
+finit_module: EOPNOTSUPP`, `
+finit_module: EPERM`},
 }
 
 func init() {

@@ -71,10 +71,6 @@ type Completion struct {
 	Result Result
 }
 
-func (k *Kernel) locksOf(n *ramfs.Inode) []*lock {
-	return k.locks[n]
-}
-
 func (k *Kernel) firstConflictLocked(n *ramfs.Inode, req *lock) *lock {
 	for _, l := range k.locks[n] {
 		if conflicts(l, req) {

@@ -99,12 +99,8 @@ func (k *Kernel) permNodeAs(uid uint32, p *Process, m *Mount, n node, want int) 
 	return 0
 }
 
-// isOwner reports whether the process owns the inode or may act as if it
-// did (inode_owner_or_capable).
-func (k *Kernel) isOwner(p *Process, m *Mount, n *ramfs.Inode) bool {
-	return k.isOwnerNode(p, m, node{ino: n})
-}
-
+// isOwnerNode reports whether the process owns the node or may act as if
+// it did (inode_owner_or_capable).
 func (k *Kernel) isOwnerNode(p *Process, m *Mount, n node) bool {
 	return p.Uid == 0 || k.attrOf(m, n).Uid == p.Uid
 }

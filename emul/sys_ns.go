@@ -920,14 +920,10 @@ func (k *Kernel) Size(f *File) int64 {
 	return f.m.FS.Getattr(f.ino).Size
 }
 
-// mayLinkLocked is may_linkat under fs.protected_hardlinks=1: a caller that
+// mayLinkNode is may_linkat under fs.protected_hardlinks=1: a caller that
 // does not own the file may link it only if it is a regular file, not
 // set-user-ID, not set-group-ID with group execute, and the caller may
 // read and write it.
-func (k *Kernel) mayLinkLocked(p *Process, m *Mount, n *ramfs.Inode) syscall.Errno {
-	return k.mayLinkNode(p, m, node{ino: n})
-}
-
 func (k *Kernel) mayLinkNode(p *Process, m *Mount, n node) syscall.Errno {
 	if k.isOwnerNode(p, m, n) {
 		return 0

@@ -428,13 +428,14 @@ func (k *Kernel) InotifyAddWatch(c *Call) Result {
 
 // FDRefused answers EOPNOTSUPP when the fd in arg0 is emulated and lets
 // the host run the call otherwise: finit_module and kexec_file_load,
-// which would read the placeholder rather than the ramfs file.
+// which would read the placeholder rather than the ramfs file. Both check
+// the caller's capability first (EPERM).
 func (k *Kernel) FDRefused(c *Call) Result {
 	if k.identLocked(c.Proc, fdArg(c.Args[0])) != nil {
-		return fail(syscall.EOPNOTSUPP)
+		return fail(privileged(c, syscall.EOPNOTSUPP))
 	}
 	if c.Nr == unix.SYS_KEXEC_FILE_LOAD && k.identLocked(c.Proc, fdArg(c.Args[1])) != nil && c.Args[3]&0x4 == 0 { // KEXEC_FILE_NO_INITRAMFS
-		return fail(syscall.EOPNOTSUPP)
+		return fail(privileged(c, syscall.EOPNOTSUPP))
 	}
 	return cont()
 }

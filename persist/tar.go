@@ -1,7 +1,6 @@
 package persist
 
 import (
-	"archive/tar"
 	"bufio"
 	"compress/gzip"
 	"errors"
@@ -19,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	tar "fsshim/persist/internal/tarfmt"
 	"fsshim/ramfs"
 	"fsshim/ramfs/hostcopy"
 )
@@ -45,8 +45,8 @@ import (
 // records (on the first name of a hard-linked inode), and no user or group
 // names. Sockets are skipped. An attribute whose name holds '=' cannot be
 // a PAX record: it is left out and the save, otherwise complete, returns
-// an *XattrError (unwrapped). Holes are stored as zeros: Go's archive/tar
-// writes no sparse entries.
+// an *XattrError (unwrapped). Holes are stored as zeros: tarfmt writes no
+// sparse entries.
 func SaveTar(fs *ramfs.FS, root *ramfs.Inode, path string, gz bool) error {
 	return saveTar(fs, root, path, gz, nil)
 }
@@ -192,7 +192,6 @@ func (t *tarWriter) entry(e *entry) error {
 		Gid:        int(a.Gid),
 		ModTime:    a.Mtime,
 		AccessTime: a.Atime,
-		Format:     tar.FormatPAX,
 	}
 	switch {
 	case e.first != "":

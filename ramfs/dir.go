@@ -6,12 +6,16 @@ import (
 	"syscall"
 )
 
-// dirent is one directory entry. Its cookie is its permanent ReadDir
-// position; inode is nil once the entry is removed.
+// dirent is one directory entry; inode is nil once the entry is removed.
+// Its cookie orders it in dirData.order. In CreationOrder the cookie is
+// also its permanent ReadDir position; in NewestFirst (tmpfs's offset
+// directories) the position is off, which a rename that replaces an entry
+// takes over from it while the cookie moves the renamed entry to the front.
 type dirent struct {
 	name   string
 	inode  *Inode
 	cookie int64
+	off    int64
 }
 
 // dirData is the content of a directory. byName gives O(1) lookup; order
@@ -25,18 +29,42 @@ type dirData struct {
 	next    int64  // next cookie; 0 and 1 are "." and ".."
 	gen     uint64 // bumped when order is compacted
 	dead    bool   // removed by rmdir or rename: no lookups or creations
+
+	// NewestFirst only: the live entries by position, and the next
+	// position to give (tmpfs gives them cyclically from 2, never reusing
+	// one before it wraps).
+	byOff   map[int64]*dirent
+	nextOff int64
 }
 
-func newDirData() *dirData {
-	return &dirData{byName: make(map[string]*dirent), next: 2}
+func newDirData(order DirOrder) *dirData {
+	d := &dirData{byName: make(map[string]*dirent), next: 2}
+	if order == NewestFirst {
+		d.byOff, d.nextOff = make(map[int64]*dirent), 2
+	}
+	return d
 }
 
-// add appends an entry with a new cookie.
+// add appends an entry with a new cookie and, in NewestFirst, a new
+// position.
 func (d *dirData) add(name string, n *Inode) *dirent {
-	de := &dirent{name: name, inode: n, cookie: d.next}
+	off := int64(0)
+	if d.byOff != nil {
+		off = d.nextOff
+		d.nextOff++
+	}
+	return d.addAt(name, n, off)
+}
+
+// addAt appends an entry with a new cookie at position off (NewestFirst).
+func (d *dirData) addAt(name string, n *Inode, off int64) *dirent {
+	de := &dirent{name: name, inode: n, cookie: d.next, off: off}
 	d.next++
 	d.byName[name] = de
 	d.order = append(d.order, de)
+	if d.byOff != nil {
+		d.byOff[off] = de
+	}
 	return de
 }
 
@@ -44,6 +72,9 @@ func (d *dirData) add(name string, n *Inode) *dirent {
 // of it is tombstones.
 func (d *dirData) remove(de *dirent) {
 	delete(d.byName, de.name)
+	if d.byOff != nil && d.byOff[de.off] == de {
+		delete(d.byOff, de.off)
+	}
 	de.inode = nil
 	d.removed++
 	if d.removed > 16 && d.removed > len(d.order)/2 {
@@ -428,16 +459,21 @@ func (fs *FS) killDirLocked(n *Inode) {
 	n.dir.dead = true
 	n.dir.order = nil
 	n.dir.removed = 0
+	if n.dir.byOff != nil {
+		clear(n.dir.byOff)
+	}
 }
 
 // ReadDir lists dir from position pos, like getdents on tmpfs: position 0 is
-// ".", 1 is "..", then the entries in creation order (see Rename), each at a
-// permanent increasing position. fn gets each entry and the position to
-// resume after it; returning false stops the listing. Whether the entry of
-// that last call was used is up to fn: a getdents whose buffer is full
-// returns false and resumes later from the previous entry's next. Entries
-// removed before they are reached are not listed; entries made during the
-// listing may or may not be. Positions past the end list nothing. ReadDir
+// ".", 1 is "..", then the entries in the FS's DirOrder. fn gets each entry
+// and the position to resume after it; returning false stops the listing.
+// Whether the entry of that last call was used is up to fn: a getdents
+// whose buffer is full returns false and resumes later from the previous
+// entry's next. Entries removed before they are reached are not listed.
+// In CreationOrder each entry has a permanent increasing position, entries
+// made during the listing may or may not be listed, and positions past the
+// end list nothing. In NewestFirst the position after the last entry is
+// EndOfDir, and entries made during the listing are not listed. ReadDir
 // applies the relatime rule to dir's atime.
 //
 // fn is called without the FS lock held, so it may call methods of fs.
@@ -477,6 +513,10 @@ func (fs *FS) readDir(dir *Inode, pos int64, atime bool, fn func(name string, in
 		fs.mu.Lock()
 		pos = 1
 	}
+	if fs.opt.DirOrder == NewestFirst {
+		fs.readDirNewestLocked(dir, pos, fn) // unlocks
+		return nil
+	}
 	if pos == 1 {
 		ino := d.parent.ino
 		fs.mu.Unlock()
@@ -509,4 +549,96 @@ func (fs *FS) readDir(dir *Inode, pos int64, atime bool, fn func(name string, in
 	}
 	fs.mu.Unlock()
 	return nil
+}
+
+// FirstEntry is the position of the first entry after "." and "..": a
+// ReadDir from it lists every entry, in either order (as tmpfs's
+// DIR_OFFSET_FIRST; no entry's own next is ever 2).
+const FirstEntry = 2
+
+// EndOfDir is the position after the last entry of a NewestFirst listing
+// (tmpfs's DIR_OFFSET_EOD): resuming there lists nothing.
+const EndOfDir = 1<<31 - 1
+
+// resumeAt is the position to resume at to list the entry at index i of
+// order and those before it: its position plus one, or EndOfDir when
+// there is none (i < 0).
+func (d *dirData) resumeAt(i int) int64 {
+	if i < 0 {
+		return EndOfDir
+	}
+	return d.order[i].off + 1
+}
+
+// live returns the index of the last live entry of order at or before
+// index i, or -1.
+func (d *dirData) live(i int) int {
+	for i >= 0 && d.order[i].inode == nil {
+		i--
+	}
+	return i
+}
+
+// indexOf returns the index of de in order.
+func (d *dirData) indexOf(de *dirent) int {
+	return d.seek(de.cookie)
+}
+
+// startAt returns the index in order where a NewestFirst listing resumed
+// at pos goes on: the entry at position pos-1, or if that is gone the
+// live entry with the greatest position below it; -1 when there is none.
+// FirstEntry starts at the front.
+func (d *dirData) startAt(pos int64) int {
+	if pos == FirstEntry {
+		return d.live(len(d.order) - 1)
+	}
+	if pos >= EndOfDir || pos < FirstEntry {
+		return -1
+	}
+	if de := d.byOff[pos-1]; de != nil {
+		return d.indexOf(de)
+	}
+	var best *dirent
+	for _, de := range d.byOff {
+		if de.off < pos && (best == nil || de.off > best.off) {
+			best = de
+		}
+	}
+	if best == nil {
+		return -1
+	}
+	return d.indexOf(best)
+}
+
+// readDirNewestLocked lists dir newest first from pos >= 1 (".." at 1),
+// calling fn without fs.mu held.
+//
+// Preconditions: fs.mu is held; it is released on return.
+func (fs *FS) readDirNewestLocked(dir *Inode, pos int64, fn func(name string, ino uint64, typ uint8, next int64) bool) {
+	d := dir.dir
+	if pos == 1 {
+		ino, next := d.parent.ino, d.resumeAt(d.live(len(d.order)-1))
+		fs.mu.Unlock()
+		if !fn("..", ino, dtDir, next) {
+			return
+		}
+		fs.mu.Lock()
+		pos = next
+	}
+	for {
+		i := d.startAt(pos)
+		if i < 0 {
+			break
+		}
+		de := d.order[i]
+		name, ino, typ := de.name, de.inode.ino, dtype(de.inode.Mode())
+		next := d.resumeAt(d.live(i - 1))
+		fs.mu.Unlock()
+		if !fn(name, ino, typ, next) {
+			return
+		}
+		fs.mu.Lock()
+		pos = next
+	}
+	fs.mu.Unlock()
 }

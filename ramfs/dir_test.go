@@ -2,6 +2,7 @@ package ramfs
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"syscall"
 	"testing"
@@ -34,7 +35,7 @@ func names(ds []dentry) []string {
 }
 
 func TestReadDirDots(t *testing.T) {
-	fsys, _ := newTestFS(t, Options{})
+	fsys, _ := newTestFS(t, Options{DirOrder: CreationOrder})
 	root := fsys.Root()
 	d := mkdir(t, fsys, root, "d")
 	f := mkfile(t, fsys, d, "f")
@@ -62,7 +63,7 @@ func TestReadDirDots(t *testing.T) {
 }
 
 func TestReadDirStablePositions(t *testing.T) {
-	fsys, _ := newTestFS(t, Options{})
+	fsys, _ := newTestFS(t, Options{DirOrder: CreationOrder})
 	d := mkdir(t, fsys, fsys.Root(), "d")
 	for i := range 100 {
 		mkfile(t, fsys, d, fmt.Sprintf("f%03d", i))
@@ -143,7 +144,7 @@ func TestReadDirCallbackMayCallFS(t *testing.T) {
 }
 
 func TestReadDirRenamePositions(t *testing.T) {
-	fsys, _ := newTestFS(t, Options{})
+	fsys, _ := newTestFS(t, Options{DirOrder: CreationOrder})
 	d := mkdir(t, fsys, fsys.Root(), "d")
 	o := mkdir(t, fsys, fsys.Root(), "o")
 	for _, n := range []string{"a", "b", "c", "d"} {
@@ -206,4 +207,84 @@ func TestForbidLinkTmpfile(t *testing.T) {
 		t.Fatalf("Link after ForbidLink = %v, want ENOENT", err)
 	}
 	fs.Unref(n)
+}
+
+// TestReadDirNewestFirst checks the tmpfs order and positions: the newest
+// name first, "." then ".." at 1, each entry's next the following entry's
+// position plus one, EndOfDir after the last; names made by create, link
+// or rename go to the front.
+func TestReadDirNewestFirst(t *testing.T) {
+	fsys, _ := newTestFS(t, Options{})
+	root := fsys.Root()
+	d := mkdir(t, fsys, root, "d")
+	for _, n := range []string{"a", "b", "c"} {
+		mkfile(t, fsys, d, n)
+	}
+	got := readN(t, fsys, d, 0, 100)
+	// Positions as tmpfs gives them: a=2, b=3, c=4.
+	want := []string{".:1", "..:5", "c:4", "b:3", "a:2147483647"}
+	var have []string
+	for _, e := range got {
+		have = append(have, fmt.Sprintf("%s:%d", e.name, e.next))
+	}
+	if !slices.Equal(have, want) {
+		t.Errorf("listing %v, want %v", have, want)
+	}
+	// Resuming at each position lists what follows it.
+	for i, e := range got[:len(got)-1] {
+		if rest := names(readN(t, fsys, d, e.next, 100)); !slices.Equal(rest, names(got[i+1:])) {
+			t.Errorf("resumed after %s: %v, want %v", e.name, rest, names(got[i+1:]))
+		}
+	}
+	if rest := readN(t, fsys, d, EndOfDir, 100); len(rest) != 0 {
+		t.Errorf("resumed at the end: %v", rest)
+	}
+	ok(t, fsys.Unlink(d, "b"))
+	mkfile(t, fsys, d, "e")
+	ok(t, fsys.Rename(d, "a", d, "z", 0))
+	ok(t, fsys.Link(d, "h", mkfile(t, fsys, root, "o")))
+	ok(t, fsys.Rename(d, "c", d, "e", 0)) // replaces e, and goes to the front
+	if got := listDir(t, fsys, d); !slices.Equal(got, []string{"e", "h", "z"}) {
+		t.Errorf("after renames: %v", got)
+	}
+	// A listing sees nothing made after it started, and an entry renamed
+	// while it runs at most once.
+	seen := map[string]int{}
+	ok(t, fsys.ReadDir(d, 0, func(name string, _ uint64, _ uint8, _ int64) bool {
+		seen[name]++
+		if name != "." && name != ".." {
+			ok(t, fsys.Rename(d, name, d, name+"_", 0))
+			mkfile(t, fsys, d, "new"+name)
+		}
+		return true
+	}))
+	if want := map[string]int{".": 1, "..": 1, "e": 1, "h": 1, "z": 1}; !maps.Equal(seen, want) {
+		t.Errorf("listing while renaming saw %v", seen)
+	}
+	// Removing the entry a listing resumes at, and compacting, keeps the
+	// rest of the listing.
+	big := mkdir(t, fsys, root, "big")
+	for i := range 100 {
+		mkfile(t, fsys, big, fmt.Sprintf("f%03d", i))
+	}
+	first := readN(t, fsys, big, 0, 12) // ., .., f099 .. f090
+	pos := first[11].next
+	ok(t, fsys.Unlink(big, "f089"))
+	for i := 10; i < 80; i++ {
+		ok(t, fsys.Unlink(big, fmt.Sprintf("f%03d", i)))
+	}
+	if big.dir.gen == 0 {
+		t.Fatal("no compaction happened")
+	}
+	var wantRest []string
+	for i := 88; i >= 80; i-- {
+		wantRest = append(wantRest, fmt.Sprintf("f%03d", i))
+	}
+	for i := 9; i >= 0; i-- {
+		wantRest = append(wantRest, fmt.Sprintf("f%03d", i))
+	}
+	if rest := names(readN(t, fsys, big, pos, 1000)); !slices.Equal(rest, wantRest) {
+		t.Errorf("after compaction: %v\nwant %v", rest, wantRest)
+	}
+	mustInvariants(t, fsys)
 }

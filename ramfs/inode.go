@@ -124,7 +124,7 @@ func (fs *FS) newInodeLocked(mode, uid, gid uint32, rdev uint64, now time.Time) 
 	switch mode & sIFMT {
 	case sIFDIR:
 		n.nlink = 2
-		n.dir = newDirData()
+		n.dir = newDirData(fs.opt.DirOrder)
 	case sIFCHR, sIFBLK:
 		n.rdev = rdev
 	}

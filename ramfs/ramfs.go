@@ -52,7 +52,27 @@ type Options struct {
 	// on the parent directory) and makes them fail with EMLINK. tmpfs has
 	// no limit; 0 means the largest value Attr.Nlink can hold.
 	MaxLinks uint32
+
+	// DirOrder is the order in which ReadDir lists a directory.
+	DirOrder DirOrder
 }
+
+// DirOrder is a directory listing order.
+type DirOrder int
+
+const (
+	// NewestFirst lists the most recently made entry first, as tmpfs
+	// does since its directories became offset maps walked through the
+	// dentry list (Linux 6.14 and later, fs/libfs.c offset_iterate_dir):
+	// a name made by create, link or rename goes to the front. The
+	// position after an entry is the next entry's position plus one, and
+	// resuming at p lists the entries made before position p: a listing
+	// never sees an entry made or renamed after it started.
+	NewestFirst DirOrder = iota
+	// CreationOrder lists entries oldest first, each at a permanent
+	// increasing position.
+	CreationOrder
+)
 
 // Costs charged against Options.Capacity; see the package doc.
 const (

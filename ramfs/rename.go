@@ -54,11 +54,14 @@ func (fs *FS) childTowardLocked(anc, d *Inode) *Inode {
 // directories. A replaced inode loses a link and is released when it has
 // neither links nor references.
 //
-// ReadDir positions: an entry renamed within its directory keeps its
-// position; an entry that replaces another takes the replaced one's
-// position; an entry moved to another directory without replacing gets a
-// new position there. An entry is thus never reported twice by a ReadDir
-// that runs concurrently with renames.
+// ReadDir positions: in NewestFirst order the renamed entry goes to the
+// front of newDir, at the replaced entry's position or a new one (a
+// whiteout goes to oldDir's front first, at a new position). In
+// CreationOrder an entry renamed within its directory keeps its position;
+// an entry that replaces another takes the replaced one's position; an
+// entry moved to another directory without replacing gets a new position
+// there. Either way an entry is never reported twice by a ReadDir that
+// runs concurrently with renames.
 func (fs *FS) Rename(oldDir *Inode, oldName string, newDir *Inode, newName string, flags uint32) error {
 	if flags&^(RenameNoreplace|RenameExchange|RenameWhiteout) != 0 {
 		return syscall.EINVAL
@@ -158,6 +161,20 @@ func (fs *FS) Rename(oldDir *Inode, oldName string, newDir *Inode, newName strin
 	// The moved inode goes into the victim's slot, or the source slot
 	// renamed in place, or a new slot in newDir.
 	switch {
+	case fs.opt.DirOrder == NewestFirst:
+		// A new slot at the front, as tmpfs gives the renamed name a
+		// new offset (after the whiteout's, which is made first).
+		// A replaced entry's position goes to the renamed one.
+		od.remove(src)
+		if whiteout {
+			od.add(oldName, fs.whiteoutLocked(now))
+		}
+		if dst != nil {
+			nd.remove(dst)
+			nd.addAt(newName, s, dst.off)
+		} else {
+			nd.add(newName, s)
+		}
 	case dst != nil:
 		dst.inode = s
 		if whiteout {

@@ -13,10 +13,13 @@ package tracer
 // does not model. So the host directories are made unreachable for writing
 // where the kernel looks:
 //
-//   - Mount namespace. Every protected directory (a --mount path that exists
-//     on the host, an --overlay's directory) is bind-mounted onto itself
-//     read-only, recursively, in the program's namespace: whatever route a
-//     continued call takes to it, the kernel answers EROFS. fsshim's own
+//   - Mount namespace. Every protected directory (a --mount path, an
+//     --overlay's directory) is bind-mounted onto itself read-only,
+//     recursively, in the program's namespace: whatever route a continued
+//     call takes to it, the kernel answers EROFS. A --mount path missing on
+//     the host is made there, empty, for the run (makeMountPoints) and
+//     removed after it, so that there is something to cover: else a
+//     continued mkdir whose path a racing thread flips could make it. fsshim's own
 //     view (its reads of an overlay's lower files, saves) is the host's.
 //     Mount events do not propagate back to the host (MS_SLAVE).
 //   - PID namespace, with its own /proc. The init stage is its PID 1; the
@@ -53,6 +56,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -311,4 +315,49 @@ func isolateMounts(protect []string) error {
 // init, and returns the plain init argv0.
 func isStage2(argv0 string) (string, bool) {
 	return strings.CutSuffix(argv0, stage2Suffix)
+}
+
+// makeMountPoints creates, as empty directories, the protected paths that
+// do not exist on the host, so that the init stage has something to cover
+// read-only. Without a cover, a continued mkdir or open(O_CREAT) whose path
+// a second thread flips to the mount's path after fsshim read it would
+// create that path on the host, where the program's later continued calls
+// could reach it. It returns what it created, outermost first, for
+// removeMountPoints. A path fsshim cannot create is left alone: the
+// program's rights on the host are fsshim's or fewer (an isolated
+// program's user namespace maps no one else), so it cannot create it
+// either.
+func makeMountPoints(paths []string, log func(string)) []string {
+	var made []string
+	for _, p := range paths {
+		var missing []string
+		for d := p; ; d = filepath.Dir(d) {
+			if _, err := os.Lstat(d); err == nil || !errors.Is(err, os.ErrNotExist) || d == "/" || d == "." {
+				break
+			}
+			missing = append(missing, d)
+		}
+		for i := len(missing) - 1; i >= 0; i-- {
+			err := os.Mkdir(missing[i], 0o755)
+			if errors.Is(err, os.ErrExist) {
+				continue // made meanwhile, by someone else: not ours to remove
+			}
+			if err != nil {
+				if !errors.Is(err, unix.EACCES) && !errors.Is(err, unix.EPERM) && !errors.Is(err, unix.EROFS) {
+					log(fmt.Sprintf("%s: not on the host and cannot be made there to be covered: %v", p, err))
+				}
+				break
+			}
+			made = append(made, missing[i])
+		}
+	}
+	return made
+}
+
+// removeMountPoints removes, innermost first, the directories
+// makeMountPoints made, where they are still empty.
+func removeMountPoints(made []string) {
+	for i := len(made) - 1; i >= 0; i-- {
+		unix.Rmdir(made[i])
+	}
 }

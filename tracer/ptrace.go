@@ -42,27 +42,6 @@ import (
 	"fsshim/emul"
 )
 
-// Transport selects how routed syscalls reach fsshim. The filter must have
-// been built for the same transport (policy.Program).
-type Transport int
-
-const (
-	// Unotify: SECCOMP_RET_USER_NOTIF to a listener fd (the default).
-	Unotify Transport = iota
-	// Ptrace: SECCOMP_RET_TRACE to fsshim as the ptrace tracer.
-	Ptrace
-)
-
-func (t Transport) String() string {
-	switch t {
-	case Unotify:
-		return "unotify"
-	case Ptrace:
-		return "ptrace"
-	}
-	return "Transport(" + strconv.Itoa(int(t)) + ")"
-}
-
 // initPtraceArg0 marks the init stage of a ptrace target.
 const initPtraceArg0 = "fsshim:init-ptrace"
 

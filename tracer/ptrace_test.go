@@ -54,27 +54,20 @@ func init() {
 	}
 }
 
-var transports = []Transport{Unotify, Ptrace}
-
-func policyTransport(tr Transport) policy.Transport {
-	if tr == Ptrace {
-		return policy.Ptrace
-	}
-	return policy.Unotify
-}
+var transports = []policy.Transport{policy.Unotify, policy.Ptrace}
 
 // requireTransport skips when the kernel or the privileges cannot run tr.
-func requireTransport(t testing.TB, tr Transport) {
+func requireTransport(t testing.TB, tr policy.Transport) {
 	t.Helper()
 	b, err := os.ReadFile("/proc/sys/kernel/seccomp/actions_avail")
 	if err != nil {
 		t.Skip("no seccomp filters: ", err)
 	}
-	want := map[Transport]string{Unotify: "user_notif", Ptrace: "trace"}[tr]
+	want := map[policy.Transport]string{policy.Unotify: "user_notif", policy.Ptrace: "trace"}[tr]
 	if !strings.Contains(string(b), want) {
 		t.Skipf("kernel lacks %s: actions_avail is %q", want, strings.TrimSpace(string(b)))
 	}
-	if tr == Unotify && os.Geteuid() != 0 {
+	if tr == policy.Unotify && os.Geteuid() != 0 {
 		// Unprivileged users can run it too, but pidfd_getfd needs
 		// ptrace rights over the target; keep the tests simple.
 		t.Skip("needs root")
@@ -88,15 +81,15 @@ type run struct {
 }
 
 // runUnder runs path with argv under tr, with mount served from a ramfs.
-func runUnder(t testing.TB, tr Transport, mount, path string, argv ...string) run {
+func runUnder(t testing.TB, tr policy.Transport, mount, path string, argv ...string) run {
 	t.Helper()
 	return runPinned(t, tr, false, mount, path, argv...)
 }
 
-func runPinned(t testing.TB, tr Transport, pin bool, mount, path string, argv ...string) run {
+func runPinned(t testing.TB, tr policy.Transport, pin bool, mount, path string, argv ...string) run {
 	t.Helper()
 	requireTransport(t, tr)
-	filter, err := policy.Program(policyTransport(tr))
+	filter, err := policy.Program(tr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,12 +117,12 @@ func runPinned(t testing.TB, tr Transport, pin bool, mount, path string, argv ..
 	return run{stdout: <-out, exit: res.ExitCode, err: err}
 }
 
-func runHelperUnder(t testing.TB, tr Transport, mount string, args ...string) run {
+func runHelperUnder(t testing.TB, tr policy.Transport, mount string, args ...string) run {
 	t.Helper()
 	return runHelperPinned(t, tr, false, mount, args...)
 }
 
-func runHelperPinned(t testing.TB, tr Transport, pin bool, mount string, args ...string) run {
+func runHelperPinned(t testing.TB, tr policy.Transport, pin bool, mount string, args ...string) run {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
@@ -141,12 +134,12 @@ func runHelperPinned(t testing.TB, tr Transport, pin bool, mount string, args ..
 // benchConfigs are the set-ups the benchmarks compare.
 var benchConfigs = []struct {
 	name string
-	tr   Transport
+	tr   policy.Transport
 	pin  bool
 }{
-	{"unotify", Unotify, false},
-	{"ptrace", Ptrace, false},
-	{"ptrace-pinned", Ptrace, true},
+	{"unotify", policy.Unotify, false},
+	{"ptrace", policy.Ptrace, false},
+	{"ptrace-pinned", policy.Ptrace, true},
 }
 
 func mountPath(t testing.TB) string {
@@ -175,7 +168,7 @@ func TestPtraceSkip(t *testing.T) {
 // the tracer's CPU and still sees every answer.
 func TestPtracePinned(t *testing.T) {
 	m := mountPath(t)
-	r := runHelperPinned(t, Ptrace, true, m, "skip", m)
+	r := runHelperPinned(t, policy.Ptrace, true, m, "skip", m)
 	if r.err != nil || r.exit != 0 || !strings.Contains(r.stdout, "ok\n") {
 		t.Fatalf("exit %d, err %v\n%s", r.exit, r.err, r.stdout)
 	}
@@ -188,7 +181,7 @@ func TestPtracePlaceholder(t *testing.T) {
 		t.Run(tr.String(), func(t *testing.T) {
 			requireTransport(t, tr)
 			m := mountPath(t)
-			filter, _ := policy.Program(policyTransport(tr))
+			filter, _ := policy.Program(tr)
 			k := emul.NewKernel([]*emul.Mount{{Path: m, FS: ramfs.New(ramfs.Options{})}}, ProcHost())
 			self, _ := os.Executable()
 			outR, outW, _ := os.Pipe()
@@ -244,7 +237,7 @@ func TestPtraceSetFD(t *testing.T) {
 	}
 	defer func() { installHook = nil }()
 	m := mountPath(t)
-	r := runHelperUnder(t, Ptrace, m, "setfd", m)
+	r := runHelperUnder(t, policy.Ptrace, m, "setfd", m)
 	if r.err != nil || r.exit != 0 {
 		t.Fatalf("exit %d, err %v\n%s", r.exit, r.err, r.stdout)
 	}
@@ -356,7 +349,7 @@ func TestCalibrate(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.String(), func(t *testing.T) {
 			requireTransport(t, tr)
-			filter, _ := policy.Program(policyTransport(tr))
+			filter, _ := policy.Program(tr)
 			h, err := Calibrate(Options{Filter: filter, Kernel: emul.NewKernel(nil, ProcHost()), Transport: tr})
 			if err != nil {
 				t.Fatal(err)

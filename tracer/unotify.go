@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"fsshim/emul"
+	"fsshim/policy"
 )
 
 // Options configure a supervised run.
@@ -35,8 +36,9 @@ type Options struct {
 	Forward <-chan syscall.Signal
 	// Log receives diagnostics (unexpected kernel answers); nil = stderr.
 	Log func(string)
-	// Transport is how routed calls arrive; Filter must be built for it.
-	Transport Transport
+	// Transport is how routed calls arrive; Filter must be built for it
+	// (policy.Program of the same transport).
+	Transport policy.Transport
 	// Pin runs the target and the serving thread on one CPU (ptrace
 	// only; the target sees a single CPU).
 	Pin bool
@@ -55,7 +57,14 @@ type Result struct {
 // Run launches the program under the filter and serves it until every
 // process of the target has ended.
 func Run(opt Options) (Result, error) {
-	if opt.Transport == Ptrace {
+	if opt.Program.Isolate {
+		logf := opt.Log
+		if logf == nil {
+			logf = func(m string) { fmt.Fprintln(os.Stderr, "fsshim:", m) }
+		}
+		defer removeMountPoints(makeMountPoints(opt.Program.Protect, logf))
+	}
+	if opt.Transport == policy.Ptrace {
 		return runPtrace(opt) // ptrace.go
 	}
 	type started struct {

@@ -7,11 +7,10 @@ import (
 	"os"
 	"strings"
 
-	flag "github.com/spf13/pflag"
-
 	"fsshim/bench"
 	"fsshim/bench/micro"
 	"fsshim/bench/postmark"
+	flag "fsshim/internal/flags"
 )
 
 // subcommand runs fsshim's subcommands, which main dispatches before it
@@ -53,13 +52,13 @@ Options:
 `
 
 func benchMain(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("fsshim bench", flag.ContinueOnError)
+	fs := flag.NewFlagSet("fsshim bench")
 	fs.SetOutput(stderr)
 	transports := fs.String("transports", strings.Join(bench.AllTransports, ","), "comma-separated `LIST` of transports to measure")
 	config := fs.String("config", "", "PostMark configuration `FILE`: its settings, run once per run (its run/show lines are ignored); its locations are used as given, natively on the host (made if missing, removed after) and as ramfs mounts of the same paths elsewhere")
 	runs := fs.Int("runs", 3, "`N` runs of every transport")
 	jsonFile := fs.String("json", "", "write every run's raw numbers and the summary as JSON to `FILE`")
-	plotFile := fs.String("plot", "", "draw the ladder chart to `FILE` (.png or .svg)")
+	plotFile := fs.String("plot", "", "draw the ladder chart to `FILE` (.png or .svg) with fsshim-chart, found beside fsshim or in $PATH")
 	iters := fs.Int("iters", bench.DefaultMicroIters, "micro: `N` iterations per op per run (getdents: N/20)")
 	ops := fs.String("ops", "all", "micro: comma-separated `LIST` of ops")
 	cpm := fs.String("c-postmark", "", "postmark: Debian's postmark `BINARY` (default /usr/bin/postmark when installed; - for none)")
@@ -124,7 +123,7 @@ func benchMain(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if *plotFile != "" {
-		if err := rep.WritePlot(*plotFile); err != nil {
+		if err := drawChart(rep, *jsonFile, *plotFile); err != nil { // chart.go
 			fmt.Fprintf(stderr, "fsshim bench: --plot: %v\n", err)
 			code = 1
 		}

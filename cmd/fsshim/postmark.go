@@ -8,10 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	flag "github.com/spf13/pflag"
-
 	"fsshim/bench/fsys"
 	"fsshim/bench/postmark"
+	flag "fsshim/internal/flags"
 )
 
 const postmarkUsage = `fsshim postmark runs PostMark 1.51 (fsshim's Go reimplementation,
@@ -30,7 +29,7 @@ Options:
 `
 
 func postmarkMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("fsshim postmark", flag.ContinueOnError)
+	fs := flag.NewFlagSet("fsshim postmark")
 	fs.SetOutput(stderr)
 	linked := fs.Bool("linked", false, "serve the file calls from an in-process ramfs (the linked build)")
 	fs.Usage = func() {

@@ -9,7 +9,8 @@
  * P holds a file "marker". SCRATCH is a writable directory outside every
  * mount. Each route prints one line: what the call answered. The test
  * that runs this compares P before and after: nothing may have changed.
- * ROUNDS bounds the path-flip races (default 20000 calls each).
+ * ROUNDS bounds the path-flip races (default 20000 calls each). P need
+ * not exist on the host: then nothing may create it there.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -199,6 +200,47 @@ static void race(const char *what, int mk)
 	printf("path flip %s: %ld calls ran\n", what, rounds);
 }
 
+/*
+ * The same race on the mount's path itself: when that path does not exist
+ * on the host, a mkdir or open(O_CREAT) the kernel resolves to it would
+ * create it there. The other path is a name in SCRATCH of the same length.
+ */
+static void race_self(void)
+{
+	char a[2048];
+	size_t lp = strlen(P), ls = strlen(S);
+	if (lp >= ls + 2) {
+		snprintf(a, sizeof a, "%s/", S);
+		memset(a + ls + 1, 'x', lp - ls - 1);
+		a[lp] = 0;
+	} else if (lp == ls) {
+		snprintf(a, sizeof a, "%s", S);
+		a[lp - 1] = a[lp - 1] == '_' ? '-' : '_';
+	} else {
+		printf("path flip on the mount path: skipped (lengths)\n");
+		return;
+	}
+	char *paths[2] = {a, (char *)P};
+	strcpy(flip, a);
+	atomic_store(&stop, 0);
+	pthread_t t;
+	pthread_create(&t, NULL, flipper, paths);
+	for (long i = 0; i < rounds; i++) {
+		if (mkdir(flip, 0755) == 0)
+			rmdir(a);
+		int fd = open(flip, O_CREAT | O_WRONLY, 0644);
+		if (fd >= 0) {
+			close(fd);
+			unlink(a);
+		}
+	}
+	atomic_store(&stop, 1);
+	pthread_join(t, NULL);
+	rmdir(a);
+	unlink(a);
+	printf("path flip on the mount path: %ld rounds ran\n", rounds);
+}
+
 static void root_only(void)
 {
 	char path[4096];
@@ -257,6 +299,7 @@ int main(int argc, char **argv)
 	rename_ancestor();
 	race("open", 0);
 	race("mkdir", 1);
+	race_self();
 	root_only();
 	printf("done\n");
 	return 0;

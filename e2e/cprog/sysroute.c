@@ -14,7 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/bpf.h>
+#include <linux/landlock.h>
 #include <sys/inotify.h>
+#include <sys/quota.h>
+#include <sys/swap.h>
 #include <sys/fanotify.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -32,6 +36,9 @@
 #endif
 #ifndef SYS_file_setattr
 #define SYS_file_setattr 469
+#endif
+#ifndef SYS_quotactl_fd
+#define SYS_quotactl_fd 443
 #endif
 #ifndef OPEN_TREE_CLONE
 #define OPEN_TREE_CLONE 1
@@ -214,6 +221,62 @@ int main(int argc, char **argv)
 		report("fanotify_mark", fanotify_mark(fan, FAN_MARK_ADD, FAN_MODIFY, AT_FDCWD, dir));
 		int d = open(dir, O_RDONLY | O_DIRECTORY);
 		report("fanotify_mark-dirfd", fanotify_mark(fan, FAN_MARK_ADD, FAN_MODIFY, d, NULL));
+	} else if (!strcmp(route, "quotactl")) {
+		char q[256];
+		report("quotactl-special", quotactl(QCMD(Q_GETQUOTA, USRQUOTA), in("marker"), 0, q));
+		report("quotactl-quotaon-file", quotactl(QCMD(Q_QUOTAON, USRQUOTA), "/dev/null", QFMT_VFS_V0, (caddr_t)in("marker")));
+		int d = open(dir, O_RDONLY | O_DIRECTORY);
+		report("quotactl_fd", syscall(SYS_quotactl_fd, d, QCMD(Q_GETQUOTA, USRQUOTA), 0, q));
+		close(d);
+	} else if (!strcmp(route, "swap")) {
+		report("swapon", swapon(in("marker"), 0));
+		report("swapoff", swapoff(in("marker")));
+		report("swapon-sentinel", swapon(in(sentinel), 0));
+	} else if (!strcmp(route, "newmount")) {
+		/* The new mount API on paths and fds in the mount. */
+		struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+		report("mount_setattr", syscall(SYS_mount_setattr, AT_FDCWD, dir, 0, &ro, sizeof ro));
+		int d = open(dir, O_RDONLY | O_DIRECTORY);
+		report("mount_setattr-fd", syscall(SYS_mount_setattr, d, "", AT_EMPTY_PATH, &ro, sizeof ro));
+		report("fspick", syscall(SYS_fspick, AT_FDCWD, dir, 0));
+		report("fspick-fd", syscall(SYS_fspick, d, "", 8 /* FSPICK_EMPTY_PATH */));
+		report("move_mount-from", syscall(SYS_move_mount, AT_FDCWD, dir, AT_FDCWD, "/tmp", 0));
+		report("move_mount-onto", syscall(SYS_move_mount, AT_FDCWD, "/tmp", AT_FDCWD, dir, 0));
+		int fs = syscall(SYS_fsopen, "tmpfs", 0);
+		if (fs >= 0) {
+			report("fsconfig-path", syscall(SYS_fsconfig, fs, 3 /* FSCONFIG_SET_PATH */, "source", in("marker"), AT_FDCWD));
+			report("fsconfig-string", syscall(SYS_fsconfig, fs, 1 /* FSCONFIG_SET_STRING */, "source", in("marker"), 0));
+			report("fsconfig-fd", syscall(SYS_fsconfig, fs, 5 /* FSCONFIG_SET_FD */, "source", NULL, d));
+			close(fs);
+		} else {
+			report("fsopen", fs);
+		}
+		close(d);
+	} else if (!strcmp(route, "bpf")) {
+		union bpf_attr a;
+		memset(&a, 0, sizeof a);
+		a.pathname = (uint64_t)(uintptr_t)in("marker");
+		report("bpf-obj_get", syscall(SYS_bpf, BPF_OBJ_GET, &a, sizeof a));
+		memset(&a, 0, sizeof a);
+		a.pathname = (uint64_t)(uintptr_t)in("pinned");
+		a.bpf_fd = 0;
+		report("bpf-obj_pin", syscall(SYS_bpf, BPF_OBJ_PIN, &a, sizeof a));
+		memset(&a, 0, sizeof a);
+		a.pathname = (uint64_t)(uintptr_t)in(sentinel);
+		report("bpf-obj_get-sentinel", syscall(SYS_bpf, BPF_OBJ_GET, &a, sizeof a));
+	} else if (!strcmp(route, "landlock")) {
+		struct landlock_ruleset_attr ra = {.handled_access_fs = LANDLOCK_ACCESS_FS_READ_FILE};
+		int rs = report("landlock_create_ruleset", syscall(SYS_landlock_create_ruleset, &ra, sizeof ra, 0));
+		struct landlock_path_beneath_attr pb = {.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE};
+		pb.parent_fd = open(dir, O_PATH | O_DIRECTORY);
+		report("landlock_add_rule", syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &pb, 0));
+		close(pb.parent_fd);
+		pb.parent_fd = open("/tmp", O_PATH | O_DIRECTORY);
+		report("landlock_add_rule-host", syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &pb, 0));
+	} else if (!strcmp(route, "finit_module")) {
+		int fd = open(in("marker"), O_RDONLY);
+		report("finit_module", syscall(SYS_finit_module, fd, "", 0));
+		close(fd);
 	} else {
 		fprintf(stderr, "sysroute: unknown route %s\n", route);
 		return 2;

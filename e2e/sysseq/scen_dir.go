@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sort"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -10,6 +12,7 @@ import (
 func init() {
 	register("getdents", scenGetdents)
 	register("getdents_while_deleting", scenGetdentsDelete)
+	register("getdents_order", scenGetdentsOrder)
 	register("cwd", scenCwd)
 	register("dotdot", scenDotdot)
 }
@@ -287,4 +290,67 @@ func (s *S) listQuiet(dir string) []dirent {
 		}
 		all = append(all, parseDirents64(b[:v])...)
 	}
+}
+
+// orderOf lists fd from its position to the end in the file system's own
+// order, each name with the d_off getdents64 gives it (the position to
+// resume after it), one record per call so every position is seen.
+func (s *S) orderOf(fd int) string {
+	var parts []string
+	for {
+		b := make([]byte, 32) // one record of a name up to 12 bytes
+		v, e := sysGetdents(unix.SYS_GETDENTS64, fd, b)
+		if e != 0 {
+			return fmt.Sprintf("error %v", e)
+		}
+		if v == 0 {
+			return strings.Join(parts, " ")
+		}
+		off := int64(binary.LittleEndian.Uint64(b[8:16]))
+		parts = append(parts, fmt.Sprintf("%s@%d", parseDirents64(b[:v])[0].name, off))
+	}
+}
+
+// scenGetdentsOrder prints listings in the order the file system gives,
+// with positions: after creates, a removal, renames within and across
+// directories, a replacing rename, a hard link and a mkdir; then resumes
+// from a saved position after more changes, and seeks back to one.
+func scenGetdentsOrder(s *S) {
+	s.mkdir("d", 0o755).OK()
+	s.mkdir("o", 0o755).OK()
+	for _, n := range []string{"a", "b", "c", "x", "y"} {
+		mustWrite("d/"+n, "")
+	}
+	fd := s.open("d", rdonly|odir, 0).OK()
+	s.printf("listing: %s", s.orderOf(fd))
+	s.unlink("d/b").OK()
+	mustWrite("d/b2", "")
+	s.rename("d/a", "d/z").OK()
+	s.rename("d/x", "d/c").OK()
+	mustWrite("o/m", "")
+	s.rename("o/m", "d/m").OK()
+	s.link("d/y", "d/h").OK()
+	s.mkdir("d/sub", 0o755).OK()
+	s.lseek(fd, 0, unix.SEEK_SET).Is(0)
+	s.printf("after changes: %s", s.orderOf(fd))
+	// Read three records, keep the position, change the directory, resume.
+	s.lseek(fd, 0, unix.SEEK_SET).Is(0)
+	var pos int64
+	for range 3 {
+		b := make([]byte, 32)
+		v, e := sysGetdents(unix.SYS_GETDENTS64, fd, b)
+		if e != 0 || v == 0 {
+			panic(fmt.Sprintf("getdents64: %d %v", v, e))
+		}
+		pos = int64(binary.LittleEndian.Uint64(b[8:16]))
+	}
+	mustWrite("d/new", "")
+	s.unlink("d/y").OK()
+	s.printf("resumed after changes: %s", s.orderOf(fd))
+	s.lseek(fd, pos, unix.SEEK_SET).Is(pos)
+	s.printf("sought back: %s", s.orderOf(fd))
+	s.close(fd).OK()
+	e := s.open("o", rdonly|odir, 0).OK()
+	s.printf("emptied: %s", s.orderOf(e))
+	s.close(e).OK()
 }

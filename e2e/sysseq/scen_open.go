@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
 )
 
@@ -285,5 +283,5 @@ func scenUmask(s *S) {
 	fd = s.openat2(cwd, "u8", wronly|creat, 0o666, 0).OK()
 	s.close(fd).OK()
 	s.stat("u8")
-	s.note("%s", fmt.Sprint("umask restored"))
+	s.note("%s", "umask restored")
 }

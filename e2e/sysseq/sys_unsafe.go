@@ -416,13 +416,6 @@ func sysCopyFileRange(in int, offIn *int64, out int, offOut *int64, n int, flags
 	return res(r, e)
 }
 
-// sysPipe2 creates a pipe (used only to give scenarios a non-file fd).
-func sysPipe2(flags int) ([2]int, unix.Errno) {
-	var fds [2]int32
-	_, _, e := unix.Syscall(unix.SYS_PIPE2, uintptr(unsafe.Pointer(&fds)), uintptr(flags), 0)
-	return [2]int{int(fds[0]), int(fds[1])}, e
-}
-
 // sysIoctlInt issues an ioctl whose argument points to an int, and
 // returns the int after the call.
 func sysIoctlInt(fd int, req uint, in int32) (int64, int32, unix.Errno) {

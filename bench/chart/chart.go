@@ -1,4 +1,7 @@
-package bench
+// Package chart draws the ladder chart of a bench report (gonum/plot).
+// It is kept out of the fsshim supervisor, which should link no drawing,
+// font or PDF code; cmd/fsshim-chart uses it.
+package chart
 
 import (
 	"fmt"
@@ -12,6 +15,8 @@ import (
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"fsshim/bench"
 )
 
 // errPoints are points with horizontal error bars (the range of runs).
@@ -20,19 +25,19 @@ type errPoints struct {
 	plotter.XErrors
 }
 
-// WritePlot draws the ladder: one line per workload row (or micro op),
-// one marker per transport at its median with a bar over its range, on a
-// log axis. Micro-benchmarks are drawn in ns/op; PostMark rows, whose
+// Write draws the ladder of r to file: one line per workload row (or
+// micro op), one marker per transport at its median with a bar over its
+// range, on a log axis. Micro-benchmarks are drawn in ns/op; PostMark rows, whose
 // units differ, as the ratio to native, each point labelled with its
 // median. The format follows the file's extension (.png, .svg, also
 // .pdf, .eps, .jpg, .tif).
-func (r *Report) WritePlot(file string) error {
+func Write(r *bench.Report, file string) error {
 	switch strings.ToLower(filepath.Ext(file)) {
 	case ".png", ".svg", ".pdf", ".eps", ".jpg", ".jpeg", ".tif", ".tiff":
 	default:
 		return fmt.Errorf("%s: unknown image format (use .png or .svg)", file)
 	}
-	ratio := r.Workload == Postmark
+	ratio := r.Workload == bench.Postmark
 	// Rows of the chart, top to bottom.
 	var titles []string
 	index := map[string]int{}
@@ -110,7 +115,7 @@ func (r *Report) WritePlot(file string) error {
 			pts.XYs = append(pts.XYs, plotter.XY{X: x, Y: y})
 			pts.XErrors = append(pts.XErrors, struct{ Low, High float64 }{x - xmin, xmax - x})
 			labelAt = append(labelAt, plotter.XY{X: xmax, Y: y}) // right of the bar
-			labels = append(labels, formatValue(row.Median, row.Unit)+" "+row.Unit)
+			labels = append(labels, bench.FormatValue(row.Median, row.Unit)+" "+row.Unit)
 			lo, hi = math.Min(lo, xmin), math.Max(hi, xmax)
 		}
 		if len(pts.XYs) == 0 {
