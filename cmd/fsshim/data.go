@@ -9,10 +9,9 @@ import (
 	"time"
 
 	"fsshim/emul"
-	"fsshim/faults"
 	"fsshim/policy"
+	"fsshim/ramfs"
 	"fsshim/ramfs/backing"
-	"fsshim/tracer"
 )
 
 // dataPlan is how the data of the mounts' regular files is served
@@ -25,13 +24,14 @@ type dataPlan struct {
 	extra []int
 }
 
-// planData decides the data mode. Passthrough needs a transport that can
-// give the program a host fd (unotify's ADDFD) and a private tmpfs; when
-// the mode was not asked for explicitly and either is missing, it falls
-// back to forward and says why on warn (nil: silently, for ptrace, where
-// forward is the documented mode).
-func planData(flag string, explicit bool, tr tracer.Transport, nmounts int, capacity int64, rules []faults.Rule, warn io.Writer) (dataPlan, error) {
-	mode, err := policy.ParseData(flag)
+// planData decides the data mode (--data). Passthrough needs a transport
+// that can give the program a host fd (unotify's ADDFD) and a private
+// tmpfs; when the mode was not asked for explicitly and either is
+// missing, it falls back to forward: silently for ptrace, where forward
+// is the documented mode, with a warning on warn otherwise.
+func planData(s *setup, warn io.Writer) (dataPlan, error) {
+	explicit, tr, nmounts, capacity := s.dataSet, s.transport, s.table.Len(), s.capacity
+	mode, err := policy.ParseData(s.data)
 	if err != nil {
 		return dataPlan{}, err
 	}
@@ -39,7 +39,7 @@ func planData(flag string, explicit bool, tr tracer.Transport, nmounts int, capa
 	if mode != policy.Passthrough {
 		return plan, nil
 	}
-	if tr != tracer.Unotify {
+	if tr != policy.Unotify {
 		if explicit {
 			return dataPlan{}, errors.New("--data passthrough needs --transport unotify (ptrace cannot give the program an fd onto the file's data)")
 		}
@@ -60,7 +60,7 @@ func planData(flag string, explicit bool, tr tracer.Transport, nmounts int, capa
 		plan.stores = nil
 		return plan, nil
 	}
-	for _, r := range rules {
+	for _, r := range s.faults {
 		plan.extra = append(plan.extra, r.Nr)
 	}
 	return plan, nil
@@ -148,10 +148,18 @@ func giveBackMemory(ems []*emul.Mount) (stop func()) {
 
 // dumpData is the data mode --dump-policy shows: the one asked for, as
 // the transport allows (a private tmpfs is not mounted to print it).
-func dumpData(flag string, tr tracer.Transport) policy.Data {
+func dumpData(flag string, tr policy.Transport) policy.Data {
 	d, err := policy.ParseData(flag)
-	if err != nil || tr != tracer.Unotify {
+	if err != nil || tr != policy.Unotify {
 		return policy.Forward
 	}
 	return d
+}
+
+// store is mount i's Store (nil under forward: data in the Go heap).
+func (p dataPlan) store(i int) ramfs.Store {
+	if p.stores == nil {
+		return nil
+	}
+	return p.stores[i]
 }
