@@ -277,7 +277,7 @@ func (n node) isDir() bool { return n.typ() == syscall.S_IFDIR }
 // attrOf returns n's attributes as permission checks see them.
 func (k *Kernel) attrOf(m *Mount, n node) ramfs.Attr {
 	if n.ino != nil {
-		return m.FS.Getattr(n.ino)
+		return m.FS.GetattrOwner(n.ino) // no size or times: no Store call
 	}
 	return n.lo.a.Attr
 }

@@ -145,6 +145,17 @@ func (fs *FS) Getattr(n *Inode) Attr {
 	return n.attrLocked()
 }
 
+// GetattrOwner is Getattr for permission checks: type, mode, owner, group
+// and link count are right; a file in a Store does not have its backing
+// file asked for size, blocks and times (which are left as ramfs has
+// them).
+func (fs *FS) GetattrOwner(n *Inode) Attr {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	mode := n.mode.Load()
+	return Attr{Ino: n.ino, Mode: mode, Nlink: n.nlink, Uid: n.uid, Gid: n.gid, Rdev: n.rdev, Blksize: pageSize}
+}
+
 // Preconditions: n.fs.mu is locked.
 func (n *Inode) attrLocked() Attr {
 	mode := n.mode.Load()
