@@ -115,8 +115,9 @@ func (p dataPlan) placeholders(i int) emul.PlaceholderMaker {
 // removed files at its next collection, which an idle supervisor may not
 // start for minutes, and keeps freed pages for a while after. Once a
 // second it looks at what the mounts' ramfs hold, and when that has
-// fallen to half its high-water mark (and by 16 MiB at least) it has the
-// runtime collect and give the freed pages back. (Under passthrough the
+// fallen by a quarter of its high-water mark since the last time (and by
+// 4 MiB at least) it has the runtime collect and give the freed pages
+// back. (Under passthrough the
 // data itself is the kernel's: a removed file's pages go with it.) The
 // returned func stops it.
 func giveBackMemory(ems []*emul.Mount) (stop func()) {
@@ -137,7 +138,7 @@ func giveBackMemory(ems []*emul.Mount) (stop func()) {
 				used += b
 			}
 			peak = max(peak, used)
-			if peak-used >= 16<<20 && used < peak/2 {
+			if drop := peak - used; drop >= 4<<20 && drop >= peak/4 {
 				debug.FreeOSMemory()
 				peak = used
 			}
