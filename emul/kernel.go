@@ -577,6 +577,9 @@ type File struct {
 	// backed marks a description made for one call from a program's fd
 	// onto a backing file (identLocked); it is in no table.
 	backed bool
+	// placeholder is the file the transport is to install for the
+	// description, until it takes it (TakePlaceholder).
+	placeholder ramfs.DataFile
 	// dents is the listing getdents serves a directory of an overlay
 	// mount from (overlay.go), taken at position 0.
 	dents []dent
@@ -603,6 +606,10 @@ func (k *Kernel) putFileLocked(f *File) {
 		return
 	}
 	delete(k.files, f.id)
+	if f.placeholder != nil {
+		f.placeholder.Close() // never installed
+		f.placeholder = nil
+	}
 	if k.Oracle != nil {
 		k.Oracle.Forget(f)
 	}

@@ -33,15 +33,15 @@ type DataOracle interface {
 }
 
 // PlaceholderMaker makes the file a transport installs for an emulated
-// description (InstallFD with Result.Host set) under Passthrough, where
-// the kernel answers the unrouted calls on it: one that answers them as a
-// directory (or an O_PATH fd) does, unlike a memfd.
+// description under Passthrough (File.TakePlaceholder), where the kernel
+// answers the unrouted calls on it: one that answers them as a directory
+// (or an O_PATH fd) does, unlike a memfd.
 type PlaceholderMaker interface {
 	Placeholder(id uint64, opath bool) (ramfs.DataFile, error)
 }
 
-// placeholderLocked gives r (an InstallFD answer) the placeholder its
-// transport is to install, when the mount makes them.
+// placeholderLocked gives the description of r (an InstallFD answer) the
+// placeholder its transport is to install, when the mount makes them.
 func (k *Kernel) placeholderLocked(m *Mount, r Result) Result {
 	if !k.Passthrough || m.Placeholders == nil {
 		return r
@@ -51,8 +51,17 @@ func (k *Kernel) placeholderLocked(m *Mount, r Result) Result {
 		k.putFileLocked(r.File)
 		return errResult(err)
 	}
-	r.Host = ph
+	r.File.placeholder = ph
 	return r
+}
+
+// TakePlaceholder hands the transport the file to install as f's
+// placeholder, made by the mount (see PlaceholderMaker), or nil: the
+// transport then makes its own (a memfd). The caller closes it.
+func (f *File) TakePlaceholder() ramfs.DataFile {
+	ph := f.placeholder
+	f.placeholder = nil
+	return ph
 }
 
 // dataFlags are the open(2) flags a backing file is opened with: the

@@ -169,14 +169,18 @@ func TestPassthroughPlaceholders(t *testing.T) {
 		{unix.O_PATH, syscall.EBADF},
 	} {
 		res := r.k.Handle(&Call{Tid: 1, Proc: r.p, Nr: unix.SYS_OPENAT, Args: [6]uint64{cwd, r.mem.str("/m/d"), uint64(tc.flags)}, Mem: r.mem})
-		if res.Action != InstallFD || res.Host == nil {
-			t.Fatalf("open of a directory (flags %#x): %v, want InstallFD with a placeholder", tc.flags, res.Action)
+		if res.Action != InstallFD {
+			t.Fatalf("open of a directory (flags %#x): %v, want InstallFD", tc.flags, res.Action)
+		}
+		ph := res.File.TakePlaceholder()
+		if ph == nil {
+			t.Fatalf("open of a directory (flags %#x): no placeholder made", tc.flags)
 		}
 		var b [8]byte
-		if _, err := unix.Read(int(res.Host.Fd()), b[:]); err != tc.read {
+		if _, err := unix.Read(int(ph.Fd()), b[:]); err != tc.read {
 			t.Errorf("read of the placeholder (flags %#x): %v, want %v", tc.flags, err, tc.read)
 		}
-		res.Host.Close()
+		ph.Close()
 		r.k.Abandon(res.File)
 	}
 }

@@ -40,14 +40,14 @@ func (d dataFDs) DataFD(tgid, fd int) (dev, ino uint64, ok bool) {
 
 var _ emul.DataOracle = dataFDs{}
 
-// placeholderFD returns the file to install for an InstallFD answer: the
-// one emul made (Result.Host, under the passthrough data path: a removed
-// directory of the private tmpfs named like a memfd placeholder), or a
+// placeholderFD returns the file to install for emulated description f:
+// the one emul made (under the passthrough data path: a removed directory
+// or file of the private tmpfs, named like a memfd placeholder), or a
 // memfd named after the description.
-func placeholderFD(r emul.Result) (int, error) {
-	if r.Host != nil {
-		defer r.Host.Close()
-		return unix.FcntlInt(r.Host.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+func placeholderFD(f *emul.File) (int, error) {
+	if ph := f.TakePlaceholder(); ph != nil {
+		defer ph.Close()
+		return unix.FcntlInt(ph.Fd(), unix.F_DUPFD_CLOEXEC, 0)
 	}
-	return unix.MemfdCreate(placeholderPrefix+strconv.FormatUint(r.File.ID(), 10), unix.MFD_CLOEXEC)
+	return unix.MemfdCreate(placeholderPrefix+strconv.FormatUint(f.ID(), 10), unix.MFD_CLOEXEC)
 }

@@ -396,7 +396,7 @@ func (s *server) sendError(id uint64, e syscall.Errno) {
 // the description, added with ADDFD and FLAG_SEND so the syscall returns
 // the new number in the same step.
 func (s *server) install(t *task, id uint64, r emul.Result) Outcome {
-	mfd, err := placeholderFD(r)
+	mfd, err := placeholderFD(r.File)
 	if err != nil {
 		s.k.Abandon(r.File)
 		s.opt.Log("memfd_create: " + err.Error())
