@@ -204,6 +204,9 @@ func (k *Kernel) readlinkCommon(c *Call, dirfd int, addr, buf uint64, size int64
 					return fail(syscall.EINVAL)
 				}
 				t := f.path
+				if f.m.FS.GetattrOwner(f.ino).Nlink == 0 {
+					t += " (deleted)" // d_path of an unlinked dentry
+				}
 				if int64(len(t)) > size {
 					t = t[:size]
 				}
