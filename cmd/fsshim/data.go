@@ -116,7 +116,7 @@ func (p dataPlan) placeholders(i int) emul.PlaceholderMaker {
 // start for minutes, and keeps freed pages for a while after. Once a
 // second it looks at what the mounts' ramfs hold, and when that has
 // fallen by a quarter of its high-water mark since the last time (and by
-// 4 MiB at least) it has the runtime collect and give the freed pages
+// 1 MiB at least) it has the runtime collect and give the freed pages
 // back. (Under passthrough the
 // data itself is the kernel's: a removed file's pages go with it.) The
 // returned func stops it.
@@ -138,7 +138,7 @@ func giveBackMemory(ems []*emul.Mount) (stop func()) {
 				used += b
 			}
 			peak = max(peak, used)
-			if drop := peak - used; drop >= 4<<20 && drop >= peak/4 {
+			if drop := peak - used; drop >= 1<<20 && drop >= peak/4 {
 				debug.FreeOSMemory()
 				peak = used
 			}
