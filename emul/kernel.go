@@ -574,9 +574,6 @@ type File struct {
 	// path is the absolute path the file was opened by (for getcwd after
 	// fchdir and for readlink of /proc/self/fd).
 	path string
-	// backed marks a description made for one call from a program's fd
-	// onto a backing file (identLocked); it is in no table.
-	backed bool
 	// placeholder is the file the transport is to install for the
 	// description, until it takes it (TakePlaceholder).
 	placeholder ramfs.DataFile
