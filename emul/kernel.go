@@ -158,6 +158,12 @@ type Mount struct {
 	// layer is what the handlers see of the mount (layer.go): FS
 	// itself, or the overlay of Lower under FS. Set by NewKernel.
 	layer layer
+	// DataDev is the device number of the backing files of FS's Store
+	// (passthrough.go); 0 when there is none.
+	DataDev uint64
+	// Placeholders, if set, makes the placeholders of the mount's
+	// directories and O_PATH descriptions under Passthrough.
+	Placeholders PlaceholderMaker
 }
 
 // Kernel holds the emulated state shared by every target process.
@@ -191,6 +197,16 @@ type Kernel struct {
 	// kernel's (a supervised target); nil means emul's table is the fd
 	// table itself (linked).
 	Oracle FDOracle
+
+	// Passthrough says the filter leaves the data calls, close among
+	// them, to the kernel (passthrough.go): regular files of mounts with
+	// a Store are opened onto their backing files (this needs HostFDs),
+	// and since a close is never seen, every use of an emulated fd is
+	// checked against the kernel's table.
+	Passthrough bool
+	// Data, if set, tells which file a program's fd refers to
+	// (passthrough.go).
+	Data DataOracle
 
 	// OnFault, if set, is told about unexpected internal errors that were
 	// turned into EIO (so they are logged, never silent).
@@ -306,6 +322,9 @@ type Process struct {
 	// Dead is set by Exit under k.mu; the transport's serving goroutine
 	// reads it.
 	Dead bool
+	// sweepAt is the table size at which a passthrough Kernel has the
+	// table read again (installLocked).
+	sweepAt int
 }
 
 // FDOracle answers from the kernel what a target's fd refers to, so emul's
@@ -413,7 +432,7 @@ func (k *Kernel) Process(tgid int, parent *Process) *Process {
 	if p := k.procs[tgid]; p != nil {
 		return p
 	}
-	p := &Process{Tgid: tgid, fds: map[int]*fdEntry{}, Umask: 0o022, fs: &fsContext{users: 1}}
+	p := &Process{Tgid: tgid, fds: map[int]*fdEntry{}, Umask: 0o022, fs: &fsContext{users: 1}, sweepAt: 64}
 	if parent != nil {
 		if parent.fs.cwd != nil {
 			p.fs.cwd = parent.fs.cwd
@@ -470,6 +489,13 @@ func (k *Kernel) installLocked(p *Process, fd int, f *File) {
 	k.dropFDLocked(p, fd)
 	f.refs++
 	p.fds[fd] = &fdEntry{file: f}
+	if k.Passthrough && len(p.fds) >= p.sweepAt {
+		// Closes are not seen: entries of closed fds pile up (each
+		// holds fsshim's placeholder) until a read of the fd table
+		// drops them. Reading it when the table has doubled keeps
+		// the cost in proportion.
+		p.NeedScan = true
+	}
 }
 
 // FileByID returns the open file description with this id, or nil.
@@ -496,6 +522,7 @@ func (k *Kernel) SetFDs(p *Process, fds map[int]uint64) {
 		}
 	}
 	p.NeedScan = false
+	p.sweepAt = 2*len(p.fds) + 64
 }
 
 // FDs returns p's emulated fd numbers and their description ids.
@@ -537,7 +564,7 @@ func (k *Kernel) fileLocked(p *Process, fd int) *File {
 		return nil
 	}
 	if ok {
-		unsure := e.tentative || len(p.execBy) > 0 || p.SharedFDs
+		unsure := e.tentative || len(p.execBy) > 0 || p.SharedFDs || k.Passthrough
 		if !unsure || k.Oracle.Holds(p.Tgid, fd, e.file) {
 			return e.file
 		}
@@ -563,6 +590,9 @@ type File struct {
 	// path is the absolute path the file was opened by (for getcwd after
 	// fchdir and for readlink of /proc/self/fd).
 	path string
+	// placeholder is the file the transport is to install for the
+	// description, until it takes it (TakePlaceholder).
+	placeholder ramfs.DataFile
 	// dents is the listing getdents serves a directory of an overlay
 	// mount from (overlay.go), taken at position 0.
 	dents []dent
@@ -589,6 +619,10 @@ func (k *Kernel) putFileLocked(f *File) {
 		return
 	}
 	delete(k.files, f.id)
+	if f.placeholder != nil {
+		f.placeholder.Close() // never installed
+		f.placeholder = nil
+	}
 	if k.Oracle != nil {
 		k.Oracle.Forget(f)
 	}

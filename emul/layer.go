@@ -130,7 +130,7 @@ func (r ramLayer) parent(dir node) (node, error) { return node{ino: r.fs.Parent(
 
 func (r ramLayer) readlink(n node) (string, error) { return r.fs.Readlink(n.ino) }
 
-func (r ramLayer) attr(n node) ramfs.Attr { return r.fs.Getattr(n.ino) }
+func (r ramLayer) attr(n node) ramfs.Attr { return r.fs.GetattrOwner(n.ino) } // no size or times: no Store call
 
 func (r ramLayer) stat(n node, maj, min uint32) (ramfs.Attr, uint32, uint32) {
 	return r.fs.Getattr(n.ino), maj, min

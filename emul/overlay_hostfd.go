@@ -88,7 +88,7 @@ func (k *Kernel) procLowerLocked(p *Process, hp string) (string, bool) {
 		return "", false
 	}
 	tgid, fd := q.Tgid, l.fd
-	if k.fileLocked(q, fd) != nil {
+	if k.identLocked(q, fd) != nil {
 		return "", false // an emulated fd: procFDLocked's
 	}
 	target, err := k.host.FDPath(tgid, fd)

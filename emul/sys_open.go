@@ -205,8 +205,11 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 			k.killPrivLocked(p, l.m, ino)
 		}
 	}
+	if k.passthroughLocked(l.m, ino, flags) {
+		return k.openDataLocked(l.m, ino, flags, l.abs)
+	}
 	f := k.newFileLocked(l.m, ino, flags&oKeepMask, l.abs)
-	return Result{Action: InstallFD, File: f, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1}
+	return k.placeholderLocked(l.m, Result{Action: InstallFD, File: f, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1})
 }
 
 // openTmpfileLocked implements O_TMPFILE: an unnamed regular file in dir.
@@ -217,12 +220,22 @@ func (k *Kernel) openTmpfileLocked(p *Process, l loc, flags int, mode uint32) Re
 	if err != nil {
 		return errResult(err)
 	}
+	if k.passthroughLocked(l.m, n, flags) {
+		r := k.openDataLocked(l.m, n, flags&^oTmpfile, l.abs+"/#"+itoa(int(n.Ino())))
+		if flags&syscall.O_EXCL != 0 {
+			fs.ForbidLink(n)
+		}
+		// The program's fd holds the file now; ramfs keeps it while
+		// the backing file is open (ramfs.Store.Busy).
+		fs.Unref(n)
+		return r
+	}
 	f := k.newFileLocked(l.m, n, (flags&^oTmpfile)&oKeepMask, l.abs+"/#"+itoa(int(n.Ino())))
 	fs.Unref(n) // the description now holds the inode
 	if flags&syscall.O_EXCL != 0 {
 		fs.ForbidLink(n)
 	}
-	return Result{Action: InstallFD, File: f, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1}
+	return k.placeholderLocked(l.m, Result{Action: InstallFD, File: f, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1})
 }
 
 // hostResult answers a call whose path lies outside the mounts.

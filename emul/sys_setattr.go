@@ -88,7 +88,7 @@ func (k *Kernel) Chmod(c *Call) Result {
 
 // Fchmod follows fchmod(2).
 func (k *Kernel) Fchmod(c *Call) Result {
-	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
+	f := k.identLocked(c.Proc, fdArg(c.Args[0]))
 	if f == nil {
 		// A host file under an overlay is changed in the overlay.
 		l, r, done := k.fdLocMod(c.Proc, fdArg(c.Args[0]))
@@ -192,7 +192,7 @@ func (k *Kernel) Lchown(c *Call) Result {
 
 // Fchown follows fchown(2).
 func (k *Kernel) Fchown(c *Call) Result {
-	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
+	f := k.identLocked(c.Proc, fdArg(c.Args[0]))
 	if f == nil {
 		l, r, done := k.fdLocMod(c.Proc, fdArg(c.Args[0]))
 		if done {
@@ -244,7 +244,10 @@ func (k *Kernel) setTimesLocked(c *Call, l loc, at, mt *time.Time, explicit bool
 	return retErr(0, l.m.FS.SetTimes(l.ino, at, mt))
 }
 
-func (k *Kernel) now() time.Time { return time.Now() }
+// now stands for UTIME_NOW: the zero Time, which ramfs.FS.SetTimes takes
+// as "now by the file system's clock" (the kernel's, for a file whose data
+// is in a Store, so that mtime and ctime agree).
+func (k *Kernel) now() time.Time { return time.Time{} }
 
 // decodeTimespecs reads struct timespec[2] with UTIME_NOW/UTIME_OMIT.
 func (k *Kernel) decodeTimespecs(c *Call, addr uint64) (at, mt *time.Time, explicit bool, e syscall.Errno) {

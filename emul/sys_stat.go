@@ -40,7 +40,7 @@ func (k *Kernel) fdLoc(p *Process, fd int) (loc, Result, bool) {
 	if fd == atFDCWD {
 		f = p.fs.cwd
 	} else {
-		f = k.fileLocked(p, fd)
+		f = k.identLocked(p, fd)
 	}
 	if f == nil {
 		return loc{}, cont(), true
@@ -90,7 +90,7 @@ func (k *Kernel) Lstat(c *Call) Result {
 
 // Fstat follows fstat(2).
 func (k *Kernel) Fstat(c *Call) Result {
-	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
+	f := k.identLocked(c.Proc, fdArg(c.Args[0]))
 	if f == nil {
 		return cont()
 	}
@@ -149,7 +149,7 @@ func (k *Kernel) Statfs(c *Call) Result {
 
 // Fstatfs follows fstatfs(2).
 func (k *Kernel) Fstatfs(c *Call) Result {
-	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
+	f := k.identLocked(c.Proc, fdArg(c.Args[0]))
 	if f == nil {
 		return cont()
 	}
@@ -204,6 +204,9 @@ func (k *Kernel) readlinkCommon(c *Call, dirfd int, addr, buf uint64, size int64
 					return fail(syscall.EINVAL)
 				}
 				t := f.path
+				if f.m.FS.GetattrOwner(f.ino).Nlink == 0 {
+					t += " (deleted)" // d_path of an unlinked dentry
+				}
 				if int64(len(t)) > size {
 					t = t[:size]
 				}
@@ -410,7 +413,7 @@ func (k *Kernel) leaveCwdLocked(p *Process) {
 // Fchdir follows fchdir(2).
 func (k *Kernel) Fchdir(c *Call) Result {
 	p := c.Proc
-	f := k.fileLocked(p, fdArg(c.Args[0]))
+	f := k.identLocked(p, fdArg(c.Args[0]))
 	if f == nil {
 		k.leaveCwdLocked(p)
 		return cont()

@@ -260,7 +260,7 @@ func (k *Kernel) startLocked(p *Process, dirfd int) (walkState, syscall.Errno) {
 		}
 		return hostAt(cwd), 0
 	}
-	if f := k.fileLocked(p, dirfd); f != nil {
+	if f := k.identLocked(p, dirfd); f != nil {
 		if f.ino.Mode()&syscall.S_IFMT != syscall.S_IFDIR {
 			return walkState{}, syscall.ENOTDIR
 		}

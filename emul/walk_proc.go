@@ -51,7 +51,7 @@ func (k *Kernel) procFDLocked(p *Process, hp string) *File {
 		return nil
 	}
 	if q := k.magicProcLocked(p, l); q != nil {
-		return k.fileLocked(q, l.fd)
+		return k.identLocked(q, l.fd)
 	}
 	return nil
 }

@@ -178,7 +178,7 @@ func (k *Kernel) XattrNofollow(c *Call) Result {
 
 // XattrFD is the f* variants.
 func (k *Kernel) XattrFD(c *Call) Result {
-	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
+	f := k.identLocked(c.Proc, fdArg(c.Args[0]))
 	if f == nil {
 		if op := xattrOpOf(c.Nr); op == xSet || op == xRemove {
 			l, r, done := k.fdLocMod(c.Proc, fdArg(c.Args[0]))

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -207,6 +206,7 @@ func (s *server) dropLFD() {
 
 func newServer(opt Options) *server {
 	s := &server{procs: newProcs(opt)}
+	s.k.Data = dataFDs{pidfd: s.pidfd}
 	s.exited = func(tgid int) {
 		s.ops.cancelFor(tgid)
 		s.k.AnswerWaiters(s)
@@ -372,7 +372,7 @@ func (s *server) sendContinue(id uint64) {
 // after the description, added with ADDFD and FLAG_SEND so the syscall
 // returns the new number in the same step.
 func (s *server) InstallFD(c *emul.Call, f *emul.File, fdFlags, setFD int) (int, syscall.Errno, emul.Progress) {
-	mfd, err := unix.MemfdCreate(placeholderPrefix+strconv.FormatUint(f.ID(), 10), unix.MFD_CLOEXEC)
+	mfd, err := placeholderFD(f)
 	if err != nil {
 		s.opt.Log("memfd_create: " + err.Error())
 		return -1, unix.ENFILE, emul.Did
