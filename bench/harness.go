@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -31,10 +32,27 @@ const (
 	// no stop waits for a cross-CPU wake-up.
 	PtracePin = "ptrace-pin"
 	Linked    = "linked"
+	// Forward is unotify with --data forward: every file call, data
+	// calls included, served by fsshim (unotify's default, passthrough,
+	// leaves the data calls to the kernel).
+	Forward = "forward"
+	// GVisor is a peer: gVisor's runsc (ptrace platform as installed,
+	// its in-memory root overlay) running the same work, when installed.
+	GVisor = "gvisor"
 )
 
 // AllTransports is the default transport list.
-var AllTransports = []string{Native, Unotify, Ptrace, PtracePin, Linked}
+var AllTransports = []string{Native, Unotify, Forward, Ptrace, PtracePin, Linked, GVisor}
+
+// supervised reports whether t runs the work under fsshim or a peer.
+func supervised(t string) bool {
+	return t == Unotify || t == Forward || t == Ptrace || t == PtracePin || t == GVisor
+}
+
+// gvisorArgv runs argv under runsc with its in-memory root overlay.
+func gvisorArgv(argv []string) []string {
+	return append([]string{"runsc", "--network=none", "--ignore-cgroups", "do"}, argv...)
+}
 
 // Workloads and the rows of their tables.
 const (
@@ -197,7 +215,7 @@ func Run(opt Options) (*Report, error) {
 	avail := map[string]bool{}
 	for _, t := range opt.Transports {
 		st := TransportStatus{Name: t, Available: true}
-		if t == Unotify || t == Ptrace || t == PtracePin {
+		if supervised(t) {
 			if err := opt.probe(t); err != nil {
 				st = TransportStatus{Name: t, Reason: err.Error()}
 			}
@@ -256,8 +274,15 @@ func probe(exe, transport, work string) error {
 	dir := filepath.Join(work, "probe-"+transport)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	argv := append(transportArgs(transport), "--mount", dir, "--", "true")
-	cmd := exec.CommandContext(ctx, exe, argv...)
+	argv := append([]string{exe}, transportArgs(transport)...)
+	argv = append(argv, "--mount", dir, "--", "true")
+	if transport == GVisor {
+		if _, err := exec.LookPath("runsc"); err != nil {
+			return errors.New("runsc (gVisor) is not installed")
+		}
+		argv = gvisorArgv([]string{"true"})
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.Dir = work
@@ -274,14 +299,20 @@ func probe(exe, transport, work string) error {
 
 // transportArgs are fsshim's flags for a supervising transport.
 func transportArgs(transport string) []string {
-	if transport == PtracePin {
+	switch transport {
+	case PtracePin:
 		return []string{"--transport", Ptrace, "--pin"}
+	case Forward:
+		return []string{"--transport", Unotify, "--data", "forward"}
 	}
 	return []string{"--transport", transport}
 }
 
 // supervise wraps argv in fsshim with the transport and mounts.
 func supervise(exe, transport string, mounts []string, argv []string) []string {
+	if transport == GVisor {
+		return gvisorArgv(argv) // its root overlay holds the work
+	}
 	a := append([]string{exe}, transportArgs(transport)...)
 	for _, m := range mounts {
 		a = append(a, "--mount", m)

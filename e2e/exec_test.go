@@ -153,10 +153,10 @@ func TestExecInOverlay(t *testing.T) {
 				h := workDir(t)
 				execTree(t, h)
 				before := snapshot(t, h)
-				args := []string{fsshimBin, "--transport", tr, "--overlay", h, "--", "sh", "-c", execScript, "sh", h}
+				args := append(append([]string{fsshimBin}, transportFlags(tr)...), "--overlay", h, "--", "sh", "-c", execScript, "sh", h)
 				dir := "/"
 				if dflt {
-					args = []string{fsshimBin, "--transport", tr, "--", "sh", "-c", execScript, "sh", h}
+					args = append(append([]string{fsshimBin}, transportFlags(tr)...), "--", "sh", "-c", execScript, "sh", h)
 					dir = h
 				}
 				got := run(t, args, dir, h)
@@ -220,14 +220,14 @@ func TestExecPreloadedProgram(t *testing.T) {
 		t.Run(tr, func(t *testing.T) {
 			requireTransport(t, tr)
 			w, checkHost := mountDir(t)
-			r, err := execute(proc{args: []string{fsshimBin, "--transport", tr, "--mount", w + "=" + src, "--", w + "/tool", "a b"}})
+			r, err := execute(proc{args: append(append([]string{fsshimBin}, transportFlags(tr)...), "--mount", w+"="+src, "--", w+"/tool", "a b")})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if want := "preloaded " + w + "/tool a b\n"; r.exit != 0 || r.stdout != want {
 				t.Errorf("exit %d stdout %q stderr %q; want %q", r.exit, r.stdout, r.stderr, want)
 			}
-			r, err = execute(proc{args: []string{fsshimBin, "--transport", tr, "--mount", w + "=" + src, "--", w + "/missing"}})
+			r, err = execute(proc{args: append(append([]string{fsshimBin}, transportFlags(tr)...), "--mount", w+"="+src, "--", w+"/missing")})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -265,7 +265,7 @@ func TestExecNoexec(t *testing.T) {
 			t.Run(tr+flag, func(t *testing.T) {
 				requireTransport(t, tr)
 				d := noexecDir(t)
-				r, err := execute(proc{args: []string{fsshimBin, "--transport", tr, flag, d, "--", "sh", "-c", script, "sh", d}})
+				r, err := execute(proc{args: append(append([]string{fsshimBin}, transportFlags(tr)...), flag, d, "--", "sh", "-c", script, "sh", d)})
 				if err != nil {
 					t.Fatal(err)
 				}

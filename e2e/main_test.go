@@ -202,14 +202,16 @@ func userNotifSupport() (skip string, fail string) {
 	return "kernel lacks SECCOMP_RET_USER_NOTIF: actions_avail is " + strings.TrimSpace(string(b)), ""
 }
 
-// transports are fsshim's --transport values; runCase runs its fsshim leg
-// once for each.
-var transports = []string{"unotify", "ptrace"}
+// transports are the ways fsshim is run; runCase runs its fsshim leg once
+// for each: the --transport values (unotify with its default data path,
+// passthrough), and "forward", unotify with --data forward (every file
+// call served by fsshim, as ptrace does).
+var transports = []string{"unotify", "ptrace", "forward"}
 
 // requireTransport is requireFsshim for fsshim --transport tr.
 func requireTransport(t *testing.T, tr string) {
 	t.Helper()
-	if tr == "unotify" {
+	if tr == "unotify" || tr == "forward" {
 		requireFsshim(t)
 		return
 	}
@@ -230,7 +232,15 @@ func requireTransport(t *testing.T, tr string) {
 // fsshimTransportArgs is fsshimArgs for fsshim --transport tr.
 func fsshimTransportArgs(tr string, mounts []string, args ...string) []string {
 	a := fsshimArgs(mounts, args...)
-	return append([]string{a[0], "--transport", tr}, a[1:]...)
+	return append(append([]string{a[0]}, transportFlags(tr)...), a[1:]...)
+}
+
+// transportFlags are fsshim's flags for the leg tr (see transports).
+func transportFlags(tr string) []string {
+	if tr == "forward" {
+		return []string{"--transport", "unotify", "--data", "forward"}
+	}
+	return []string{"--transport", tr}
 }
 
 // requireFsshim fails the test when fsshim did not build and skips it when

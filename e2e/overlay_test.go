@@ -152,7 +152,7 @@ func TestOverlay(t *testing.T) {
 			h := workDir(t)
 			overlayTree(t, h)
 			before := snapshot(t, h)
-			got := run(t, []string{fsshimBin, "--transport", tr, "--overlay", h, "--", "sh", "-c", overlayScript, "sh", h}, h)
+			got := run(t, append(append([]string{fsshimBin}, transportFlags(tr)...), "--overlay", h, "--", "sh", "-c", overlayScript, "sh", h), h)
 			if after := snapshot(t, h); after != before {
 				t.Errorf("the host directory changed:\nbefore:\n%s\nafter:\n%s", before, after)
 			}
@@ -215,7 +215,7 @@ func TestOverlayDefault(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := snapshot(t, dir)
-			stdout, stderr, exit := runIn(t, dir, "--transport", tr, "--", "sh", "-c", "cat existing; echo x > new; ls")
+			stdout, stderr, exit := runIn(t, dir, append(transportFlags(tr), "--", "sh", "-c", "cat existing; echo x > new; ls")...)
 			if exit != 0 || stdout != "from the host\nexisting\nnew\n" {
 				t.Errorf("exit %d stdout %q stderr %q", exit, stdout, stderr)
 			}

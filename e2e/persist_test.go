@@ -22,7 +22,7 @@ func TestSave(t *testing.T) {
 			arch := filepath.Join(workDir(t), "out.tar.gz")
 			m, check := mountDir(t)
 			script := `cd "$1" && printf hello > f && mkdir -p d/e && ln -s ../f d/e/l && ln f hard && chmod 0640 f`
-			args := append([]string{"--transport", tr, "--mount", m, "--save", m + "=" + out, "--save", m + "=" + arch, "--"},
+			args := append(transportFlags(tr), "--mount", m, "--save", m+"="+out, "--save", m+"="+arch, "--",
 				"sh", "-c", script, "sh", m)
 			_, stderr, exit := runFsshimArgs(t, args...)
 			if exit != 0 {

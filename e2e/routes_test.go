@@ -58,7 +58,7 @@ func TestRoutesToHostDirs(t *testing.T) {
 					if tr == "ptrace" {
 						rounds = 2000 // a stop per call: slower
 					}
-					args := []string{fsshimBin, "--transport", tr, "--" + flag, p, "--", bin, p, s, strconv.Itoa(rounds)}
+					args := append(append([]string{fsshimBin}, transportFlags(tr)...), "--"+flag, p, "--", bin, p, s, strconv.Itoa(rounds))
 					r, err := execute(proc{args: args, uid: u.uid})
 					if err != nil {
 						t.Fatal(err)

@@ -90,18 +90,32 @@ func (r *rig) call(nr int, args ...uint64) Result {
 		return Result{Action: Return} // the placeholder close is the transport's
 	}
 	if res.Action == InstallFD {
-		fd := r.nextFD
-		if res.SetFD >= 0 {
-			fd = res.SetFD
-		} else {
-			r.nextFD++
-		}
-		r.k.Installed(r.p, fd, res.File)
-		r.k.Release(res.File)
-		return Result{Action: Return, Val: int64(fd)}
+		rep := r.k.Complete(r, &c, &res)
+		return Result{Action: Return, Val: rep.Val, Err: rep.Err}
 	}
 	return res
 }
+
+// The rig is the Target of its InstallFD answers (Kernel.Complete): fds
+// are numbered from 3 up, as a transport whose table emul does not keep.
+func (r *rig) Answer(c *Call, val int64, errno syscall.Errno) {}
+func (r *rig) Continue(c *Call) (int64, syscall.Errno)        { return 0, 0 }
+func (r *rig) Fill(c *Call, f *File, fd int) error            { return syscall.ENODEV }
+func (r *rig) InstallFD(c *Call, f *File, fdFlags, setFD int) (int, syscall.Errno, Progress) {
+	if setFD >= 0 {
+		return setFD, 0, Did
+	}
+	r.nextFD++
+	return r.nextFD - 1, 0, Did
+}
+func (r *rig) InstallHostFD(c *Call, h LowerFile, fdFlags int) (int, syscall.Errno, Progress) {
+	return -1, syscall.ENOSYS, Did
+}
+func (r *rig) Redirect(c *Call, rd *Redirection) (int64, syscall.Errno, Progress) {
+	return -1, syscall.ENOSYS, Did
+}
+func (r *rig) Defer(c *Call)                                  {}
+func (r *rig) Late(id uint64, val int64, errno syscall.Errno) {}
 
 // ok runs a call that must succeed and returns its value.
 func (r *rig) ok(nr int, args ...uint64) int64 {

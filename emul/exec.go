@@ -150,7 +150,7 @@ func (k *Kernel) execLocked(c *Call) Result {
 		}
 		f := k.fileLocked(p, dirfd)
 		if f == nil {
-			return cont()
+			return k.execBackingLocked(p, dirfd)
 		}
 		if e := k.mayExecLocked(p, loc{m: f.m, ino: f.ino}); e != 0 {
 			return fail(e)
@@ -163,6 +163,13 @@ func (k *Kernel) execLocked(c *Call) Result {
 	fl := followLast
 	if flags&atSymlinkNofollow != 0 {
 		fl = 0
+	} else if ml, ok := parseMagic(name); ok && ml.what == "fd" && k.magicProcLocked(p, ml) == p && k.fileLocked(p, ml.fd) == nil {
+		// The magic link of an fd onto a backing file (the passthrough
+		// data path): the kernel runs that file.
+		if r := k.execBackingLocked(p, ml.fd); r.Action != Continue {
+			return r
+		}
+		return cont()
 	} else if f, fd := k.ownFDLinkLocked(p, name); f != nil {
 		// /proc/self/fd/N, /dev/fd/N: the kernel follows the magic link
 		// to the placeholder, which runs as for fexecve.
@@ -200,11 +207,45 @@ func (k *Kernel) execLocked(c *Call) Result {
 // /proc/self/fd/N, /proc/PID/fd/N (PID the caller) or /dev/fd/N names, or
 // nil.
 func (k *Kernel) ownFDLinkLocked(p *Process, name string) (*File, int) {
-	tgid, fd, ok := parseFDLink(name)
-	if !ok || (tgid != 0 && k.seenByLocked(p, tgid) != p) {
+	ml, ok := parseMagic(name)
+	if !ok || ml.what != "fd" || k.magicProcLocked(p, ml) != p {
 		return nil, 0
 	}
-	return k.fileLocked(p, fd), fd
+	return k.fileLocked(p, ml.fd), ml.fd
+}
+
+// execBackingLocked answers an fexecve of fd when it is onto a backing
+// file (the passthrough data path), which the kernel runs itself: emul
+// checks it as the file of the mount, and the backing file, which only
+// fsshim's user may otherwise run, gets read and execute bits for its
+// owner and others (the private tmpfs is nosuid, and no program reaches
+// it by a path). Any other fd is the kernel's.
+func (k *Kernel) execBackingLocked(p *Process, fd int) Result {
+	f := k.identLocked(p, fd)
+	if f == nil || !isReg(f.ino) {
+		return cont()
+	}
+	if e := k.mayExecLocked(p, loc{m: f.m, ino: f.ino}); e != 0 {
+		return fail(e)
+	}
+	if k.noexecLocked(f.m) {
+		return fail(syscall.EACCES)
+	}
+	df, err := f.m.FS.OpenData(f.ino, syscall.O_RDONLY)
+	if err != nil {
+		return errResult(err)
+	}
+	defer df.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(df.Fd()), &st); err != nil {
+		return errResult(err)
+	}
+	if want := st.Mode&0o7777 | 0o505; want != st.Mode&0o7777 {
+		if err := unix.Fchmod(int(df.Fd()), want); err != nil {
+			return errResult(err)
+		}
+	}
+	return cont()
 }
 
 // mayExecLocked is do_open_execat's check of the file: a regular file the
@@ -215,7 +256,7 @@ func (k *Kernel) mayExecLocked(p *Process, l loc) syscall.Errno {
 	if n.typ() != syscall.S_IFREG {
 		return syscall.EACCES
 	}
-	if e := k.permNodeLocked(p, l.m, n, mayExec); e != 0 {
+	if e := k.permLocked(p, l.m, n, mayExec); e != 0 {
 		return e
 	}
 	if l.ino != nil {
@@ -224,8 +265,29 @@ func (k *Kernel) mayExecLocked(p *Process, l loc) syscall.Errno {
 				return syscall.ETXTBSY
 			}
 		}
+		if k.Passthrough && l.m.FS.HasStore() && backingWritten(l.m, l.ino) {
+			return syscall.ETXTBSY
+		}
 	}
 	return 0
+}
+
+// backingWritten reports whether a program holds n's backing file open
+// for writing (the passthrough data path gives programs fds onto it, which
+// emul does not see): the kernel grants a read lease only on a file no
+// one has open for writing, and fsshim holds no writer of its own between
+// calls. Where leases are off the answer is "not written".
+func backingWritten(m *Mount, n *ramfs.Inode) bool {
+	df, err := m.FS.OpenData(n, syscall.O_RDONLY)
+	if err != nil {
+		return false
+	}
+	defer df.Close()
+	_, err = unix.FcntlInt(df.Fd(), unix.F_SETLEASE, unix.F_RDLCK)
+	if err == nil {
+		unix.FcntlInt(df.Fd(), unix.F_SETLEASE, unix.F_UNLCK)
+	}
+	return err == unix.EAGAIN || err == unix.EBUSY
 }
 
 // noexecLocked reports whether m's path lies on a noexec mount: its
@@ -354,7 +416,7 @@ func (k *Kernel) elfInterpLocked(m *Mount, l loc, head []byte) (string, bool) {
 	if l.ino != nil {
 		r = inodeReader{m.FS, l.ino}
 	} else {
-		f, err := m.ov.lower.Open(l.lo.rel, 0)
+		f, err := m.Lower.Open(l.ov.lo.rel, 0)
 		if err != nil {
 			return "", false
 		}
@@ -416,7 +478,7 @@ func (k *Kernel) execHeadLocked(m *Mount, l loc) []byte {
 	var n int
 	if l.ino != nil {
 		n, _ = m.FS.ReadAt(l.ino, b, 0)
-	} else if f, err := m.ov.lower.Open(l.lo.rel, 0); err == nil {
+	} else if f, err := m.Lower.Open(l.ov.lo.rel, 0); err == nil {
 		n, _ = f.ReadAt(b, 0)
 		f.Close()
 	}
@@ -458,8 +520,8 @@ func (k *Kernel) stageLocked(m *Mount, root int, rel string, l loc) syscall.Errn
 		a := m.FS.Getattr(l.ino)
 		ver.size, ver.mtime, ver.ctime = a.Size, a.Mtime, a.Ctime
 	} else {
-		ver.lower = l.lo.rel
-		ver.size, ver.mtime, ver.ctime = l.lo.a.Size, l.lo.a.Mtime, l.lo.a.Ctime
+		ver.lower = l.ov.lo.rel
+		ver.size, ver.mtime, ver.ctime = l.ov.lo.a.Size, l.ov.lo.a.Mtime, l.ov.lo.a.Ctime
 	}
 	key := m.Path + "\x00" + rel
 	if k.shadow.staged[key] == ver {
@@ -543,7 +605,7 @@ func (k *Kernel) copyExecData(m *Mount, l loc, fd int) error {
 		r = inodeReader{m.FS, l.ino}
 		size = m.FS.Getattr(l.ino).Size
 	} else {
-		f, err := m.ov.lower.Open(l.lo.rel, 0)
+		f, err := m.Lower.Open(l.ov.lo.rel, 0)
 		if err != nil {
 			return err
 		}

@@ -15,18 +15,18 @@ type dirShadow struct{ fd int }
 
 func (s dirShadow) ShadowRoot(p string) (int, bool) { return s.fd, p == "/m" }
 
-// movingHost is a Host whose working directory the test moves (the
+// cwdHost is a Host whose working directory the test moves (the
 // kernel's, which a continued chdir changes).
-type movingHost struct{ cwd *string }
+type cwdHost struct{ cwd *string }
 
-func (h movingHost) FDPath(tgid, fd int) (string, error) { return "", syscall.EBADF }
-func (h movingHost) Cwd(tgid int) (string, error)        { return *h.cwd, nil }
+func (h cwdHost) FDPath(tgid, fd int) (string, error) { return "", syscall.EBADF }
+func (h cwdHost) Cwd(tgid int) (string, error)        { return *h.cwd, nil }
 
 // execRig is a rig with an exec shadow in a temporary directory.
 func execRig(t *testing.T) (*rig, string, *string) {
 	r := newRig(t)
 	cwdPath := "/"
-	r.k.host = movingHost{&cwdPath}
+	r.k.host = cwdHost{&cwdPath}
 	dir := t.TempDir()
 	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {

@@ -50,7 +50,7 @@ func (k *Kernel) injectLocked(c *Call) (syscall.Errno, bool) {
 		}
 		path = l.abs
 	} else {
-		f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
+		f := k.identLocked(c.Proc, fdArg(c.Args[0]))
 		if f == nil {
 			return 0, false
 		}

@@ -5,11 +5,22 @@
 //
 // emul knows nothing of seccomp or ptrace. A transport (tracer's unotify or
 // ptrace backends, or the in-process linked build) hands it one Call at a
-// time together with a Memory over the caller's address space.
+// time together with a Memory over the caller's address space, and lets
+// Complete (answer.go) carry out the Result with the transport's
+// primitives (a Target).
+//
+// Shape: each mount is a layer (layer.go: a plain ramfs, or an overlay of a
+// host directory under a ramfs, overlay*.go) that the handlers use without
+// asking which; a path walk is a resolver (walk.go) whose steps go through
+// the layers, with magic links in walk_proc.go and permission rules in
+// perm.go.
 //
 // Locking: Kernel.mu serialises every Handle call and every table update; it
 // is taken before any ramfs.FS lock (ramfs has one lock per FS, taken inside
-// its own methods). Helpers that expect k.mu held end in "Locked".
+// its own methods). Helpers that expect k.mu held end in "Locked" or say so
+// in a "Preconditions:" line; every layer method and resolver method runs
+// under k.mu. A Target's primitives are called without k.mu (they may
+// block, or call back into the Kernel).
 package emul
 
 import (
@@ -45,7 +56,8 @@ type Host interface {
 	Cwd(tgid int) (string, error)
 }
 
-// Action says what the transport must do with a Result.
+// Action says what the transport must do with a Result; Kernel.Complete
+// (answer.go) does it with the transport's primitives.
 type Action int
 
 const (
@@ -54,12 +66,13 @@ const (
 	// Continue: let the host kernel run the syscall unchanged.
 	Continue
 	// InstallFD: give the target a new fd for File (a placeholder the
-	// kernel can hold), answer the syscall with its number and then call
-	// Kernel.Installed. FDFlags carries O_CLOEXEC; SetFD >= 0 asks for
-	// that exact number (dup2 semantics).
+	// kernel can hold) and answer the syscall with its number; the
+	// Result's reference on File becomes the fd's. FDFlags carries
+	// O_CLOEXEC; SetFD >= 0 asks for that exact number (dup2 semantics).
 	InstallFD
 	// Defer: the call must wait (a lock held by another owner); its answer
-	// comes later from TakeCompletions under the Call's ID.
+	// comes later from TakeCompletions (Kernel.AnswerWaiters) under the
+	// Call's ID.
 	Defer
 	// InstallHostFD: give the target a new fd for the host file Host
 	// (an overlay's lower file opened for reading: reads go to the
@@ -142,7 +155,15 @@ type Mount struct {
 	// upper layer and Lower the read-only lower one, never written.
 	Lower Lower
 
-	ov *overlay // made by NewKernel when Lower is set
+	// layer is what the handlers see of the mount (layer.go): FS
+	// itself, or the overlay of Lower under FS. Set by NewKernel.
+	layer layer
+	// DataDev is the device number of the backing files of FS's Store
+	// (passthrough.go); 0 when there is none.
+	DataDev uint64
+	// Placeholders, if set, makes the placeholders of the mount's
+	// directories and O_PATH descriptions under Passthrough.
+	Placeholders PlaceholderMaker
 }
 
 // Kernel holds the emulated state shared by every target process.
@@ -178,6 +199,16 @@ type Kernel struct {
 	// table itself (linked).
 	Oracle FDOracle
 
+	// Passthrough says the filter leaves the data calls, close among
+	// them, to the kernel (passthrough.go): regular files of mounts with
+	// a Store are opened onto their backing files (this needs HostFDs),
+	// and since a close is never seen, every use of an emulated fd is
+	// checked against the kernel's table.
+	Passthrough bool
+	// Data, if set, tells which file a program's fd refers to
+	// (passthrough.go).
+	Data DataOracle
+
 	// OnFault, if set, is told about unexpected internal errors that were
 	// turned into EIO (so they are logged, never silent).
 	OnFault func(msg string)
@@ -189,8 +220,9 @@ func NewKernel(mounts []*Mount, host Host) *Kernel {
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Path < ms[j].Path })
 	overlays := false
 	for _, m := range ms {
+		m.layer = ramLayer{fs: m.FS}
 		if m.Lower != nil {
-			m.ov = newOverlay(m)
+			m.layer = newOverlay(m)
 			overlays = true
 		}
 	}
@@ -233,31 +265,43 @@ func (k *Kernel) mayReachMount(p string) bool {
 // Process is the emulated state of one target process (thread group): its
 // fds that refer to ramfs files and its working directory when that lies in
 // a mount.
+//
+// Guards: the unexported fields are k.mu's. The exported ones are read by
+// emul under k.mu, and written by emul under k.mu or by the transport
+// without it, from its serving goroutine (the one goroutine that makes
+// every call into the Kernel for its targets) and never while one of its
+// calls is in a handler: the unotify server's and the ptrace tracer's
+// loop (tracer/procs.go), linked's New before the first call. A transport
+// that calls Handle from several goroutines must hold k.mu for them too.
 type Process struct {
 	Tgid int
 	fds  map[int]*fdEntry
 	// fs is the working directory, shared with the processes that share
 	// it in the kernel (clone with CLONE_FS: ShareFS), as fs_struct is.
 	fs *fsContext
-	// hostDirs caches the host path behind a dirfd that is not ours
-	// ("" = not a directory we could name).
-	hostDirs map[int]string
 	// Creds are the ids the process acts with; Uid and Gid (fsuid and
-	// fsgid) are also what new files get.
+	// fsgid) are also what new files get. Written by the transport's
+	// serving goroutine (from /proc), and by Process for a child.
 	Creds
+	// Umask: written by the umask handler under k.mu and by the
+	// transport's serving goroutine (from /proc).
 	Umask uint32
 	// NSpid is the process's pid in each PID namespace from the
 	// transport's own down to the process's (/proc/PID/status, NSpid):
 	// a pid the program names (/proc/PID/fd/N) is one of its own
-	// namespace's. Empty means the transport's namespace only.
+	// namespace's. Empty means the transport's namespace only. Written
+	// once by the transport's serving goroutine, when it learns the
+	// process, before the process's first call.
 	NSpid []int
 	// CredsStale is set when the credentials or umask may have changed
 	// behind emul's back (the set*id family, an execve): the transport
-	// re-reads them before the process's next call.
+	// re-reads them before the process's next call. Set by handlers
+	// under k.mu, read and cleared by the transport's serving goroutine.
 	CredsStale bool
 	// NeedScan is set for a process whose fd table emul has not read yet
 	// (a new child learnt from a fork event): the transport reads it
-	// before the process's first call.
+	// before the process's first call. Set by the transport's serving
+	// goroutine, cleared by SetFDs under k.mu.
 	NeedScan bool
 	// unseen holds the threads whose continued calls may have put
 	// placeholders in the fd table that fds lacks (a dup the kernel
@@ -273,9 +317,15 @@ type Process struct {
 	execBy map[int]bool
 	// SharedFDs is set when the process shares its fd table with another
 	// process (clone with CLONE_FILES): that one's closes are not this
-	// one's calls.
+	// one's calls. Set by the transport's serving goroutine when it
+	// learns the process, before the process's first call.
 	SharedFDs bool
-	Dead      bool
+	// Dead is set by Exit under k.mu; the transport's serving goroutine
+	// reads it.
+	Dead bool
+	// sweepAt is the table size at which a passthrough Kernel has the
+	// table read again (installLocked).
+	sweepAt int
 }
 
 // FDOracle answers from the kernel what a target's fd refers to, so emul's
@@ -316,7 +366,6 @@ func (k *Kernel) BeginCall(p *Process, tid int) (rescan bool) {
 	if p.execBy[tid] {
 		// The exec has run or failed: the table now shows which.
 		delete(p.execBy, tid)
-		clear(p.hostDirs)
 		rescan = true
 	}
 	if p.unseen[tid] {
@@ -332,18 +381,18 @@ func (k *Kernel) ExecDone(p *Process) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	clear(p.execBy)
-	clear(p.hostDirs)
 }
 
 // fsContext is a working directory, as the kernel's fs_struct: one per
 // process unless processes share it.
 type fsContext struct {
 	// cwd is the working directory when it lies inside a mount; nil
-	// means the host kernel's working directory is in force.
-	cwd *File
-	// hostCwd caches the host working directory ("" = unknown).
-	hostCwd string
-	users   int
+	// means the host kernel's working directory is in force. The
+	// kernel's own working directory is never cached: a rename of a host
+	// directory would make a copy stale. It is read when needed
+	// (Host.Cwd).
+	cwd   *File
+	users int
 	// kernelAstray: the kernel's working directory is not the exec
 	// shadow's of cwd (an fchdir into a mount moved only emul's; exec.go).
 	kernelAstray bool
@@ -387,7 +436,7 @@ func (k *Kernel) Process(tgid int, parent *Process) *Process {
 	if p := k.procs[tgid]; p != nil {
 		return p
 	}
-	p := &Process{Tgid: tgid, fds: map[int]*fdEntry{}, Umask: 0o022, fs: &fsContext{users: 1}}
+	p := &Process{Tgid: tgid, fds: map[int]*fdEntry{}, Umask: 0o022, fs: &fsContext{users: 1}, sweepAt: 64}
 	if parent != nil {
 		if parent.fs.cwd != nil {
 			p.fs.cwd = parent.fs.cwd
@@ -435,14 +484,9 @@ func (k *Kernel) Exit(p *Process) {
 	delete(k.procs, p.Tgid)
 }
 
-// Installed records that fd of p now refers to f (after InstallFD, or when
-// a rescan of the target's fd table found a placeholder for f).
-func (k *Kernel) Installed(p *Process, fd int, f *File) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.installLocked(p, fd, f)
-}
-
+// installLocked records that fd of p now refers to f, with a reference of
+// its own (after an InstallFD, or when a re-read of the target's fd table
+// found a placeholder for f).
 func (k *Kernel) installLocked(p *Process, fd int, f *File) {
 	if old, ok := p.fds[fd]; ok && old.file == f {
 		return
@@ -450,14 +494,13 @@ func (k *Kernel) installLocked(p *Process, fd int, f *File) {
 	k.dropFDLocked(p, fd)
 	f.refs++
 	p.fds[fd] = &fdEntry{file: f}
-}
-
-// Abandon drops the reference a Result's File holds when the transport
-// could not install it.
-func (k *Kernel) Abandon(f *File) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.putFileLocked(f)
+	if k.Passthrough && len(p.fds) >= p.sweepAt {
+		// Closes are not seen: entries of closed fds pile up (each
+		// holds fsshim's placeholder) until a read of the fd table
+		// drops them. Reading it when the table has doubled keeps
+		// the cost in proportion.
+		p.NeedScan = true
+	}
 }
 
 // FileByID returns the open file description with this id, or nil.
@@ -484,6 +527,7 @@ func (k *Kernel) SetFDs(p *Process, fds map[int]uint64) {
 		}
 	}
 	p.NeedScan = false
+	p.sweepAt = 2*len(p.fds) + 64
 }
 
 // FDs returns p's emulated fd numbers and their description ids.
@@ -525,7 +569,7 @@ func (k *Kernel) fileLocked(p *Process, fd int) *File {
 		return nil
 	}
 	if ok {
-		unsure := e.tentative || len(p.execBy) > 0 || p.SharedFDs
+		unsure := e.tentative || len(p.execBy) > 0 || p.SharedFDs || k.Passthrough
 		if !unsure || k.Oracle.Holds(p.Tgid, fd, e.file) {
 			return e.file
 		}
@@ -551,6 +595,9 @@ type File struct {
 	// path is the absolute path the file was opened by (for getcwd after
 	// fchdir and for readlink of /proc/self/fd).
 	path string
+	// placeholder is the file the transport is to install for the
+	// description, until it takes it (TakePlaceholder).
+	placeholder ramfs.DataFile
 	// dents is the listing getdents serves a directory of an overlay
 	// mount from (overlay.go), taken at position 0.
 	dents []dent
@@ -567,7 +614,7 @@ func (k *Kernel) newFileLocked(m *Mount, ino *ramfs.Inode, flags int, p string) 
 	k.nextID++
 	k.files[f.id] = f
 	m.FS.Ref(ino)
-	f.refs = 1 // the Result's reference, dropped by Installed's caller via release
+	f.refs = 1 // the Result's reference, handed to the new fd or released by Complete
 	return f
 }
 
@@ -577,16 +624,16 @@ func (k *Kernel) putFileLocked(f *File) {
 		return
 	}
 	delete(k.files, f.id)
+	if f.placeholder != nil {
+		f.placeholder.Close() // never installed
+		f.placeholder = nil
+	}
 	if k.Oracle != nil {
 		k.Oracle.Forget(f)
 	}
 	k.dropFileLocksLocked(f)
 	f.m.FS.Unref(f.ino)
 }
-
-// Release drops the Result's own reference once the transport has installed
-// the file (Installed took the fd's reference).
-func (k *Kernel) Release(f *File) { k.Abandon(f) }
 
 func cleanAbs(p string) string { return path.Clean(p) }
 

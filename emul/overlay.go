@@ -50,12 +50,14 @@ package emul
 // The lower layer is taken not to change while fsshim runs (overlayfs says
 // the same): listings of lower directories are cached. emul makes no host
 // syscall for the lower layer: the Lower interface does (package lowerfs).
+//
+// An overlay is a layer (layer.go): the handlers and the path walk see the
+// same interface as on a plain ramfs mount. This file holds the lookups
+// and listings; overlay_copyup.go the copy-up, overlay_rename.go the
+// removals and renames, overlay_hostfd.go the host fds on lower files.
 
 import (
-	"io"
 	"path"
-	"strconv"
-	"strings"
 	"syscall"
 
 	"fsshim/ramfs"
@@ -145,8 +147,12 @@ type ident struct {
 	ino      uint64
 }
 
-// overlay is emul's state of one overlay mount. Guarded by Kernel.mu.
+// overlay is the layer of one overlay mount. Guarded by Kernel.mu.
+//
+// Preconditions (every method, in every overlay*.go file): Kernel.mu is
+// held.
 type overlay struct {
+	fs    *ramfs.FS // the upper layer
 	lower Lower
 	// merged holds the upper directories merged with a lower directory,
 	// with its path; byRel is the other way round. A merged directory
@@ -165,8 +171,11 @@ type overlay struct {
 	buf     []byte
 }
 
+var _ layer = (*overlay)(nil)
+
 func newOverlay(m *Mount) *overlay {
 	ov := &overlay{
+		fs:      m.FS,
 		lower:   m.Lower,
 		merged:  map[*ramfs.Inode]string{},
 		byRel:   map[string]*ramfs.Inode{},
@@ -254,46 +263,11 @@ func isWhiteout(fs *ramfs.FS, n *ramfs.Inode) bool {
 	return n.Mode()&syscall.S_IFMT == syscall.S_IFCHR && fs.Getattr(n).Rdev == 0
 }
 
-// node is an existing entry of a mount: an upper (ramfs) inode, or in an
-// overlay an entry of the lower layer alone.
-type node struct {
-	ino *ramfs.Inode
-	lo  *lowRef
-}
-
-func (n node) ok() bool { return n.ino != nil || n.lo != nil }
-
-func (n node) mode() uint32 {
+// lowPath is the lower path of directory n ("" when it has none: an
+// opaque or purely upper directory).
+func (ov *overlay) lowPath(n node) string {
 	if n.ino != nil {
-		return n.ino.Mode()
-	}
-	return n.lo.a.Mode
-}
-
-func (n node) typ() uint32 { return n.mode() & syscall.S_IFMT }
-
-func (n node) isDir() bool { return n.typ() == syscall.S_IFDIR }
-
-// attrOf returns n's attributes as permission checks see them.
-func (k *Kernel) attrOf(m *Mount, n node) ramfs.Attr {
-	if n.ino != nil {
-		return m.FS.Getattr(n.ino)
-	}
-	return n.lo.a.Attr
-}
-
-// node is the entry l names; parent is the directory that holds it.
-func (l loc) node() node   { return node{ino: l.ino, lo: l.lo} }
-func (l loc) parent() node { return node{ino: l.dir, lo: l.dlo} }
-
-// lowPath is the lower path of directory n ("" when it has none: a plain
-// mount, an opaque or purely upper directory).
-func (m *Mount) lowPath(n node) string {
-	if m.ov == nil {
-		return ""
-	}
-	if n.ino != nil {
-		return m.ov.merged[n.ino]
+		return ov.merged[n.ino]
 	}
 	if n.lo != nil {
 		return n.lo.rel
@@ -301,345 +275,113 @@ func (m *Mount) lowPath(n node) string {
 	return ""
 }
 
-// lookupLocked looks name up in the directory of st: its upper inode, or
-// in an overlay a lower-only entry. When neither exists the error is
-// ENOENT and wh tells whether a whiteout hides a lower entry.
-func (k *Kernel) lookupLocked(st *walkState, name string) (n *ramfs.Inode, lo *lowRef, wh bool, err error) {
-	m := st.m
-	if st.d != nil {
-		n, err = m.FS.Lookup(st.d, name)
-		if m.ov == nil {
-			return n, nil, false, err
-		}
+// lookup is ovl_lookup: the upper directory first, where a whiteout hides
+// the name; then, when the directory is merged with a lower one, the
+// lower directory.
+func (ov *overlay) lookup(dir node, name string) (node, bool, error) {
+	if dir.ino != nil {
+		n, err := ov.fs.Lookup(dir.ino, name)
 		if err == nil {
-			if isWhiteout(m.FS, n) {
-				return nil, nil, true, syscall.ENOENT
+			if isWhiteout(ov.fs, n) {
+				return node{}, true, syscall.ENOENT
 			}
-			return n, nil, false, nil
+			return node{ino: n}, false, nil
 		}
 		if err != syscall.ENOENT {
-			return nil, nil, false, err
+			return node{}, false, err
 		}
 	}
-	low := m.lowPath(node{ino: st.d, lo: st.lo})
+	low := ov.lowPath(dir)
 	if low == "" {
-		return nil, nil, false, syscall.ENOENT
+		return node{}, false, syscall.ENOENT
 	}
-	lo, err = m.ov.lookupLower(low, name)
+	lo, err := ov.lookupLower(low, name)
 	if err != nil {
-		return nil, nil, false, err
+		return node{}, false, err
 	}
-	return nil, lo, false, nil
+	return node{lo: lo}, false, nil
 }
 
-// lowerParentLocked is ".." of a lower-only directory: the upper directory
-// merged with the lower parent, or the lower parent alone.
-func (k *Kernel) lowerParentLocked(st walkState) (walkState, syscall.Errno) {
-	rel := path.Dir(st.lo.rel)
-	st.abs = path.Dir(st.abs)
-	if d := st.m.ov.byRel[rel]; d != nil {
-		st.d, st.lo = d, nil
-		return st, 0
+// parent is ".." of dir: the upper parent of an upper directory; for a
+// lower-only directory the upper directory merged with the lower parent,
+// or the lower parent alone.
+func (ov *overlay) parent(dir node) (node, error) {
+	if dir.ino != nil {
+		return node{ino: ov.fs.Parent(dir.ino)}, nil
 	}
-	a, err := st.m.ov.lower.Lstat(rel)
-	if err != nil {
-		return walkState{}, Errno(err)
-	}
-	st.lo = &lowRef{rel: rel, a: a}
-	return st, 0
-}
-
-// upperDirLocked returns the upper inode of directory n, copying it (and
-// its missing parents) up when it is in the lower layer alone.
-func (k *Kernel) upperDirLocked(m *Mount, n node) (*ramfs.Inode, syscall.Errno) {
-	if n.ino != nil {
-		return n.ino, 0
-	}
-	if n.lo == nil {
-		return nil, syscall.ENOENT
-	}
-	return k.upperAtLocked(m, n.lo.rel)
-}
-
-// upperAtLocked returns the upper directory merged with lower directory
-// rel, copying it and its missing parents up.
-func (k *Kernel) upperAtLocked(m *Mount, rel string) (*ramfs.Inode, syscall.Errno) {
-	ov := m.ov
+	rel := path.Dir(dir.lo.rel)
 	if d := ov.byRel[rel]; d != nil {
-		return d, 0
-	}
-	if rel == "." {
-		return m.FS.Root(), 0
-	}
-	parent, e := k.upperAtLocked(m, path.Dir(rel))
-	if e != 0 {
-		return nil, e
+		return node{ino: d}, nil
 	}
 	a, err := ov.lower.Lstat(rel)
 	if err != nil {
-		return nil, Errno(err)
+		return node{}, err
 	}
-	if a.Mode&syscall.S_IFMT != syscall.S_IFDIR {
-		return nil, syscall.ENOTDIR
-	}
-	name := path.Base(rel)
-	if n, err := m.FS.Lookup(parent, name); err == nil {
-		// Cannot happen: a name the upper layer has is never looked
-		// up below. Use it rather than fail if it is a directory.
-		if !isDir(n) || isWhiteout(m.FS, n) {
-			return nil, syscall.ENOENT
-		}
-		return n, 0
-	}
-	return k.copyUpEntryLocked(m, parent, name, &lowRef{rel: rel, a: a}, false)
+	return node{lo: &lowRef{rel: rel, a: a}}, nil
 }
 
-// copyUpLocked gives the lower-only entry l names an upper copy (with its
-// data when data is set, else empty: it is about to be truncated) and
-// makes l name it.
-func (k *Kernel) copyUpLocked(l *loc, data bool) syscall.Errno {
-	if l.ino != nil || l.lo == nil {
-		return 0
+func (ov *overlay) readlink(n node) (string, error) {
+	if n.ino != nil {
+		return ov.fs.Readlink(n.ino)
 	}
-	var n, dir *ramfs.Inode
-	var e syscall.Errno
-	if l.lo.typ() == syscall.S_IFDIR {
-		n, e = k.upperAtLocked(l.m, l.lo.rel)
-		if e == 0 && l.name != "" {
-			dir, e = k.upperDirLocked(l.m, l.parent())
-		}
-	} else {
-		dir, e = k.upperDirLocked(l.m, l.parent())
-		if e == 0 {
-			n, e = k.copyUpEntryLocked(l.m, dir, l.name, l.lo, data)
-		}
+	if n.lo.typ() != syscall.S_IFLNK {
+		return "", syscall.EINVAL
 	}
-	if e != 0 {
-		return e
-	}
-	l.ino, l.lo = n, nil
-	if l.name != "" {
-		l.dir, l.dlo = dir, nil
-	}
-	return 0
+	return ov.lower.Readlink(n.lo.rel)
 }
 
-// copyUpEntryLocked makes name in upper directory dir a copy of lower
-// entry lo (ovl_copy_up_one), restoring dir's times afterwards.
-func (k *Kernel) copyUpEntryLocked(m *Mount, dir *ramfs.Inode, name string, lo *lowRef, data bool) (*ramfs.Inode, syscall.Errno) {
-	fs, ov := m.FS, m.ov
-	pa := fs.Getattr(dir)
-	a := lo.a
-	perm := a.Mode & 0o7777
-	var n *ramfs.Inode
-	var err error
-	switch lo.typ() {
-	case syscall.S_IFDIR:
-		n, err = fs.Mkdir(dir, name, perm, a.Uid, a.Gid)
-	case syscall.S_IFREG:
-		n, err = fs.Create(dir, name, perm, a.Uid, a.Gid)
-		if err == nil && data {
-			if err = k.copyDataLocked(m, lo, n); err != nil {
-				fs.Unlink(dir, name)
+func (ov *overlay) attr(n node) ramfs.Attr {
+	if n.ino != nil {
+		return ov.fs.Getattr(n.ino)
+	}
+	return n.lo.a.Attr
+}
+
+// stat is ovl_getattr: an upper inode copied up from the lower layer keeps
+// the lower identity; a lower non-directory is on its host device; a
+// directory counts its merged view.
+func (ov *overlay) stat(n node, maj, min uint32) (a ramfs.Attr, _, _ uint32) {
+	if n.ino != nil {
+		a = ov.fs.Getattr(n.ino)
+		if o, ok := ov.origin[a.Ino]; ok {
+			a.Ino = o.ino
+			if o.host {
+				maj, min = o.maj, o.min
 			}
 		}
-	case syscall.S_IFLNK:
-		var target string
-		if target, err = ov.lower.Readlink(lo.rel); err == nil {
-			n, err = fs.Symlink(dir, name, target, a.Uid, a.Gid)
+		if isDir(n.ino) {
+			ov.dirCounts(n, &a)
 		}
-	default:
-		n, err = fs.Mknod(dir, name, a.Mode&(syscall.S_IFMT|0o7777), a.Rdev, a.Uid, a.Gid)
+		return a, maj, min
 	}
-	if err != nil {
-		return nil, Errno(err)
+	a = n.lo.a.Attr
+	if n.lo.typ() != syscall.S_IFDIR {
+		return a, n.lo.a.DevMajor, n.lo.a.DevMinor
 	}
-	// Owner first (a set-group-ID parent gave its group; chown drops
-	// set-user-ID), then the exact mode, then the times.
-	fs.Chown(n, int64(a.Uid), int64(a.Gid))
-	if lo.typ() != syscall.S_IFLNK {
-		fs.Chmod(n, perm)
-	}
-	at, mt := a.Atime, a.Mtime
-	fs.SetTimes(n, &at, &mt)
-	pat, pmt := pa.Atime, pa.Mtime
-	fs.SetTimes(dir, &pat, &pmt)
-	switch {
-	case lo.typ() == syscall.S_IFDIR:
-		ov.merged[n] = lo.rel
-		ov.byRel[lo.rel] = n
-		ov.origin[n.Ino()] = ident{ino: ov.dirInoOf(lo.rel)}
-	case a.Nlink == 1:
-		// A copy of one of several hard links is a file of its own
-		// (overlayfs without index=on breaks the link too): it must
-		// not share the others' number.
-		ov.origin[n.Ino()] = ident{host: true, maj: a.DevMajor, min: a.DevMinor, ino: a.Ino}
-	}
-	return n, 0
+	a.Ino = ov.dirInoOf(n.lo.rel)
+	a.Blocks, a.Blksize = 0, 4096
+	ov.dirCounts(n, &a)
+	return a, maj, min
 }
 
-// copyDataLocked copies the data of lower file lo into upper file n,
-// leaving aligned blocks of zeros as holes.
-func (k *Kernel) copyDataLocked(m *Mount, lo *lowRef, n *ramfs.Inode) error {
-	f, err := m.ov.lower.Open(lo.rel, 0)
-	if err != nil {
-		return err
+// dirCounts sets a directory's link count and size from its merged view,
+// as tmpfs counts them (2 plus a link per subdirectory; 20 bytes per entry
+// and 40 more).
+func (ov *overlay) dirCounts(n node, a *ramfs.Attr) {
+	if ov.lowPath(n) == "" {
+		return // the ramfs's own counts are right (whiteouts aside)
 	}
-	defer f.Close()
-	if m.ov.buf == nil {
-		m.ov.buf = make([]byte, 1<<20)
-	}
-	buf := m.ov.buf
-	var off int64
-	for {
-		got, err := f.ReadAt(buf, off)
-		if got > 0 {
-			if werr := writeNonZero(m.FS, n, buf[:got], off); werr != nil {
-				return werr
-			}
-			off += int64(got)
-		}
-		if err == io.EOF || got == 0 {
-			break
-		}
-		if err != nil {
-			return err
+	ents := ov.mergedList(n)
+	sub := 0
+	for _, e := range ents {
+		if e.typ == dtDir {
+			sub++
 		}
 	}
-	return m.FS.Truncate(n, off)
-}
-
-// writeNonZero writes p at off into n, skipping 4096-byte aligned blocks
-// of zeros.
-func writeNonZero(fs *ramfs.FS, n *ramfs.Inode, p []byte, off int64) error {
-	const bs = 4096
-	for i := 0; i < len(p); {
-		end := min(len(p), i+bs-int((off+int64(i))%bs))
-		if allZero(p[i:end]) {
-			i = end
-			continue
-		}
-		j := end
-		for j < len(p) {
-			e := min(len(p), j+bs-int((off+int64(j))%bs))
-			if allZero(p[j:e]) {
-				break
-			}
-			j = e
-		}
-		if _, err := fs.WriteAt(n, p[i:j], off+int64(i)); err != nil {
-			return err
-		}
-		i = j
+	if a.Nlink > 0 {
+		a.Nlink = uint32(2 + sub)
 	}
-	return nil
-}
-
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// materializeLocked is copyUpLocked for a call that changes the entry l
-// names (chmod, truncate, xattrs...): a no-op outside overlays.
-func (k *Kernel) materializeLocked(l *loc, data bool) syscall.Errno {
-	if l.m.ov == nil {
-		return 0
-	}
-	return k.copyUpLocked(l, data)
-}
-
-// prepareCreateLocked readies the name l for a new entry in an overlay:
-// its parent gets an upper copy, and a whiteout in its place is removed.
-// undo puts the whiteout back when the creation then fails.
-func (k *Kernel) prepareCreateLocked(l *loc) (undo func(), e syscall.Errno) {
-	undo = func() {}
-	if l.m.ov == nil {
-		return undo, 0
-	}
-	if l.dir, e = k.upperDirLocked(l.m, l.parent()); e != 0 {
-		return undo, e
-	}
-	l.dlo = nil
-	if !l.wh {
-		return undo, 0
-	}
-	fs, dir, name := l.m.FS, l.dir, l.name
-	if err := fs.Unlink(dir, name); err != nil {
-		return undo, Errno(err)
-	}
-	return func() { fs.Mknod(dir, name, syscall.S_IFCHR, 0, 0, 0) }, 0
-}
-
-// tmpNameLocked returns a name dir does not have, for an entry on its way
-// out.
-func (k *Kernel) tmpNameLocked(m *Mount, dir *ramfs.Inode) string {
-	for {
-		m.ov.tmpSeq++
-		name := ".fsshim-gone-" + strconv.FormatUint(m.ov.tmpSeq, 10)
-		if _, err := m.FS.Lookup(dir, name); err != nil {
-			return name
-		}
-	}
-}
-
-// removeLocked removes the existing entry l names (unlink, or rmdir when
-// dir) from an overlay, leaving a whiteout when the lower layer has the
-// name. The caller has checked permissions and, for a directory, that its
-// merged view is empty.
-func (k *Kernel) removeLocked(l loc, dir bool) syscall.Errno {
-	m := l.m
-	fs, ov := m.FS, m.ov
-	needWh := ov.has(m.lowPath(l.parent()), l.name)
-	if l.ino == nil {
-		// Only in the lower layer: a whiteout is all it takes.
-		d, e := k.upperDirLocked(m, l.parent())
-		if e != 0 {
-			return e
-		}
-		_, err := fs.Mknod(d, l.name, syscall.S_IFCHR, 0, 0, 0)
-		return Errno(err)
-	}
-	name := l.name
-	if needWh {
-		// Move the entry aside leaving the whiteout in one step, so
-		// that a full ramfs fails the call before anything changed.
-		name = k.tmpNameLocked(m, l.dir)
-		if err := fs.Rename(l.dir, l.name, l.dir, name, ramfs.RenameWhiteout); err != nil {
-			return Errno(err)
-		}
-	}
-	if !dir {
-		return Errno(fs.Unlink(l.dir, name))
-	}
-	k.clearWhiteoutsLocked(m, l.ino)
-	if rel, ok := ov.merged[l.ino]; ok {
-		delete(ov.merged, l.ino)
-		delete(ov.byRel, rel)
-	}
-	return Errno(fs.Rmdir(l.dir, name))
-}
-
-// clearWhiteoutsLocked removes the whiteouts of upper directory d (before
-// d itself goes: they hid lower entries below it).
-func (k *Kernel) clearWhiteoutsLocked(m *Mount, d *ramfs.Inode) {
-	fs := m.FS
-	var names []string
-	fs.ReadDirNoatime(d, 2, func(name string, _ uint64, typ uint8, _ int64) bool {
-		if typ == dtChr {
-			names = append(names, name)
-		}
-		return true
-	})
-	for _, name := range names {
-		if n, err := fs.Lookup(d, name); err == nil && isWhiteout(fs, n) {
-			fs.Unlink(d, name)
-		}
-	}
+	a.Size = int64(20 * (2 + len(ents)))
 }
 
 // dent is one entry of a directory listing.
@@ -649,11 +391,11 @@ type dent struct {
 	typ  uint8
 }
 
-// mergedLocked lists directory n of an overlay mount (without "." and
-// ".."): the upper entries but whiteouts, then the lower entries the upper
-// directory neither has nor hides.
-func (k *Kernel) mergedLocked(m *Mount, n node) []dent {
-	fs, ov := m.FS, m.ov
+// mergedList lists directory n (without "." and ".."): the upper entries
+// but whiteouts, then the lower entries the upper directory neither has
+// nor hides.
+func (ov *overlay) mergedList(n node) []dent {
+	fs := ov.fs
 	var out []dent
 	var upper map[string]bool
 	if n.ino != nil {
@@ -669,7 +411,7 @@ func (k *Kernel) mergedLocked(m *Mount, n node) []dent {
 			return true
 		})
 	}
-	low := m.lowPath(n)
+	low := ov.lowPath(n)
 	if low == "" {
 		return out
 	}
@@ -690,290 +432,26 @@ func (k *Kernel) mergedLocked(m *Mount, n node) []dent {
 	return out
 }
 
-// mergedEmptyLocked reports whether directory n lists nothing.
-func (k *Kernel) mergedEmptyLocked(m *Mount, n node) bool {
-	if m.ov == nil {
-		return m.FS.Entries(n.ino) == 0
-	}
-	return len(k.mergedLocked(m, n)) == 0
-}
+// empty reports whether directory n lists nothing.
+func (ov *overlay) empty(n node) bool { return len(ov.mergedList(n)) == 0 }
 
-// statOfLocked returns what stat reports for n: its attributes and the
-// device it is on.
-func (k *Kernel) statOfLocked(m *Mount, n node) (a ramfs.Attr, maj, min uint32) {
-	maj, min = k.devOf(m)
-	ov := m.ov
-	if n.ino != nil {
-		a = m.FS.Getattr(n.ino)
-		if ov == nil {
-			return a, maj, min
+// readDir serves getdents from a snapshot of the merged listing (".",
+// "..", then mergedList), taken at position 0; positions are indices into
+// it.
+func (ov *overlay) readDir(f *File, noatime bool, fn func(string, uint64, uint8, int64) bool) error {
+	if f.off == 0 || f.dents == nil {
+		self := ov.mapIno(f.ino.Ino())
+		parent := ov.mapIno(ov.fs.Parent(f.ino).Ino())
+		f.dents = append([]dent{{".", self, dtDir}, {"..", parent, dtDir}}, ov.mergedList(node{ino: f.ino})...)
+	}
+	if !noatime {
+		ov.fs.Touch(f.ino, true)
+	}
+	for pos := f.off; pos >= 0 && pos < int64(len(f.dents)); pos++ {
+		d := f.dents[pos]
+		if !fn(d.name, d.ino, d.typ, pos+1) {
+			break
 		}
-		if o, ok := ov.origin[a.Ino]; ok {
-			a.Ino = o.ino
-			if o.host {
-				maj, min = o.maj, o.min
-			}
-		}
-		if isDir(n.ino) {
-			k.dirCountsLocked(m, n, &a)
-		}
-		return a, maj, min
-	}
-	a = n.lo.a.Attr
-	if n.lo.typ() != syscall.S_IFDIR {
-		return a, n.lo.a.DevMajor, n.lo.a.DevMinor
-	}
-	a.Ino = ov.dirInoOf(n.lo.rel)
-	a.Blocks, a.Blksize = 0, 4096
-	k.dirCountsLocked(m, n, &a)
-	return a, maj, min
-}
-
-// dirCountsLocked sets a directory's link count and size from its merged
-// view, as tmpfs counts them (2 plus a link per subdirectory; 20 bytes per
-// entry and 40 more).
-func (k *Kernel) dirCountsLocked(m *Mount, n node, a *ramfs.Attr) {
-	if m.lowPath(n) == "" {
-		return // the ramfs's own counts are right (whiteouts aside)
-	}
-	ents := k.mergedLocked(m, n)
-	sub := 0
-	for _, e := range ents {
-		if e.typ == dtDir {
-			sub++
-		}
-	}
-	if a.Nlink > 0 {
-		a.Nlink = uint32(2 + sub)
-	}
-	a.Size = int64(20 * (2 + len(ents)))
-}
-
-// dirSnapshotLocked lists an open directory of an overlay mount for
-// getdents: ".", "..", then the merged entries.
-func (k *Kernel) dirSnapshotLocked(f *File) []dent {
-	fs, ov := f.m.FS, f.m.ov
-	self := ov.mapIno(f.ino.Ino())
-	parent := ov.mapIno(fs.Parent(f.ino).Ino())
-	out := []dent{{".", self, dtDir}, {"..", parent, dtDir}}
-	return append(out, k.mergedLocked(f.m, node{ino: f.ino})...)
-}
-
-// hasLowerDir reports whether directory n has entries in the lower layer
-// below it (it cannot be renamed: EXDEV).
-func (m *Mount) hasLowerDir(n node) bool {
-	return m.ov != nil && n.ok() && n.isDir() && m.lowPath(n) != ""
-}
-
-// overlayAt returns the overlay mount at or above host path hp, and hp's
-// path in its lower layer.
-func (k *Kernel) overlayAt(hp string) (*Mount, string) {
-	for _, m := range k.mounts {
-		if m.ov == nil {
-			continue
-		}
-		if hp == m.Path {
-			return m, "."
-		}
-		if rest, ok := strings.CutPrefix(hp, m.Path+"/"); ok {
-			return m, rest
-		}
-	}
-	return nil, ""
-}
-
-// hostLowerLocked handles an fd emul did not emulate in a call that would
-// change its file: when the fd is a host file under an overlay mount (a
-// lower file an open got with InstallHostFD, or one the program inherited)
-// the call must change the overlay's entry for it, never the host file. ok
-// is false for any other fd (the host kernel does the call); otherwise l
-// is the entry, or e the answer (EROFS when the overlay no longer shows
-// that file at its path).
-func (k *Kernel) hostLowerLocked(p *Process, fd int) (l loc, e syscall.Errno, ok bool) {
-	if !k.overlays || fd < 0 {
-		return loc{}, 0, false
-	}
-	hp, err := k.host.FDPath(p.Tgid, fd)
-	if err != nil {
-		return loc{}, 0, false
-	}
-	m, rel := k.overlayAt(hp)
-	if m == nil {
-		return loc{}, 0, false
-	}
-	l, e = k.walkLocked(p, atFDCWD, hp, lastNoFollow)
-	if e != 0 || l.host || l.m != m {
-		return loc{}, syscall.EROFS, true
-	}
-	switch {
-	case l.lo != nil:
-		if l.lo.rel == rel {
-			return l, 0, true
-		}
-	case l.ino != nil && isDir(l.ino):
-		if m.ov.merged[l.ino] == rel {
-			return l, 0, true
-		}
-	case l.ino != nil:
-		o, has := m.ov.origin[l.ino.Ino()]
-		if a, err := m.ov.lower.Lstat(rel); has && err == nil && o.host && o.ino == a.Ino && o.maj == a.DevMajor && o.min == a.DevMinor {
-			return l, 0, true
-		}
-	}
-	return loc{}, syscall.EROFS, true
-}
-
-// procLowerLocked is the walk's view of a /proc/PID/fd/N link (also
-// /dev/fd/N, /dev/stdin, /dev/stdout, /dev/stderr) to an fd emul did not
-// emulate: when the fd is a host file under an overlay mount, not open
-// for writing, the link names the overlay's entry at the file's path (so
-// an open for writing copies up instead of reopening the host file).
-func (k *Kernel) procLowerLocked(p *Process, hp string) (string, bool) {
-	tgid, fd, ok := parseFDLink(hp)
-	if !ok {
-		return "", false
-	}
-	q := p
-	if tgid != 0 {
-		if q = k.seenByLocked(p, tgid); q == nil {
-			return "", false // not a process of the program's
-		}
-	}
-	tgid = q.Tgid
-	if k.fileLocked(q, fd) != nil {
-		return "", false // an emulated fd: procFDLocked's
-	}
-	target, err := k.host.FDPath(tgid, fd)
-	if err != nil {
-		return "", false
-	}
-	if m, _ := k.overlayAt(target); m == nil {
-		return "", false
-	}
-	if am, ok := k.host.(FDAccModer); ok {
-		if acc, err := am.FDAccMode(tgid, fd); err != nil || acc != syscall.O_RDONLY {
-			return "", false
-		}
-	}
-	return target, true
-}
-
-// parseFDLink reads /proc/PID/fd/N, /proc/self/fd/N, /proc/thread-self/fd/N,
-// /proc/PID/task/TID/fd/N, /dev/fd/N and /dev/std{in,out,err}; tgid 0 means
-// the caller.
-func parseFDLink(hp string) (tgid, fd int, ok bool) {
-	switch hp {
-	case "/dev/stdin":
-		return 0, 0, true
-	case "/dev/stdout":
-		return 0, 1, true
-	case "/dev/stderr":
-		return 0, 2, true
-	}
-	var num string
-	if rest, found := strings.CutPrefix(hp, "/dev/fd/"); found {
-		num = rest
-	} else {
-		rest, found := strings.CutPrefix(hp, "/proc/")
-		if !found {
-			return 0, 0, false
-		}
-		who, rest, found := strings.Cut(rest, "/")
-		if !found {
-			return 0, 0, false
-		}
-		if t, r, found := strings.Cut(rest, "/"); found && t == "task" {
-			_, rest, _ = strings.Cut(r, "/")
-		}
-		if num, found = strings.CutPrefix(rest, "fd/"); !found {
-			return 0, 0, false
-		}
-		if who != "self" && who != "thread-self" {
-			pid, err := strconv.Atoi(who)
-			if err != nil || pid <= 0 {
-				return 0, 0, false
-			}
-			tgid = pid
-		}
-	}
-	n, err := strconv.Atoi(num)
-	if err != nil || n < 0 {
-		return 0, 0, false
-	}
-	return tgid, n, true
-}
-
-// CopyUpAll makes the upper layer of overlay mount m hold its whole merged
-// view, so that saving the ramfs saves what the program saw: every entry
-// of the lower layer that is neither shadowed nor whited out is copied up
-// (hard links among them stay links), and the whiteouts go. Call it once
-// the program has ended; it is a no-op for other mounts. It fails with
-// ENOSPC when the merged view does not fit in the ramfs.
-func (k *Kernel) CopyUpAll(m *Mount) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if m.ov == nil {
-		return nil
-	}
-	links := map[ident]*ramfs.Inode{}
-	if e := k.copyUpTreeLocked(m, m.FS.Root(), links); e != 0 {
-		return e
 	}
 	return nil
-}
-
-func (k *Kernel) copyUpTreeLocked(m *Mount, d *ramfs.Inode, links map[ident]*ramfs.Inode) syscall.Errno {
-	fs, ov := m.FS, m.ov
-	da := fs.Getattr(d)
-	if low := ov.merged[d]; low != "" {
-		if ld, err := ov.list(low); err == nil {
-			for _, e := range ld.ents {
-				if _, err := fs.Lookup(d, e.Name); err == nil {
-					continue // shadowed or whited out
-				}
-				lo, err := ov.lookupLower(low, e.Name)
-				if err != nil {
-					continue
-				}
-				id := ident{maj: lo.a.DevMajor, min: lo.a.DevMinor, ino: lo.a.Ino}
-				if first := links[id]; first != nil && lo.typ() != syscall.S_IFDIR {
-					if err := fs.Link(d, e.Name, first); err != nil {
-						return Errno(err)
-					}
-					continue
-				}
-				n, ce := k.copyUpEntryLocked(m, d, e.Name, lo, true)
-				if ce != 0 {
-					return ce
-				}
-				if lo.typ() != syscall.S_IFDIR && lo.a.Nlink > 1 {
-					links[id] = n
-				}
-			}
-		} else {
-			return Errno(err)
-		}
-	}
-	var subdirs []*ramfs.Inode
-	fs.ReadDirNoatime(d, 2, func(name string, _ uint64, typ uint8, _ int64) bool {
-		if typ == dtDir {
-			if n, err := fs.Lookup(d, name); err == nil {
-				subdirs = append(subdirs, n)
-			}
-		}
-		return true
-	})
-	for _, sd := range subdirs {
-		if e := k.copyUpTreeLocked(m, sd, links); e != 0 {
-			return e
-		}
-	}
-	k.clearWhiteoutsLocked(m, d)
-	at, mt := da.Atime, da.Mtime
-	fs.SetTimes(d, &at, &mt)
-	if rel, ok := ov.merged[d]; ok {
-		delete(ov.merged, d)
-		delete(ov.byRel, rel)
-	}
-	return 0
 }

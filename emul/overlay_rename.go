@@ -1,75 +1,108 @@
 package emul
 
 import (
+	"strconv"
 	"syscall"
 
 	"fsshim/ramfs"
 )
 
-// sameNode reports whether a and b are the same entry.
-func sameNode(a, b node) bool {
-	if a.ino != nil || b.ino != nil {
-		return a.ino == b.ino
+// Removals and renames in an overlay (ovl_unlink, ovl_rmdir, ovl_rename):
+// a name the lower layer has is replaced by a whiteout.
+
+func (ov *overlay) unlink(l loc) syscall.Errno { return ov.remove(l, false) }
+
+// rmdir removes a directory whose merged view is empty: the upper
+// directory (if any) goes and a whiteout hides the lower one.
+func (ov *overlay) rmdir(l loc) syscall.Errno {
+	if !ov.empty(l.node()) {
+		return syscall.ENOTEMPTY
 	}
-	return a.lo != nil && b.lo != nil && a.lo.rel == b.lo.rel
+	return ov.remove(l, true)
 }
 
-// renameOverlayLocked is renameat2(2) in an overlay mount (ovl_rename),
-// after renameCommon's checks of the flags and of the mounts: the source
-// is copied up (a directory with lower entries cannot move: EXDEV, as
-// overlayfs without redirect_dir answers, and mv(1) copies instead), the
-// rename happens in the upper layer, and a whiteout takes the old name
-// when the lower layer has it. A directory that lands where the lower
-// layer has one is opaque, since only copied-up directories are merged.
-func (k *Kernel) renameOverlayLocked(p *Process, ol, nl loc, oldName, newName string, flags uint32) Result {
-	m := ol.m
-	fs, ov := m.FS, m.ov
+// remove removes the existing entry l names (unlink, or rmdir when dir),
+// leaving a whiteout when the lower layer has the name. The caller has
+// checked permissions and, for a directory, that its merged view is empty.
+func (ov *overlay) remove(l loc, dir bool) syscall.Errno {
+	fs := ov.fs
+	needWh := ov.has(ov.lowPath(l.parent()), l.name)
+	if l.ino == nil {
+		// Only in the lower layer: a whiteout is all it takes.
+		d, e := ov.upperDir(l.parent())
+		if e != 0 {
+			return e
+		}
+		_, err := fs.Mknod(d, l.name, syscall.S_IFCHR, 0, 0, 0)
+		return Errno(err)
+	}
+	name := l.name
+	if needWh {
+		// Move the entry aside leaving the whiteout in one step, so
+		// that a full ramfs fails the call before anything changed.
+		name = ov.tmpName(l.dir)
+		if err := fs.Rename(l.dir, l.name, l.dir, name, ramfs.RenameWhiteout); err != nil {
+			return Errno(err)
+		}
+	}
+	if !dir {
+		return Errno(fs.Unlink(l.dir, name))
+	}
+	ov.clearWhiteouts(l.ino)
+	if rel, ok := ov.merged[l.ino]; ok {
+		delete(ov.merged, l.ino)
+		delete(ov.byRel, rel)
+	}
+	return Errno(fs.Rmdir(l.dir, name))
+}
+
+// tmpName returns a name dir does not have, for an entry on its way out.
+func (ov *overlay) tmpName(dir *ramfs.Inode) string {
+	for {
+		ov.tmpSeq++
+		name := ".fsshim-gone-" + strconv.FormatUint(ov.tmpSeq, 10)
+		if _, err := ov.fs.Lookup(dir, name); err != nil {
+			return name
+		}
+	}
+}
+
+// clearWhiteouts removes the whiteouts of upper directory d (before d
+// itself goes: they hid lower entries below it).
+func (ov *overlay) clearWhiteouts(d *ramfs.Inode) {
+	fs := ov.fs
+	var names []string
+	fs.ReadDirNoatime(d, 2, func(name string, _ uint64, typ uint8, _ int64) bool {
+		if typ == dtChr {
+			names = append(names, name)
+		}
+		return true
+	})
+	for _, name := range names {
+		if n, err := fs.Lookup(d, name); err == nil && isWhiteout(fs, n) {
+			fs.Unlink(d, name)
+		}
+	}
+}
+
+// hasLowerDir reports whether directory n has entries in the lower layer
+// below it (it cannot be renamed: EXDEV).
+func (ov *overlay) hasLowerDir(n node) bool {
+	return n.ok() && n.isDir() && ov.lowPath(n) != ""
+}
+
+// rename is ovl_rename after renameCommon's checks: a directory with lower
+// entries cannot move (EXDEV, as overlayfs without redirect_dir answers,
+// and mv(1) copies instead); the source is copied up, the rename happens
+// in the upper layer, and a whiteout takes the old name when the lower
+// layer has it. A directory that lands where the lower layer has one is
+// opaque, since only copied-up directories are merged.
+func (ov *overlay) rename(ol, nl loc, flags uint32) syscall.Errno {
+	fs := ov.fs
 	src, dst := ol.node(), nl.node()
-	if !src.ok() {
-		return fail(syscall.ENOENT)
-	}
-	oc, nc := lastComponent(oldName), lastComponent(newName)
-	if ol.name == "" || nl.name == "" || oc == "." || oc == ".." || nc == "." || nc == ".." {
-		return fail(syscall.EBUSY)
-	}
-	if !src.isDir() && (ol.slash || nl.slash) {
-		return fail(syscall.ENOTDIR)
-	}
 	exchange := flags&ramfs.RenameExchange != 0
-	if exchange && !dst.ok() {
-		return fail(syscall.ENOENT)
-	}
-	if flags&ramfs.RenameNoreplace != 0 && dst.ok() {
-		return fail(syscall.EEXIST)
-	}
-	if e := k.mayDeleteNode(p, m, ol.parent(), src); e != 0 {
-		return fail(e)
-	}
-	if dst.ok() {
-		if e := k.mayDeleteNode(p, m, nl.parent(), dst); e != 0 {
-			return fail(e)
-		}
-	} else if e := k.mayCreateNode(p, m, nl.parent()); e != 0 {
-		return fail(e)
-	}
-	if !sameNode(ol.parent(), nl.parent()) && !sameNode(src, dst) {
-		// Moving a directory rewrites its "..": it must be writable.
-		if src.isDir() {
-			if e := k.permNodeLocked(p, m, src, mayWrite); e != 0 {
-				return fail(e)
-			}
-		}
-		if exchange && dst.isDir() {
-			if e := k.permNodeLocked(p, m, dst, mayWrite); e != 0 {
-				return fail(e)
-			}
-		}
-	}
-	if sameNode(src, dst) {
-		return ret(0)
-	}
-	if m.hasLowerDir(src) || (exchange && m.hasLowerDir(dst)) {
-		return fail(syscall.EXDEV)
+	if ov.hasLowerDir(src) || (exchange && ov.hasLowerDir(dst)) {
+		return syscall.EXDEV
 	}
 	// ramfs checks an upper victim; a victim in the lower layer alone, or
 	// merged with it, is checked here.
@@ -77,45 +110,45 @@ func (k *Kernel) renameOverlayLocked(p *Process, ol, nl loc, oldName, newName st
 	if (dst.lo != nil && !exchange) || victimMerged {
 		switch {
 		case src.isDir() && !dst.isDir():
-			return fail(syscall.ENOTDIR)
+			return syscall.ENOTDIR
 		case !src.isDir() && dst.isDir():
-			return fail(syscall.EISDIR)
-		case dst.isDir() && !k.mergedEmptyLocked(m, dst):
-			return fail(syscall.ENOTEMPTY)
+			return syscall.EISDIR
+		case dst.isDir() && !ov.empty(dst):
+			return syscall.ENOTEMPTY
 		}
 	}
-	if e := k.copyUpLocked(&ol, true); e != 0 {
-		return fail(e)
+	if e := ov.copyUpLoc(&ol, true); e != 0 {
+		return e
 	}
 	if exchange {
-		if e := k.copyUpLocked(&nl, true); e != 0 {
-			return fail(e)
+		if e := ov.copyUpLoc(&nl, true); e != 0 {
+			return e
 		}
 	}
-	nd, e := k.upperDirLocked(m, nl.parent())
+	nd, e := ov.upperDir(nl.parent())
 	if e != 0 {
-		return fail(e)
+		return e
 	}
-	nl.dir, nl.dlo = nd, nil
+	nl.dir, nl.ov.dlo = nd, nil
 	rflags := flags & (ramfs.RenameNoreplace | ramfs.RenameExchange)
-	if !exchange && ov.has(m.lowPath(ol.parent()), ol.name) {
+	if !exchange && ov.has(ov.lowPath(ol.parent()), ol.name) {
 		rflags |= ramfs.RenameWhiteout
 	}
 	// Steps that make the upper slot free, each undone if the rename
 	// fails: a whiteout there goes (ramfs would not put a directory over
 	// it, nor RENAME_NOREPLACE anything), a merged victim moves aside.
 	var undo []func()
-	if nl.wh && (src.isDir() || flags&ramfs.RenameNoreplace != 0) {
+	if nl.ov.wh && (src.isDir() || flags&ramfs.RenameNoreplace != 0) {
 		if err := fs.Unlink(nl.dir, nl.name); err != nil {
-			return errResult(err)
+			return Errno(err)
 		}
 		undo = append(undo, func() { fs.Mknod(nd, nl.name, syscall.S_IFCHR, 0, 0, 0) })
 	}
 	var aside string
 	if victimMerged {
-		aside = k.tmpNameLocked(m, nl.dir)
+		aside = ov.tmpName(nl.dir)
 		if err := fs.Rename(nl.dir, nl.name, nl.dir, aside, 0); err != nil {
-			return errResult(err)
+			return Errno(err)
 		}
 		undo = append(undo, func() { fs.Rename(nd, aside, nd, nl.name, 0) })
 	}
@@ -123,13 +156,13 @@ func (k *Kernel) renameOverlayLocked(p *Process, ol, nl loc, oldName, newName st
 		for i := len(undo) - 1; i >= 0; i-- {
 			undo[i]()
 		}
-		return errResult(err)
+		return Errno(err)
 	}
 	if victimMerged {
-		k.clearWhiteoutsLocked(m, dst.ino)
+		ov.clearWhiteouts(dst.ino)
 		delete(ov.byRel, ov.merged[dst.ino])
 		delete(ov.merged, dst.ino)
 		fs.Rmdir(nl.dir, aside)
 	}
-	return ret(0)
+	return 0
 }

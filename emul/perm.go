@@ -54,44 +54,45 @@ func (p *Process) inGroup(gid uint32) bool {
 	return p.Gid == gid || slices.Contains(p.Groups, gid)
 }
 
-// permLocked checks want (mayRead|mayWrite|mayExec) against the inode's
-// mode for the process's fs credentials (generic_permission): root may
-// read and write anything, search any directory, and execute a file that
-// has at least one execute bit.
-func (k *Kernel) permLocked(p *Process, m *Mount, n *ramfs.Inode, want int) syscall.Errno {
+// permLocked checks want (mayRead|mayWrite|mayExec) against entry n's mode
+// for the process's fs credentials (generic_permission): root may read and
+// write anything, search any directory, and execute a file that has at
+// least one execute bit.
+//
+// Preconditions: k.mu is held (also for the helpers below).
+func (k *Kernel) permLocked(p *Process, m *Mount, n node, want int) syscall.Errno {
 	return k.permAs(p.Uid, p, m, n, want)
 }
 
-func (k *Kernel) permAs(uid uint32, p *Process, m *Mount, n *ramfs.Inode, want int) syscall.Errno {
-	return k.permNodeAs(uid, p, m, node{ino: n}, want)
+// permAs is permLocked for fsuid uid (access(2) checks with the real uid).
+func (k *Kernel) permAs(uid uint32, p *Process, m *Mount, n node, want int) syscall.Errno {
+	if want == 0 || uid == 0 {
+		return modePermits(uid, p, n.mode(), 0, 0, want)
+	}
+	a := k.attrOf(m, n)
+	return modePermits(uid, p, a.Mode, a.Uid, a.Gid, want)
 }
 
-// permNodeLocked is permLocked for an entry that may be in an overlay's
-// lower layer alone.
-func (k *Kernel) permNodeLocked(p *Process, m *Mount, n node, want int) syscall.Errno {
-	return k.permNodeAs(p.Uid, p, m, n, want)
-}
-
-func (k *Kernel) permNodeAs(uid uint32, p *Process, m *Mount, n node, want int) syscall.Errno {
+// modePermits is generic_permission for a file of the given mode, owner
+// and group, and fsuid uid with p's groups.
+func modePermits(uid uint32, p *Process, mode, owner, group uint32, want int) syscall.Errno {
 	if want == 0 {
 		return 0
 	}
-	mode := n.mode()
 	if uid == 0 {
 		if want&mayExec != 0 && mode&syscall.S_IFMT != syscall.S_IFDIR && mode&0o111 == 0 {
 			return syscall.EACCES
 		}
 		return 0
 	}
-	a := k.attrOf(m, n)
 	var bits uint32
 	switch {
-	case a.Uid == uid:
-		bits = (a.Mode >> 6) & 7
-	case p.inGroup(a.Gid):
-		bits = (a.Mode >> 3) & 7
+	case owner == uid:
+		bits = (mode >> 6) & 7
+	case p.inGroup(group):
+		bits = (mode >> 3) & 7
 	default:
-		bits = a.Mode & 7
+		bits = mode & 7
 	}
 	if uint32(want)&^bits != 0 {
 		return syscall.EACCES
@@ -99,34 +100,26 @@ func (k *Kernel) permNodeAs(uid uint32, p *Process, m *Mount, n node, want int) 
 	return 0
 }
 
-// isOwnerNode reports whether the process owns the node or may act as if
+// isOwnerLocked reports whether the process owns entry n or may act as if
 // it did (inode_owner_or_capable).
-func (k *Kernel) isOwnerNode(p *Process, m *Mount, n node) bool {
+func (k *Kernel) isOwnerLocked(p *Process, m *Mount, n node) bool {
 	return p.Uid == 0 || k.attrOf(m, n).Uid == p.Uid
 }
 
 // mayCreateLocked: write and search permission on the directory
-// (may_create).
-func (k *Kernel) mayCreateLocked(p *Process, m *Mount, dir *ramfs.Inode) syscall.Errno {
-	return k.mayCreateNode(p, m, node{ino: dir})
-}
-
-func (k *Kernel) mayCreateNode(p *Process, m *Mount, dir node) syscall.Errno {
+// (may_create); ENOENT in a removed directory.
+func (k *Kernel) mayCreateLocked(p *Process, m *Mount, dir node) syscall.Errno {
 	if dir.ino != nil && m.FS.Getattr(dir.ino).Nlink == 0 {
 		return syscall.ENOENT
 	}
-	return k.permNodeLocked(p, m, dir, mayWrite|mayExec)
+	return k.permLocked(p, m, dir, mayWrite|mayExec)
 }
 
 // mayDeleteLocked: write and search permission on the directory, and the
 // sticky-bit rule: in a sticky directory only the owner of the file or of
 // the directory (or root) may remove or rename it (may_delete).
-func (k *Kernel) mayDeleteLocked(p *Process, m *Mount, dir, victim *ramfs.Inode) syscall.Errno {
-	return k.mayDeleteNode(p, m, node{ino: dir}, node{ino: victim})
-}
-
-func (k *Kernel) mayDeleteNode(p *Process, m *Mount, dir, victim node) syscall.Errno {
-	if e := k.permNodeLocked(p, m, dir, mayWrite|mayExec); e != 0 {
+func (k *Kernel) mayDeleteLocked(p *Process, m *Mount, dir, victim node) syscall.Errno {
+	if e := k.permLocked(p, m, dir, mayWrite|mayExec); e != 0 {
 		return e
 	}
 	if p.Uid != 0 && dir.mode()&syscall.S_ISVTX != 0 {
@@ -135,6 +128,22 @@ func (k *Kernel) mayDeleteNode(p *Process, m *Mount, dir, victim node) syscall.E
 		}
 	}
 	return 0
+}
+
+// mayLinkLocked is may_linkat under fs.protected_hardlinks=1: a caller that
+// does not own the file may link it only if it is a regular file, not
+// set-user-ID, not set-group-ID with group execute, and the caller may
+// read and write it.
+func (k *Kernel) mayLinkLocked(p *Process, m *Mount, n node) syscall.Errno {
+	if k.isOwnerLocked(p, m, n) {
+		return 0
+	}
+	mode := n.mode()
+	if n.typ() == syscall.S_IFREG && mode&syscall.S_ISUID == 0 && mode&(syscall.S_ISGID|0o010) != syscall.S_ISGID|0o010 &&
+		k.permLocked(p, m, n, mayRead|mayWrite) == 0 {
+		return 0
+	}
+	return syscall.EPERM
 }
 
 // killPrivLocked clears set-user-ID, and set-group-ID when group execute is

@@ -443,7 +443,7 @@ func (k *Kernel) Bind(c *Call) Result {
 	if l.slash {
 		return fail(syscall.ENOENT)
 	}
-	if e := k.mayCreateNode(p, l.m, l.parent()); e != 0 {
+	if e := k.mayCreateLocked(p, l.m, l.parent()); e != 0 {
 		return fail(e)
 	}
 	undo, e := k.prepareCreateLocked(&l) // overlay.go
@@ -502,7 +502,7 @@ func (k *Kernel) Connect(c *Call) Result {
 	if e := mustExist(l); e != 0 {
 		return fail(e)
 	}
-	if e := k.permNodeLocked(p, l.m, l.node(), mayWrite); e != 0 {
+	if e := k.permLocked(p, l.m, l.node(), mayWrite); e != 0 {
 		return fail(e)
 	}
 	if l.ino == nil {

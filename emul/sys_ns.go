@@ -2,12 +2,14 @@ package emul
 
 import (
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"fsshim/ramfs"
 )
+
+// Calls that change names in a directory (fs/namei.c): mkdir, rmdir,
+// unlink, rename, link, symlink and mknod.
 
 // parentOf resolves (dirfd, path) for a call that creates or removes the
 // last component. done=true means r is the answer.
@@ -37,7 +39,7 @@ func (k *Kernel) mkdirCommon(c *Call, dirfd int, addr uint64, mode uint32) Resul
 	if l.node().ok() || l.name == "" {
 		return fail(syscall.EEXIST)
 	}
-	if e := k.mayCreateNode(c.Proc, l.m, l.parent()); e != 0 {
+	if e := k.mayCreateLocked(c.Proc, l.m, l.parent()); e != 0 {
 		return fail(e)
 	}
 	undo, e := k.prepareCreateLocked(&l)
@@ -105,18 +107,10 @@ func (k *Kernel) rmdirCommon(c *Call, dirfd int, addr uint64) Result {
 	if !l.node().isDir() {
 		return fail(syscall.ENOTDIR)
 	}
-	if e := k.mayDeleteNode(c.Proc, l.m, l.parent(), l.node()); e != 0 {
+	if e := k.mayDeleteLocked(c.Proc, l.m, l.parent(), l.node()); e != 0 {
 		return fail(e)
 	}
-	if l.m.ov != nil {
-		// The merged view must be empty; then the upper directory
-		// goes and a whiteout hides the lower one.
-		if !k.mergedEmptyLocked(l.m, l.node()) {
-			return fail(syscall.ENOTEMPTY)
-		}
-		return retE(0, k.removeLocked(l, true))
-	}
-	return retErr(0, l.m.FS.Rmdir(l.dir, l.name))
+	return retE(0, l.m.layer.rmdir(l))
 }
 
 // Rmdir follows rmdir(2).
@@ -136,13 +130,10 @@ func (k *Kernel) unlinkCommon(c *Call, dirfd int, addr uint64) Result {
 	if l.slash {
 		return fail(syscall.ENOTDIR)
 	}
-	if e := k.mayDeleteNode(c.Proc, l.m, l.parent(), l.node()); e != 0 {
+	if e := k.mayDeleteLocked(c.Proc, l.m, l.parent(), l.node()); e != 0 {
 		return fail(e)
 	}
-	if l.m.ov != nil {
-		return retE(0, k.removeLocked(l, false))
-	}
-	return retErr(0, l.m.FS.Unlink(l.dir, l.name))
+	return retE(0, l.m.layer.unlink(l))
 }
 
 // Unlink follows unlink(2).
@@ -160,6 +151,31 @@ func (k *Kernel) Unlinkat(c *Call) Result {
 	return k.unlinkCommon(c, fdArg(c.Args[0]), c.Args[1])
 }
 
+// isAncestorLocked reports whether directory a is d or a directory above
+// it in mount m (d_ancestor).
+//
+// Preconditions: k.mu is held.
+func (k *Kernel) isAncestorLocked(m *Mount, a, d node) bool {
+	root := m.FS.Root()
+	for {
+		if a.same(d) {
+			return true
+		}
+		if d.ino == root {
+			return false
+		}
+		p, err := m.layer.parent(d)
+		if err != nil || !p.ok() || p.same(d) {
+			return false // a removed directory has no way up
+		}
+		d = p
+	}
+}
+
+// renameCommon follows renameat2(2): the checks in the order of
+// fs/namei.c:do_renameat2 and vfs_rename, then the layer's rename.
+//
+// Preconditions: k.mu is held.
 func (k *Kernel) renameCommon(c *Call, olddirfd int, oldAddr uint64, newdirfd int, newAddr uint64, flags uint32) Result {
 	if flags&^uint32(ramfs.RenameNoreplace|ramfs.RenameExchange|unix.RENAME_WHITEOUT) != 0 {
 		return fail(syscall.EINVAL)
@@ -199,46 +215,65 @@ func (k *Kernel) renameCommon(c *Call, olddirfd int, oldAddr uint64, newdirfd in
 	if flags&unix.RENAME_WHITEOUT != 0 {
 		return fail(syscall.EINVAL)
 	}
-	if ol.m.ov != nil {
-		return k.renameOverlayLocked(p, ol, nl, oldName, newName, flags)
-	}
-	if ol.ino == nil {
+	src, dst := ol.node(), nl.node()
+	if !src.ok() {
 		return fail(syscall.ENOENT)
 	}
 	oc, nc := lastComponent(oldName), lastComponent(newName)
 	if ol.name == "" || nl.name == "" || oc == "." || oc == ".." || nc == "." || nc == ".." {
 		return fail(syscall.EBUSY)
 	}
-	if !isDir(ol.ino) && (ol.slash || nl.slash) {
+	if !src.isDir() && (ol.slash || nl.slash) {
 		return fail(syscall.ENOTDIR)
 	}
-	if flags&ramfs.RenameExchange != 0 && nl.ino == nil {
+	exchange := flags&ramfs.RenameExchange != 0
+	if exchange && !dst.ok() {
 		return fail(syscall.ENOENT)
 	}
-	if e := k.mayDeleteLocked(p, ol.m, ol.dir, ol.ino); e != 0 {
+	if flags&ramfs.RenameNoreplace != 0 && dst.ok() {
+		return fail(syscall.EEXIST)
+	}
+	m := ol.m
+	if !ol.parent().same(nl.parent()) {
+		// lock_rename's trap: a directory cannot move below itself, nor
+		// be replaced by something from below it.
+		if src.isDir() && k.isAncestorLocked(m, src, nl.parent()) {
+			return fail(syscall.EINVAL)
+		}
+		if dst.ok() && dst.isDir() && k.isAncestorLocked(m, dst, ol.parent()) {
+			if exchange {
+				return fail(syscall.EINVAL)
+			}
+			return fail(syscall.ENOTEMPTY)
+		}
+	}
+	if src.same(dst) {
+		return ret(0) // vfs_rename: nothing to do, before any permission check
+	}
+	if e := k.mayDeleteLocked(p, m, ol.parent(), src); e != 0 {
 		return fail(e)
 	}
-	if nl.ino != nil {
-		if e := k.mayDeleteLocked(p, nl.m, nl.dir, nl.ino); e != 0 {
+	if dst.ok() {
+		if e := k.mayDeleteLocked(p, m, nl.parent(), dst); e != 0 {
 			return fail(e)
 		}
-	} else if e := k.mayCreateLocked(p, nl.m, nl.dir); e != 0 {
+	} else if e := k.mayCreateLocked(p, m, nl.parent()); e != 0 {
 		return fail(e)
 	}
-	if ol.dir != nl.dir && nl.ino != ol.ino {
+	if !ol.parent().same(nl.parent()) && !src.same(dst) {
 		// Moving a directory rewrites its "..": it must be writable.
-		if isDir(ol.ino) {
-			if e := k.permLocked(p, ol.m, ol.ino, mayWrite); e != 0 {
+		if src.isDir() {
+			if e := k.permLocked(p, m, src, mayWrite); e != 0 {
 				return fail(e)
 			}
 		}
-		if flags&ramfs.RenameExchange != 0 && isDir(nl.ino) {
-			if e := k.permLocked(p, nl.m, nl.ino, mayWrite); e != 0 {
+		if exchange && dst.isDir() {
+			if e := k.permLocked(p, m, dst, mayWrite); e != 0 {
 				return fail(e)
 			}
 		}
 	}
-	return retErr(0, ol.m.FS.Rename(ol.dir, ol.name, nl.dir, nl.name, flags&(ramfs.RenameNoreplace|ramfs.RenameExchange)))
+	return retE(0, m.layer.rename(ol, nl, flags&(ramfs.RenameNoreplace|ramfs.RenameExchange)))
 }
 
 // Rename follows rename(2).
@@ -303,14 +338,14 @@ func (k *Kernel) linkCommon(c *Call, olddirfd int, oldAddr uint64, newdirfd int,
 	if ol.slash || nl.slash {
 		return fail(syscall.ENOENT)
 	}
-	if e := k.mayCreateNode(p, nl.m, nl.parent()); e != 0 {
+	if e := k.mayCreateLocked(p, nl.m, nl.parent()); e != 0 {
 		return fail(e)
 	}
-	if e := k.mayLinkNode(p, ol.m, ol.node()); e != 0 {
+	if e := k.mayLinkLocked(p, ol.m, ol.node()); e != 0 {
 		return fail(e)
 	}
 	// In an overlay a lower file is copied up to be linked.
-	if e := k.materializeLocked(&ol, true); e != 0 {
+	if e := k.copyUpLocked(&ol, true); e != 0 {
 		return fail(e)
 	}
 	undo, e := k.prepareCreateLocked(&nl)
@@ -352,7 +387,7 @@ func (k *Kernel) symlinkCommon(c *Call, targetAddr uint64, dirfd int, addr uint6
 	if l.slash {
 		return fail(syscall.ENOENT)
 	}
-	if e := k.mayCreateNode(c.Proc, l.m, l.parent()); e != 0 {
+	if e := k.mayCreateLocked(c.Proc, l.m, l.parent()); e != 0 {
 		return fail(e)
 	}
 	undo, e := k.prepareCreateLocked(&l)
@@ -400,7 +435,7 @@ func (k *Kernel) mknodCommon(c *Call, dirfd int, addr uint64, mode uint32, dev u
 	if l.slash {
 		return fail(syscall.ENOENT)
 	}
-	if e := k.mayCreateNode(c.Proc, l.m, l.parent()); e != 0 {
+	if e := k.mayCreateLocked(c.Proc, l.m, l.parent()); e != 0 {
 		return fail(e)
 	}
 	undo, e := k.prepareCreateLocked(&l)
@@ -427,511 +462,4 @@ func (k *Kernel) Mknod(c *Call) Result {
 // Mknodat follows mknodat(2).
 func (k *Kernel) Mknodat(c *Call) Result {
 	return k.mknodCommon(c, fdArg(c.Args[0]), c.Args[1], uint32(c.Args[2]), c.Args[3])
-}
-
-// Truncate follows truncate(2).
-func (k *Kernel) Truncate(c *Call) Result {
-	l, r, done := k.target(c, atFDCWD, c.Args[0], true, false)
-	if done {
-		return r
-	}
-	if e := mustExist(l); e != 0 {
-		return fail(e)
-	}
-	size := int64(c.Args[1])
-	if size < 0 {
-		return fail(syscall.EINVAL)
-	}
-	if l.node().isDir() {
-		return fail(syscall.EISDIR)
-	}
-	if l.node().typ() != syscall.S_IFREG {
-		return fail(syscall.EINVAL)
-	}
-	if e := k.permNodeLocked(c.Proc, l.m, l.node(), mayWrite); e != 0 {
-		return fail(e)
-	}
-	if e := k.execBusyLocked(l.ino); e != 0 { // exec.go
-		return fail(e)
-	}
-	if e := k.materializeLocked(&l, size != 0); e != 0 {
-		return fail(e)
-	}
-	if err := l.m.FS.Truncate(l.ino, size); err != nil {
-		return errResult(err)
-	}
-	k.killPrivLocked(c.Proc, l.m, l.ino)
-	return ret(0)
-}
-
-// Ftruncate follows ftruncate(2): EINVAL unless a regular file open for
-// writing.
-func (k *Kernel) Ftruncate(c *Call) Result {
-	f, r, done := k.ioFile(c)
-	if done {
-		return r
-	}
-	size := int64(c.Args[1])
-	if size < 0 || !isReg(f.ino) || f.flags&oAccmode == syscall.O_RDONLY {
-		return fail(syscall.EINVAL)
-	}
-	if err := f.m.FS.Truncate(f.ino, size); err != nil {
-		return errResult(err)
-	}
-	k.killPrivLocked(c.Proc, f.m, f.ino)
-	return ret(0)
-}
-
-// Fallocate follows fallocate(2) on tmpfs.
-func (k *Kernel) Fallocate(c *Call) Result {
-	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
-	if f == nil {
-		return cont()
-	}
-	mode, off, length := uint32(c.Args[1]), int64(c.Args[2]), int64(c.Args[3])
-	if off < 0 || length <= 0 {
-		return fail(syscall.EINVAL)
-	}
-	if f.flags&oPath != 0 || f.flags&oAccmode == syscall.O_RDONLY {
-		return fail(syscall.EBADF)
-	}
-	if isDir(f.ino) {
-		return fail(syscall.EISDIR)
-	}
-	if !isReg(f.ino) {
-		return fail(syscall.ENODEV)
-	}
-	if err := f.m.FS.Allocate(f.ino, mode, off, length); err != nil {
-		return errResult(err)
-	}
-	k.killPrivLocked(c.Proc, f.m, f.ino)
-	return ret(0)
-}
-
-// SyncFileRange follows sync_file_range(2)'s argument checks; there is
-// nothing to flush.
-func (k *Kernel) SyncFileRange(c *Call) Result {
-	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
-	if f == nil {
-		return cont()
-	}
-	off, n, flags := int64(c.Args[1]), int64(c.Args[2]), c.Args[3]
-	if flags&^7 != 0 || off < 0 || n < 0 || off+n < 0 {
-		return fail(syscall.EINVAL)
-	}
-	if f.flags&oPath != 0 {
-		return fail(syscall.EBADF)
-	}
-	if !isReg(f.ino) && !isDir(f.ino) {
-		return fail(syscall.ESPIPE)
-	}
-	return ret(0)
-}
-
-// Fsync is fsync(2), fdatasync(2) and syncfs(2): a RAM file system has
-// nothing to flush.
-func (k *Kernel) Fsync(c *Call) Result {
-	if _, r, done := k.ioFile(c); done {
-		return r
-	}
-	return ret(0)
-}
-
-// Fadvise64 follows fadvise64(2): advice is checked and ignored.
-func (k *Kernel) Fadvise64(c *Call) Result {
-	if _, r, done := k.ioFile(c); done {
-		return r
-	}
-	if adv := int(c.Args[3]); adv < 0 || adv > 5 || int64(c.Args[2]) < 0 {
-		return fail(syscall.EINVAL)
-	}
-	return ret(0)
-}
-
-// Readahead follows readahead(2).
-func (k *Kernel) Readahead(c *Call) Result {
-	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
-	if f == nil {
-		return cont()
-	}
-	if f.flags&oPath != 0 || f.flags&oAccmode == syscall.O_WRONLY {
-		return fail(syscall.EBADF)
-	}
-	if !isReg(f.ino) {
-		return fail(syscall.EINVAL)
-	}
-	return ret(0)
-}
-
-func (k *Kernel) chmodLocked(c *Call, l loc, mode uint32) Result {
-	if e := mustExist(l); e != 0 {
-		return fail(e)
-	}
-	p := c.Proc
-	a := k.attrOf(l.m, l.node())
-	if p.Uid != 0 && a.Uid != p.Uid {
-		return fail(syscall.EPERM)
-	}
-	mode &= 0o7777
-	if p.Uid != 0 && !p.inGroup(a.Gid) {
-		mode &^= syscall.S_ISGID
-	}
-	if e := k.materializeLocked(&l, true); e != 0 {
-		return fail(e)
-	}
-	return retErr(0, l.m.FS.Chmod(l.ino, mode))
-}
-
-// Chmod follows chmod(2).
-func (k *Kernel) Chmod(c *Call) Result {
-	l, r, done := k.target(c, atFDCWD, c.Args[0], true, false)
-	if done {
-		return r
-	}
-	return k.chmodLocked(c, l, uint32(c.Args[1]))
-}
-
-// Fchmod follows fchmod(2).
-func (k *Kernel) Fchmod(c *Call) Result {
-	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
-	if f == nil {
-		// A host file under an overlay is changed in the overlay.
-		l, r, done := k.fdLocMod(c.Proc, fdArg(c.Args[0]))
-		if done {
-			return r
-		}
-		return k.chmodLocked(c, l, uint32(c.Args[1]))
-	}
-	if f.flags&oPath != 0 {
-		return fail(syscall.EBADF)
-	}
-	return k.chmodLocked(c, loc{m: f.m, ino: f.ino}, uint32(c.Args[1]))
-}
-
-// Fchmodat follows fchmodat(2) (no flags in the syscall).
-func (k *Kernel) Fchmodat(c *Call) Result {
-	l, r, done := k.target(c, fdArg(c.Args[0]), c.Args[1], true, false)
-	if done {
-		return r
-	}
-	return k.chmodLocked(c, l, uint32(c.Args[2]))
-}
-
-// Fchmodat2 follows fchmodat2(2): AT_SYMLINK_NOFOLLOW on a symlink is
-// EOPNOTSUPP, as on tmpfs.
-func (k *Kernel) Fchmodat2(c *Call) Result {
-	flags := int(c.Args[3])
-	if flags&^(atSymlinkNofollow|atEmptyPath) != 0 {
-		return fail(syscall.EINVAL)
-	}
-	l, r, done := k.targetMod(c, fdArg(c.Args[0]), c.Args[1], flags&atSymlinkNofollow == 0, flags&atEmptyPath != 0)
-	if done {
-		return r
-	}
-	if l.node().ok() && l.node().typ() == syscall.S_IFLNK {
-		return fail(syscall.EOPNOTSUPP)
-	}
-	return k.chmodLocked(c, l, uint32(c.Args[2]))
-}
-
-// chownLocked follows chown_common/notify_change: only root gives files
-// away; an owner may change the group to one of its own; set-user-ID (and
-// set-group-ID with group execute) is cleared on a non-directory.
-func (k *Kernel) chownLocked(c *Call, l loc, uid, gid uint32) Result {
-	if e := mustExist(l); e != 0 {
-		return fail(e)
-	}
-	p := c.Proc
-	a := k.attrOf(l.m, l.node())
-	nu, ng := int64(-1), int64(-1)
-	if uid != 0xffffffff {
-		nu = int64(uid)
-	}
-	if gid != 0xffffffff {
-		ng = int64(gid)
-	}
-	if p.Uid != 0 {
-		if a.Uid != p.Uid || (nu != -1 && uint32(nu) != a.Uid) {
-			return fail(syscall.EPERM)
-		}
-		if ng != -1 && uint32(ng) != a.Gid && !p.inGroup(uint32(ng)) {
-			return fail(syscall.EPERM)
-		}
-	}
-	if e := k.materializeLocked(&l, true); e != 0 {
-		return fail(e)
-	}
-	if err := l.m.FS.Chown(l.ino, nu, ng); err != nil {
-		return errResult(err)
-	}
-	if (nu != -1 || ng != -1) && a.Mode&syscall.S_IFMT != syscall.S_IFDIR {
-		mode := a.Mode & 0o7777
-		nm := mode &^ syscall.S_ISUID
-		if mode&0o010 != 0 {
-			nm &^= syscall.S_ISGID
-		}
-		if nm != mode {
-			return retErr(0, l.m.FS.Chmod(l.ino, nm))
-		}
-	}
-	return ret(0)
-}
-
-// Chown follows chown(2).
-func (k *Kernel) Chown(c *Call) Result {
-	l, r, done := k.target(c, atFDCWD, c.Args[0], true, false)
-	if done {
-		return r
-	}
-	return k.chownLocked(c, l, uint32(c.Args[1]), uint32(c.Args[2]))
-}
-
-// Lchown follows lchown(2).
-func (k *Kernel) Lchown(c *Call) Result {
-	l, r, done := k.target(c, atFDCWD, c.Args[0], false, false)
-	if done {
-		return r
-	}
-	return k.chownLocked(c, l, uint32(c.Args[1]), uint32(c.Args[2]))
-}
-
-// Fchown follows fchown(2).
-func (k *Kernel) Fchown(c *Call) Result {
-	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
-	if f == nil {
-		l, r, done := k.fdLocMod(c.Proc, fdArg(c.Args[0]))
-		if done {
-			return r
-		}
-		return k.chownLocked(c, l, uint32(c.Args[1]), uint32(c.Args[2]))
-	}
-	if f.flags&oPath != 0 {
-		return fail(syscall.EBADF)
-	}
-	return k.chownLocked(c, loc{m: f.m, ino: f.ino}, uint32(c.Args[1]), uint32(c.Args[2]))
-}
-
-// Fchownat follows fchownat(2).
-func (k *Kernel) Fchownat(c *Call) Result {
-	flags := int(c.Args[4])
-	if flags&^(atSymlinkNofollow|atEmptyPath) != 0 {
-		return fail(syscall.EINVAL)
-	}
-	l, r, done := k.targetMod(c, fdArg(c.Args[0]), c.Args[1], flags&atSymlinkNofollow == 0, flags&atEmptyPath != 0)
-	if done {
-		return r
-	}
-	return k.chownLocked(c, l, uint32(c.Args[2]), uint32(c.Args[3]))
-}
-
-// setTimesLocked applies (atime, mtime), each nil for "omit"; now marks
-// which of them are "now".
-func (k *Kernel) setTimesLocked(c *Call, l loc, at, mt *time.Time, explicit bool) Result {
-	if e := mustExist(l); e != 0 {
-		return fail(e)
-	}
-	if at == nil && mt == nil {
-		return ret(0)
-	}
-	if !k.isOwnerNode(c.Proc, l.m, l.node()) {
-		// Explicit times need ownership; "now" needs write permission
-		// (setattr_prepare, ATTR_TIMES_SET versus ATTR_TOUCH).
-		if explicit {
-			return fail(syscall.EPERM)
-		}
-		if e := k.permNodeLocked(c.Proc, l.m, l.node(), mayWrite); e != 0 {
-			return fail(e)
-		}
-	}
-	if e := k.materializeLocked(&l, true); e != 0 {
-		return fail(e)
-	}
-	return retErr(0, l.m.FS.SetTimes(l.ino, at, mt))
-}
-
-func (k *Kernel) now() time.Time { return time.Now() }
-
-// decodeTimespecs reads struct timespec[2] with UTIME_NOW/UTIME_OMIT.
-func (k *Kernel) decodeTimespecs(c *Call, addr uint64) (at, mt *time.Time, explicit bool, e syscall.Errno) {
-	if addr == 0 {
-		n := k.now()
-		return &n, &n, false, 0
-	}
-	var b [32]byte
-	if e := readFull(c.Mem, b[:], addr); e != 0 {
-		return nil, nil, false, e
-	}
-	var out [2]*time.Time
-	now := k.now()
-	for i := 0; i < 2; i++ {
-		sec, nsec := int64(le.Uint64(b[16*i:])), int64(le.Uint64(b[16*i+8:]))
-		switch nsec {
-		case utimeNow:
-			out[i] = &now
-		case utimeOmit:
-		default:
-			if nsec < 0 || nsec >= 1e9 {
-				return nil, nil, false, syscall.EINVAL
-			}
-			t := time.Unix(sec, nsec)
-			out[i] = &t
-			explicit = true
-		}
-	}
-	return out[0], out[1], explicit, 0
-}
-
-// Utimensat follows utimensat(2); a NULL path works on dirfd (futimens).
-func (k *Kernel) Utimensat(c *Call) Result {
-	flags := int(c.Args[3])
-	if flags&^(atSymlinkNofollow|atEmptyPath) != 0 {
-		return fail(syscall.EINVAL)
-	}
-	var l loc
-	if c.Args[1] == 0 {
-		var r Result
-		var done bool
-		l, r, done = k.fdLocMod(c.Proc, fdArg(c.Args[0]))
-		if done {
-			return r
-		}
-	} else {
-		var r Result
-		var done bool
-		l, r, done = k.targetMod(c, fdArg(c.Args[0]), c.Args[1], flags&atSymlinkNofollow == 0, flags&atEmptyPath != 0)
-		if done {
-			return r
-		}
-	}
-	at, mt, explicit, e := k.decodeTimespecs(c, c.Args[2])
-	if e != 0 {
-		return fail(e)
-	}
-	return k.setTimesLocked(c, l, at, mt, explicit)
-}
-
-// decodeTimevals reads struct timeval[2] (utimes, futimesat).
-func (k *Kernel) decodeTimevals(c *Call, addr uint64) (at, mt *time.Time, e syscall.Errno) {
-	if addr == 0 {
-		n := k.now()
-		return &n, &n, 0
-	}
-	var b [32]byte
-	if e := readFull(c.Mem, b[:], addr); e != 0 {
-		return nil, nil, e
-	}
-	var out [2]*time.Time
-	for i := 0; i < 2; i++ {
-		sec, usec := int64(le.Uint64(b[16*i:])), int64(le.Uint64(b[16*i+8:]))
-		if usec < 0 || usec >= 1e6 {
-			return nil, nil, syscall.EINVAL
-		}
-		t := time.Unix(sec, usec*1000)
-		out[i] = &t
-	}
-	return out[0], out[1], 0
-}
-
-// Utimes follows utimes(2).
-func (k *Kernel) Utimes(c *Call) Result {
-	l, r, done := k.target(c, atFDCWD, c.Args[0], true, false)
-	if done {
-		return r
-	}
-	at, mt, e := k.decodeTimevals(c, c.Args[1])
-	if e != 0 {
-		return fail(e)
-	}
-	return k.setTimesLocked(c, l, at, mt, c.Args[1] != 0)
-}
-
-// Futimesat follows futimesat(2).
-func (k *Kernel) Futimesat(c *Call) Result {
-	l, r, done := k.target(c, fdArg(c.Args[0]), c.Args[1], true, false)
-	if done {
-		return r
-	}
-	at, mt, e := k.decodeTimevals(c, c.Args[2])
-	if e != 0 {
-		return fail(e)
-	}
-	return k.setTimesLocked(c, l, at, mt, c.Args[2] != 0)
-}
-
-// Utime follows utime(2): struct utimbuf { actime, modtime }.
-func (k *Kernel) Utime(c *Call) Result {
-	l, r, done := k.target(c, atFDCWD, c.Args[0], true, false)
-	if done {
-		return r
-	}
-	if c.Args[1] == 0 {
-		n := k.now()
-		return k.setTimesLocked(c, l, &n, &n, false)
-	}
-	var b [16]byte
-	if e := readFull(c.Mem, b[:], c.Args[1]); e != 0 {
-		return fail(e)
-	}
-	at, mt := time.Unix(int64(le.Uint64(b[:])), 0), time.Unix(int64(le.Uint64(b[8:])), 0)
-	return k.setTimesLocked(c, l, &at, &mt, true)
-}
-
-// Mmap maps an emulated file by mapping its placeholder: the transport
-// fills the placeholder with the file's data, then the kernel maps it.
-// MAP_SHARED with write access would lose the writes, so it is refused
-// with ENODEV (as for a file system without shared writable mappings).
-func (k *Kernel) Mmap(c *Call) Result {
-	fd := fdArg(c.Args[4])
-	f := k.fileLocked(c.Proc, fd)
-	if f == nil {
-		return cont()
-	}
-	prot, flags := int(c.Args[2]), int(c.Args[3])
-	if f.flags&oPath != 0 {
-		return fail(syscall.EBADF)
-	}
-	if !isReg(f.ino) {
-		return fail(syscall.ENODEV)
-	}
-	if f.flags&oAccmode == syscall.O_WRONLY {
-		return fail(syscall.EACCES)
-	}
-	if flags&syscall.MAP_TYPE == syscall.MAP_SHARED && prot&syscall.PROT_WRITE != 0 {
-		if f.flags&oAccmode != syscall.O_RDWR {
-			return fail(syscall.EACCES)
-		}
-		return fail(syscall.ENODEV)
-	}
-	return Result{Action: Continue, Fill: f, FillFD: fd}
-}
-
-// ReadFile copies the data of f at off into p (for a transport filling a
-// placeholder).
-func (k *Kernel) ReadFile(f *File, p []byte, off int64) (int, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return f.m.FS.ReadAt(f.ino, p, off)
-}
-
-// Size returns the current size of f's inode.
-func (k *Kernel) Size(f *File) int64 {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return f.m.FS.Getattr(f.ino).Size
-}
-
-// mayLinkNode is may_linkat under fs.protected_hardlinks=1: a caller that
-// does not own the file may link it only if it is a regular file, not
-// set-user-ID, not set-group-ID with group execute, and the caller may
-// read and write it.
-func (k *Kernel) mayLinkNode(p *Process, m *Mount, n node) syscall.Errno {
-	if k.isOwnerNode(p, m, n) {
-		return 0
-	}
-	mode := n.mode()
-	if n.typ() == syscall.S_IFREG && mode&syscall.S_ISUID == 0 && mode&(syscall.S_ISGID|0o010) != syscall.S_ISGID|0o010 &&
-		k.permNodeLocked(p, m, n, mayRead|mayWrite) == 0 {
-		return 0
-	}
-	return syscall.EPERM
 }

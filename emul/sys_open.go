@@ -4,6 +4,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"fsshim/ramfs"
 )
 
 const (
@@ -132,20 +134,20 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 		if !l.node().isDir() {
 			return fail(syscall.ENOTDIR)
 		}
-		if e := k.materializeLocked(&l, false); e != 0 {
+		if e := k.copyUpLocked(&l, false); e != 0 {
 			return fail(e)
 		}
 		return k.openTmpfileLocked(p, l, flags, mode)
 	}
-	ino := l.ino
-	if ino == nil && l.lo == nil {
+	var ino *ramfs.Inode
+	if !l.node().ok() {
 		if !creating || l.name == "" {
 			return fail(syscall.ENOENT)
 		}
 		if l.slash {
 			return fail(syscall.EISDIR)
 		}
-		if e := k.mayCreateNode(p, l.m, l.parent()); e != 0 {
+		if e := k.mayCreateLocked(p, l.m, l.parent()); e != 0 {
 			return fail(e)
 		}
 		undo, e := k.prepareCreateLocked(&l)
@@ -181,10 +183,10 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 				return fail(syscall.ENOTDIR)
 			}
 		}
-		if e := k.permNodeLocked(p, l.m, l.node(), accessFor(flags)); e != 0 {
+		if e := k.permLocked(p, l.m, l.node(), accessFor(flags)); e != 0 {
 			return fail(e)
 		}
-		if flags&syscall.O_NOATIME != 0 && !k.isOwnerNode(p, l.m, l.node()) {
+		if flags&syscall.O_NOATIME != 0 && !k.isOwnerLocked(p, l.m, l.node()) {
 			return fail(syscall.EPERM)
 		}
 		if accessFor(flags)&mayWrite != 0 {
@@ -192,13 +194,10 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 				return fail(e)
 			}
 		}
-		if ino == nil {
-			// In an overlay's lower layer alone.
-			if r, done := k.openLowerLocked(&l, flags); done {
-				return r
-			}
-			ino = l.ino
+		if r, done := k.openNodeLocked(&l, flags); done {
+			return r
 		}
+		ino = l.ino
 		if typ != syscall.S_IFREG && typ != syscall.S_IFDIR && typ != syscall.S_IFLNK && flags&oPath == 0 {
 			// A FIFO or device opens its shadow on the host; a
 			// socket cannot be opened (special.go).
@@ -211,34 +210,11 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 			k.killPrivLocked(p, l.m, ino)
 		}
 	}
+	if k.passthroughLocked(l.m, ino, flags) {
+		return k.openDataLocked(l.m, ino, flags, l.abs)
+	}
 	f := k.newFileLocked(l.m, ino, flags&oKeepMask, l.abs)
-	return Result{Action: InstallFD, File: f, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1}
-}
-
-// openLowerLocked opens an entry of an overlay's lower layer that the
-// upper layer lacks, after the checks of openCommon: a non-directory opened
-// for reading (or O_PATH) is the host file itself when the transport can
-// install it; anything else is copied up first (without its data when
-// O_TRUNC is about to empty it) and opened as an upper file (done false).
-func (k *Kernel) openLowerLocked(l *loc, flags int) (r Result, done bool) {
-	typ := l.lo.typ()
-	readOnly := flags&oPath != 0 || (flags&oAccmode == syscall.O_RDONLY && flags&syscall.O_TRUNC == 0)
-	if k.HostFDs && typ != syscall.S_IFDIR && readOnly && (typ == syscall.S_IFREG || flags&oPath != 0) {
-		hf := flags & (syscall.O_NONBLOCK | syscall.O_APPEND | syscall.O_DIRECT | syscall.O_NOATIME | syscall.O_DSYNC | syscall.O_SYNC | syscall.O_NOCTTY)
-		if flags&oPath != 0 {
-			hf = oPath
-		}
-		lf, err := l.m.ov.lower.Open(l.lo.rel, hf)
-		if err != nil {
-			return errResult(err), true
-		}
-		return Result{Action: InstallHostFD, Host: lf, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1}, true
-	}
-	data := !(typ == syscall.S_IFREG && flags&syscall.O_TRUNC != 0 && flags&oPath == 0)
-	if e := k.copyUpLocked(l, data); e != 0 {
-		return fail(e), true
-	}
-	return Result{}, false
+	return k.placeholderLocked(l.m, Result{Action: InstallFD, File: f, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1})
 }
 
 // openTmpfileLocked implements O_TMPFILE: an unnamed regular file in dir.
@@ -249,12 +225,22 @@ func (k *Kernel) openTmpfileLocked(p *Process, l loc, flags int, mode uint32) Re
 	if err != nil {
 		return errResult(err)
 	}
+	if k.passthroughLocked(l.m, n, flags) {
+		r := k.openDataLocked(l.m, n, flags&^oTmpfile, l.abs+"/#"+itoa(int(n.Ino())))
+		if flags&syscall.O_EXCL != 0 {
+			fs.ForbidLink(n)
+		}
+		// The program's fd holds the file now; ramfs keeps it while
+		// the backing file is open (ramfs.Store.Busy).
+		fs.Unref(n)
+		return r
+	}
 	f := k.newFileLocked(l.m, n, (flags&^oTmpfile)&oKeepMask, l.abs+"/#"+itoa(int(n.Ino())))
 	fs.Unref(n) // the description now holds the inode
 	if flags&syscall.O_EXCL != 0 {
 		fs.ForbidLink(n)
 	}
-	return Result{Action: InstallFD, File: f, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1}
+	return k.placeholderLocked(l.m, Result{Action: InstallFD, File: f, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1})
 }
 
 // hostResult answers a call whose path lies outside the mounts.
@@ -276,9 +262,7 @@ func (k *Kernel) hostResult(c *Call, l loc) Result {
 // dropped and the kernel closes the placeholder.
 func (k *Kernel) Close(c *Call) Result {
 	fd := fdArg(c.Args[0])
-	p := c.Proc
-	delete(p.hostDirs, fd)
-	k.dropFDLocked(p, fd)
+	k.dropFDLocked(c.Proc, fd)
 	return cont()
 }
 
@@ -295,11 +279,6 @@ func (k *Kernel) CloseRange(c *Call) Result {
 	for fd := range p.fds {
 		if uint32(fd) >= first && uint32(fd) <= last {
 			k.dropFDLocked(p, fd)
-		}
-	}
-	for fd := range p.hostDirs {
-		if uint32(fd) >= first && uint32(fd) <= last {
-			delete(p.hostDirs, fd)
 		}
 	}
 	return cont()
@@ -330,7 +309,6 @@ func (k *Kernel) dupTo(c *Call, oldfd, newfd, flags int, three bool) Result {
 		return cont() // the kernel answers (EINVAL or the no-op)
 	}
 	f := k.fileLocked(p, oldfd)
-	delete(p.hostDirs, newfd)
 	if f == nil {
 		k.dropFDLocked(p, newfd)
 		return cont()

@@ -47,7 +47,7 @@ func (k *Kernel) locate(c *Call, dirfd int, addr uint64, empty, follow bool) (lo
 		if dirfd == atFDCWD {
 			f = c.Proc.fs.cwd
 		} else {
-			f = k.fileLocked(c.Proc, dirfd)
+			f = k.identLocked(c.Proc, dirfd)
 		}
 		if f != nil {
 			return loc{m: f.m, ino: f.ino, abs: f.path}, reachIn, 0
@@ -57,7 +57,7 @@ func (k *Kernel) locate(c *Call, dirfd int, addr uint64, empty, follow bool) (lo
 			return loc{}, 0, e
 		}
 		if !st.host {
-			return loc{m: st.m, ino: st.d, abs: st.abs}, reachIn, 0
+			return loc{m: st.m, ino: st.dir.ino, abs: st.abs}, reachIn, 0
 		}
 		return loc{host: true, hostPath: st.hostPath}, k.hostReach(st.hostPath), 0
 	}
@@ -251,7 +251,7 @@ func (k *Kernel) quotaFile(c *Call, cmd uint32, addr uint64) Result {
 // emulated fd gets ENOSYS (tmpfs mounted without quota has no quota
 // operations either); a host fd with a quota file in a mount gets EXDEV.
 func (k *Kernel) QuotactlFd(c *Call) Result {
-	if k.fileLocked(c.Proc, fdArg(c.Args[0])) != nil {
+	if k.identLocked(c.Proc, fdArg(c.Args[0])) != nil {
 		return fail(syscall.ENOSYS)
 	}
 	return k.quotaFile(c, uint32(c.Args[1]), c.Args[3])
@@ -322,7 +322,7 @@ func (k *Kernel) OpenTree(c *Call) Result {
 func (k *Kernel) MoveMount(c *Call) Result {
 	flags := c.Args[4]
 	fromEmpty := flags&moveMountFEmpty != 0
-	if !(fromEmpty && c.Args[1] != 0 && k.isEmptyString(c, c.Args[1]) && k.fileLocked(c.Proc, fdArg(c.Args[0])) == nil) {
+	if !(fromEmpty && c.Args[1] != 0 && k.isEmptyString(c, c.Args[1]) && k.identLocked(c.Proc, fdArg(c.Args[0])) == nil) {
 		if r, done := k.refuseIn(c, fdArg(c.Args[0]), c.Args[1], fromEmpty, flags&moveMountFSymlink != 0, true, syscall.EPERM); done {
 			return r
 		}
@@ -378,7 +378,7 @@ func (k *Kernel) Fsconfig(c *Call) Result {
 	case fsconfigSetPath, fsconfigSetPathEmpty:
 		return orCont(k.refuseIn(c, fdArg(aux), value, cmd == fsconfigSetPathEmpty, true, false, syscall.EPERM))
 	case fsconfigSetFD:
-		if k.fileLocked(c.Proc, fdArg(aux)) != nil {
+		if k.identLocked(c.Proc, fdArg(aux)) != nil {
 			return fail(syscall.EPERM)
 		}
 	}
@@ -431,10 +431,10 @@ func (k *Kernel) InotifyAddWatch(c *Call) Result {
 // which would read the placeholder rather than the ramfs file. Both check
 // the caller's capability first (EPERM).
 func (k *Kernel) FDRefused(c *Call) Result {
-	if k.fileLocked(c.Proc, fdArg(c.Args[0])) != nil {
+	if k.identLocked(c.Proc, fdArg(c.Args[0])) != nil {
 		return fail(privileged(c, syscall.EOPNOTSUPP))
 	}
-	if c.Nr == unix.SYS_KEXEC_FILE_LOAD && k.fileLocked(c.Proc, fdArg(c.Args[1])) != nil && c.Args[3]&0x4 == 0 { // KEXEC_FILE_NO_INITRAMFS
+	if c.Nr == unix.SYS_KEXEC_FILE_LOAD && k.identLocked(c.Proc, fdArg(c.Args[1])) != nil && c.Args[3]&0x4 == 0 { // KEXEC_FILE_NO_INITRAMFS
 		return fail(privileged(c, syscall.EOPNOTSUPP))
 	}
 	return cont()
@@ -453,7 +453,7 @@ func (k *Kernel) LandlockAddRule(c *Call) Result {
 	if e := readFull(c.Mem, b[:], c.Args[2]); e != 0 {
 		return cont() // the kernel answers EFAULT
 	}
-	if k.fileLocked(c.Proc, int(int32(le.Uint32(b[8:])))) != nil {
+	if k.identLocked(c.Proc, int(int32(le.Uint32(b[8:])))) != nil {
 		return fail(syscall.EOPNOTSUPP)
 	}
 	return cont()
@@ -581,7 +581,7 @@ func (k *Kernel) FileSetattr(c *Call) Result {
 	if done {
 		return r
 	}
-	if !k.isOwnerNode(c.Proc, l.m, l.node()) {
+	if !k.isOwnerLocked(c.Proc, l.m, l.node()) {
 		return fail(syscall.EPERM)
 	}
 	if !allZero(b[:fileAttrSizeVer0]) {

@@ -40,7 +40,7 @@ func (k *Kernel) fdLoc(p *Process, fd int) (loc, Result, bool) {
 	if fd == atFDCWD {
 		f = p.fs.cwd
 	} else {
-		f = k.fileLocked(p, fd)
+		f = k.identLocked(p, fd)
 	}
 	if f == nil {
 		return loc{}, cont(), true
@@ -90,7 +90,7 @@ func (k *Kernel) Lstat(c *Call) Result {
 
 // Fstat follows fstat(2).
 func (k *Kernel) Fstat(c *Call) Result {
-	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
+	f := k.identLocked(c.Proc, fdArg(c.Args[0]))
 	if f == nil {
 		return cont()
 	}
@@ -149,7 +149,7 @@ func (k *Kernel) Statfs(c *Call) Result {
 
 // Fstatfs follows fstatfs(2).
 func (k *Kernel) Fstatfs(c *Call) Result {
-	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
+	f := k.identLocked(c.Proc, fdArg(c.Args[0]))
 	if f == nil {
 		return cont()
 	}
@@ -176,7 +176,7 @@ func (k *Kernel) accessCommon(c *Call, dirfd int, addr uint64, mode, flags int) 
 	if flags&atEaccess != 0 {
 		uid = c.Proc.Uid
 	}
-	return retE(0, k.permNodeAs(uid, c.Proc, l.m, l.node(), mode))
+	return retE(0, k.permAs(uid, c.Proc, l.m, l.node(), mode))
 }
 
 // Access follows access(2).
@@ -204,6 +204,9 @@ func (k *Kernel) readlinkCommon(c *Call, dirfd int, addr, buf uint64, size int64
 					return fail(syscall.EINVAL)
 				}
 				t := f.path
+				if f.m.FS.GetattrOwner(f.ino).Nlink == 0 {
+					t += " (deleted)" // d_path of an unlinked dentry
+				}
 				if int64(len(t)) > size {
 					t = t[:size]
 				}
@@ -221,15 +224,7 @@ func (k *Kernel) readlinkCommon(c *Call, dirfd int, addr, buf uint64, size int64
 	if !l.node().ok() {
 		return fail(syscall.ENOENT)
 	}
-	var t string
-	var err error
-	if l.ino != nil {
-		t, err = l.m.FS.Readlink(l.ino)
-	} else if l.lo.typ() == syscall.S_IFLNK {
-		t, err = l.m.ov.lower.Readlink(l.lo.rel)
-	} else {
-		err = syscall.EINVAL
-	}
+	t, err := l.m.layer.readlink(l.node())
 	if err != nil {
 		if l.name == "" { // AT_EMPTY_PATH on a non-symlink fd
 			return fail(syscall.ENOENT)
@@ -293,19 +288,11 @@ func (k *Kernel) getdents(c *Call, df direntFormat) Result {
 	if size > 1<<20 {
 		size = 1 << 20
 	}
-	if f.m.ov != nil {
-		return k.getdentsSnapshot(c, f, size, df)
-	}
 	buf := k.buf.get(size)
 	recs := k.dirents[:0]
 	used := 0
-	fs := f.m.FS
 	tooSmall := false
-	readDir := fs.ReadDir
-	if f.flags&syscall.O_NOATIME != 0 {
-		readDir = fs.ReadDirNoatime
-	}
-	err := readDir(f.ino, f.off, func(name string, ino uint64, typ uint8, next int64) bool {
+	err := f.m.layer.readDir(f, f.flags&syscall.O_NOATIME != 0, func(name string, ino uint64, typ uint8, next int64) bool {
 		n := df.put(buf[used:], ino, next, typ, name)
 		if n == 0 {
 			tooSmall = used == 0
@@ -353,34 +340,6 @@ func (k *Kernel) deliverDirents(c *Call, f *File, buf []byte, recs []direntRec) 
 	return ret(int64(n))
 }
 
-// getdentsSnapshot serves getdents in an overlay mount from the listing
-// taken at position 0 (overlay.go); positions are indices into it.
-func (k *Kernel) getdentsSnapshot(c *Call, f *File, size int, df direntFormat) Result {
-	if f.off == 0 || f.dents == nil {
-		f.dents = k.dirSnapshotLocked(f)
-	}
-	if f.flags&syscall.O_NOATIME == 0 {
-		f.m.FS.Touch(f.ino, true)
-	}
-	buf := k.buf.get(size)
-	recs := k.dirents[:0]
-	used := 0
-	for pos := f.off; pos >= 0 && pos < int64(len(f.dents)); pos++ {
-		d := f.dents[pos]
-		n := df.put(buf[used:], d.ino, pos+1, d.typ, d.name)
-		if n == 0 {
-			if used == 0 {
-				return fail(syscall.EINVAL)
-			}
-			break
-		}
-		recs = append(recs, direntRec{used + df.written(n, d.name), used + n, pos + 1})
-		used += n
-	}
-	k.dirents = recs
-	return k.deliverDirents(c, f, buf[:used], recs)
-}
-
 // Getdents64 follows getdents64(2).
 func (k *Kernel) Getdents64(c *Call) Result { return k.getdents(c, dirent64Format) }
 
@@ -408,10 +367,10 @@ func (k *Kernel) setCwdLocked(p *Process, l loc) Result {
 	if !l.node().isDir() {
 		return fail(syscall.ENOTDIR)
 	}
-	if e := k.permNodeLocked(p, l.m, l.node(), mayExec); e != 0 {
+	if e := k.permLocked(p, l.m, l.node(), mayExec); e != 0 {
 		return fail(e)
 	}
-	if e := k.materializeLocked(&l, false); e != 0 {
+	if e := k.copyUpLocked(&l, false); e != 0 {
 		return fail(e)
 	}
 	f := k.newFileLocked(l.m, l.ino, oPath, l.abs)
@@ -423,8 +382,9 @@ func (k *Kernel) setCwdLocked(p *Process, l loc) Result {
 }
 
 // Chdir follows chdir(2). Into a mount, the working directory is kept by
-// emul (the kernel's stays where it was); back to the host, the kernel's
-// chdir runs and emul forgets its own.
+// emul; the kernel's stays where it was, except at a mount's root whose
+// host directory the kernel can enter too (kernelFollowsLocked); back to
+// the host, the kernel's chdir runs and emul forgets its own.
 func (k *Kernel) Chdir(c *Call) Result {
 	p := c.Proc
 	l, r, done := k.target(c, atFDCWD, c.Args[0], true, false)
@@ -438,8 +398,14 @@ func (k *Kernel) Chdir(c *Call) Result {
 		return fail(e)
 	}
 	r = k.setCwdLocked(p, l)
-	if r.Err == 0 {
-		r = k.kernelChdirLocked(c, r) // exec.go
+	if r.Err != 0 {
+		return r
+	}
+	if k.shadow.src != nil {
+		return k.kernelChdirLocked(c, r) // exec.go
+	}
+	if k.kernelFollowsLocked(p, l) {
+		return cont()
 	}
 	return r
 }
@@ -449,14 +415,13 @@ func (k *Kernel) leaveCwdLocked(p *Process) {
 		k.putFileLocked(p.fs.cwd)
 		p.fs.cwd = nil
 	}
-	p.fs.hostCwd = ""
 	p.fs.kernelAstray = false
 }
 
 // Fchdir follows fchdir(2).
 func (k *Kernel) Fchdir(c *Call) Result {
 	p := c.Proc
-	f := k.fileLocked(p, fdArg(c.Args[0]))
+	f := k.identLocked(p, fdArg(c.Args[0]))
 	if f == nil {
 		k.leaveCwdLocked(p)
 		return cont()

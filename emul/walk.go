@@ -2,12 +2,25 @@ package emul
 
 import (
 	"path"
-	"strconv"
 	"strings"
 	"syscall"
 
 	"fsshim/ramfs"
 )
+
+// Path resolution. A walk is a resolver (Linux's struct nameidata) that
+// hands out one component at a time; each component is one step, taken on
+// the host (hostStep: as written, since the kernel resolves host paths
+// itself, except that a ".." is checked with the kernel when the answer
+// depends on it, hostConfirm) or in a mount (mountStep, through the
+// mount's layer, layer.go). Symlinks, magic links, "..", crossing into a
+// mount and out of it, and the openat2 RESOLVE_* flags are cases of the
+// resolver, not of the steps.
+//
+// The functions below follow fs/namei.c: path_init (start), link_path_walk
+// (walkLocked's loop), walk_component (hostStep, mountStep), handle_dots
+// and follow_dotdot (hostDotdot, mountDotdot), pick_link (pickLink),
+// nd_jump_link (jump), traverse_mounts (enterMount).
 
 const maxSymlinks = 40 // Linux MAXSYMLINKS
 
@@ -26,19 +39,34 @@ type loc struct {
 	// path named a directory itself: a mount root, ".", ".." or a dirfd).
 	dir  *ramfs.Inode
 	name string
-	// ino is the inode named, nil if the last component does not exist.
+	// ino is the inode named, nil if the last component does not exist
+	// as a ramfs inode.
 	ino *ramfs.Inode
-	// In an overlay mount (overlay.go): lo is the entry named when it is
-	// in the lower layer alone (ino is nil then), dlo the directory
-	// holding it when that is (dir is nil then), and wh says that a
-	// whiteout hides a lower entry of the name that does not exist.
-	lo, dlo *lowRef
-	wh      bool
+	// ov is the part only an overlay layer reads: the entry or its
+	// directory in the lower layer alone (ino or dir is nil then).
+	ov ovLoc
 	// abs is the absolute path of the result.
 	abs string
 	// slash: the path ended in "/" (the result must be a directory).
 	slash bool
+	// kernelRoot: the result is a mount's root that the walk reached
+	// from the host at its last component, so the kernel, given the
+	// same string, reaches the host directory at the mount's path.
+	kernelRoot bool
 }
+
+// ovLoc is an overlay's part of a loc: lo is the entry named when it is in
+// the lower layer alone, dlo the directory holding it when that is, and wh
+// says that a whiteout hides a lower entry of the name that does not
+// exist.
+type ovLoc struct {
+	lo, dlo *lowRef
+	wh      bool
+}
+
+// node is the entry l names; parent is the directory that holds it.
+func (l loc) node() node   { return node{ino: l.ino, lo: l.ov.lo} }
+func (l loc) parent() node { return node{ino: l.dir, lo: l.ov.dlo} }
 
 type walkFlags int
 
@@ -55,67 +83,190 @@ const (
 	noMagiclinks // RESOLVE_NO_MAGICLINKS
 )
 
-// walkState is where a walk currently is.
+// walkState is where a walk currently is: a host directory, or a
+// directory of a mount.
 type walkState struct {
 	host     bool
 	hostPath string
-	m        *Mount
-	d        *ramfs.Inode
-	// lo is the directory when it is in an overlay's lower layer alone
-	// (d is nil then).
-	lo  *lowRef
-	abs string
+	// known is how much of hostPath the kernel gave or confirmed (a
+	// working directory, an fd's path, components checked by
+	// hostConfirm); the components after it were taken on trust.
+	known int
+	m     *Mount
+	dir   node
+	abs   string
 }
 
-// startLocked returns the state a relative path starts from.
+// hostAt is the walk state of host directory hp, a path the kernel knows.
+func hostAt(hp string) walkState { return walkState{host: true, hostPath: hp, known: len(hp)} }
+
+// mountRoot is the walk state of m's root.
+func mountRoot(m *Mount) walkState {
+	return walkState{m: m, dir: upper(m.FS.Root()), abs: m.Path}
+}
+
+// resolver is one path walk in progress, as struct nameidata.
+type resolver struct {
+	k     *Kernel
+	p     *Process
+	fl    walkFlags
+	dirfd int
+	name  string // the path as given
+	comps []string
+	slash bool // the path, or a final symlink's target, ends in "/"
+	links int
+	// root is where the walk started (the scope of RESOLVE_BENEATH and
+	// RESOLVE_IN_ROOT); cur is where it is.
+	root, cur walkState
+	// redirected: the walk left a mount for the host where the kernel,
+	// given the same string, would not be. viaLink: a symlink or a
+	// magic link the kernel would resolve elsewhere was followed.
+	// inMount: a name was looked up in a mount, or a link to an
+	// emulated directory followed (the kernel would be in the host
+	// directory the mount hides, or on a placeholder).
+	redirected, viaLink, inMount bool
+	// res is the result once a step ends the walk.
+	res loc
+	// trusted: a host ".." was applied to components the kernel did
+	// not confirm (hostDotdot). confirm: ask the kernel before each host
+	// ".." (hostConfirm). restart: the walk must be run again with
+	// confirm, since a trusted ".." led where the answer depends on it.
+	trusted, confirm, restart bool
+}
+
+// walkLocked resolves name relative to dirfd for process p, the way Linux's
+// path_lookupat/path_openat does, switching between the host's namespace
+// (taken as written, but for hostConfirm) and the mounts. Follows
+// fs/namei.c:link_path_walk (the loop) and complete_walk.
+//
+// Preconditions: k.mu is held.
+func (k *Kernel) walkLocked(p *Process, dirfd int, name string, fl walkFlags) (loc, syscall.Errno) {
+	r := &resolver{k: k, p: p, fl: fl, dirfd: dirfd, name: name}
+	l, e := r.walk()
+	if r.restart {
+		// A ".." taken on trust led into a mount or to a magic link:
+		// walk again, asking the kernel at each host "..".
+		r = &resolver{k: k, p: p, fl: fl, dirfd: dirfd, name: name, confirm: true}
+		l, e = r.walk()
+	}
+	return l, e
+}
+
+// walk runs the resolver from its start to its result.
+//
+// Preconditions: k.mu is held.
+func (r *resolver) walk() (loc, syscall.Errno) {
+	if done, e := r.start(); e != 0 || done {
+		return r.res, e
+	}
+	for len(r.comps) > 0 {
+		c := r.comps[0]
+		r.comps = r.comps[1:]
+		var done bool
+		var e syscall.Errno
+		if r.cur.host {
+			done, e = r.hostStep(c)
+		} else {
+			done, e = r.mountStep(c)
+		}
+		switch {
+		case r.restart:
+			return loc{}, 0
+		case e != 0:
+			return loc{}, e
+		case done:
+			return r.res, 0
+		}
+	}
+	if r.cur.host {
+		return loc{host: true, hostPath: r.cur.hostPath, redirected: r.redirected}, 0
+	}
+	st := r.cur
+	return loc{m: st.m, ino: st.dir.ino, ov: ovLoc{lo: st.dir.lo}, abs: st.abs, slash: r.slash, kernelRoot: r.kernelRoot()}, 0
+}
+
+// kernelRoot reports whether the walk, ended in a mount, is at the mount's
+// root, reached the way the kernel's own walk of the same string would
+// reach the mount path on the host: from where the kernel starts, through
+// host components and links alone.
+//
+// Preconditions: k.mu is held.
+func (r *resolver) kernelRoot() bool {
+	st := r.cur
+	return st.dir.ino == st.m.FS.Root() && !r.inMount && !r.viaLink && !r.redirected &&
+		(strings.HasPrefix(r.name, "/") && r.fl&inRoot == 0 || r.root.host)
+}
+
+// start sets the walk at its first directory, as fs/namei.c:path_init: "/"
+// for an absolute path (unless RESOLVE_IN_ROOT), else the working
+// directory or dirfd. done is set when the start is a host directory fsshim
+// cannot name (the kernel decides then).
+//
+// Preconditions: k.mu is held.
+func (r *resolver) start() (done bool, e syscall.Errno) {
+	r.slash = strings.HasSuffix(r.name, "/")
+	r.comps = splitPath(r.name)
+	if strings.HasPrefix(r.name, "/") && r.fl&inRoot == 0 {
+		if r.fl&beneath != 0 {
+			return true, syscall.EXDEV
+		}
+		r.cur = hostAt("/")
+	} else {
+		if r.cur, e = r.k.startLocked(r.p, r.dirfd); e != 0 {
+			return true, e
+		}
+		if r.cur.host && r.cur.hostPath == "" {
+			r.res = loc{host: true}
+			return true, 0
+		}
+	}
+	r.root = r.cur
+	return false, 0
+}
+
+// last reports whether the component just taken is the path's last.
+func (r *resolver) last() bool { return len(r.comps) == 0 }
+
+// follows reports whether a symlink (or magic link) in the component just
+// taken is followed: always before the last component; in the last one
+// when the call follows, or a trailing slash asks for a directory (not for
+// the calls that work on the last component itself).
+func (r *resolver) follows() bool {
+	return !r.last() || r.fl&followLast != 0 || (r.slash && r.fl&lastNoFollow == 0)
+}
+
+// startLocked returns the state a relative path starts from: the working
+// directory, or dirfd's directory.
+//
+// Preconditions: k.mu is held.
 func (k *Kernel) startLocked(p *Process, dirfd int) (walkState, syscall.Errno) {
 	if dirfd == atFDCWD {
 		if p.fs.cwd != nil {
-			return walkState{m: p.fs.cwd.m, d: p.fs.cwd.ino, abs: p.fs.cwd.path}, 0
+			return walkState{m: p.fs.cwd.m, dir: upper(p.fs.cwd.ino), abs: p.fs.cwd.path}, 0
 		}
-		if p.fs.hostCwd == "" {
-			cwd, err := k.host.Cwd(p.Tgid)
-			if err != nil {
-				return walkState{host: true}, 0 // unknown: let the kernel decide
-			}
-			p.fs.hostCwd = cwd
-			// A program started inside a mount (fsshim's default
-			// mount is its working directory) works there: from now
-			// on its working directory is the ramfs one.
-			if st, in, e := k.hostToRamLocked(p, cwd); in {
-				if e != 0 {
-					return walkState{}, e
-				}
-				p.fs.cwd = k.newFileLocked(st.m, st.d, oPath, st.abs)
-				return st, 0
-			}
+		cwd, err := k.host.Cwd(p.Tgid)
+		if err != nil {
+			return hostAt(""), 0 // unknown: let the kernel decide
 		}
-		return walkState{host: true, hostPath: p.fs.hostCwd}, 0
+		// A program started inside a mount (fsshim's default mount is
+		// its working directory) works there: from now on its working
+		// directory is the ramfs one.
+		if st, in, e := k.hostToRamLocked(p, cwd); in {
+			if e != 0 {
+				return walkState{}, e
+			}
+			p.fs.cwd = k.newFileLocked(st.m, st.dir.ino, oPath, st.abs)
+			return st, 0
+		}
+		return hostAt(cwd), 0
 	}
-	if f := k.fileLocked(p, dirfd); f != nil {
+	if f := k.identLocked(p, dirfd); f != nil {
 		if f.ino.Mode()&syscall.S_IFMT != syscall.S_IFDIR {
 			return walkState{}, syscall.ENOTDIR
 		}
-		return walkState{m: f.m, d: f.ino, abs: f.path}, 0
+		return walkState{m: f.m, dir: upper(f.ino), abs: f.path}, 0
 	}
-	// The cache holds while every change to the fd table is one of the
-	// process's own routed calls (see FDOracle): not while an exec may
-	// have closed the fd, nor when another process shares the table.
-	cacheable := len(p.execBy) == 0 && !p.SharedFDs
-	hp, ok := p.hostDirs[dirfd]
-	if !ok || !cacheable {
-		var err error
-		hp, err = k.host.FDPath(p.Tgid, dirfd)
-		if err != nil {
-			hp = ""
-		}
-		if cacheable {
-			if p.hostDirs == nil {
-				p.hostDirs = map[int]string{}
-			}
-			p.hostDirs[dirfd] = hp
-		}
-	}
+	hp := k.hostDirLocked(p, dirfd)
 	if hp != "" {
 		// A host directory opened before fsshim started, at or below a
 		// mount path, names the ramfs directory there.
@@ -123,225 +274,436 @@ func (k *Kernel) startLocked(p *Process, dirfd int) (walkState, syscall.Errno) {
 			return st, e
 		}
 	}
-	return walkState{host: true, hostPath: hp}, 0
+	return hostAt(hp), 0
 }
 
-// walkLocked resolves name relative to dirfd for process p, the way Linux's
-// path_lookupat/path_openat does, switching between the host's namespace
-// (handled lexically) and the ramfs mounts.
-func (k *Kernel) walkLocked(p *Process, dirfd int, name string, fl walkFlags) (loc, syscall.Errno) {
-	var st walkState
-	if strings.HasPrefix(name, "/") && fl&inRoot == 0 {
-		if fl&beneath != 0 {
-			return loc{}, syscall.EXDEV
-		}
-		st = walkState{host: true, hostPath: "/"}
-	} else {
-		var e syscall.Errno
-		st, e = k.startLocked(p, dirfd)
-		if e != 0 {
-			return loc{}, e
-		}
-		if st.host && st.hostPath == "" {
-			return loc{host: true}, 0
-		}
+// hostDirLocked returns the host path of p's dirfd that is not emulated,
+// "" when it names no directory fsshim can name. It asks the kernel each
+// time (/proc/PID/fd/N for a supervised target): a copy would go stale
+// when the directory or one above it is renamed, when an exec closes the
+// fd, or when a process sharing the fd table replaces it.
+//
+// Preconditions: k.mu is held.
+func (k *Kernel) hostDirLocked(p *Process, dirfd int) string {
+	hp, err := k.host.FDPath(p.Tgid, dirfd)
+	if err != nil {
+		return ""
 	}
-	startIno := st.d
-	root := st
-	// kernelAgrees reports whether the kernel, given the same relative
-	// string, starts where this walk started: true for absolute paths and
-	// host starts; for a start in a mount only when it is the working
-	// directory and the kernel's own working directory is the same path
-	// (a program started there). A ramfs dirfd is a placeholder file to
-	// the kernel, so never.
-	kernelAgrees := func() bool {
-		if strings.HasPrefix(name, "/") && fl&inRoot == 0 || root.host {
-			return true
-		}
-		if dirfd != atFDCWD || p.fs.cwd == nil {
-			return false
-		}
-		if p.fs.hostCwd == "" {
-			if cwd, err := k.host.Cwd(p.Tgid); err == nil {
-				p.fs.hostCwd = cwd
-			}
-		}
-		return p.fs.hostCwd == p.fs.cwd.path
-	}
-	slash := strings.HasSuffix(name, "/")
-	comps := splitPath(name)
-	redirected := false
-	viaLink := false
-	links := 0
-	var res loc
-	res.slash = slash
+	return hp
+}
 
-	for len(comps) > 0 {
-		c := comps[0]
-		comps = comps[1:]
-		last := len(comps) == 0
-		if st.host {
-			switch c {
-			case ".":
-			case "..":
-				st.hostPath = path.Dir(st.hostPath)
-				if m := k.mountAt(st.hostPath); m != nil {
-					if fl&noXdev != 0 {
-						return loc{}, syscall.EXDEV
-					}
-					st = walkState{m: m, d: m.FS.Root(), abs: st.hostPath}
-				}
-			default:
-				np := path.Join(st.hostPath, c)
-				if f := k.procFDLocked(p, np); f != nil && (!last || fl&followLast != 0 || slash) {
-					// A /proc/PID/fd/N magic link to an emulated
-					// file jumps to the file itself.
-					if fl&(noMagiclinks|noSymlinks) != 0 {
-						return loc{}, syscall.ELOOP
-					}
-					if last {
-						return loc{m: f.m, ino: f.ino, abs: f.path, slash: slash}, 0
-					}
-					if !isDir(f.ino) {
-						return loc{}, syscall.ENOTDIR
-					}
-					st = walkState{m: f.m, d: f.ino, abs: f.path}
-					continue
-				}
-				if k.overlays && (!last || fl&followLast != 0 || slash) {
-					if hp, ok := k.procLowerLocked(p, np); ok {
-						// A link to a host file under an
-						// overlay names the overlay's entry.
-						comps = append(splitPath(hp), comps...)
-						st = walkState{host: true, hostPath: "/"}
-						continue
-					}
-				}
-				if !last || fl&followLast != 0 || (slash && fl&lastNoFollow == 0) {
-					// /proc/PID/root, cwd and fd/N are jumps to
-					// the process's root, working directory or
-					// open directory (nd_jump_link), not names.
-					if to, agrees, ok, e := k.procJumpLocked(p, np, fl); e != 0 {
-						return loc{}, e
-					} else if ok {
-						st = to
-						viaLink = viaLink || !agrees
-						continue
-					}
-				}
-				if m := k.mountAt(np); m != nil {
-					if fl&noXdev != 0 {
-						return loc{}, syscall.EXDEV
-					}
-					st = walkState{m: m, d: m.FS.Root(), abs: np}
-				} else {
-					st.hostPath = np
-				}
-			}
-			continue
+// hostStep takes component c on the host, lexically, as
+// fs/namei.c:walk_component would there: "." and ".." (hostDotdot), a
+// magic link of /proc or /dev (hostMagic), a mount path (enterMount).
+//
+// Preconditions: k.mu is held.
+func (r *resolver) hostStep(c string) (done bool, e syscall.Errno) {
+	switch c {
+	case ".":
+		return false, 0
+	case "..":
+		return false, r.hostDotdot()
+	}
+	np := path.Join(r.cur.hostPath, c)
+	if (strings.HasPrefix(np, "/proc/") || strings.HasPrefix(np, "/dev/")) && r.mustConfirm() {
+		return false, 0
+	}
+	if done, jumped, e := r.hostMagic(np); e != 0 || done || jumped {
+		return done, e
+	}
+	if m := r.k.mountAt(np); m != nil {
+		return false, r.enterMount(m)
+	}
+	r.cur.hostPath = np
+	return false, 0
+}
+
+// hostDotdot is ".." on the host (fs/namei.c:follow_dotdot): the parent
+// of the directory the kernel finds at the path (hostConfirm), which may
+// be a mount's path.
+//
+// Preconditions: k.mu is held.
+func (r *resolver) hostDotdot() syscall.Errno {
+	if r.confirm {
+		if requeued, e := r.hostConfirm(); e != 0 || requeued {
+			return e
 		}
-		fs := st.m.FS
-		// Every component needs search permission on the directory it
-		// is looked up in (may_lookup).
-		if e := k.permNodeLocked(p, st.m, node{ino: st.d, lo: st.lo}, mayExec); e != 0 {
-			return loc{}, e
+	}
+	st := &r.cur
+	r.trusted = r.trusted || st.known < len(st.hostPath)
+	st.hostPath = path.Dir(st.hostPath)
+	st.known = min(st.known, len(st.hostPath))
+	if m := r.k.mountAt(st.hostPath); m != nil {
+		return r.enterMount(m)
+	}
+	return 0
+}
+
+// HostLinker is implemented by a Host that can look at a host path as a
+// process sees it (through its own root).
+type HostLinker interface {
+	// HostLstat returns the type (S_IFMT bits) of host path hp as
+	// process tgid sees it, not following a final symlink, and a
+	// symlink's target.
+	HostLstat(tgid int, hp string) (typ uint32, target string, err error)
+}
+
+// hostConfirm asks the kernel (HostLinker) about the components of the
+// host path that the walk took on trust, before ".." is applied to them,
+// as fs/namei.c:step_into would have met them: a directory goes on, a
+// symlink is followed (its target's components, then the rest and the
+// "..", are queued: requeued), anything else fails as the kernel's lookup
+// would (ENOENT, ENOTDIR). Without a HostLinker, or when the kernel
+// cannot tell, the path stays as written.
+//
+// Preconditions: k.mu is held.
+func (r *resolver) hostConfirm() (requeued bool, e syscall.Errno) {
+	hl, ok := r.k.host.(HostLinker)
+	st := &r.cur
+	if !ok || st.known >= len(st.hostPath) {
+		return false, 0
+	}
+	dir := st.hostPath[:max(st.known, 1)]
+	rest := splitPath(st.hostPath[st.known:])
+	for i, c := range rest {
+		p := path.Join(dir, c)
+		typ, target, err := hl.HostLstat(r.p.Tgid, p)
+		switch e := Errno(err); {
+		case e == syscall.ENOENT || e == syscall.ENOTDIR:
+			return false, e
+		case err != nil:
+			return false, 0 // the kernel will tell
+		case typ == syscall.S_IFLNK:
+			st.hostPath, st.known = dir, len(dir)
+			r.comps = append(append(rest[i+1:len(rest):len(rest)], ".."), r.comps...)
+			return true, r.hostLink(target)
+		case typ != syscall.S_IFDIR:
+			return false, syscall.ENOTDIR
 		}
-		switch c {
-		case ".":
-			continue
-		case "..":
-			if fl&inRoot != 0 && st.d != nil && st.d == startIno {
-				continue
-			}
-			if fl&beneath != 0 && st.d != nil && st.d == startIno {
-				return loc{}, syscall.EXDEV
-			}
-			if st.d == nil {
-				// A directory of an overlay's lower layer alone.
-				var e syscall.Errno
-				if st, e = k.lowerParentLocked(st); e != 0 {
-					return loc{}, e
-				}
-				continue
-			}
-			if st.d == fs.Root() {
-				if fl&noXdev != 0 {
-					return loc{}, syscall.EXDEV
-				}
-				st = walkState{host: true, hostPath: path.Dir(st.m.Path)}
-				// ".." written in the path itself leads where the
-				// kernel's own walk would, if the kernel started
-				// where this walk did; one that came from a ramfs
-				// symlink does not.
-				redirected = redirected || viaLink || !kernelAgrees()
-			} else {
-				st.d = fs.Parent(st.d)
-				st.abs = path.Dir(st.abs)
-			}
-			continue
+		dir, st.known = p, len(p)
+	}
+	return false, 0
+}
+
+// hostLink follows a host symlink met in hostConfirm, as pick_link: its
+// target's components come next, from "/" for an absolute one
+// (nd_jump_root, scoped by RESOLVE_IN_ROOT and RESOLVE_BENEATH).
+//
+// Preconditions: k.mu is held.
+func (r *resolver) hostLink(target string) syscall.Errno {
+	if r.fl&noSymlinks != 0 {
+		return syscall.ELOOP
+	}
+	r.links++
+	if r.links > maxSymlinks {
+		return syscall.ELOOP
+	}
+	if strings.HasPrefix(target, "/") {
+		switch {
+		case r.fl&inRoot != 0:
+			r.cur = r.root
+		case r.fl&beneath != 0:
+			return syscall.EXDEV
+		default:
+			r.cur = hostAt("/")
 		}
-		if len(c) > 255 {
-			return loc{}, syscall.ENAMETOOLONG
-		}
-		child, lo, wh, err := k.lookupLocked(&st, c)
-		if err != nil {
-			e := Errno(err)
-			if e == syscall.ENOENT && last {
-				return loc{m: st.m, dir: st.d, dlo: st.lo, name: c, wh: wh, abs: path.Join(st.abs, c), slash: slash}, 0
-			}
-			return loc{}, e
-		}
-		mode := node{ino: child, lo: lo}.typ()
-		if mode == syscall.S_IFLNK && (!last || fl&followLast != 0 || (slash && fl&lastNoFollow == 0)) {
-			if fl&noSymlinks != 0 {
-				return loc{}, syscall.ELOOP
-			}
-			links++
-			if links > maxSymlinks {
-				return loc{}, syscall.ELOOP
-			}
-			viaLink = true
-			var target string
-			if child != nil {
-				target, err = fs.Readlink(child)
-			} else {
-				target, err = st.m.ov.lower.Readlink(lo.rel)
-			}
-			if err != nil {
-				return loc{}, Errno(err)
-			}
-			if last && strings.HasSuffix(target, "/") {
-				// A final symlink whose target ends in "/" must
-				// name a directory, like a trailing slash.
-				slash = true
-			}
-			if strings.HasPrefix(target, "/") {
-				switch {
-				case fl&inRoot != 0:
-					st = root
-				case fl&beneath != 0:
-					return loc{}, syscall.EXDEV
-				default:
-					st = walkState{host: true, hostPath: "/"}
-					redirected = true
-				}
-			}
-			comps = append(splitPath(target), comps...)
-			continue
+	}
+	r.comps = append(splitPath(target), r.comps...)
+	return 0
+}
+
+// enterMount moves the walk onto the root of mount m, as
+// fs/namei.c:traverse_mounts; RESOLVE_NO_XDEV refuses it.
+//
+// Preconditions: k.mu is held.
+func (r *resolver) enterMount(m *Mount) syscall.Errno {
+	if r.mustConfirm() {
+		return 0
+	}
+	if r.fl&noXdev != 0 {
+		return syscall.EXDEV
+	}
+	r.cur = mountRoot(m)
+	return 0
+}
+
+// mustConfirm reports (and marks for a restart) that the walk took a host
+// ".." on trust and now reaches something emul answers (a mount, a magic
+// link), so that the kernel must be asked what the ".." was applied to. A
+// path that stays on the host is left to the kernel, which walks it
+// itself: asking costs a lookup per component, so it is asked only then.
+//
+// Preconditions: k.mu is held.
+func (r *resolver) mustConfirm() bool {
+	if !r.trusted || r.confirm {
+		return false
+	}
+	if _, ok := r.k.host.(HostLinker); !ok {
+		return false
+	}
+	r.restart = true
+	return true
+}
+
+// hostMagic handles host path np when it is a magic link the walk
+// follows: /proc/PID/fd/N (or /dev/fd/N...) of an emulated file, which
+// names the file itself (proc_fd_link); such a link to a host file under
+// an overlay, which names the overlay's entry; /proc/PID/root, cwd and
+// fd/N of a directory, which are jumps (procJumpLocked). done is set when
+// the walk ended on an emulated file; jumped when it moved.
+//
+// Preconditions: k.mu is held.
+func (r *resolver) hostMagic(np string) (done, jumped bool, e syscall.Errno) {
+	k, last := r.k, r.last()
+	followsAny := !last || r.fl&followLast != 0 || r.slash
+	if f := k.procFDLocked(r.p, np); f != nil && followsAny {
+		if r.fl&(noMagiclinks|noSymlinks) != 0 {
+			return false, false, syscall.ELOOP
 		}
 		if last {
-			return loc{m: st.m, dir: st.d, dlo: st.lo, name: c, ino: child, lo: lo, abs: path.Join(st.abs, c), slash: slash}, 0
+			r.res = loc{m: f.m, ino: f.ino, abs: f.path, slash: r.slash}
+			return true, false, 0
 		}
-		if mode != syscall.S_IFDIR {
-			return loc{}, syscall.ENOTDIR
+		if !isDir(f.ino) {
+			return false, false, syscall.ENOTDIR
 		}
-		st.d, st.lo = child, lo
-		st.abs = path.Join(st.abs, c)
+		// To the kernel the link leads to a placeholder file.
+		r.inMount = true
+		r.cur = walkState{m: f.m, dir: upper(f.ino), abs: f.path}
+		return false, true, 0
 	}
-	if st.host {
-		return loc{host: true, hostPath: st.hostPath, redirected: redirected}, 0
+	if k.overlays && followsAny {
+		if hp, ok := k.procLowerLocked(r.p, np); ok {
+			// A link to a host file under an overlay names the
+			// overlay's entry.
+			r.comps = append(splitPath(hp), r.comps...)
+			r.cur = hostAt("/")
+			return false, true, 0
+		}
 	}
-	return loc{m: st.m, ino: st.d, lo: st.lo, abs: st.abs, slash: slash}, 0
+	if !r.follows() {
+		return false, false, 0
+	}
+	to, agrees, ok := k.procJumpLocked(r.p, np)
+	if !ok {
+		return false, false, 0
+	}
+	return false, true, r.jump(to, agrees)
+}
+
+// jump moves the walk to where a magic link leads, as
+// fs/namei.c:nd_jump_link: no magic links with RESOLVE_NO_MAGICLINKS (or
+// RESOLVE_NO_SYMLINKS: pick_link refuses every link), no jumps in a scoped
+// lookup, none to another mount with RESOLVE_NO_XDEV. agrees is false
+// when ".." above a mount from the target would lead the kernel elsewhere
+// than this walk.
+//
+// Preconditions: k.mu is held.
+func (r *resolver) jump(to walkState, agrees bool) syscall.Errno {
+	switch {
+	case r.fl&(noMagiclinks|noSymlinks) != 0:
+		return syscall.ELOOP
+	case r.fl&(beneath|inRoot|noXdev) != 0:
+		return syscall.EXDEV
+	}
+	r.cur = to
+	r.viaLink = r.viaLink || !agrees
+	return 0
+}
+
+// mountStep takes component c in the mount the walk is in, as
+// fs/namei.c:walk_component: search permission on the directory
+// (may_lookup), "." and ".." (mountDotdot), then the layer's lookup; a
+// symlink it finds goes to pickLink, the last component ends the walk.
+//
+// Preconditions: k.mu is held.
+func (r *resolver) mountStep(c string) (done bool, e syscall.Errno) {
+	st := &r.cur
+	if e := r.k.permLocked(r.p, st.m, st.dir, mayExec); e != 0 {
+		return false, e
+	}
+	switch c {
+	case ".":
+		return false, 0
+	case "..":
+		return false, r.mountDotdot()
+	}
+	if len(c) > 255 {
+		return false, syscall.ENAMETOOLONG
+	}
+	r.inMount = true
+	child, wh, err := st.m.layer.lookup(st.dir, c)
+	if err != nil {
+		e := Errno(err)
+		if e == syscall.ENOENT && r.last() {
+			// A negative result: the name a creating call makes.
+			r.res = loc{m: st.m, dir: st.dir.ino, ov: ovLoc{dlo: st.dir.lo, wh: wh}, name: c, abs: path.Join(st.abs, c), slash: r.slash}
+			return true, 0
+		}
+		return false, e
+	}
+	if child.typ() == syscall.S_IFLNK && r.follows() {
+		return false, r.pickLink(child)
+	}
+	if r.last() {
+		r.res = loc{m: st.m, dir: st.dir.ino, name: c, ino: child.ino, ov: ovLoc{lo: child.lo, dlo: st.dir.lo}, abs: path.Join(st.abs, c), slash: r.slash}
+		return true, 0
+	}
+	if !child.isDir() {
+		return false, syscall.ENOTDIR
+	}
+	st.dir, st.abs = child, path.Join(st.abs, c)
+	return false, 0
+}
+
+// mountDotdot is ".." in a mount, as fs/namei.c:follow_dotdot:
+// RESOLVE_IN_ROOT stays at the start, RESOLVE_BENEATH refuses to leave it,
+// and at the mount's root the walk leaves the mount for the host
+// (leaveMount).
+//
+// Preconditions: k.mu is held.
+func (r *resolver) mountDotdot() syscall.Errno {
+	st := &r.cur
+	atStart := st.dir.ino != nil && !r.root.host && st.dir.ino == r.root.dir.ino
+	if r.fl&inRoot != 0 && atStart {
+		return 0
+	}
+	if r.fl&beneath != 0 && atStart {
+		return syscall.EXDEV
+	}
+	if st.dir.ino == st.m.FS.Root() {
+		return r.leaveMount()
+	}
+	parent, err := st.m.layer.parent(st.dir)
+	if err != nil {
+		return Errno(err)
+	}
+	st.dir, st.abs = parent, path.Dir(st.abs)
+	return 0
+}
+
+// leaveMount is ".." at a mount's root: the walk goes on in the host
+// directory that holds the mount path (follow_dotdot's step over a mount
+// point); RESOLVE_NO_XDEV refuses it. ".." written in the path itself
+// leads where the kernel's own walk would, if the kernel started where
+// this walk did; one that came from a ramfs symlink does not
+// (redirected).
+//
+// Preconditions: k.mu is held.
+func (r *resolver) leaveMount() syscall.Errno {
+	if r.fl&noXdev != 0 {
+		return syscall.EXDEV
+	}
+	r.cur = hostAt(path.Dir(r.cur.m.Path))
+	r.redirected = r.redirected || r.viaLink || !r.kernelAgrees()
+	return 0
+}
+
+// kernelAgrees reports whether the kernel, given the same string, starts
+// where this walk started: true for absolute paths and host starts; for a
+// start in a mount only when it is the working directory and the kernel's
+// own working directory is the same path (a program started there). A
+// ramfs dirfd is a placeholder file to the kernel, so never.
+//
+// Preconditions: k.mu is held.
+func (r *resolver) kernelAgrees() bool {
+	p := r.p
+	if strings.HasPrefix(r.name, "/") && r.fl&inRoot == 0 || r.root.host {
+		return true
+	}
+	if r.dirfd != atFDCWD || p.fs.cwd == nil {
+		return false
+	}
+	return r.k.hostCwdIs(p, p.fs.cwd.path)
+}
+
+// HostDirer is implemented by a Host that can describe a host directory as
+// a process sees it (through its own root).
+type HostDirer interface {
+	// HostDir returns the permission bits (with the type), owner and
+	// group of host path hp as process tgid sees it, or an error when
+	// that is no directory.
+	HostDir(tgid int, hp string) (mode, uid, gid uint32, err error)
+}
+
+// kernelFollowsLocked reports whether a chdir that walked to l, a mount's
+// root, may also run in the kernel (answered Continue): the kernel, given
+// the same string, reaches the mount path's host directory (l.kernelRoot),
+// which exists there with the mode and owner of the mount's root, below
+// directories the caller may search, so its chdir succeeds where emul's
+// did. The kernel's working directory then agrees with emul's, and ".."
+// from the mount's root leads the kernel where emul goes: to the host
+// directory above the mount (kernelAgrees).
+//
+// Preconditions: k.mu is held.
+func (k *Kernel) kernelFollowsLocked(p *Process, l loc) bool {
+	hd, ok := k.host.(HostDirer)
+	if !ok || !l.kernelRoot {
+		return false
+	}
+	mode, uid, gid, err := hd.HostDir(p.Tgid, l.m.Path)
+	a := k.attrOf(l.m, l.node())
+	if err != nil || mode != a.Mode&(syscall.S_IFMT|0o7777) || uid != a.Uid || gid != a.Gid {
+		return false
+	}
+	for d := path.Dir(l.m.Path); ; d = path.Dir(d) {
+		mode, uid, gid, err := hd.HostDir(p.Tgid, d)
+		if err != nil || modePermits(p.Uid, p, mode, uid, gid, mayExec) != 0 {
+			return false
+		}
+		if d == "/" {
+			return true
+		}
+	}
+}
+
+// hostCwdIs reports whether the kernel's own working directory of p is
+// host path hp (then ".." above a mount leads the kernel where emul goes).
+//
+// Preconditions: k.mu is held.
+func (k *Kernel) hostCwdIs(p *Process, hp string) bool {
+	cwd, err := k.host.Cwd(p.Tgid)
+	return err == nil && cwd == hp
+}
+
+// pickLink follows symlink n of the mount the walk is in, as
+// fs/namei.c:pick_link: ELOOP with RESOLVE_NO_SYMLINKS or past
+// MAXSYMLINKS; the target's components come next, from "/" for an
+// absolute target (nd_jump_root: the start with RESOLVE_IN_ROOT, EXDEV
+// with RESOLVE_BENEATH).
+//
+// Preconditions: k.mu is held.
+func (r *resolver) pickLink(n node) syscall.Errno {
+	if r.fl&noSymlinks != 0 {
+		return syscall.ELOOP
+	}
+	r.links++
+	if r.links > maxSymlinks {
+		return syscall.ELOOP
+	}
+	r.viaLink = true
+	target, err := r.cur.m.layer.readlink(n)
+	if err != nil {
+		return Errno(err)
+	}
+	if r.last() && strings.HasSuffix(target, "/") {
+		// A final symlink whose target ends in "/" must name a
+		// directory, like a trailing slash.
+		r.slash = true
+	}
+	if strings.HasPrefix(target, "/") {
+		switch {
+		case r.fl&inRoot != 0:
+			r.cur = r.root
+		case r.fl&beneath != 0:
+			return syscall.EXDEV
+		default:
+			r.cur = hostAt("/")
+			r.redirected = true
+		}
+	}
+	r.comps = append(splitPath(target), r.comps...)
+	return 0
 }
 
 func splitPath(p string) []string {
@@ -358,175 +720,37 @@ func splitPath(p string) []string {
 // isDir reports whether the inode is a directory.
 func isDir(n *ramfs.Inode) bool { return n.Mode()&syscall.S_IFMT == syscall.S_IFDIR }
 
-// procFDLocked returns the emulated file behind a /proc/self/fd/N,
-// /proc/thread-self/fd/N or /proc/PID/fd/N (PID a known process) path, or
-// /dev/fd/N, /dev/stdin, /dev/stdout, /dev/stderr (links to those), or nil.
-func (k *Kernel) procFDLocked(p *Process, hp string) *File {
-	tgid, fd, ok := parseFDLink(hp)
-	if !ok {
-		return nil
-	}
-	q := p
-	if tgid != 0 {
-		if q = k.seenByLocked(p, tgid); q == nil {
-			return nil
-		}
-	}
-	return k.fileLocked(q, fd)
-}
-
 // hostToRamLocked maps a host path at or below a mount path to the ramfs
-// directory it names there. in is false when hp is outside every mount.
+// directory it names there (a working directory or dirfd the program had
+// before fsshim knew of it). in is false when hp is outside every mount.
+// A directory of an overlay's lower layer alone is copied up: a working
+// directory or dirfd is a ramfs inode.
+//
+// Preconditions: k.mu is held.
 func (k *Kernel) hostToRamLocked(p *Process, hp string) (walkState, bool, syscall.Errno) {
 	for _, m := range k.mounts {
 		if hp != m.Path && !strings.HasPrefix(hp, m.Path+"/") {
 			continue
 		}
-		st := walkState{m: m, d: m.FS.Root(), abs: m.Path}
+		st := mountRoot(m)
 		for _, c := range splitPath(strings.TrimPrefix(hp, m.Path)) {
-			if e := k.permLocked(p, m, st.d, mayExec); e != 0 {
+			if e := k.permLocked(p, m, st.dir, mayExec); e != 0 {
 				return st, true, e
 			}
-			n, lo, _, err := k.lookupLocked(&st, c)
+			n, _, err := m.layer.lookup(st.dir, c)
 			if err != nil {
 				return st, true, Errno(err)
 			}
-			if n == nil {
-				// In an overlay's lower layer alone: a working
-				// directory or dirfd is an upper directory.
-				if lo.typ() != syscall.S_IFDIR {
-					return st, true, syscall.ENOTDIR
-				}
-				var e syscall.Errno
-				if n, e = k.upperAtLocked(m, lo.rel); e != 0 {
-					return st, true, e
-				}
-			}
-			if !isDir(n) {
+			if !n.isDir() {
 				return st, true, syscall.ENOTDIR
 			}
-			st.d, st.abs = n, path.Join(st.abs, c)
+			d, e := m.layer.upperDir(n)
+			if e != 0 {
+				return st, true, e
+			}
+			st.dir, st.abs = upper(d), path.Join(st.abs, c)
 		}
 		return st, true, 0
 	}
 	return walkState{}, false, 0
-}
-
-// procJumpLocked returns where a followed /proc/PID/root, /proc/PID/cwd or
-// /proc/PID/fd/N (also self, thread-self and task/TID; PID a process of
-// the program) leads, the way proc_root_link, proc_cwd_link and
-// proc_fd_link do: "/" (fsshim's processes are never chrooted in the
-// emulated view), the working directory, or the host directory an fd not
-// emulated holds. ok is false when hp is no such link or its target cannot
-// be named (the kernel decides then). agrees is false when ".." above a
-// mount from the target would lead the kernel elsewhere than this walk (an
-// emulated working directory the kernel's own is not).
-func (k *Kernel) procJumpLocked(p *Process, hp string, fl walkFlags) (st walkState, agrees, ok bool, e syscall.Errno) {
-	tgid, what, fd, isLink := parseProcLink(hp)
-	if !isLink {
-		return walkState{}, false, false, 0
-	}
-	q := p
-	if tgid != 0 {
-		if q = k.seenByLocked(p, tgid); q == nil {
-			return walkState{}, false, false, 0 // not a process of the program's
-		}
-	}
-	if q != p && p.Uid != 0 && (q.Uid != p.Uid || q.Ruid != p.Uid) {
-		// ptrace_may_access would refuse: the kernel answers.
-		return walkState{}, false, false, 0
-	}
-	switch what {
-	case "root":
-		st = walkState{host: true, hostPath: "/"}
-		agrees = true
-	case "cwd":
-		if q.fs.cwd != nil {
-			st = walkState{m: q.fs.cwd.m, d: q.fs.cwd.ino, abs: q.fs.cwd.path}
-			if q.fs.hostCwd == "" {
-				if cwd, err := k.host.Cwd(q.Tgid); err == nil {
-					q.fs.hostCwd = cwd
-				}
-			}
-			agrees = q.fs.hostCwd == q.fs.cwd.path
-			break
-		}
-		cwd := q.fs.hostCwd
-		if cwd == "" {
-			var err error
-			if cwd, err = k.host.Cwd(q.Tgid); err != nil || !strings.HasPrefix(cwd, "/") {
-				return walkState{}, false, false, 0
-			}
-		}
-		st, agrees = walkState{host: true, hostPath: cwd}, true
-		if rs, in, e := k.hostToRamLocked(q, cwd); in {
-			if e != 0 {
-				return walkState{}, false, false, 0
-			}
-			st = rs
-		}
-	case "fd":
-		hd, err := k.host.FDPath(q.Tgid, fd)
-		if err != nil || !strings.HasPrefix(hd, "/") || strings.HasSuffix(hd, " (deleted)") {
-			return walkState{}, false, false, 0
-		}
-		st, agrees = walkState{host: true, hostPath: hd}, true
-		if rs, in, e := k.hostToRamLocked(q, hd); in {
-			if e != 0 {
-				return walkState{}, false, false, 0
-			}
-			st = rs
-		}
-	}
-	// nd_jump_link: no magic links with RESOLVE_NO_MAGICLINKS (or
-	// RESOLVE_NO_SYMLINKS: pick_link refuses every link), no jumps in a
-	// scoped lookup, none to another mount with RESOLVE_NO_XDEV.
-	switch {
-	case fl&(noMagiclinks|noSymlinks) != 0:
-		return walkState{}, false, false, syscall.ELOOP
-	case fl&(beneath|inRoot|noXdev) != 0:
-		return walkState{}, false, false, syscall.EXDEV
-	}
-	return st, agrees, true, 0
-}
-
-// parseProcLink reads /proc/PID/root, /proc/PID/cwd (PID also self,
-// thread-self or PID/task/TID) as what "root" or "cwd", and the fd links
-// parseFDLink reads as what "fd"; tgid 0 means the caller.
-func parseProcLink(hp string) (tgid int, what string, fd int, ok bool) {
-	if tgid, fd, ok = parseFDLink(hp); ok {
-		if strings.HasPrefix(hp, "/dev/std") {
-			return 0, "", 0, false // not directories
-		}
-		return tgid, "fd", fd, true
-	}
-	rest, found := strings.CutPrefix(hp, "/proc/")
-	if !found {
-		return 0, "", 0, false
-	}
-	who, rest, found := strings.Cut(rest, "/")
-	if !found {
-		return 0, "", 0, false
-	}
-	if t, r, found := strings.Cut(rest, "/"); found && t == "task" {
-		tid, r2, found := strings.Cut(r, "/")
-		if !found || who == "thread-self" {
-			return 0, "", 0, false
-		}
-		if n, err := strconv.Atoi(tid); err != nil || n <= 0 {
-			return 0, "", 0, false
-		}
-		rest = r2
-	}
-	if rest != "root" && rest != "cwd" {
-		return 0, "", 0, false
-	}
-	if who != "self" && who != "thread-self" {
-		pid, err := strconv.Atoi(who)
-		if err != nil || pid <= 0 {
-			return 0, "", 0, false
-		}
-		tgid = pid
-	}
-	return tgid, rest, 0, true
 }

@@ -41,7 +41,7 @@ func (k *Kernel) xattrCheck(p *Process, m *Mount, n node, name string, write boo
 		if write {
 			want = mayWrite
 		}
-		return k.permNodeLocked(p, m, n, want)
+		return k.permLocked(p, m, n, want)
 	case strings.HasPrefix(name, "trusted."):
 		if p.Uid != 0 {
 			if write {
@@ -139,7 +139,7 @@ func (k *Kernel) xattrDo(c *Call, l loc, op xattrOp, a []uint64) Result {
 		if flags&ramfs.XattrReplace != 0 {
 			return fail(syscall.ENODATA)
 		}
-		if e := k.materializeLocked(&l, true); e != 0 {
+		if e := k.copyUpLocked(&l, true); e != 0 {
 			return fail(e)
 		}
 	}
@@ -178,7 +178,7 @@ func (k *Kernel) XattrNofollow(c *Call) Result {
 
 // XattrFD is the f* variants.
 func (k *Kernel) XattrFD(c *Call) Result {
-	f := k.fileLocked(c.Proc, fdArg(c.Args[0]))
+	f := k.identLocked(c.Proc, fdArg(c.Args[0]))
 	if f == nil {
 		if op := xattrOpOf(c.Nr); op == xSet || op == xRemove {
 			l, r, done := k.fdLocMod(c.Proc, fdArg(c.Args[0]))

@@ -13,8 +13,8 @@
 package linked
 
 import (
+	"errors"
 	"os"
-	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -22,11 +22,12 @@ import (
 	"fsshim/emul"
 )
 
-// Linked is an in-process ramfs with the Linux syscall interface.
+// Linked is an in-process ramfs with the Linux syscall interface. It is
+// safe for concurrent use: emul's lock guards every table, and the
+// Target primitives below keep no state of their own.
 type Linked struct {
-	mu sync.Mutex
-	k  *emul.Kernel
-	p  *emul.Process
+	k *emul.Kernel
+	p *emul.Process
 }
 
 type selfHost struct{}
@@ -59,19 +60,6 @@ func (l *Linked) Kernel() *emul.Kernel { return l.k }
 // FDBase is the first emulated fd number.
 const FDBase = 1 << 20
 
-// lowestFree returns the lowest emulated fd number >= min that is free.
-func (l *Linked) lowestFree(min int) int {
-	fds := l.k.FDs(l.p)
-	if min < FDBase {
-		min = FDBase
-	}
-	for fd := min; ; fd++ {
-		if _, used := fds[fd]; !used {
-			return fd
-		}
-	}
-}
-
 // Syscall runs syscall nr with the raw register arguments, as the kernel's
 // entry would: the return value, or an errno. A pointer argument must be
 // converted to uintptr in the call expression itself
@@ -88,23 +76,15 @@ func (l *Linked) Syscall(nr int, a0, a1, a2, a3, a4, a5 uintptr) (int64, syscall
 		return host(nr, a0, a1, a2, a3, a4, a5)
 	}
 	// The dup family on an emulated fd: the kernel does this part for a
-	// supervised target; here the fd table is ours.
+	// supervised target; here the fd table is emul's own.
 	switch nr {
 	case unix.SYS_DUP:
 		if f := l.k.FileOf(l.p, int(int32(a0))); f != nil {
-			l.mu.Lock()
-			defer l.mu.Unlock()
-			fd := l.lowestFree(0)
-			l.k.Installed(l.p, fd, f)
-			return int64(fd), 0
+			return int64(l.k.InstallLowest(l.p, FDBase, f)), 0
 		}
 	case unix.SYS_FCNTL:
 		if f := l.k.FileOf(l.p, int(int32(a0))); f != nil && (a1 == unix.F_DUPFD || a1 == unix.F_DUPFD_CLOEXEC) {
-			l.mu.Lock()
-			defer l.mu.Unlock()
-			fd := l.lowestFree(int(int32(a2)))
-			l.k.Installed(l.p, fd, f)
-			return int64(fd), 0
+			return int64(l.k.InstallLowest(l.p, max(int(int32(a2)), FDBase), f)), 0
 		}
 	}
 	emulated := false
@@ -113,40 +93,67 @@ func (l *Linked) Syscall(nr int, a0, a1, a2, a3, a4, a5 uintptr) (int64, syscall
 		emulated = l.k.FileOf(l.p, int(int32(a0))) != nil
 	}
 	r := l.k.Handle(&c)
-	switch r.Action {
-	case emul.InstallFD:
-		l.mu.Lock()
-		fd := r.SetFD
-		if fd < 0 {
-			fd = l.lowestFree(0)
+	if emulated && r.Action == emul.Continue && r.Fill == nil {
+		// close/dup2/dup3/fcntl(F_SETFD...) of an emulated fd: emul has
+		// done its part, and there is no placeholder for the host
+		// kernel to do the rest on.
+		if nr == unix.SYS_DUP2 || nr == unix.SYS_DUP3 {
+			return int64(int32(a1)), 0
 		}
-		l.k.Installed(l.p, fd, r.File)
-		l.mu.Unlock()
-		l.k.Release(r.File)
-		return int64(fd), 0
-	case emul.Redirect:
-		// A FIFO or device opens its host shadow, a connect goes to
-		// one: here, in the caller's own thread, which may block.
-		return redirect(r.Redir)
-	case emul.Continue:
-		if r.Fill != nil {
-			return -1, syscall.ENODEV
-		}
-		if emulated {
-			// close/dup2/dup3/fcntl(F_SETFD...) of an emulated fd:
-			// emul has done its part and there is no placeholder.
-			if nr == unix.SYS_DUP2 || nr == unix.SYS_DUP3 {
-				return int64(int32(a1)), 0
-			}
-			return 0, 0
-		}
-		return host(nr, a0, a1, a2, a3, a4, a5)
+		return 0, 0
 	}
-	if r.Err != 0 {
-		return -1, r.Err
-	}
-	return r.Val, 0
+	rep := l.k.Complete(l, &c, &r)
+	return rep.Val, rep.Err
 }
+
+// The answer protocol's primitives (emul.Target) for the calling
+// goroutine: an answer is Syscall's return value, so Answer has nothing
+// to send; Continue is the host call; fds are numbered in emul's table.
+
+// Answer implements emul.Target: the answer is Complete's Reply.
+func (l *Linked) Answer(c *emul.Call, val int64, errno syscall.Errno) {}
+
+// Continue implements emul.Target: the host kernel runs the call.
+func (l *Linked) Continue(c *emul.Call) (int64, syscall.Errno) {
+	a := &c.Args
+	return host(c.Nr, uintptr(a[0]), uintptr(a[1]), uintptr(a[2]), uintptr(a[3]), uintptr(a[4]), uintptr(a[5]))
+}
+
+// Fill implements emul.Target: an emulated file has no placeholder to
+// map here (mmap of it fails with ENODEV).
+func (l *Linked) Fill(c *emul.Call, f *emul.File, fd int) error { return errors.ErrUnsupported }
+
+// InstallFD implements emul.Target: the lowest free emulated number from
+// FDBase, or setFD.
+func (l *Linked) InstallFD(c *emul.Call, f *emul.File, fdFlags, setFD int) (int, syscall.Errno, emul.Progress) {
+	if setFD >= 0 {
+		return setFD, 0, emul.Did
+	}
+	return l.k.InstallLowest(c.Proc, FDBase, f), 0, emul.Recorded
+}
+
+// InstallHostFD implements emul.Target. emul does not ask for it
+// (Kernel.HostFDs is false here: a lower file is copied up on open).
+func (l *Linked) InstallHostFD(c *emul.Call, h emul.LowerFile, fdFlags int) (int, syscall.Errno, emul.Progress) {
+	return -1, syscall.EIO, emul.Did
+}
+
+// Redirect implements emul.Target: a FIFO or device opens its host
+// shadow, a connect goes to one, here in the caller's own thread, which
+// may block.
+func (l *Linked) Redirect(c *emul.Call, rd *emul.Redirection) (int64, syscall.Errno, emul.Progress) {
+	v, e := redirect(rd)
+	return v, e, emul.Did
+}
+
+// Defer implements emul.Target. A linked call has no ID, so emul never
+// defers one (a lock it would wait for answers EDEADLK).
+func (l *Linked) Defer(c *emul.Call) {}
+
+// Late implements emul.Target; see Defer.
+func (l *Linked) Late(id uint64, val int64, errno syscall.Errno) {}
+
+var _ emul.Target = (*Linked)(nil)
 
 func redirect(rd *emul.Redirection) (int64, syscall.Errno) {
 	switch rd.Nr {

@@ -93,6 +93,7 @@ func TestLinkedHostPassThrough(t *testing.T) {
 }
 
 func BenchmarkLinkedPread512(b *testing.B) {
+	b.ReportAllocs()
 	l := newLinked(b)
 	fd, _ := l.Open("/lk/f", unix.O_CREAT|unix.O_RDWR, 0o644)
 	l.Write(fd, make([]byte, 4096))

@@ -13,8 +13,12 @@ import (
 // tr, one instruction per line with the absolute jump targets and what the
 // constants mean. The output depends only on t and tr. A nil t is an empty
 // table.
-func Dump(t *Table, tr Transport) (string, error) {
-	prog, err := Program(tr)
+func Dump(t *Table, tr Transport) (string, error) { return DumpFor(t, tr, Forward) }
+
+// DumpFor is Dump for data mode d: under Passthrough the data calls are
+// listed as allowed.
+func DumpFor(t *Table, tr Transport, d Data) (string, error) {
+	prog, err := ProgramFor(tr, d)
 	if err != nil {
 		return "", err
 	}
@@ -28,7 +32,11 @@ func Dump(t *Table, tr Transport) (string, error) {
 	}
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "fsshim policy: x86-64, transport %s\n", tr)
+	fmt.Fprintf(&b, "fsshim policy: x86-64, transport %s", tr)
+	if d == Passthrough {
+		b.WriteString(", data passthrough")
+	}
+	b.WriteString("\n")
 
 	fmt.Fprintf(&b, "\nmounts (%d):\n", t.Len())
 	if t.Len() == 0 {
@@ -50,7 +58,9 @@ func Dump(t *Table, tr Transport) (string, error) {
 			return "", err
 		}
 		act := retName(ret)
-		if r.Nr == unix.SYS_MMAP && r.Class != Deny {
+		if d == Passthrough && dataCalls[r.Nr] {
+			act = retName(retAllow) + " (--data passthrough: the kernel serves it)"
+		} else if r.Nr == unix.SYS_MMAP && r.Class != Deny {
 			act += " if flags (arg3) lack MAP_ANONYMOUS, else allow"
 		}
 		fmt.Fprintf(&b, "  %4d  %-18s  %-5s  %s\n", r.Nr, r.Name, r.Class, act)

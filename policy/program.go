@@ -121,7 +121,13 @@ func action(r Rule, tr Transport) (uint32, error) {
 // SECCOMP_FILTER_FLAG_NEW_LISTENER for Unotify), so that it keeps the
 // listener fd.
 func Program(tr Transport) ([]unix.SockFilter, error) {
-	insns, err := build(sortedRules, tr, arch.X86_64.SyscallNames)
+	return ProgramFor(tr, Forward)
+}
+
+// ProgramFor is Program for data mode d: under Passthrough the data
+// calls (DataCalls) are not routed, except those named in extra.
+func ProgramFor(tr Transport, d Data, extra ...int) ([]unix.SockFilter, error) {
+	insns, err := build(RoutedUnder(d, extra...), tr, arch.X86_64.SyscallNames)
 	if err != nil {
 		return nil, err
 	}

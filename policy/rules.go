@@ -262,3 +262,99 @@ func Lookup(nr int) (Rule, bool) {
 	r, ok := byNr[nr]
 	return r, ok
 }
+
+// Data says where the data of regular files in a mount is served.
+type Data int
+
+const (
+	// Passthrough: a program's fd onto a ramfs file is an fd onto the
+	// file's backing file in kernel memory (ramfs/backing), and the
+	// kernel serves the data calls (DataCalls) unrouted.
+	Passthrough Data = iota
+	// Forward: every fd call is routed and fsshim serves the data from
+	// its own memory ("every file call forwarded").
+	Forward
+)
+
+func (d Data) String() string {
+	switch d {
+	case Passthrough:
+		return "passthrough"
+	case Forward:
+		return "forward"
+	}
+	return fmt.Sprintf("Data(%d)", int(d))
+}
+
+// ParseData is the inverse of Data.String, for command-line flags.
+func ParseData(s string) (Data, error) {
+	switch s {
+	case "passthrough":
+		return Passthrough, nil
+	case "forward":
+		return Forward, nil
+	}
+	return 0, fmt.Errorf("unknown data mode %q (want passthrough or forward)", s)
+}
+
+// dataCalls are the fd calls that only move or describe data, or drop an
+// fd: on a backing file the kernel answers them as it would on tmpfs, and
+// on any other fd fsshim has nothing to add, so under Passthrough they
+// are not routed. Calls on fds that need the ramfs's metadata (fstat,
+// fchmod, fchown, fxattr, fstatfs), directory fds (getdents, fchdir), the
+// dup family and fcntl (which keep emul's placeholders of directories
+// known) and ioctl, mmap and flock (which a directory placeholder would
+// answer unlike a directory) stay routed; so does lseek, which positions
+// a directory's listing, and the fsync family, which the placeholder of
+// an O_PATH description (an fd with neither read nor write access, as
+// O_PATH cannot be installed) would answer 0 instead of EBADF.
+var dataCalls = map[int]bool{
+	unix.SYS_READ:            true,
+	unix.SYS_WRITE:           true,
+	unix.SYS_PREAD64:         true,
+	unix.SYS_PWRITE64:        true,
+	unix.SYS_READV:           true,
+	unix.SYS_WRITEV:          true,
+	unix.SYS_PREADV:          true,
+	unix.SYS_PWRITEV:         true,
+	unix.SYS_PREADV2:         true,
+	unix.SYS_PWRITEV2:        true,
+	unix.SYS_CLOSE:           true,
+	unix.SYS_CLOSE_RANGE:     true,
+	unix.SYS_FTRUNCATE:       true,
+	unix.SYS_FALLOCATE:       true,
+	unix.SYS_SENDFILE:        true,
+	unix.SYS_COPY_FILE_RANGE: true,
+	unix.SYS_SPLICE:          true,
+	unix.SYS_TEE:             true,
+	unix.SYS_FADVISE64:       true,
+	unix.SYS_READAHEAD:       true,
+}
+
+// DataCalls returns the rules of the calls Passthrough leaves unrouted,
+// sorted by number.
+func DataCalls() []Rule {
+	var out []Rule
+	for _, r := range sortedRules {
+		if dataCalls[r.Nr] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// RoutedUnder returns the rules routed (or denied) under data mode d,
+// sorted by number. extra names data calls to route all the same (a
+// fault injected into them).
+func RoutedUnder(d Data, extra ...int) []Rule {
+	if d == Forward {
+		return Rules()
+	}
+	var out []Rule
+	for _, r := range sortedRules {
+		if !dataCalls[r.Nr] || slices.Contains(extra, r.Nr) {
+			out = append(out, r)
+		}
+	}
+	return out
+}

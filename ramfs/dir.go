@@ -212,7 +212,8 @@ func (fs *FS) checkCreateLocked(dir *Inode, name string) error {
 //
 // Preconditions: fs.mu is locked; checkCreateLocked(dir, name) passed.
 func (fs *FS) createLocked(dir *Inode, name string, mode, uid, gid uint32, rdev uint64, extra int64) (*Inode, error) {
-	if err := fs.reserveLocked(inodeCost+direntBytes(name)+extra, 1); err != nil {
+	cost := inodeCost + direntBytes(name) + extra
+	if err := fs.reserveLocked(cost, 1); err != nil {
 		return nil, err
 	}
 	if dmode := dir.mode.Load(); dmode&sISGID != 0 {
@@ -223,6 +224,10 @@ func (fs *FS) createLocked(dir *Inode, name string, mode, uid, gid uint32, rdev 
 	}
 	now := fs.nowLocked()
 	n := fs.newInodeLocked(mode, uid, gid, rdev, now)
+	if err := fs.bornBackedLocked(n); err != nil {
+		fs.reserveLocked(-cost, -1)
+		return nil, err
+	}
 	if n.dir != nil {
 		n.dir.parent = dir
 		dir.nlink++
@@ -265,6 +270,10 @@ func (fs *FS) Tmpfile(dir *Inode, mode uint32, uid, gid uint32) (*Inode, error) 
 		gid = dir.gid
 	}
 	n := fs.newInodeLocked(sIFREG|mode&permMask, uid, gid, 0, fs.nowLocked())
+	if err := fs.bornBackedLocked(n); err != nil {
+		fs.reserveLocked(-inodeCost, -1)
+		return nil, err
+	}
 	n.nlink = 0
 	n.refs = 1
 	n.linkable = true
@@ -342,7 +351,7 @@ func (fs *FS) Link(dir *Inode, name string, target *Inode) error {
 	dir.dir.add(name, target)
 	target.nlink++
 	target.linkable = false
-	target.ctime = now
+	fs.ctimeLocked(target, now)
 	fs.modifiedLocked(dir, now)
 	return nil
 }
@@ -387,9 +396,13 @@ func (fs *FS) Unlink(dir *Inode, name string) error {
 	now := fs.nowLocked()
 	fs.removeEntryLocked(dir, de)
 	n.nlink--
-	n.ctime = now
 	fs.modifiedLocked(dir, now)
 	fs.maybeFreeLocked(n)
+	if !n.freed {
+		// Still linked or open: its ctime shows the unlink (a freed
+		// file's backing file is gone).
+		fs.ctimeLocked(n, now)
+	}
 	return nil
 }
 
@@ -424,7 +437,7 @@ func (fs *FS) Rmdir(dir *Inode, name string) error {
 	fs.removeEntryLocked(dir, de)
 	fs.killDirLocked(n)
 	dir.nlink--
-	n.ctime = now
+	fs.ctimeLocked(n, now)
 	fs.modifiedLocked(dir, now)
 	fs.maybeFreeLocked(n)
 	return nil

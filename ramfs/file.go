@@ -235,6 +235,12 @@ func scanNode(n *pnode, h int, base, from int64, data bool) int64 {
 	return -1
 }
 
+// lseek whence values for a Store.
+const (
+	seekData = 3
+	seekHole = 4
+)
+
 // checkRegular returns the error for data operations on a non-regular
 // inode: EISDIR for directories, EINVAL otherwise.
 func (n *Inode) checkRegular() error {
@@ -275,6 +281,9 @@ func (fs *FS) readAt(n *Inode, p []byte, off int64, atime bool) (int, error) {
 	}
 	if err := checkRange(off, len(p)); err != nil {
 		return 0, err
+	}
+	if fs.store != nil {
+		return fs.storeRead(n, p, off, atime)
 	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
@@ -320,6 +329,10 @@ func (fs *FS) WriteAt(n *Inode, p []byte, off int64) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	if fs.store != nil {
+		_, k, err := fs.storeWrite(n, p, off, false)
+		return k, err
+	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	return fs.writeLocked(n, p, off)
@@ -332,6 +345,9 @@ func (fs *FS) WriteAt(n *Inode, p []byte, off int64) (int, error) {
 func (fs *FS) Append(n *Inode, p []byte) (off int64, k int, err error) {
 	if err := n.checkRegular(); err != nil {
 		return 0, 0, err
+	}
+	if fs.store != nil {
+		return fs.storeWrite(n, p, 0, true)
 	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
@@ -397,6 +413,9 @@ func (fs *FS) WriteFault(n *Inode, off int64) error {
 	if err := checkRange(off, 0); err != nil {
 		return err
 	}
+	if fs.store != nil {
+		return fs.storeWriteFault(n, off)
+	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	fs.modifiedLocked(n, fs.nowLocked())
@@ -432,6 +451,9 @@ func (fs *FS) Truncate(n *Inode, size int64) error {
 	}
 	if size < 0 {
 		return syscall.EINVAL
+	}
+	if fs.store != nil {
+		return fs.storeTruncate(n, size)
 	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
@@ -503,6 +525,9 @@ func (fs *FS) Allocate(n *Inode, mode uint32, off, length int64) error {
 	if mode&^(FallocKeepSize|FallocPunchHole) != 0 {
 		return syscall.EOPNOTSUPP
 	}
+	if fs.store != nil {
+		return fs.storeAllocate(n, mode, off, length)
+	}
 	end := off + length
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
@@ -560,6 +585,9 @@ func (fs *FS) SeekData(n *Inode, off int64) (int64, error) {
 	if n.typ() != sIFREG {
 		return 0, syscall.EINVAL
 	}
+	if fs.store != nil {
+		return fs.storeSeek(n, off, seekData)
+	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	t := &n.file
@@ -578,6 +606,9 @@ func (fs *FS) SeekData(n *Inode, off int64) (int64, error) {
 func (fs *FS) SeekHole(n *Inode, off int64) (int64, error) {
 	if n.typ() != sIFREG {
 		return 0, syscall.EINVAL
+	}
+	if fs.store != nil {
+		return fs.storeSeek(n, off, seekHole)
 	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()

@@ -66,7 +66,16 @@ type Inode struct {
 
 	// dir is set for directories only.
 	dir *dirData
-	// file holds the size and pages of a regular file.
+	// hasData is set when the file has a backing file in the Store
+	// (store.go), whose key the kernel reports is dataKey.
+	// +checklocks:fs.mu
+	hasData bool
+	// +checklocks:fs.mu
+	dataKey uint64
+	// opened is the path the file was last opened by (SetOpenedPath).
+	// +checklocks:fs.mu
+	opened string
+	// file holds the size and pages of a regular file without a Store.
 	// +checklocks:fs.mu
 	file pageTree
 	// target is the target of a symlink; it never changes.
@@ -136,6 +145,17 @@ func (fs *FS) Getattr(n *Inode) Attr {
 	return n.attrLocked()
 }
 
+// GetattrOwner is Getattr for permission checks: type, mode, owner, group
+// and link count are right; a file in a Store does not have its backing
+// file asked for size, blocks and times (which are left as ramfs has
+// them).
+func (fs *FS) GetattrOwner(n *Inode) Attr {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	mode := n.mode.Load()
+	return Attr{Ino: n.ino, Mode: mode, Nlink: n.nlink, Uid: n.uid, Gid: n.gid, Rdev: n.rdev, Blksize: pageSize}
+}
+
 // Preconditions: n.fs.mu is locked.
 func (n *Inode) attrLocked() Attr {
 	mode := n.mode.Load()
@@ -146,6 +166,10 @@ func (n *Inode) attrLocked() Attr {
 	}
 	switch mode & sIFMT {
 	case sIFREG:
+		if n.fs.store != nil {
+			n.fs.storeAttrLocked(n, &a)
+			break
+		}
 		a.Size = n.file.size
 		a.Blocks = n.file.npages * (pageSize / 512)
 	case sIFDIR:
@@ -165,7 +189,7 @@ func (fs *FS) Chmod(n *Inode, mode uint32) error {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	n.mode.Store(n.typ() | mode&permMask)
-	n.ctime = fs.nowLocked()
+	fs.ctimeLocked(n, fs.nowLocked())
 	return nil
 }
 
@@ -194,26 +218,40 @@ func (fs *FS) Chown(n *Inode, uid, gid int64) error {
 		}
 		n.mode.Store(mode)
 	}
-	n.ctime = fs.nowLocked()
+	fs.ctimeLocked(n, fs.nowLocked())
 	return nil
 }
 
 // SetTimes sets atime and/or mtime (nil leaves one unchanged) and sets ctime
 // to now, like utimensat(2). With both nil nothing changes, as utimensat
-// does for UTIME_OMIT twice. UTIME_NOW is the caller's: pass fs.Now().
+// does for UTIME_OMIT twice. A pointer to the zero Time is UTIME_NOW: the
+// FS's clock (or, for a file in a Store, the kernel's) at the change.
 func (fs *FS) SetTimes(n *Inode, atime, mtime *time.Time) error {
 	if atime == nil && mtime == nil {
 		return nil
 	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
+	if fs.backed(n) {
+		if err := fs.ensureDataLocked(n); err != nil {
+			return err
+		}
+		return storeErr(fs.store.SetTimes(n.ino, atime, mtime))
+	}
+	now := fs.nowLocked()
 	if atime != nil {
 		n.atime = atime.Round(0)
+		if atime.IsZero() {
+			n.atime = now
+		}
 	}
 	if mtime != nil {
 		n.mtime = mtime.Round(0)
+		if mtime.IsZero() {
+			n.mtime = now
+		}
 	}
-	n.ctime = fs.nowLocked()
+	n.ctime = now
 	return nil
 }
 
@@ -224,6 +262,10 @@ func (fs *FS) SetTimes(n *Inode, atime, mtime *time.Time) error {
 func (fs *FS) Touch(n *Inode, atime bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
+	if fs.backed(n) {
+		fs.storeTouch(n, atime)
+		return
+	}
 	if atime {
 		fs.accessedLocked(n)
 		return
@@ -293,6 +335,13 @@ func (fs *FS) Unref(n *Inode) {
 // Preconditions: fs.mu is locked.
 func (fs *FS) maybeFreeLocked(n *Inode) {
 	if n.nlink != 0 || n.refs != 0 {
+		return
+	}
+	if n.hasData && fs.dropDataLocked(n) {
+		// A program may hold the file open: it stays whole (and
+		// linkable, for O_TMPFILE) until reapOrphansLocked sees it
+		// closed.
+		fs.reapOrphansLocked()
 		return
 	}
 	if n.file.npages > 0 || n.file.size > 0 {

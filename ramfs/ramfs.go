@@ -44,6 +44,10 @@ type Options struct {
 	MaxInodes int64            // 0 = unlimited
 	Now       func() time.Time // clock; nil = time.Now
 
+	// Store, if set, holds the data of regular files (store.go); nil
+	// keeps it in the Go heap.
+	Store Store
+
 	// MaxLinks limits the link count of an inode (Link, and Mkdir/Rename
 	// on the parent directory) and makes them fail with EMLINK. tmpfs has
 	// no limit; 0 means the largest value Attr.Nlink can hold.
@@ -120,12 +124,31 @@ type FS struct {
 	usedBytes int64
 	// +checklocks:mu
 	usedInodes int64
+
+	store Store
+	// byKey finds a backed file by its backing file's key.
+	// +checklocks:mu
+	byKey map[uint64]*Inode
+	// byKeyPeak is the most entries byKey has had since it was last
+	// made anew (at least 1024).
+	// +checklocks:mu
+	byKeyPeak int
+	// orphans are unlinked backed files a program may still hold open;
+	// orphanCheck is how many there must be before they are checked again.
+	// +checklocks:mu
+	orphans     map[*Inode]bool
+	orphanCheck int
 }
 
 // New returns an empty FS whose root is a directory with mode 0755 owned by
 // uid 0, gid 0.
 func New(opt Options) *FS {
-	fs := &FS{opt: opt, now: opt.Now, maxLinks: opt.MaxLinks}
+	fs := &FS{opt: opt, now: opt.Now, maxLinks: opt.MaxLinks, store: opt.Store}
+	if fs.store != nil {
+		fs.byKey = map[uint64]*Inode{}
+		fs.orphans = map[*Inode]bool{}
+		fs.orphanCheck = 64
+	}
 	if fs.now == nil {
 		fs.now = time.Now
 	}
@@ -178,8 +201,23 @@ func (fs *FS) reserveLocked(bytes, inodes int64) error {
 // freeBytesLocked returns how many more bytes may be charged.
 //
 // Preconditions: fs.mu is locked.
+//
+// With a Store this is ramfs's metadata against the capacity; the Store's
+// files are held to it by the Store itself (a tmpfs's size=), which, as
+// tmpfs, lets empty files be made when its data is full.
 func (fs *FS) freeBytesLocked() int64 {
 	return max(fs.capacity()-fs.usedBytes, 0)
+}
+
+// storeUsedLocked is what the Store's files take when a capacity is set
+// (the Store's own limit enforces it for data; metadata is ramfs's).
+//
+// Preconditions: fs.mu is locked.
+func (fs *FS) storeUsedLocked() int64 {
+	if fs.store == nil || fs.opt.Capacity <= 0 {
+		return 0
+	}
+	return fs.store.Used()
 }
 
 // capacity returns the byte limit (see the package doc for "unlimited").
@@ -210,7 +248,7 @@ func (fs *FS) Statfs() Statfs {
 	return Statfs{
 		Bsize:   pageSize,
 		Blocks:  uint64(total / pageSize),
-		Bfree:   uint64(max(total-fs.usedBytes, 0) / pageSize),
+		Bfree:   uint64(max(total-fs.usedBytes-fs.storeUsedLocked(), 0) / pageSize),
 		Files:   uint64(files),
 		Ffree:   uint64(max(files-fs.usedInodes, 0)),
 		Namelen: NameMax,

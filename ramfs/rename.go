@@ -207,9 +207,9 @@ func (fs *FS) Rename(oldDir *Inode, oldName string, newDir *Inode, newName strin
 		} else {
 			victim.nlink--
 		}
-		victim.ctime = now
+		fs.ctimeLocked(victim, now)
 	}
-	s.ctime = now
+	fs.ctimeLocked(s, now)
 	fs.modifiedLocked(oldDir, now)
 	fs.modifiedLocked(newDir, now)
 	if victim != nil {
@@ -269,8 +269,8 @@ func (fs *FS) exchangeLocked(oldDir *Inode, src *dirent, newDir *Inode, dst *dir
 			oldDir.nlink++
 		}
 	}
-	a.ctime = now
-	b.ctime = now
+	fs.ctimeLocked(a, now)
+	fs.ctimeLocked(b, now)
 	fs.modifiedLocked(oldDir, now)
 	fs.modifiedLocked(newDir, now)
 }

@@ -126,7 +126,11 @@ func scanFDs(tgid int) (map[int]uint64, error) {
 func placeholderID(link string) (uint64, bool) {
 	rest, ok := strings.CutPrefix(link, "/memfd:"+placeholderPrefix)
 	if !ok {
-		return 0, false
+		// "/fsshim-123 (deleted)": a passthrough placeholder
+		// (placeholderFD).
+		if rest, ok = strings.CutPrefix(link, "/"+placeholderPrefix); !ok {
+			return 0, false
+		}
 	}
 	rest = strings.TrimSuffix(rest, " (deleted)")
 	id, err := strconv.ParseUint(rest, 10, 64)

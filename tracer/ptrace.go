@@ -18,7 +18,7 @@ package tracer
 //     syscall-exit stop to write it later, and before the stop the entry
 //     code has set rax to -ENOSYS, which a skip without rax would return.
 //     (TestPtraceSkip checks the value and errno come through.)
-//   - InstallFD: see startInstall.
+//   - InstallFD: see the injection below (ptracer.InstallFD).
 //   - Defer (a lock wait): the tracee stays in its seccomp stop until the
 //     answer is known.
 //
@@ -133,10 +133,13 @@ func reapTraced(pid int) {
 	}
 }
 
-// ptracer serves a target through ptrace. It shares the bookkeeping of
-// tasks, processes and fd tables with the unotify server.
+// ptracer serves a target through ptrace: one goroutine on a locked OS
+// thread (the tracer thread, the only one the kernel accepts ptrace
+// requests from) waits for stops and handles them, and is the emul.Target
+// that answers each routed call. Its bookkeeping of tasks, processes and
+// fd tables is procs, as the unotify server's.
 type ptracer struct {
-	*server
+	procs
 	main     int // the pid fsshim started
 	exitCode int
 	regs     unix.PtraceRegs
@@ -151,6 +154,10 @@ type ptracer struct {
 	// signal-delivery-stop of the raised copy.
 	redeliver map[int][]siginfo
 	t0        time.Time // when the current stop was reported
+	// answered is when the current call's answer was given.
+	answered time.Time
+	// hd is the current call's handler time (statistics).
+	hd time.Duration
 	// ctl is the control socket of an isolated init stage, or -1.
 	ctl int
 }
@@ -166,12 +173,12 @@ type deferredCall struct {
 
 func runPtrace(opt Options) (Result, error) {
 	s := &ptracer{
-		server:    newServer(opt),
+		procs:     newProcs(opt),
 		inj:       map[int]*injection{},
 		deferred:  map[uint64]deferredCall{},
 		redeliver: map[int][]siginfo{},
 	}
-	s.late = s.answerDeferred
+	s.exited = func(int) { s.k.AnswerWaiters(s) }
 	if s.opt.Log == nil {
 		s.opt.Log = func(m string) { fmt.Fprintln(os.Stderr, "fsshim:", m) }
 	}
@@ -343,8 +350,10 @@ func (s *ptracer) gone(pid int, ws unix.WaitStatus) {
 		}
 	}
 	if in := s.inj[pid]; in != nil {
-		if !in.installed && in.res.File != nil {
-			s.k.Abandon(in.res.File)
+		if in.file != nil {
+			// The placeholder's call is gone: so is the Result's
+			// reference.
+			s.k.Release(in.file)
 		}
 		delete(s.inj, pid)
 	}
@@ -436,64 +445,72 @@ func (s *ptracer) seccompStop(pid int) {
 		h0 = time.Now()
 	}
 	res := s.k.Handle(&c)
-	var hd time.Duration
 	if timed {
-		hd = time.Since(h0) - t.mem.spent
+		s.hd = time.Since(h0) - t.mem.spent
 		t.mem.spent = 0
 	}
-	var outcome Outcome
-	switch res.Action {
-	case emul.Continue:
-		outcome = Continued
-		if res.Fill != nil {
-			// mmap of an emulated file: fill the placeholder (taken
-			// with pidfd_getfd, which works on tracees too), then let
-			// the kernel map it.
-			if err := s.fill(t, res); err != nil {
-				s.opt.Log("mapping an emulated file: " + err.Error())
-				s.skip(pid, r, -int64(unix.ENODEV))
-				outcome = Failed
-				break
-			}
-		}
-		s.markAnswered()
-		s.resume(pid, 0)
-	case emul.InstallFD:
-		if installHook != nil {
-			installHook(pid, &res)
-		}
-		s.startInstall(t, c.Nr, res, hd)
-		s.completions()
-		return // recorded when the injected call is back
-	case emul.Defer:
-		s.deferred[c.ID] = deferredCall{tid: pid, regs: *r}
+	if res.Action == emul.InstallFD && installHook != nil {
+		installHook(pid, &res)
+	}
+	rep := s.k.Complete(s, &c, &res)
+	if timed && rep.Outcome != emul.Pending {
+		s.opt.Stats.record(c.Nr, rep.Outcome, s.hd, s.answered.Sub(s.t0))
+	}
+}
+
+// The answer protocol's primitives (emul.Target) over ptrace stops. Fill
+// is procs'. InstallFD and Redirect run calls in the tracee (injections)
+// and finish at its later stops.
+
+// Answer implements emul.Target: the call is skipped with the answer in
+// rax, or, when an injection ran in its place, its registers come back
+// with the answer.
+func (s *ptracer) Answer(c *emul.Call, val int64, errno syscall.Errno) {
+	v := val
+	if errno != 0 {
+		v = -int64(errno)
+	}
+	if in := s.inj[c.Tid]; in != nil {
+		s.finish(c.Tid, in, v)
 		return
-	case emul.InstallHostFD:
-		// emul answers it only when Kernel.HostFDs is set, which this
-		// transport never sets (an overlay's lower file is copied up
-		// on open instead).
-		res.Host.Close()
-		s.opt.Log("InstallHostFD under ptrace: answered EIO")
-		outcome = Failed
-		s.skip(pid, r, -int64(unix.EIO))
-	case emul.Redirect:
-		s.startRedirect(t, c.Nr, res, hd) // redirect.go
-		s.completions()
-		return // recorded when the redirected call is back
-	default:
-		outcome = Emulated
-		v := res.Val
-		if res.Err != 0 {
-			v, outcome = -int64(res.Err), Failed
-		}
-		s.skip(pid, r, v)
 	}
-	answered := s.answered
-	// A release may have let deferred calls through.
-	s.completions()
-	if timed {
-		s.opt.Stats.record(c.Nr, outcome, hd, answered.Sub(s.t0))
+	s.skip(c.Tid, &s.regs, v, true)
+}
+
+// Continue implements emul.Target: the tracee runs on into its call.
+func (s *ptracer) Continue(c *emul.Call) (int64, syscall.Errno) {
+	s.markAnswered()
+	s.resume(c.Tid, 0)
+	return 0, 0
+}
+
+// Defer implements emul.Target: the tracee stays in its seccomp stop, and
+// its registers are kept for Late.
+func (s *ptracer) Defer(c *emul.Call) {
+	s.deferred[c.ID] = deferredCall{tid: c.Tid, regs: s.regs}
+}
+
+// Late implements emul.Target: a call that waited for a lock is skipped
+// with its answer.
+func (s *ptracer) Late(id uint64, val int64, errno syscall.Errno) {
+	dc, ok := s.deferred[id]
+	if !ok {
+		return
 	}
+	delete(s.deferred, id)
+	v := val
+	if errno != 0 {
+		v = -int64(errno)
+	}
+	s.skip(dc.tid, &dc.regs, v, false)
+}
+
+// InstallHostFD implements emul.Target. emul answers InstallHostFD only
+// when Kernel.HostFDs is set, which this transport never sets (an
+// overlay's lower file is copied up on open instead).
+func (s *ptracer) InstallHostFD(c *emul.Call, host emul.LowerFile, fdFlags int) (int, syscall.Errno, emul.Progress) {
+	s.opt.Log("InstallHostFD under ptrace: answered EIO")
+	return -1, unix.EIO, emul.Did
 }
 
 func (s *ptracer) markAnswered() {
@@ -504,34 +521,17 @@ func (s *ptracer) markAnswered() {
 
 // skip answers the call the tracee is stopped in with v without running
 // it (the comment at the top of this file says why one SETREGS does it).
-func (s *ptracer) skip(pid int, r *unix.PtraceRegs, v int64) {
+// mark says it answers the current call, whose service time ends now.
+func (s *ptracer) skip(pid int, r *unix.PtraceRegs, v int64, mark bool) {
 	r.Orig_rax = ^uint64(0)
 	r.Rax = uint64(v)
 	if e := ptraceSetRegs(pid, r); e != 0 && e != unix.ESRCH {
 		s.opt.Log("PTRACE_SETREGS: " + e.Error())
 	}
-	s.markAnswered()
+	if mark {
+		s.markAnswered()
+	}
 	s.resume(pid, 0)
-}
-
-func (s *ptracer) completions() {
-	for _, d := range s.k.TakeCompletions() {
-		s.answerDeferred(d)
-	}
-}
-
-// answerDeferred answers a call that waited for a lock.
-func (s *ptracer) answerDeferred(d emul.Completion) {
-	dc, ok := s.deferred[d.ID]
-	if !ok {
-		return
-	}
-	delete(s.deferred, d.ID)
-	v := d.Result.Val
-	if d.Result.Err != 0 {
-		v = -int64(d.Result.Err)
-	}
-	s.skip(dc.tid, &dc.regs, v)
 }
 
 // An injection runs syscalls of fsshim's choosing in a tracee that is
@@ -542,11 +542,11 @@ func (s *ptracer) answerDeferred(d emul.Completion) {
 // call is rewritten into memfd_create("fsshim-<description id>", flags)
 // (MFD_CLOEXEC for O_CLOEXEC) and resumed with PTRACE_SYSCALL, which
 // brings it back at its syscall-exit stop with the new fd in rax; fsshim
-// records it (Kernel.Installed) and puts back the registers of the
-// original call with that fd as its result. The kernel picks the number,
-// so it is the lowest free one, and the memfd name is the one scanFDs
-// recognises after a fork, dup or exec. One extra stop, no extra syscall
-// in fsshim.
+// hands it to emul (Kernel.FinishInstall), whose answer puts back the
+// registers of the original call with that fd as its result. The kernel
+// picks the number, so it is the lowest free one, and the memfd name is
+// the one scanFDs recognises after a fork, dup or exec. One extra stop, no
+// extra syscall in fsshim.
 //
 // The name must be in the target's memory. It goes below the red zone of
 // the calling thread's stack (rsp-128-len, 16-aligned): that memory is
@@ -565,22 +565,25 @@ func (s *ptracer) answerDeferred(d emul.Completion) {
 // with the original siginfo restored at its delivery-stop) after the
 // original call has its answer.
 type injection struct {
-	t     *task
-	nr    int
-	res   emul.Result
-	orig  unix.PtraceRegs // at the seccomp stop of the original call
-	hd    time.Duration
-	t0    time.Time
-	step  int
-	entry bool // waiting for the syscall-entry stop of a restarted step
+	t *task
+	// call is the original call (its answer goes through Answer).
+	call emul.Call
+	// file, fdFlags and setFD are the InstallFD's; file is nil for a
+	// redirection, and once FinishInstall has taken its reference.
+	file    *emul.File
+	fdFlags int
+	setFD   int
+	orig    unix.PtraceRegs // at the seccomp stop of the original call
+	hd      time.Duration
+	t0      time.Time
+	step    int
+	entry   bool // waiting for the syscall-entry stop of a restarted step
 	// nameAt is where the memfd name went; saved is what was there.
 	nameAt uint64
 	saved  []byte
 	fd     int   // the memfd's number in the target
 	final  int64 // the answer of the original call
-	// installed: the description went to the target (Kernel.Installed).
-	installed bool
-	held      []siginfo
+	held   []siginfo
 	// handed is when a redirected call was handed to the tracee.
 	handed time.Time
 }
@@ -592,41 +595,37 @@ const (
 	stepRedirect // the host call of an emul.Redirect (redirect.go)
 )
 
-// startInstall begins the injection for an InstallFD answer.
-func (s *ptracer) startInstall(t *task, nr int, res emul.Result, hd time.Duration) {
-	pid := t.tid
-	in := &injection{t: t, nr: nr, res: res, orig: s.regs, hd: hd, t0: s.t0}
-	name := placeholderPrefix + strconv.FormatUint(res.File.ID(), 10) + "\x00"
+// InstallFD implements emul.Target: it begins the injection that makes
+// the placeholder in the tracee (Later); syscallStop ends it.
+func (s *ptracer) InstallFD(c *emul.Call, f *emul.File, fdFlags, setFD int) (int, syscall.Errno, emul.Progress) {
+	pid := c.Tid
+	t := s.tids[pid]
+	in := &injection{t: t, call: *c, file: f, fdFlags: fdFlags, setFD: setFD, orig: s.regs, hd: s.hd, t0: s.t0}
+	name := placeholderPrefix + strconv.FormatUint(f.ID(), 10) + "\x00"
 	in.nameAt = (s.regs.Rsp - redZone - uint64(len(name))) &^ 15
 	in.saved = make([]byte, len(name))
 	if _, err := t.mem.ReadAt(in.saved, in.nameAt); err != nil {
-		s.failInstall(t, res, fmt.Errorf("no room below the stack pointer %#x: %v", s.regs.Rsp, err))
-		return
+		s.opt.Log(fmt.Sprintf("placeholder for an emulated open: no room below the stack pointer %#x: %v", s.regs.Rsp, err))
+		return -1, unix.ENFILE, emul.Did
 	}
 	if _, err := t.mem.WriteAt([]byte(name), in.nameAt); err != nil {
-		s.failInstall(t, res, fmt.Errorf("writing the placeholder name at %#x: %v", in.nameAt, err))
-		return
+		s.opt.Log(fmt.Sprintf("placeholder for an emulated open: writing the placeholder name at %#x: %v", in.nameAt, err))
+		return -1, unix.ENFILE, emul.Did
 	}
 	t.mem.spent = 0
 	var flags uint64
-	if res.FDFlags&unix.O_CLOEXEC != 0 {
+	if fdFlags&unix.O_CLOEXEC != 0 {
 		flags = unix.MFD_CLOEXEC
 	}
 	regs := s.regs
 	regs.Orig_rax = unix.SYS_MEMFD_CREATE
 	regs.Rdi, regs.Rsi = in.nameAt, flags
 	if e := ptraceSetRegs(pid, &regs); e != 0 {
-		s.k.Abandon(res.File)
-		return // killed meanwhile
+		return -1, e, emul.Sent // killed meanwhile: no one to answer
 	}
 	s.inj[pid] = in
 	s.resume(pid, 0)
-}
-
-func (s *ptracer) failInstall(t *task, res emul.Result, err error) {
-	s.k.Abandon(res.File)
-	s.opt.Log("placeholder for an emulated open: " + err.Error())
-	s.skip(t.tid, &s.regs, -int64(unix.ENFILE))
+	return -1, 0, emul.Later
 }
 
 // syscallStop is the entry or exit stop of an injected call.
@@ -645,7 +644,6 @@ func (s *ptracer) syscallStop(pid int) {
 		return
 	}
 	v := int64(s.regs.Rax)
-	p, f := in.t.proc, in.res.File
 	switch in.step {
 	case stepRedirect:
 		s.endRedirect(pid, in, v)
@@ -654,35 +652,44 @@ func (s *ptracer) syscallStop(pid int) {
 		in.t.mem.WriteAt(in.saved, in.nameAt)
 		in.t.mem.spent = 0
 		if v < 0 {
-			s.k.Abandon(f)
-			s.finish(pid, in, v, Failed)
+			s.finishInstall(in, -1, syscall.Errno(-v))
 			return
 		}
 		in.fd = int(v)
-		s.keepPlaceholder(p.Tgid, in.fd, f)
-		if in.res.SetFD < 0 || in.fd == in.res.SetFD {
-			s.k.Installed(p, in.fd, f)
-			s.k.Release(f)
-			in.installed = true
-			s.finish(pid, in, v, Emulated)
+		s.keepPlaceholder(in.t.proc.Tgid, in.fd, in.file)
+		if in.setFD < 0 || in.fd == in.setFD {
+			s.finishInstall(in, in.fd, 0)
 			return
 		}
 		in.step = stepDup3
-		s.restart(pid, in, unix.SYS_DUP3, uint64(in.fd), uint64(in.res.SetFD), uint64(in.res.FDFlags&unix.O_CLOEXEC))
+		s.restart(pid, in, unix.SYS_DUP3, uint64(in.fd), uint64(in.setFD), uint64(in.fdFlags&unix.O_CLOEXEC))
 	case stepDup3:
 		in.final = v
 		in.step = stepClose
 		s.restart(pid, in, unix.SYS_CLOSE, uint64(in.fd), 0, 0)
 	case stepClose:
 		if in.final < 0 {
-			s.k.Abandon(f)
-			s.finish(pid, in, in.final, Failed)
+			s.finishInstall(in, -1, syscall.Errno(-in.final))
 			return
 		}
-		s.k.Installed(p, in.res.SetFD, f)
-		s.k.Release(f)
-		in.installed = true
-		s.finish(pid, in, int64(in.res.SetFD), Emulated)
+		s.finishInstall(in, in.setFD, 0)
+	}
+}
+
+// finishInstall ends an InstallFD injection: fd is the tracee's new fd
+// on the placeholder, or errno why there is none. The answer goes through
+// Answer, which finds the injection and puts the original registers back.
+func (s *ptracer) finishInstall(in *injection, fd int, errno syscall.Errno) {
+	f := in.file
+	in.file = nil // the reference is FinishInstall's now
+	rep := s.k.FinishInstall(s, &in.call, f, fd, errno)
+	s.record(in, rep.Outcome)
+}
+
+// record takes the statistics of a call whose injection has ended.
+func (s *ptracer) record(in *injection, o emul.Outcome) {
+	if s.opt.Stats != nil {
+		s.opt.Stats.record(in.call.Nr, o, in.hd, s.answered.Sub(in.t0))
 	}
 }
 
@@ -717,7 +724,7 @@ func (s *ptracer) restart(pid int, in *injection, nr int, a0, a1, a2 uint64) {
 }
 
 // finish answers the original call with v and raises the held signals.
-func (s *ptracer) finish(pid int, in *injection, v int64, o Outcome) {
+func (s *ptracer) finish(pid int, in *injection, v int64) {
 	regs := in.orig
 	regs.Rax = uint64(v)
 	if e := ptraceSetRegs(pid, &regs); e != 0 && e != unix.ESRCH {
@@ -731,11 +738,6 @@ func (s *ptracer) finish(pid int, in *injection, v int64, o Outcome) {
 	}
 	s.markAnswered()
 	s.resume(pid, 0)
-	answered := s.answered
-	s.completions()
-	if s.opt.Stats != nil {
-		s.opt.Stats.record(in.nr, o, in.hd, answered.Sub(in.t0))
-	}
 }
 
 // pinThread binds the calling thread to the CPU it runs on. ptrace has no

@@ -223,6 +223,46 @@ func TestPtracePlaceholder(t *testing.T) {
 	}
 }
 
+// TestInstallFDFails: an emulated open in a target whose fd table is full
+// fails with EMFILE under both transports (ADDFD's error under unotify,
+// the injected memfd_create's under ptrace), and the description made for
+// it is released, not left behind: once the target has closed the one fd
+// it got, no description is left in the Kernel.
+func TestInstallFDFails(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.String(), func(t *testing.T) {
+			requireTransport(t, tr)
+			m := mountPath(t)
+			filter, _ := policy.Program(tr)
+			k := emul.NewKernel([]*emul.Mount{{Path: m, FS: ramfs.New(ramfs.Options{})}}, ProcHost())
+			self, _ := os.Executable()
+			outR, outW, _ := os.Pipe()
+			defer outR.Close()
+			out := make(chan string, 1)
+			go func() {
+				b, _ := io.ReadAll(outR)
+				out <- string(b)
+			}()
+			res, err := Run(Options{
+				Program: Program{Path: self, Argv: []string{helperArg0, "emfile", m}, Env: os.Environ(),
+					Stdout: outW, Stderr: os.Stderr},
+				Filter: filter, Kernel: k, Transport: tr,
+				Log: func(m string) { t.Log("fsshim:", m) },
+			})
+			outW.Close()
+			said := <-out
+			if err != nil || res.ExitCode != 0 || said != "ok\n" {
+				t.Fatalf("exit %d, err %v; helper said:\n%s", res.ExitCode, err, said)
+			}
+			for id := uint64(0); id < 100; id++ {
+				if f := k.FileByID(id); f != nil {
+					t.Errorf("description %d (%s) outlives the target", id, f.Path())
+				}
+			}
+		})
+	}
+}
+
 // TestPtraceSetFD exercises the injected dup3/close sequence of an
 // InstallFD answer with SetFD (dup2 semantics), with a signal arriving
 // while fsshim runs its own calls in the target: the signal must be held
@@ -413,6 +453,8 @@ func runHelper(mode string, args []string) error {
 		return nil
 	case "exec-thread":
 		return helperExecThread(args[0])
+	case "emfile":
+		return helperEMFILE(args[0])
 	case "setfd":
 		return helperSetFD(args[0])
 	case "stop":
@@ -451,6 +493,43 @@ func lowestFree() int {
 	}
 	unix.Close(fd)
 	return fd
+}
+
+// helperEMFILE fills its fd table up to a low limit: an emulated open
+// must then fail with EMFILE, and get the number freed next.
+func helperEMFILE(m string) error {
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: 64, Max: 64}); err != nil {
+		return fmt.Errorf("setrlimit: %v", err)
+	}
+	last := -1
+	for {
+		fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err == unix.EMFILE {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("filling the fd table: %v", err)
+		}
+		last = fd
+	}
+	for i := 0; i < 3; i++ {
+		if fd, err := unix.Open(m+"/f", unix.O_CREAT|unix.O_RDWR, 0o644); err != unix.EMFILE {
+			return fmt.Errorf("emulated open with a full fd table = %d, %v; want EMFILE", fd, err)
+		}
+	}
+	unix.Close(last)
+	fd, err := unix.Open(m+"/f", unix.O_RDWR, 0)
+	if err != nil || fd != last {
+		return fmt.Errorf("emulated open after a close = %d, %v; want %d", fd, err, last)
+	}
+	if n, err := unix.Write(fd, []byte("x")); n != 1 || err != nil {
+		return fmt.Errorf("write to it = %d, %v", n, err)
+	}
+	if err := unix.Close(fd); err != nil {
+		return fmt.Errorf("close: %v", err)
+	}
+	fmt.Println("ok")
+	return nil
 }
 
 func helperSkip(m string) error {

@@ -140,33 +140,33 @@ func (o *hostOps) cancelFor(tgid int) {
 	}
 }
 
-// redirect serves a Redirect answer under unotify: the host call runs in a
-// goroutine, which answers. c is the call, t0 when its service began and hd
-// the handler's time (for the statistics).
-func (s *server) redirect(t *task, c *emul.Call, r emul.Result, t0 time.Time, hd time.Duration) {
-	rd := r.Redir
+// Redirect implements emul.Target under unotify: the host call runs in a
+// goroutine, which answers the notification (Later).
+func (s *server) Redirect(c *emul.Call, rd *emul.Redirection) (int64, syscall.Errno, emul.Progress) {
 	sfd := -1
 	if rd.Nr == unix.SYS_CONNECT {
-		pidfd, err := s.pidfd(t.proc.Tgid)
+		pidfd, err := s.pidfd(c.Proc.Tgid)
 		if err == nil {
 			sfd, err = pidfdGetfd(pidfd, rd.FD)
 		}
 		if err != nil {
-			s.sendError(c.ID, errnoOf(err))
-			return
+			return -1, errnoOf(err), emul.Did
 		}
 	}
 	var op *hostOp
 	if rd.FIFO && rd.Flags&unix.O_NONBLOCK == 0 && rd.Flags&unix.O_ACCMODE != unix.O_RDWR {
-		op = &hostOp{tgid: t.proc.Tgid, path: rd.Path, acc: rd.Flags & unix.O_ACCMODE}
+		op = &hostOp{tgid: c.Proc.Tgid, path: rd.Path, acc: rd.Flags & unix.O_ACCMODE}
 		s.ops.add(op)
 	}
-	go s.runRedirect(c.ID, c.Nr, t.proc.Creds, rd, sfd, op, t0, hd)
+	s.holdLFD()
+	go s.runRedirect(c.ID, c.Nr, c.Proc.Creds, rd, sfd, op, s.t0, s.hd)
+	return 0, 0, emul.Later
 }
 
 // runRedirect runs the host call of a redirection and answers the
 // notification id with its result.
 func (s *server) runRedirect(id uint64, nr int, creds emul.Creds, rd *emul.Redirection, sfd int, op *hostOp, t0 time.Time, hd time.Duration) {
+	defer s.dropLFD()
 	timed := s.opt.Stats != nil
 	var h0, h1 time.Time
 	if timed {
@@ -194,13 +194,13 @@ func (s *server) runRedirect(id uint64, nr int, creds emul.Creds, rd *emul.Redir
 		h1 = time.Now()
 	}
 	s.ops.remove(op)
-	outcome := Emulated
+	outcome := emul.Emulated
 	var e syscall.Errno
 	var val int64
 	answered := false
 	switch {
 	case err != nil:
-		outcome, e = Failed, errnoOf(err)
+		outcome, e = emul.Failed, errnoOf(err)
 	case fd >= 0:
 		// ADDFD without SEND, then fsshim's copy is closed, then the
 		// answer: the target must not run on while fsshim still holds
@@ -215,7 +215,7 @@ func (s *server) runRedirect(id uint64, nr int, creds emul.Creds, rd *emul.Redir
 		unix.Close(fd)
 		val = int64(nfd)
 		if e != 0 {
-			outcome = Failed
+			outcome = emul.Failed
 		}
 		// ENOENT: the call is gone (the target died); others
 		// (EMFILE...) are the answer.
@@ -237,13 +237,14 @@ func (s *server) runRedirect(id uint64, nr int, creds emul.Creds, rd *emul.Redir
 	}
 }
 
-// startRedirect rewrites the call the tracee is stopped in into the
-// redirection's host call and lets the tracee run it (ptrace); syscallStop
-// answers the original call at its exit stop.
-func (s *ptracer) startRedirect(t *task, nr int, res emul.Result, hd time.Duration) {
-	pid := t.tid
-	rd := res.Redir
-	in := &injection{t: t, nr: nr, res: res, orig: s.regs, hd: hd, t0: s.t0, step: stepRedirect}
+// Redirect implements emul.Target under ptrace: it rewrites the call the
+// tracee is stopped in into the redirection's host call and lets the
+// tracee run it (Later); syscallStop answers the original call at its exit
+// stop (endRedirect).
+func (s *ptracer) Redirect(c *emul.Call, rd *emul.Redirection) (int64, syscall.Errno, emul.Progress) {
+	pid := c.Tid
+	t := s.tids[pid]
+	in := &injection{t: t, call: *c, orig: s.regs, hd: s.hd, t0: s.t0, step: stepRedirect}
 	payload := append([]byte(rd.Path), 0)
 	if rd.Nr == unix.SYS_CONNECT {
 		payload = rd.Sockaddr()
@@ -252,13 +253,11 @@ func (s *ptracer) startRedirect(t *task, nr int, res emul.Result, hd time.Durati
 	in.saved = make([]byte, len(payload))
 	if _, err := t.mem.ReadAt(in.saved, in.nameAt); err != nil {
 		s.opt.Log("redirected call: no room below the stack pointer: " + err.Error())
-		s.skip(pid, &s.regs, -int64(unix.ENOMEM))
-		return
+		return -1, unix.ENOMEM, emul.Did
 	}
 	if _, err := t.mem.WriteAt(payload, in.nameAt); err != nil {
 		s.opt.Log("redirected call: writing its path: " + err.Error())
-		s.skip(pid, &s.regs, -int64(unix.ENOMEM))
-		return
+		return -1, unix.ENOMEM, emul.Did
 	}
 	t.mem.spent = 0
 	regs := s.regs
@@ -271,12 +270,13 @@ func (s *ptracer) startRedirect(t *task, nr int, res emul.Result, hd time.Durati
 		regs.Rdi, regs.Rsi, regs.Rdx = uint64(rd.FD), in.nameAt, uint64(len(payload))
 	}
 	if e := ptraceSetRegs(pid, &regs); e != 0 {
-		return // killed meanwhile
+		return -1, e, emul.Sent // killed meanwhile: no one to answer
 	}
 	s.inj[pid] = in
 	s.markAnswered()
 	in.handed = s.answered
 	s.resume(pid, 0)
+	return 0, 0, emul.Later
 }
 
 // endRedirect answers the original call at the exit stop of its
@@ -285,13 +285,15 @@ func (s *ptracer) startRedirect(t *task, nr int, res emul.Result, hd time.Durati
 func (s *ptracer) endRedirect(pid int, in *injection, v int64) {
 	in.t.mem.WriteAt(in.saved, in.nameAt)
 	in.t.mem.spent = 0
-	o := Emulated
+	o := emul.Emulated
 	if v < 0 {
-		o = Failed
+		o = emul.Failed
 	}
 	if s.opt.Stats != nil {
 		// Leave out the time the tracee spent in the host call.
 		in.t0 = in.t0.Add(s.t0.Sub(in.handed))
 	}
-	s.finish(pid, in, v, o)
+	s.finish(pid, in, v)
+	s.k.AnswerWaiters(s)
+	s.record(in, o)
 }

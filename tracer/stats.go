@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"fsshim/emul"
 )
 
 // Stats collects, per syscall number, how calls were served and where the
@@ -48,7 +50,7 @@ func newHist() *hdrhistogram.Histogram {
 	return hdrhistogram.New(1, 100_000_000_000, 3)
 }
 
-func (s *Stats) record(nr int, o Outcome, handler, service time.Duration) {
+func (s *Stats) record(nr int, o emul.Outcome, handler, service time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.rows[nr]
@@ -58,11 +60,11 @@ func (s *Stats) record(nr int, o Outcome, handler, service time.Duration) {
 	}
 	r.calls++
 	switch o {
-	case Emulated:
+	case emul.Emulated:
 		r.emul++
-	case Continued:
+	case emul.Continued:
 		r.cont++
-	case Failed:
+	case emul.Failed:
 		r.failed++
 	}
 	if handler < 0 {

@@ -10,6 +10,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"fsshim/emul"
 )
 
 // The ABI structs must have the sizes the kernel uses: the ioctl numbers
@@ -99,10 +101,10 @@ func TestStatsReport(t *testing.T) {
 	})
 	s.Handoff = 1000 * time.Nanosecond
 	for i := 0; i < 100; i++ {
-		s.record(0, Emulated, 200*time.Nanosecond, 500*time.Nanosecond)
+		s.record(0, emul.Emulated, 200*time.Nanosecond, 500*time.Nanosecond)
 	}
-	s.record(1, Failed, 100, 300)
-	s.record(1, Continued, 100, 300)
+	s.record(1, emul.Failed, 100, 300)
+	s.record(1, emul.Continued, 100, 300)
 	s.Wall = time.Millisecond
 	r := s.Report()
 	if len(r.Rows) != 2 || r.Rows[0].Syscall != "read" || r.Rows[1].Syscall != "syscall_1" {

@@ -1,7 +1,3 @@
-// Package tracer launches a target under fsshim's seccomp filter and serves
-// its intercepted syscalls with emul: the unotify transport (seccomp user
-// notification) lives here, with process launch, fd injection and the
-// per-syscall statistics. tracer knows nothing of file systems.
 package tracer
 
 import (
@@ -10,7 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -91,7 +87,7 @@ func Run(opt Options) (Result, error) {
 		if err != nil {
 			return
 		}
-		s.lfd = lfd
+		s.lfd, s.lfdUsers = lfd, 1
 		if ctl >= 0 {
 			s.k.SetExecShadow(newShadowConn(ctl, s.opt.Log)) // execshadow.go
 		}
@@ -120,7 +116,7 @@ func Run(opt Options) (Result, error) {
 	waitErr := st.cmd.Wait()
 	loopErr := <-done
 	stop()
-	unix.Close(st.lfd)
+	s.dropLFD()
 	s.close()
 	res := Result{State: st.cmd.ProcessState}
 	if st.cmd.ProcessState != nil {
@@ -171,45 +167,54 @@ func exitCode(ps *os.ProcessState) int {
 	return ps.ExitCode()
 }
 
-// task is what the supervisor knows of one target thread.
-type task struct {
-	tid  int
-	proc *emul.Process
-	mem  procMem
-}
-
+// server is the unotify transport: one goroutine on a locked OS thread
+// receives each notification and serves it (loop, serve), and is the
+// emul.Target that answers it; a redirected call's goroutine
+// (runRedirect) answers its own notification.
 type server struct {
-	opt    Options
-	k      *emul.Kernel
-	lfd    int
-	tids   map[int]*task
-	pidfds map[int]int // tgid -> pidfd, to notice exits
-	notif  seccompNotif
-	resp   seccompNotifResp
-	// answered is when the last answer ioctl started.
+	procs
+	lfd   int
+	notif seccompNotif
+	resp  seccompNotifResp
+	// answered is when the current call's answer ioctl started.
 	answered time.Time
-	// ph holds fsshim's reference to every placeholder (the kernel's
-	// answer to "is this fd emulated").
-	ph *placeholders
-	// late, if set, answers deferred calls instead of the listener (the
-	// ptrace transport).
-	late func(emul.Completion)
+	// t0 and hd are the current call's start and handler time, for a
+	// redirected call's statistics.
+	t0 time.Time
+	hd time.Duration
 	// ops are the blocking FIFO opens running for targets (redirect.go).
 	ops hostOps
+	// lfdUsers counts the users of lfd: the receiving loop until it ends
+	// and each redirected call's goroutine until it has answered; the
+	// last one closes it, so a goroutine that outlives the loop (a host
+	// call that returned late) never answers on a closed fd number that
+	// fsshim may have reused.
+	lfdMu    sync.Mutex
+	lfdUsers int
+}
+
+func (s *server) holdLFD() {
+	s.lfdMu.Lock()
+	s.lfdUsers++
+	s.lfdMu.Unlock()
+}
+
+func (s *server) dropLFD() {
+	s.lfdMu.Lock()
+	defer s.lfdMu.Unlock()
+	if s.lfdUsers--; s.lfdUsers == 0 {
+		unix.Close(s.lfd)
+	}
 }
 
 func newServer(opt Options) *server {
-	s := &server{opt: opt, k: opt.Kernel, tids: map[int]*task{}, pidfds: map[int]int{}, ph: newPlaceholders()}
-	s.k.Oracle = s.ph
-	return s
-}
-
-// close drops what the server holds once every target is gone.
-func (s *server) close() {
-	for _, fd := range s.pidfds {
-		unix.Close(fd)
+	s := &server{procs: newProcs(opt)}
+	s.k.Data = dataFDs{pidfd: s.pidfd}
+	s.exited = func(tgid int) {
+		s.ops.cancelFor(tgid)
+		s.k.AnswerWaiters(s)
 	}
-	s.ph.closeAll()
+	return s
 }
 
 // loop receives and answers notifications until every target is gone.
@@ -230,6 +235,10 @@ func (s *server) loop() error {
 				// The target died before its call was received, or
 				// every target is gone: poll tells which.
 				if s.hungUp() {
+					// Forget the processes not reaped yet, so
+					// the FIFO opens still blocked for them
+					// end (and with them their goroutines).
+					s.reap()
 					return nil
 				}
 				continue
@@ -295,85 +304,57 @@ func (s *server) serve() {
 		h0 = time.Now()
 	}
 	r := s.k.Handle(&c)
-	var hd time.Duration
 	if timed {
-		hd = time.Since(h0) - t.mem.spent
+		s.hd = time.Since(h0) - t.mem.spent
 		t.mem.spent = 0
+		s.t0 = t0
 	}
-	if r.Action == emul.Redirect {
-		s.redirect(t, &c, r, t0, hd) // answered by a goroutine (redirect.go)
-		return
-	}
-	outcome := s.answer(t, n.ID, r)
-	if r.Action == emul.Defer {
-		return // answered later, when a lock is released
-	}
-	// A release may have let deferred calls through.
-	for _, d := range s.k.TakeCompletions() {
-		s.answerLate(d)
-	}
-	if timed {
+	rep := s.k.Complete(s, &c, &r)
+	if timed && rep.Outcome != emul.Pending {
 		// The service ends when the answer ioctl starts: with
 		// synchronous wake-ups that ioctl hands the CPU to the target
 		// and returns only when the target next blocks, so its
 		// duration is the target's time, not fsshim's.
-		s.opt.Stats.record(c.Nr, outcome, hd, s.answered.Sub(t0))
+		s.opt.Stats.record(c.Nr, rep.Outcome, s.hd, s.answered.Sub(t0))
 	}
 }
 
-// Outcome classifies how a call was served.
-type Outcome int
+// The answer protocol's primitives (emul.Target) over the listener. Fill
+// is procs'. Only the serving goroutine calls them.
 
-const (
-	Emulated Outcome = iota
-	Continued
-	Failed
-)
-
-func (s *server) answer(t *task, id uint64, r emul.Result) Outcome {
-	switch r.Action {
-	case emul.Continue:
-		if r.Fill != nil {
-			if err := s.fill(t, r); err != nil {
-				s.opt.Log("mapping an emulated file: " + err.Error())
-				s.sendError(id, unix.ENODEV)
-				return Failed
-			}
-		}
-		s.sendContinue(id)
-		return Continued
-	case emul.InstallFD:
-		return s.install(t, id, r)
-	case emul.InstallHostFD:
-		return s.installHost(id, r)
-	case emul.Defer:
-		return Emulated
-	}
-	if r.Err != 0 {
-		s.sendError(id, r.Err)
-		return Failed
-	}
-	s.resp = seccompNotifResp{ID: id, Val: r.Val}
-	s.send()
-	return Emulated
+// Answer implements emul.Target: SEND with the value or the errno.
+func (s *server) Answer(c *emul.Call, val int64, errno syscall.Errno) {
+	s.resp = respOf(c.ID, val, errno)
+	s.send(true)
 }
 
-// answerLate sends the answer of a call that had to wait.
-func (s *server) answerLate(d emul.Completion) {
-	if s.late != nil {
-		s.late(d)
-		return
-	}
-	if d.Result.Err != 0 {
-		s.sendError(d.ID, d.Result.Err)
-		return
-	}
-	s.resp = seccompNotifResp{ID: d.ID, Val: d.Result.Val}
-	s.send()
+// Late implements emul.Target: the same for a call that waited.
+func (s *server) Late(id uint64, val int64, errno syscall.Errno) {
+	s.resp = respOf(id, val, errno)
+	s.send(false)
 }
 
-func (s *server) send() {
-	if s.opt.Stats != nil {
+// Continue implements emul.Target: SEND with FLAG_CONTINUE.
+func (s *server) Continue(c *emul.Call) (int64, syscall.Errno) {
+	s.sendContinue(c.ID)
+	return 0, 0
+}
+
+// Defer implements emul.Target: the notification simply stays
+// unanswered until Late.
+func (s *server) Defer(c *emul.Call) {}
+
+func respOf(id uint64, val int64, errno syscall.Errno) seccompNotifResp {
+	if errno != 0 {
+		return seccompNotifResp{ID: id, Error: -int32(errno)}
+	}
+	return seccompNotifResp{ID: id, Val: val}
+}
+
+// send sends s.resp; mark says it answers the current call, whose service
+// time ends now.
+func (s *server) send(mark bool) {
+	if mark && s.opt.Stats != nil {
 		s.answered = time.Now()
 	}
 	// ENOENT: the target died or took a signal and the call is gone;
@@ -387,31 +368,24 @@ func (s *server) send() {
 
 func (s *server) sendContinue(id uint64) {
 	s.resp = seccompNotifResp{ID: id, Flags: unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE}
-	s.send()
+	s.send(true)
 }
 
-func (s *server) sendError(id uint64, e syscall.Errno) {
-	s.resp = seccompNotifResp{ID: id, Error: -int32(e)}
-	s.send()
-}
-
-// install gives the target a placeholder fd for r.File: a memfd named after
-// the description, added with ADDFD and FLAG_SEND so the syscall returns
-// the new number in the same step.
-func (s *server) install(t *task, id uint64, r emul.Result) Outcome {
-	mfd, err := unix.MemfdCreate(placeholderPrefix+strconv.FormatUint(r.File.ID(), 10), unix.MFD_CLOEXEC)
+// InstallFD implements emul.Target: the placeholder is a memfd named
+// after the description, added with ADDFD and FLAG_SEND so the syscall
+// returns the new number in the same step.
+func (s *server) InstallFD(c *emul.Call, f *emul.File, fdFlags, setFD int) (int, syscall.Errno, emul.Progress) {
+	mfd, err := placeholderFD(f)
 	if err != nil {
-		s.k.Abandon(r.File)
 		s.opt.Log("memfd_create: " + err.Error())
-		s.sendError(id, unix.ENFILE)
-		return Failed
+		return -1, unix.ENFILE, emul.Did
 	}
-	a := seccompNotifAddfd{ID: id, Flags: unix.SECCOMP_ADDFD_FLAG_SEND, Srcfd: uint32(mfd)}
-	if r.SetFD >= 0 {
+	a := seccompNotifAddfd{ID: c.ID, Flags: unix.SECCOMP_ADDFD_FLAG_SEND, Srcfd: uint32(mfd)}
+	if setFD >= 0 {
 		a.Flags |= unix.SECCOMP_ADDFD_FLAG_SETFD
-		a.Newfd = uint32(r.SetFD)
+		a.Newfd = uint32(setFD)
 	}
-	if r.FDFlags&unix.O_CLOEXEC != 0 {
+	if fdFlags&unix.O_CLOEXEC != 0 {
 		a.NewfdFlags = unix.O_CLOEXEC
 	}
 	if s.opt.Stats != nil {
@@ -420,204 +394,35 @@ func (s *server) install(t *task, id uint64, r emul.Result) Outcome {
 	fd, e := notifAddfd(s.lfd, &a)
 	if e != 0 {
 		unix.Close(mfd)
-		s.k.Abandon(r.File)
 		if e == unix.ENOENT {
-			return Failed // the call was cancelled (target died)
+			return -1, e, emul.Sent // the call was cancelled (target died)
 		}
-		s.sendError(id, e) // EMFILE and friends
-		return Failed
+		return -1, e, emul.Did // EMFILE and friends are the call's answer
 	}
-	s.ph.add(r.File.ID(), mfd)
-	s.k.Installed(t.proc, fd, r.File)
-	s.k.Release(r.File)
-	return Emulated
+	s.ph.add(f.ID(), mfd)
+	return fd, 0, emul.Sent
 }
 
-// installHost gives the target the host file of an InstallHostFD answer
-// (an overlay's lower file opened for reading) with ADDFD and FLAG_SEND, so
-// the syscall returns the new number in the same step; the target's fd
-// shares the open file description, and fsshim's copy is closed.
-func (s *server) installHost(id uint64, r emul.Result) Outcome {
-	defer r.Host.Close()
-	a := seccompNotifAddfd{ID: id, Flags: unix.SECCOMP_ADDFD_FLAG_SEND, Srcfd: uint32(r.Host.Fd())}
-	if r.FDFlags&unix.O_CLOEXEC != 0 {
+// InstallHostFD implements emul.Target: the host file (an overlay's lower
+// file opened for reading) goes in with ADDFD and FLAG_SEND, so the
+// syscall returns the new number in the same step; the target's fd shares
+// the open file description (Complete closes fsshim's copy).
+func (s *server) InstallHostFD(c *emul.Call, host emul.LowerFile, fdFlags int) (int, syscall.Errno, emul.Progress) {
+	a := seccompNotifAddfd{ID: c.ID, Flags: unix.SECCOMP_ADDFD_FLAG_SEND, Srcfd: uint32(host.Fd())}
+	if fdFlags&unix.O_CLOEXEC != 0 {
 		a.NewfdFlags = unix.O_CLOEXEC
 	}
 	if s.opt.Stats != nil {
 		s.answered = time.Now()
 	}
-	if _, e := notifAddfd(s.lfd, &a); e != 0 {
-		if e != unix.ENOENT { // ENOENT: the call was cancelled (target died)
-			s.sendError(id, e)
-		}
-		return Failed
+	fd, e := notifAddfd(s.lfd, &a)
+	switch e {
+	case 0:
+		return fd, 0, emul.Sent
+	case unix.ENOENT:
+		return -1, e, emul.Sent // the call was cancelled (target died)
 	}
-	return Emulated
+	return -1, e, emul.Did
 }
 
-// fill copies an emulated file's data into its placeholder in the target,
-// so that the kernel maps the right bytes.
-func (s *server) fill(t *task, r emul.Result) error {
-	pidfd, err := s.pidfd(t.proc.Tgid)
-	if err != nil {
-		return err
-	}
-	fd, err := pidfdGetfd(pidfd, r.FillFD)
-	if err != nil {
-		return fmt.Errorf("pidfd_getfd: %w", err)
-	}
-	defer unix.Close(fd)
-	size := s.k.Size(r.Fill)
-	if err := unix.Ftruncate(fd, size); err != nil {
-		return err
-	}
-	buf := make([]byte, 1<<20)
-	for off := int64(0); off < size; {
-		n, err := s.k.ReadFile(r.Fill, buf, off)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			break
-		}
-		if _, err := unix.Pwrite(fd, buf[:n], off); err != nil {
-			return err
-		}
-		off += int64(n)
-	}
-	return nil
-}
-
-func (s *server) pidfd(tgid int) (int, error) {
-	if fd, ok := s.pidfds[tgid]; ok {
-		return fd, nil
-	}
-	fd, err := unix.PidfdOpen(tgid, 0)
-	if err != nil {
-		return -1, err
-	}
-	s.pidfds[tgid] = fd
-	return fd, nil
-}
-
-// task returns the task for tid, learning new threads and processes from
-// /proc: a new process gets its parent's working directory and its fd
-// table is read from the kernel. The table is read again before a call of
-// a thread whose earlier continued call duplicated a placeholder (that
-// call has run by now), and the credentials after a set*id call or an
-// execve.
-func (s *server) task(tid int) *task {
-	t := s.tids[tid]
-	if t != nil && !t.proc.Dead {
-		s.refresh(t.proc, tid)
-		return t
-	}
-	st, err := readStatus(tid)
-	if err != nil {
-		return nil
-	}
-	p := s.k.LookupProcess(st.Tgid)
-	if p == nil {
-		s.reap()
-		var parent *emul.Process
-		if pt := s.tids[st.PPid]; pt != nil {
-			parent = pt.proc
-		}
-		p = s.k.Process(st.Tgid, parent)
-		p.Creds, p.Umask, p.NSpid = st.creds(), st.Umask, st.NSpid
-		s.pidfd(st.Tgid)
-		if parent != nil {
-			s.checkShared(parent, p)
-		}
-		s.rescan(p)
-	} else {
-		s.refresh(p, tid)
-	}
-	t = &task{tid: tid, proc: p, mem: procMem{pid: tid}}
-	s.tids[tid] = t
-	return t
-}
-
-// refresh brings what emul knows of p up to date before tid's call.
-func (s *server) refresh(p *emul.Process, tid int) {
-	if s.k.BeginCall(p, tid) || p.NeedScan {
-		s.rescan(p)
-	}
-	if p.CredsStale {
-		if st, err := readStatus(p.Tgid); err == nil {
-			p.Umask = st.Umask
-			p.Creds = st.creds()
-		}
-		p.CredsStale = false
-	}
-}
-
-// checkShared marks a new process and its parent when they share one fd
-// table (clone with CLONE_FILES: kcmp(KCMP_FILES)), and gives them one
-// working directory when they share that (CLONE_FS). A process changes
-// either only by its own calls until then, and its first call is where it
-// is learnt, so this is in time.
-func (s *server) checkShared(parent, p *emul.Process) {
-	const kcmpFiles, kcmpFS = 2, 3 // KCMP_FILES, KCMP_FS
-	r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(parent.Tgid), uintptr(p.Tgid), kcmpFiles, 0, 0, 0)
-	if e == 0 && r == 0 || e == unix.ENOSYS || e == unix.EPERM {
-		// Shared, or no way to tell: check every use.
-		parent.SharedFDs, p.SharedFDs = true, true
-	}
-	// One working directory (CLONE_FS): a chdir by either moves both.
-	if r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(parent.Tgid), uintptr(p.Tgid), kcmpFS, 0, 0, 0); e == 0 && r == 0 {
-		s.k.ShareFS(parent, p)
-	}
-}
-
-// rescan reads p's fd table: the fds that hold placeholders, each checked
-// to be fsshim's own (placeholders.verified).
-func (s *server) rescan(p *emul.Process) {
-	fds, err := scanFDs(p.Tgid)
-	if err != nil {
-		return
-	}
-	s.k.SetFDs(p, s.ph.verified(p.Tgid, fds))
-	if st, err := readStatus(p.Tgid); err == nil {
-		p.Umask = st.Umask
-		p.Creds = st.creds()
-		p.CredsStale = false // just read
-	}
-}
-
-// reap forgets processes that have exited (their pidfds are readable), so
-// their descriptions are released and reused pids start afresh.
-func (s *server) reap() {
-	if len(s.pidfds) == 0 {
-		return
-	}
-	pfds := make([]unix.PollFd, 0, len(s.pidfds))
-	tgids := make([]int, 0, len(s.pidfds))
-	for tgid, fd := range s.pidfds {
-		pfds = append(pfds, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN})
-		tgids = append(tgids, tgid)
-	}
-	if n, err := unix.Poll(pfds, 0); err != nil || n == 0 {
-		return
-	}
-	for i, pf := range pfds {
-		if pf.Revents == 0 {
-			continue
-		}
-		tgid := tgids[i]
-		unix.Close(int(pf.Fd))
-		delete(s.pidfds, tgid)
-		if p := s.k.LookupProcess(tgid); p != nil {
-			s.k.Exit(p)
-		}
-		s.ops.cancelFor(tgid)
-		for _, d := range s.k.TakeCompletions() {
-			s.answerLate(d)
-		}
-		for tid, t := range s.tids {
-			if t.proc.Tgid == tgid {
-				delete(s.tids, tid)
-			}
-		}
-	}
-}
+var _ emul.Target = (*server)(nil)

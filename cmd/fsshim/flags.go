@@ -53,6 +53,8 @@ type options struct {
 	saves       []string
 	maxInodes   int64
 	injects     []string
+	data        string // --data, "passthrough" when not given
+	dataSet     bool   // --data was given
 
 	argv  []string // PROGRAM ARGS...
 	usage func()   // prints the help text
@@ -77,6 +79,7 @@ func parseFlags(args []string, stderr io.Writer) (options, int, bool) {
 	fs.StringVar(&o.transport, "transport", "unotify", "how syscalls reach fsshim: unotify (seccomp user notification) or ptrace (SECCOMP_RET_TRACE, fsshim as the tracer)")
 	fs.BoolVar(&o.noSyncWake, "no-sync-wakeup", false, "do not ask the kernel for synchronous wake-ups (for measurements)")
 	fs.BoolVar(&o.noIsolation, "no-isolation", false, "run the program without namespaces of its own: the host directories behind mounts are then guarded by fsshim's path checks alone (see README, Threat model)")
+	fs.StringVar(&o.data, "data", "", "where file data is served, `MODE`: passthrough (the default under unotify: the program's fd is onto the file's data in kernel memory, the data calls are not intercepted) or forward (every file call goes to fsshim; the mode of ptrace)")
 	fs.BoolVar(&o.pin, "pin", false, "with --transport ptrace: run the program and fsshim's tracing thread on one CPU, so that no ptrace stop waits for a cross-CPU wake-up (the program sees one CPU)")
 	o.usage = func() {
 		fmt.Fprint(stderr, usageHead)
@@ -93,5 +96,9 @@ func parseFlags(args []string, stderr io.Writer) (options, int, bool) {
 		return o, exitError, false
 	}
 	o.argv = fs.Args()
+	o.dataSet = o.data != ""
+	if !o.dataSet {
+		o.data = "passthrough"
+	}
 	return o, 0, true
 }

@@ -63,17 +63,24 @@ func run(args []string, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, code, err)
 	}
-	filter, err := policy.Program(s.transport)
+	data, err := planData(s, stderr) // data.go
+	if err != nil {
+		return fail(stderr, exitError, err)
+	}
+	defer data.close()
+	filter, err := policy.ProgramFor(s.transport, data.mode, data.extra...)
 	if err != nil {
 		return fail(stderr, exitError, fmt.Errorf("building the seccomp filter: %v", err))
 	}
-	ems, closeLowers, err := buildMounts(s) // mounts.go
+	ems, closeLowers, err := buildMounts(s, data) // mounts.go
 	if err != nil {
 		return fail(stderr, exitError, err)
 	}
 	defer closeLowers()
 	k, inject := newKernel(s, ems, stderr)
 	defer k.Cleanup()
+	k.Passthrough = data.mode == policy.Passthrough
+	defer giveBackMemory(ems)()
 	stats, err := newStats(s, filter)
 	if err != nil {
 		return fail(stderr, exitError, fmt.Errorf("--stats: measuring the world switch: %v", err))
@@ -94,7 +101,11 @@ func run(args []string, stderr io.Writer) int {
 		Log:          func(m string) { fmt.Fprintln(stderr, "fsshim:", m) },
 	}, stderr)
 	code = writeSaves(s.saves, k, ems, code, stderr) // save.go
-	return writeStats(s, stats, wall, inject, code, stderr)
+	code = writeStats(s, stats, wall, inject, code, stderr)
+	if stats != nil && s.stats {
+		data.writeUnrouted(stderr)
+	}
+	return code
 }
 
 // fail reports err as fsshim's own failure and returns code.
@@ -106,7 +117,7 @@ func fail(stderr io.Writer, code int, err error) int {
 // dumpPolicy is --dump-policy: the mount table, the routed syscalls and
 // the filter on stdout.
 func dumpPolicy(s *setup, stderr io.Writer) int {
-	text, err := policy.Dump(s.table, s.transport)
+	text, err := policy.DumpFor(s.table, s.transport, dumpData(s.data, s.transport))
 	if err != nil {
 		return fail(stderr, exitError, err)
 	}

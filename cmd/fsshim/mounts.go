@@ -24,7 +24,7 @@ import (
 // directory, a preloaded one filled from its source, an empty one with
 // the owner and mode of the directory it hides. The returned func closes
 // the overlays' host directories; on an error they are closed already.
-func buildMounts(s *setup) ([]*emul.Mount, func(), error) {
+func buildMounts(s *setup, data dataPlan) ([]*emul.Mount, func(), error) {
 	var ems []*emul.Mount
 	var lowers []*lowerfs.Dir
 	closeLowers := func() {
@@ -32,9 +32,9 @@ func buildMounts(s *setup) ([]*emul.Mount, func(), error) {
 			lowers[i].Close()
 		}
 	}
-	for _, m := range s.table.Mounts() {
-		rfs := ramfs.New(ramfs.Options{Capacity: s.capacity, MaxInodes: s.maxInodes})
-		em := &emul.Mount{Path: m.Path, FS: rfs}
+	for i, m := range s.table.Mounts() {
+		rfs := ramfs.New(ramfs.Options{Capacity: s.capacity, MaxInodes: s.maxInodes, Store: data.store(i)})
+		em := &emul.Mount{Path: m.Path, FS: rfs, DataDev: data.dev(i), Placeholders: data.placeholders(i)}
 		switch {
 		case s.overlays[m.Path]:
 			lower, err := lowerfs.Open(m.Path)

@@ -122,6 +122,9 @@ type S struct {
 	work     string
 	uid, gid uint32
 	failed   int
+	// masks are further (text, stand-in) pairs q replaces: numbers that
+	// differ from run to run, such as a thread's id.
+	masks [][2]string
 }
 
 // R is the result of one printed call.
@@ -208,6 +211,9 @@ func (s *S) q(p string) string {
 	// and the program's own pid in /proc/PID paths.
 	p = strings.ReplaceAll(p, s.work, "$W")
 	p = strings.ReplaceAll(p, "/proc/"+strconv.Itoa(os.Getpid())+"/", "/proc/$PID/")
+	for _, m := range s.masks {
+		p = strings.ReplaceAll(p, m[0], m[1])
+	}
 	if len(p) > 80 {
 		return fmt.Sprintf("<%d bytes: %q...>", len(p), p[:24])
 	}

@@ -101,6 +101,19 @@ func scenMagicFD(s *S) {
 	s.close(dfd).OK()
 	s.rmdir("d2").OK()
 	s.close(pfd).OK()
+	// The link of a regular file's fd names it, and once it is
+	// unlinked says so; a removed directory's too.
+	ffd := s.open("lf", rdwr|creat, 0o644).OK()
+	s.readlink("/proc/self/fd/"+strconv.Itoa(ffd), 200).OK()
+	s.unlink("lf").OK()
+	s.readlink("/proc/self/fd/"+strconv.Itoa(ffd), 200).OK()
+	s.fstat(ffd)
+	s.close(ffd).OK()
+	s.mkdir("d3", 0o755).OK()
+	dfd = s.open("d3", rdonly|odir, 0).OK()
+	s.rmdir("d3").OK()
+	s.readlink("/proc/self/fd/"+strconv.Itoa(dfd), 200).OK()
+	s.close(dfd).OK()
 }
 
 func scenMagicNoMagiclinks(s *S) {

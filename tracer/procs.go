@@ -1,0 +1,246 @@
+package tracer
+
+import (
+	"fmt"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"fsshim/emul"
+)
+
+// task is what the supervisor knows of one target thread. Only the
+// serving goroutine uses it.
+type task struct {
+	tid  int
+	proc *emul.Process
+	mem  procMem
+}
+
+// procs is what a supervising transport knows of the target's threads and
+// processes, and keeps emul's view of them up to date from /proc and the
+// kernel: which thread belongs to which process, the pidfds that report
+// exits, fsshim's references to the placeholders, and the credentials and
+// fd tables emul reads. Both transports hold one (unotify's server,
+// ptrace's tracer); it is used by their serving goroutine only, except ph,
+// which has its own lock.
+type procs struct {
+	opt    Options
+	k      *emul.Kernel
+	tids   map[int]*task
+	pidfds map[int]int // tgid -> pidfd, to notice exits
+	// ph holds fsshim's reference to every placeholder (the kernel's
+	// answer to "is this fd emulated").
+	ph *placeholders
+	// exited, set by the transport, is told of each process reap found
+	// gone, after emul forgot it (its locks released): the transport
+	// answers the calls that waited for them.
+	exited func(tgid int)
+}
+
+func newProcs(opt Options) procs {
+	ps := procs{opt: opt, k: opt.Kernel, tids: map[int]*task{}, pidfds: map[int]int{}, ph: newPlaceholders()}
+	ps.k.Oracle = ps.ph
+	return ps
+}
+
+// close drops what ps holds once every target is gone.
+func (ps *procs) close() {
+	for _, fd := range ps.pidfds {
+		unix.Close(fd)
+	}
+	ps.ph.closeAll()
+}
+
+// Fill implements emul.Target for both supervising transports: it copies
+// an emulated file's data into its placeholder in the target (taken with
+// pidfd_getfd, which works on tracees too), so that the kernel maps the
+// right bytes.
+func (ps *procs) Fill(c *emul.Call, f *emul.File, fd int) error {
+	err := ps.fill(c.Proc.Tgid, f, fd)
+	if err != nil {
+		ps.opt.Log("mapping an emulated file: " + err.Error())
+	}
+	return err
+}
+
+func (ps *procs) fill(tgid int, f *emul.File, tfd int) error {
+	pidfd, err := ps.pidfd(tgid)
+	if err != nil {
+		return err
+	}
+	fd, err := pidfdGetfd(pidfd, tfd)
+	if err != nil {
+		return fmt.Errorf("pidfd_getfd: %w", err)
+	}
+	defer unix.Close(fd)
+	size := ps.k.Size(f)
+	if err := unix.Ftruncate(fd, size); err == unix.EINVAL || err == unix.EBADF {
+		// An O_PATH placeholder of the passthrough data path (opened
+		// neither for reading nor for writing): its file is reached
+		// anew through the magic link, and made executable, as a
+		// memfd is, for an fexecve of it (emul/exec.go).
+		wfd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(wfd)
+		if err := unix.Fchmod(wfd, 0o755); err != nil {
+			return err
+		}
+		if err := unix.Ftruncate(wfd, size); err != nil {
+			return err
+		}
+		fd = wfd
+	} else if err != nil {
+		return err
+	}
+	buf := make([]byte, 1<<20)
+	for off := int64(0); off < size; {
+		n, err := ps.k.ReadFile(f, buf, off)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+		if _, err := unix.Pwrite(fd, buf[:n], off); err != nil {
+			return err
+		}
+		off += int64(n)
+	}
+	return nil
+}
+
+func (ps *procs) pidfd(tgid int) (int, error) {
+	if fd, ok := ps.pidfds[tgid]; ok {
+		return fd, nil
+	}
+	fd, err := unix.PidfdOpen(tgid, 0)
+	if err != nil {
+		return -1, err
+	}
+	ps.pidfds[tgid] = fd
+	return fd, nil
+}
+
+// task returns the task for tid, learning new threads and processes from
+// /proc: a new process gets its parent's working directory and its fd
+// table is read from the kernel. The table is read again before a call of
+// a thread whose earlier continued call duplicated a placeholder (that
+// call has run by now), and the credentials after a set*id call or an
+// execve.
+func (ps *procs) task(tid int) *task {
+	t := ps.tids[tid]
+	if t != nil && !t.proc.Dead {
+		ps.refresh(t.proc, tid)
+		return t
+	}
+	st, err := readStatus(tid)
+	if err != nil {
+		return nil
+	}
+	p := ps.k.LookupProcess(st.Tgid)
+	if p == nil {
+		ps.reap()
+		var parent *emul.Process
+		if pt := ps.tids[st.PPid]; pt != nil {
+			parent = pt.proc
+		}
+		p = ps.k.Process(st.Tgid, parent)
+		p.Creds, p.Umask, p.NSpid = st.creds(), st.Umask, st.NSpid
+		ps.pidfd(st.Tgid)
+		if parent != nil {
+			ps.checkShared(parent, p)
+		}
+		ps.rescan(p)
+	} else {
+		ps.refresh(p, tid)
+	}
+	t = &task{tid: tid, proc: p, mem: procMem{pid: tid}}
+	ps.tids[tid] = t
+	return t
+}
+
+// refresh brings what emul knows of p up to date before tid's call.
+func (ps *procs) refresh(p *emul.Process, tid int) {
+	if ps.k.BeginCall(p, tid) || p.NeedScan {
+		ps.rescan(p)
+	}
+	if p.CredsStale {
+		if st, err := readStatus(p.Tgid); err == nil {
+			p.Umask = st.Umask
+			p.Creds = st.creds()
+		}
+		p.CredsStale = false
+	}
+}
+
+// checkShared marks a new process and its parent when they share one fd
+// table (clone with CLONE_FILES: kcmp(KCMP_FILES)), and gives them one
+// working directory when they share that (CLONE_FS). A process changes
+// either only by its own calls until then, and its first call is where it
+// is learnt, so this is in time.
+func (ps *procs) checkShared(parent, p *emul.Process) {
+	const kcmpFiles, kcmpFS = 2, 3 // KCMP_FILES, KCMP_FS
+	r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(parent.Tgid), uintptr(p.Tgid), kcmpFiles, 0, 0, 0)
+	if e == 0 && r == 0 || e == unix.ENOSYS || e == unix.EPERM {
+		// Shared, or no way to tell: check every use.
+		parent.SharedFDs, p.SharedFDs = true, true
+	}
+	// One working directory (CLONE_FS): a chdir by either moves both.
+	if r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(parent.Tgid), uintptr(p.Tgid), kcmpFS, 0, 0, 0); e == 0 && r == 0 {
+		ps.k.ShareFS(parent, p)
+	}
+}
+
+// rescan reads p's fd table: the fds that hold placeholders, each checked
+// to be fsshim's own (placeholders.verified).
+func (ps *procs) rescan(p *emul.Process) {
+	fds, err := scanFDs(p.Tgid)
+	if err != nil {
+		return
+	}
+	ps.k.SetFDs(p, ps.ph.verified(p.Tgid, fds))
+	if st, err := readStatus(p.Tgid); err == nil {
+		p.Umask = st.Umask
+		p.Creds = st.creds()
+		p.CredsStale = false // just read
+	}
+}
+
+// reap forgets processes that have exited (their pidfds are readable), so
+// their descriptions are released and reused pids start afresh.
+func (ps *procs) reap() {
+	if len(ps.pidfds) == 0 {
+		return
+	}
+	pfds := make([]unix.PollFd, 0, len(ps.pidfds))
+	tgids := make([]int, 0, len(ps.pidfds))
+	for tgid, fd := range ps.pidfds {
+		pfds = append(pfds, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN})
+		tgids = append(tgids, tgid)
+	}
+	if n, err := unix.Poll(pfds, 0); err != nil || n == 0 {
+		return
+	}
+	for i, pf := range pfds {
+		if pf.Revents == 0 {
+			continue
+		}
+		tgid := tgids[i]
+		unix.Close(int(pf.Fd))
+		delete(ps.pidfds, tgid)
+		if p := ps.k.LookupProcess(tgid); p != nil {
+			ps.k.Exit(p)
+		}
+		if ps.exited != nil {
+			ps.exited(tgid)
+		}
+		for tid, t := range ps.tids {
+			if t.proc.Tgid == tgid {
+				delete(ps.tids, tid)
+			}
+		}
+	}
+}
