@@ -119,8 +119,8 @@ func mountTablePath(p string) (mountTableKind, int, string) {
 }
 
 // mountTableOpenLocked answers an open of one of the mount tables, or
-// reports false to let the caller go on (any other path, a write, a pid
-// that is not one of the program's).
+// reports false to let the caller go on (any other path, an open for
+// writing, a table fsshim cannot read, which the kernel then answers).
 func (k *Kernel) mountTableOpenLocked(p *Process, name string, flags int) (Result, bool) {
 	if len(name) < 6 || name[0] != '/' || (name[1] != 'p' && name[1] != 'e') {
 		return Result{}, false // the common case, cheaply
