@@ -10,7 +10,8 @@ import (
 
 // TestMountTable checks that a program sees each mount as a tmpfs of the
 // size given with --size, the way df, findmnt and stat -f learn it (the
-// mount table files in /proc, and statfs): with the mount path on the
+// mount table files in /proc, and statfs, whose free blocks follow what is
+// written and removed): with the mount path on the
 // host's file system wherever the test's temporary directory is (ext4,
 // say), and with and without isolation (without it the host has no entry
 // for the path at all). No native leg: natively the path is not a mount.
@@ -34,6 +35,11 @@ echo "findmnt: $(findmnt -n -o SOURCE,FSTYPE,OPTIONS -T "$1")"
 for f in /proc/self/mountinfo /proc/mounts /proc/self/mounts /proc/1/mountinfo /proc/$$/mounts /proc/thread-self/mountstats; do
 	echo "$f: $(grep -c fsshim "$f")"
 done
+free0=$(stat -f -c %f .)
+head -c 1048576 /dev/zero > big
+echo "1 MiB takes: $((free0 - $(stat -f -c %f .))) blocks"
+rm big
+echo "removed, back: $(($(stat -f -c %f .) - free0))"
 mkdir -p sub/dir && cd sub/dir && echo "df sub: $(df --output=fstype,target . | tail -n 1)"
 `
 				args := []string{fsshimBin, "--transport", tr, "--size", "10M", "--mount", mnt}
@@ -57,6 +63,8 @@ findmnt: fsshim tmpfs  rw,relatime,size=10240k,mode=755
 /proc/1/mountinfo: 1
 /proc/$$/mounts: 1
 /proc/thread-self/mountstats: 1
+1 MiB takes: 256 blocks
+removed, back: 0
 df sub: tmpfs %[1]s
 `, mnt)
 				got := r.stdout
