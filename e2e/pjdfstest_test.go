@@ -158,13 +158,16 @@ func TestPjdfstest(t *testing.T) {
 	script := func(w string) []string {
 		return []string{"sh", "-c", fmt.Sprintf("cd %s && prove -r -v -j%d %s", w, pjdJobs, tests)}
 	}
-	const timeout = 20 * time.Minute
+	// Each leg takes about three minutes here; one still running well
+	// after that is stuck, and what its processes wait for is shown.
+	const timeout = 12 * time.Minute
 
 	type leg struct {
-		name string
-		res  result
-		err  error
-		took time.Duration
+		name  string
+		res   result
+		err   error
+		took  time.Duration
+		stuck string // the suite's processes shortly before the timeout
 	}
 	legs := []*leg{{name: "native"}}
 	for _, tr := range transports {
@@ -184,11 +187,22 @@ func TestPjdfstest(t *testing.T) {
 			checks = append(checks, check)
 		}
 		wg.Add(1)
+		done := make(chan struct{})
 		go func() {
 			defer wg.Done()
+			defer close(done)
 			start := time.Now()
 			l.res, l.err = execute(proc{args: args, timeout: timeout})
 			l.took = time.Since(start)
+		}()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case <-done:
+			case <-time.After(timeout - time.Minute):
+				l.stuck = suiteProcesses(tests)
+			}
 		}()
 	}
 	wg.Wait()
@@ -199,7 +213,7 @@ func TestPjdfstest(t *testing.T) {
 	counts := map[string]pjdCounts{}
 	for _, l := range legs {
 		if l.err != nil {
-			t.Errorf("%s: %v", l.name, l.err)
+			t.Errorf("%s: %v\nthe suite's processes a minute before:\n%s", l.name, l.err, indent(l.stuck))
 			continue
 		}
 		c := parsePjd(l.res.stdout)
@@ -257,4 +271,61 @@ func lastLines(s string, n int) string {
 		l = l[len(l)-n:]
 	}
 	return strings.Join(l, "\n")
+}
+
+// suiteProcesses describes the processes running a file of the suite in
+// dir and their descendants: pid, parent, command line, what the kernel
+// says each waits in (wchan) and its fds, so that a stuck run shows who
+// waits for whom (a pipe reader that holds the pipe's write end itself,
+// say).
+func suiteProcesses(dir string) string {
+	type procInfo struct{ pid, ppid, cmd string }
+	var all []procInfo
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid := e.Name()
+		if pid[0] < '0' || pid[0] > '9' {
+			continue
+		}
+		cmd, err := os.ReadFile("/proc/" + pid + "/cmdline")
+		stat, err2 := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil || err2 != nil {
+			continue
+		}
+		ppid := ""
+		if _, rest, ok := strings.Cut(string(stat), ") "); ok {
+			if f := strings.Fields(rest); len(f) > 1 {
+				ppid = f[1]
+			}
+		}
+		all = append(all, procInfo{pid, ppid, strings.ReplaceAll(strings.TrimRight(string(cmd), "\x00"), "\x00", " ")})
+	}
+	in := map[string]bool{}
+	for changed := true; changed; {
+		changed = false
+		for _, p := range all {
+			if !in[p.pid] && (strings.Contains(p.cmd, dir+"/") || in[p.ppid]) {
+				in[p.pid], changed = true, true
+			}
+		}
+	}
+	var b strings.Builder
+	for _, p := range all {
+		if !in[p.pid] {
+			continue
+		}
+		wchan, _ := os.ReadFile("/proc/" + p.pid + "/wchan")
+		fmt.Fprintf(&b, "pid %s ppid %s wchan %s: %s\n", p.pid, p.ppid, wchan, p.cmd)
+		fds, _ := os.ReadDir("/proc/" + p.pid + "/fd")
+		for _, fd := range fds {
+			f := "/proc/" + p.pid + "/fd/" + fd.Name()
+			target, _ := os.Readlink(f)
+			mode := ""
+			if st, err := os.Lstat(f); err == nil {
+				mode = st.Mode().Perm().String()
+			}
+			fmt.Fprintf(&b, "\tfd %s %s %s\n", fd.Name(), mode, target)
+		}
+	}
+	return b.String()
 }
