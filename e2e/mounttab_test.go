@@ -42,7 +42,7 @@ rm big
 echo "removed, back: $(($(stat -f -c %f .) - free0))"
 mkdir -p sub/dir && cd sub/dir && echo "df sub: $(df --output=fstype,target . | tail -n 1)"
 `
-				args := []string{fsshimBin, "--transport", tr, "--size", "10M", "--mount", mnt}
+				args := append(append([]string{fsshimBin}, transportFlags(tr)...), "--size", "10M", "--mount", mnt)
 				if !iso {
 					args = append(args, "--no-isolation")
 				}
