@@ -106,6 +106,9 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 		return fail(e)
 	}
 	p := c.Proc
+	if r, ok := k.mountTableOpenLocked(p, name, flags); ok {
+		return r // mounttab.go
+	}
 	if flags&oTmpfile == oTmpfile && flags&oAccmode == syscall.O_RDONLY {
 		return fail(syscall.EINVAL)
 	}

@@ -132,14 +132,12 @@ func (k *Kernel) Fchmodat2(c *Call) Result {
 	return k.chmodLocked(c, l, uint32(c.Args[2]))
 }
 
-// chownLocked follows chown_common/notify_change: only root gives files
-// away; an owner may change the group to one of its own; set-user-ID (and
-// set-group-ID with group execute) is cleared on a non-directory.
+// chownLocked follows chown_common/notify_change (the rules are
+// chownRules').
 func (k *Kernel) chownLocked(c *Call, l loc, uid, gid uint32) Result {
 	if e := mustExist(l); e != 0 {
 		return fail(e)
 	}
-	p := c.Proc
 	a := k.attrOf(l.m, l.node())
 	nu, ng := int64(-1), int64(-1)
 	if uid != 0xffffffff {
@@ -148,13 +146,9 @@ func (k *Kernel) chownLocked(c *Call, l loc, uid, gid uint32) Result {
 	if gid != 0xffffffff {
 		ng = int64(gid)
 	}
-	if p.Uid != 0 {
-		if a.Uid != p.Uid || (nu != -1 && uint32(nu) != a.Uid) {
-			return fail(syscall.EPERM)
-		}
-		if ng != -1 && uint32(ng) != a.Gid && !p.inGroup(uint32(ng)) {
-			return fail(syscall.EPERM)
-		}
+	clear, e := chownRules(c.Proc, a, nu, ng)
+	if e != 0 {
+		return fail(e)
 	}
 	if e := k.copyUpLocked(&l, true); e != 0 {
 		return fail(e)
@@ -162,15 +156,8 @@ func (k *Kernel) chownLocked(c *Call, l loc, uid, gid uint32) Result {
 	if err := l.m.FS.Chown(l.ino, nu, ng); err != nil {
 		return errResult(err)
 	}
-	if (nu != -1 || ng != -1) && a.Mode&syscall.S_IFMT != syscall.S_IFDIR {
-		mode := a.Mode & 0o7777
-		nm := mode &^ syscall.S_ISUID
-		if mode&0o010 != 0 {
-			nm &^= syscall.S_ISGID
-		}
-		if nm != mode {
-			return retErr(0, l.m.FS.Chmod(l.ino, nm))
-		}
+	if mode := l.ino.Mode() & 0o7777; mode&clear != 0 {
+		return retErr(0, l.m.FS.Chmod(l.ino, mode&^clear))
 	}
 	return ret(0)
 }

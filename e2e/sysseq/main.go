@@ -58,7 +58,11 @@ func main() {
 		return
 	}
 	if len(os.Args) >= 3 && os.Args[1] == "-child" {
-		// The other end of a FIFO or socket (scen_special.go).
+		// The other end of a FIFO or socket (scen_special.go), or
+		// another user's calls (childModes).
+		if f := childModes[os.Args[2]]; f != nil {
+			os.Exit(f(os.Args[3:]))
+		}
 		os.Exit(runChild(os.Args[2], os.Args[3:]))
 	}
 	if len(os.Args) >= 2 && os.Args[1] == "-exec" {

@@ -138,7 +138,7 @@ func scenStatx(s *S) {
 func (s *S) statfsLine(desc string, sf *unix.Statfs_t, e unix.Errno) R {
 	det := ""
 	if e == 0 {
-		det = fmt.Sprintf("{f_type=%#x namelen=%d}", sf.Type, sf.Namelen)
+		det = fmt.Sprintf("{f_type=%#x bsize=%d frsize=%d namelen=%d}", sf.Type, sf.Bsize, sf.Frsize, sf.Namelen)
 	}
 	return s.ret(0, e, det, "%s", desc)
 }
