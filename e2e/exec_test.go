@@ -187,6 +187,13 @@ k=1; while [ $k -le 40 ]; do mk $k; k=$((k+1)); done
 wait
 `
 	for _, tr := range transports {
+		if tr == "forward" {
+			// Every close routed: a call that dash's SIGCHLD handler
+			// interrupts before fsshim receives it fails EINTR (README,
+			// Limits), which this script, with four children ending all
+			// the time, meets within a few runs.
+			continue
+		}
 		t.Run(tr, func(t *testing.T) {
 			requireTransport(t, tr)
 			w, checkHost := mountDir(t)
