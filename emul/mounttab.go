@@ -399,20 +399,7 @@ func rewriteMounts(in []byte, ms []tableMount) []byte {
 	entry := func(m tableMount) string {
 		return "fsshim " + mountEscape(m.path) + " tmpfs rw,relatime," + m.opts + " 0 0"
 	}
-	var out []string
-	for i, l := range lines {
-		switch j := fate[i]; {
-		case j == -2:
-		case j >= 0:
-			out = append(out, entry(ms[j]))
-		default:
-			out = append(out, l)
-		}
-	}
-	for _, j := range missing {
-		out = append(out, entry(ms[j]))
-	}
-	return joinLines(out)
+	return applyTableEdit(lines, fate, missing, ms, entry)
 }
 
 // rewriteMountstats rewrites /proc/PID/mountstats ("device SOURCE mounted
@@ -429,6 +416,14 @@ func rewriteMountstats(in []byte, ms []tableMount) []byte {
 	entry := func(m tableMount) string {
 		return "device fsshim mounted on " + mountEscape(m.path) + " with fstype tmpfs"
 	}
+	return applyTableEdit(lines, fate, missing, ms, entry)
+}
+
+// applyTableEdit builds a table from lines and tableEdit's verdicts: a
+// line whose fate is -2 is dropped, one that names mount j becomes
+// entry(ms[j]), the others stay; the mounts the table lacked are added at
+// the end.
+func applyTableEdit(lines []string, fate, missing []int, ms []tableMount, entry func(tableMount) string) []byte {
 	var out []string
 	for i, l := range lines {
 		switch j := fate[i]; {

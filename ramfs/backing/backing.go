@@ -141,24 +141,7 @@ func (d *Dir) ReadAt(n uint64, p []byte, off int64, noatime bool) (int, error) {
 		return 0, err
 	}
 	defer unix.Close(fd)
-	total := 0
-	for total < len(p) {
-		k, err := unix.Pread(fd, p[total:], off+int64(total))
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			if total > 0 {
-				break
-			}
-			return 0, err
-		}
-		if k == 0 {
-			break
-		}
-		total += k
-	}
-	return total, nil
+	return full(unix.Pread, fd, p, off)
 }
 
 // WriteAt implements ramfs.Store.
@@ -168,21 +151,7 @@ func (d *Dir) WriteAt(n uint64, p []byte, off int64) (int, error) {
 		return 0, err
 	}
 	defer unix.Close(fd)
-	total := 0
-	for total < len(p) {
-		k, err := unix.Pwrite(fd, p[total:], off+int64(total))
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			if total > 0 {
-				break
-			}
-			return 0, err
-		}
-		total += k
-	}
-	return total, nil
+	return full(unix.Pwrite, fd, p, off)
 }
 
 // Truncate implements ramfs.Store.
@@ -306,4 +275,27 @@ func (d *Dir) Placeholder(id uint64, opath bool) (ramfs.DataFile, error) {
 		return nil, err
 	}
 	return os.NewFile(uintptr(fd), nm), nil
+}
+
+// full runs pread or pwrite until p is done, EOF (a read of 0) or an
+// error; an error after some bytes ends with the count so far.
+func full(op func(int, []byte, int64) (int, error), fd int, p []byte, off int64) (int, error) {
+	total := 0
+	for total < len(p) {
+		k, err := op(fd, p[total:], off+int64(total))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			if total > 0 {
+				break
+			}
+			return 0, err
+		}
+		if k == 0 {
+			break
+		}
+		total += k
+	}
+	return total, nil
 }
