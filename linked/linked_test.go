@@ -91,30 +91,3 @@ func TestLinkedHostPassThrough(t *testing.T) {
 		t.Errorf("host file = %q, %v", b, err)
 	}
 }
-
-func BenchmarkLinkedPread512(b *testing.B) {
-	b.ReportAllocs()
-	l := newLinked(b)
-	fd, _ := l.Open("/lk/f", unix.O_CREAT|unix.O_RDWR, 0o644)
-	l.Write(fd, make([]byte, 4096))
-	buf := make([]byte, 512)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		l.Pread(fd, buf, 0)
-	}
-}
-
-func BenchmarkNativePread512(b *testing.B) {
-	f, err := os.CreateTemp("/dev/shm", "bench")
-	if err != nil {
-		b.Skip(err)
-	}
-	defer os.Remove(f.Name())
-	f.Write(make([]byte, 4096))
-	buf := make([]byte, 512)
-	fd := int(f.Fd())
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		unix.Pread(fd, buf, 0)
-	}
-}
