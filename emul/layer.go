@@ -32,8 +32,9 @@ type layer interface {
 	// attr returns n's attributes as the permission checks see them.
 	attr(n node) ramfs.Attr
 	// stat returns what stat(2) reports for n: its attributes and the
-	// device it is on, given the mount's own device maj:min.
-	stat(n node, maj, min uint32) (ramfs.Attr, uint32, uint32)
+	// device it is on, given the mount's own device maj:min. cmtime says
+	// the caller asked for mtime or ctime (ramfs.FS.Stat).
+	stat(n node, maj, min uint32, cmtime bool) (ramfs.Attr, uint32, uint32)
 	// readDir lists open directory f from position f.off on (for
 	// getdents), calling fn with each entry and the position after it
 	// until fn returns false.
@@ -105,12 +106,12 @@ func (n node) same(b node) bool {
 func (k *Kernel) attrOf(m *Mount, n node) ramfs.Attr { return m.layer.attr(n) }
 
 // statOfLocked returns what stat reports for n: its attributes and the
-// device it is on.
+// device it is on. cmtime says the caller asked for mtime or ctime.
 //
 // Preconditions: k.mu is held.
-func (k *Kernel) statOfLocked(m *Mount, n node) (ramfs.Attr, uint32, uint32) {
+func (k *Kernel) statOfLocked(m *Mount, n node, cmtime bool) (ramfs.Attr, uint32, uint32) {
 	maj, min := k.devOf(m)
-	return m.layer.stat(n, maj, min)
+	return m.layer.stat(n, maj, min, cmtime)
 }
 
 // ramLayer is a plain ramfs mount: every entry is a ramfs inode. Its
@@ -132,8 +133,8 @@ func (r ramLayer) readlink(n node) (string, error) { return r.fs.Readlink(n.ino)
 
 func (r ramLayer) attr(n node) ramfs.Attr { return r.fs.GetattrOwner(n.ino) } // no size or times: no Store call
 
-func (r ramLayer) stat(n node, maj, min uint32) (ramfs.Attr, uint32, uint32) {
-	return r.fs.Getattr(n.ino), maj, min
+func (r ramLayer) stat(n node, maj, min uint32, cmtime bool) (ramfs.Attr, uint32, uint32) {
+	return r.fs.Stat(n.ino, cmtime), maj, min
 }
 
 func (r ramLayer) readDir(f *File, noatime bool, fn func(string, uint64, uint8, int64) bool) error {

@@ -340,9 +340,9 @@ func (ov *overlay) attr(n node) ramfs.Attr {
 // stat is ovl_getattr: an upper inode copied up from the lower layer keeps
 // the lower identity; a lower non-directory is on its host device; a
 // directory counts its merged view.
-func (ov *overlay) stat(n node, maj, min uint32) (a ramfs.Attr, _, _ uint32) {
+func (ov *overlay) stat(n node, maj, min uint32, cmtime bool) (a ramfs.Attr, _, _ uint32) {
 	if n.ino != nil {
-		a = ov.fs.Getattr(n.ino)
+		a = ov.fs.Stat(n.ino, cmtime)
 		if o, ok := ov.origin[a.Ino]; ok {
 			a.Ino = o.ino
 			if o.host {

@@ -65,7 +65,7 @@ func (k *Kernel) statTo(c *Call, l loc, addr uint64) Result {
 		return fail(e)
 	}
 	var b [sizeofStat]byte
-	a, maj, mnr := k.statOfLocked(l.m, l.node())
+	a, maj, mnr := k.statOfLocked(l.m, l.node(), true)
 	k.encodeStat(b[:], maj, mnr, a)
 	return retE(0, writeFull(c.Mem, b[:], addr))
 }
@@ -128,7 +128,8 @@ func (k *Kernel) Statx(c *Call) Result {
 		return fail(e)
 	}
 	var b [sizeofStatx]byte
-	a, maj, mnr := k.statOfLocked(l.m, l.node())
+	want := uint32(c.Args[3])
+	a, maj, mnr := k.statOfLocked(l.m, l.node(), want&(statxMtime|statxCtime) != 0)
 	k.encodeStatx(b[:], l.m, maj, mnr, a, uint32(c.Args[3]))
 	return retE(0, writeFull(c.Mem, b[:], c.Args[4]))
 }

@@ -222,8 +222,7 @@ func (fs *FS) createLocked(dir *Inode, name string, mode, uid, gid uint32, rdev 
 			mode |= sISGID
 		}
 	}
-	now := fs.nowLocked()
-	n := fs.newInodeLocked(mode, uid, gid, rdev, now)
+	n := fs.newInodeLocked(mode, uid, gid, rdev, fs.clk.coarse())
 	if err := fs.bornBackedLocked(n); err != nil {
 		fs.reserveLocked(-cost, -1)
 		return nil, err
@@ -233,7 +232,7 @@ func (fs *FS) createLocked(dir *Inode, name string, mode, uid, gid uint32, rdev 
 		dir.nlink++
 	}
 	dir.dir.add(name, n)
-	fs.modifiedLocked(dir, now)
+	fs.modifiedLocked(dir)
 	return n, nil
 }
 
@@ -269,7 +268,7 @@ func (fs *FS) Tmpfile(dir *Inode, mode uint32, uid, gid uint32) (*Inode, error) 
 	if dir.mode.Load()&sISGID != 0 {
 		gid = dir.gid
 	}
-	n := fs.newInodeLocked(sIFREG|mode&permMask, uid, gid, 0, fs.nowLocked())
+	n := fs.newInodeLocked(sIFREG|mode&permMask, uid, gid, 0, fs.clk.coarse())
 	if err := fs.bornBackedLocked(n); err != nil {
 		fs.reserveLocked(-inodeCost, -1)
 		return nil, err
@@ -347,12 +346,11 @@ func (fs *FS) Link(dir *Inode, name string, target *Inode) error {
 	if err := fs.reserveLocked(direntBytes(name), 0); err != nil {
 		return err
 	}
-	now := fs.nowLocked()
 	dir.dir.add(name, target)
 	target.nlink++
 	target.linkable = false
-	fs.ctimeLocked(target, now)
-	fs.modifiedLocked(dir, now)
+	fs.ctimeLocked(target)
+	fs.modifiedLocked(dir)
 	return nil
 }
 
@@ -393,15 +391,14 @@ func (fs *FS) Unlink(dir *Inode, name string) error {
 	if n.isDir() {
 		return syscall.EISDIR
 	}
-	now := fs.nowLocked()
 	fs.removeEntryLocked(dir, de)
 	n.nlink--
-	fs.modifiedLocked(dir, now)
+	fs.modifiedLocked(dir)
 	fs.maybeFreeLocked(n)
 	if !n.freed {
 		// Still linked or open: its ctime shows the unlink (a freed
 		// file's backing file is gone).
-		fs.ctimeLocked(n, now)
+		fs.ctimeLocked(n)
 	}
 	return nil
 }
@@ -433,12 +430,11 @@ func (fs *FS) Rmdir(dir *Inode, name string) error {
 	if len(n.dir.byName) > 0 {
 		return syscall.ENOTEMPTY
 	}
-	now := fs.nowLocked()
 	fs.removeEntryLocked(dir, de)
 	fs.killDirLocked(n)
 	dir.nlink--
-	fs.ctimeLocked(n, now)
-	fs.modifiedLocked(dir, now)
+	fs.ctimeLocked(n)
+	fs.modifiedLocked(dir)
 	fs.maybeFreeLocked(n)
 	return nil
 }

@@ -367,7 +367,7 @@ func (fs *FS) Append(n *Inode, p []byte) (off int64, k int, err error) {
 // Preconditions: fs.mu is locked; n is regular; len(p) > 0; off+len(p)
 // does not overflow.
 func (fs *FS) writeLocked(n *Inode, p []byte, off int64) (int, error) {
-	fs.modifiedLocked(n, fs.nowLocked())
+	fs.modifiedLocked(n)
 	t := &n.file
 	done := 0
 	for done < len(p) {
@@ -418,7 +418,7 @@ func (fs *FS) WriteFault(n *Inode, off int64) error {
 	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	fs.modifiedLocked(n, fs.nowLocked())
+	fs.modifiedLocked(n)
 	t := &n.file
 	idx := off >> pageShift
 	l, s := t.leaf(idx)
@@ -469,7 +469,7 @@ func (fs *FS) Truncate(n *Inode, size int64) error {
 		fs.usedBytes -= t.punch(first, noPage) * pageSize
 	}
 	t.size = size
-	fs.modifiedLocked(n, fs.nowLocked())
+	fs.modifiedLocked(n)
 	fs.maybeFreeLocked(n)
 	return nil
 }
@@ -552,7 +552,7 @@ func (fs *FS) Allocate(n *Inode, mode uint32, off, length int64) error {
 			t.size = end
 		}
 	}
-	fs.modifiedLocked(n, fs.nowLocked())
+	fs.modifiedLocked(n)
 	fs.maybeFreeLocked(n)
 	return nil
 }

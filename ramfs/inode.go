@@ -63,6 +63,11 @@ type Inode struct {
 	rdev uint64
 	// +checklocks:fs.mu
 	atime, mtime, ctime, btime time.Time
+	// ctimeSeen is set when a stat has seen ctime since it last changed
+	// (I_CTIME_QUERIED): the next change takes a fine-grained time if
+	// the coarse one would not differ (clock.go).
+	// +checklocks:fs.mu
+	ctimeSeen bool
 
 	// dir is set for directories only.
 	dir *dirData
@@ -145,6 +150,19 @@ func (fs *FS) Getattr(n *Inode) Attr {
 	return n.attrLocked()
 }
 
+// Stat is Getattr for stat(2) and statx(2). With cmtime (the caller asked
+// for mtime or ctime, as stat(2) always does) it notes that ctime was seen
+// (fill_mg_cmtime sets I_CTIME_QUERIED), so that n's next change takes a
+// time this stat can tell apart from the ctime it saw (clock.go).
+func (fs *FS) Stat(n *Inode, cmtime bool) Attr {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if cmtime {
+		n.ctimeSeen = true
+	}
+	return n.attrLocked()
+}
+
 // GetattrOwner is Getattr for permission checks: type, mode, owner, group
 // and link count are right; a file in a Store does not have its backing
 // file asked for size, blocks and times (which are left as ramfs has
@@ -189,7 +207,7 @@ func (fs *FS) Chmod(n *Inode, mode uint32) error {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	n.mode.Store(n.typ() | mode&permMask)
-	fs.ctimeLocked(n, fs.nowLocked())
+	fs.ctimeLocked(n)
 	return nil
 }
 
@@ -218,7 +236,7 @@ func (fs *FS) Chown(n *Inode, uid, gid int64) error {
 		}
 		n.mode.Store(mode)
 	}
-	fs.ctimeLocked(n, fs.nowLocked())
+	fs.ctimeLocked(n)
 	return nil
 }
 
@@ -238,7 +256,7 @@ func (fs *FS) SetTimes(n *Inode, atime, mtime *time.Time) error {
 		}
 		return storeErr(fs.store.SetTimes(n.ino, atime, mtime))
 	}
-	now := fs.nowLocked()
+	now := fs.changeTimeLocked(n)
 	if atime != nil {
 		n.atime = atime.Round(0)
 		if atime.IsZero() {
@@ -270,7 +288,7 @@ func (fs *FS) Touch(n *Inode, atime bool) {
 		fs.accessedLocked(n)
 		return
 	}
-	fs.modifiedLocked(n, fs.nowLocked())
+	fs.modifiedLocked(n)
 }
 
 // accessedLocked updates atime by Linux's relatime rule
@@ -279,19 +297,19 @@ func (fs *FS) Touch(n *Inode, atime bool) {
 //
 // Preconditions: fs.mu is locked.
 func (fs *FS) accessedLocked(n *Inode) {
-	if n.atime.After(n.mtime) && n.atime.After(n.ctime) {
-		now := fs.nowLocked()
-		if now.Sub(n.atime) < 24*time.Hour {
-			return
-		}
-		n.atime = now
+	now := fs.currentLocked(n)
+	if n.atime.After(n.mtime) && n.atime.After(n.ctime) && now.Sub(n.atime) < 24*time.Hour {
 		return
 	}
-	n.atime = fs.nowLocked()
+	n.atime = now
 }
 
+// modifiedLocked sets mtime and ctime for a change of n's content
+// (inode_set_ctime_current, then the mtime to the same).
+//
 // Preconditions: fs.mu is locked.
-func (fs *FS) modifiedLocked(n *Inode, now time.Time) {
+func (fs *FS) modifiedLocked(n *Inode) {
+	now := fs.changeTimeLocked(n)
 	n.mtime = now
 	n.ctime = now
 }

@@ -40,9 +40,11 @@ import (
 
 // Options configures a new FS.
 type Options struct {
-	Capacity  int64            // bytes of file data + metadata allowed; 0 = unlimited (16 TiB)
-	MaxInodes int64            // 0 = unlimited
-	Now       func() time.Time // clock; nil = time.Now
+	Capacity  int64 // bytes of file data + metadata allowed; 0 = unlimited (16 TiB)
+	MaxInodes int64 // 0 = unlimited
+	// Now, if set, is the clock timestamps are taken from, both coarse
+	// and fine-grained (clock.go); nil is the system's wall clock.
+	Now func() time.Time
 
 	// Store, if set, holds the data of regular files (store.go); nil
 	// keeps it in the Go heap.
@@ -114,7 +116,7 @@ type FS struct {
 	mu sync.Mutex
 
 	opt      Options
-	now      func() time.Time
+	clk      clock
 	maxLinks uint32
 	root     *Inode
 
@@ -143,21 +145,18 @@ type FS struct {
 // New returns an empty FS whose root is a directory with mode 0755 owned by
 // uid 0, gid 0.
 func New(opt Options) *FS {
-	fs := &FS{opt: opt, now: opt.Now, maxLinks: opt.MaxLinks, store: opt.Store}
+	fs := &FS{opt: opt, clk: clockOf(opt.Now), maxLinks: opt.MaxLinks, store: opt.Store}
 	if fs.store != nil {
 		fs.byKey = map[uint64]*Inode{}
 		fs.orphans = map[*Inode]bool{}
 		fs.orphanCheck = 64
-	}
-	if fs.now == nil {
-		fs.now = time.Now
 	}
 	if fs.maxLinks == 0 {
 		fs.maxLinks = ^uint32(0)
 	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	root := fs.newInodeLocked(sIFDIR|0o755, 0, 0, 0, fs.nowLocked())
+	root := fs.newInodeLocked(sIFDIR|0o755, 0, 0, 0, fs.clk.coarse())
 	root.dir.parent = root
 	fs.usedBytes += inodeCost
 	fs.usedInodes++
@@ -168,18 +167,10 @@ func New(opt Options) *FS {
 // Root returns the root directory.
 func (fs *FS) Root() *Inode { return fs.root }
 
-// Now returns the FS clock's current time, as used for timestamps (for
-// UTIME_NOW).
+// Now returns the FS clock's coarse time (clock.go), as timestamps take
+// it; it carries no monotonic reading.
 func (fs *FS) Now() time.Time {
-	return fs.now().Round(0)
-}
-
-// nowLocked returns the current time without a monotonic reading, so that
-// stored times compare and print like Linux timestamps.
-//
-// Preconditions: fs.mu is locked.
-func (fs *FS) nowLocked() time.Time {
-	return fs.now().Round(0)
+	return fs.clk.coarse()
 }
 
 // reserveLocked charges bytes and inodes against the limits, or returns

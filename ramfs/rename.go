@@ -2,7 +2,6 @@ package ramfs
 
 import (
 	"syscall"
-	"time"
 )
 
 // Rename flags (renameat2(2)).
@@ -145,9 +144,8 @@ func (fs *FS) Rename(oldDir *Inode, oldName string, newDir *Inode, newName strin
 			return syscall.EMLINK
 		}
 	}
-	now := fs.nowLocked()
 	if exchange {
-		fs.exchangeLocked(oldDir, src, newDir, dst, now)
+		fs.exchangeLocked(oldDir, src, newDir, dst)
 		return nil
 	}
 	if dstIsDir && len(victim.dir.byName) > 0 {
@@ -167,7 +165,7 @@ func (fs *FS) Rename(oldDir *Inode, oldName string, newDir *Inode, newName strin
 		// A replaced entry's position goes to the renamed one.
 		od.remove(src)
 		if whiteout {
-			od.add(oldName, fs.whiteoutLocked(now))
+			od.add(oldName, fs.whiteoutLocked())
 		}
 		if dst != nil {
 			nd.remove(dst)
@@ -178,7 +176,7 @@ func (fs *FS) Rename(oldDir *Inode, oldName string, newDir *Inode, newName strin
 	case dst != nil:
 		dst.inode = s
 		if whiteout {
-			src.inode = fs.whiteoutLocked(now)
+			src.inode = fs.whiteoutLocked()
 		} else {
 			od.remove(src)
 		}
@@ -188,7 +186,7 @@ func (fs *FS) Rename(oldDir *Inode, oldName string, newDir *Inode, newName strin
 		od.byName[newName] = src
 	default:
 		if whiteout {
-			src.inode = fs.whiteoutLocked(now)
+			src.inode = fs.whiteoutLocked()
 		} else {
 			od.remove(src)
 		}
@@ -207,11 +205,11 @@ func (fs *FS) Rename(oldDir *Inode, oldName string, newDir *Inode, newName strin
 		} else {
 			victim.nlink--
 		}
-		fs.ctimeLocked(victim, now)
+		fs.ctimeLocked(victim)
 	}
-	fs.ctimeLocked(s, now)
-	fs.modifiedLocked(oldDir, now)
-	fs.modifiedLocked(newDir, now)
+	fs.ctimeLocked(s)
+	fs.modifiedLocked(oldDir)
+	fs.modifiedLocked(newDir)
 	if victim != nil {
 		fs.maybeFreeLocked(victim)
 	}
@@ -241,15 +239,15 @@ func (fs *FS) reserveRenameLocked(oldName, newName string, replace, whiteout boo
 // behind (shmem_whiteout); its capacity is already reserved.
 //
 // Preconditions: fs.mu is locked.
-func (fs *FS) whiteoutLocked(now time.Time) *Inode {
-	return fs.newInodeLocked(sIFCHR, 0, 0, 0, now)
+func (fs *FS) whiteoutLocked() *Inode {
+	return fs.newInodeLocked(sIFCHR, 0, 0, 0, fs.clk.coarse())
 }
 
 // exchangeLocked swaps the inodes of two entries (simple_rename_exchange).
 // Names, and so capacity, do not change.
 //
 // Preconditions: fs.mu is locked.
-func (fs *FS) exchangeLocked(oldDir *Inode, src *dirent, newDir *Inode, dst *dirent, now time.Time) {
+func (fs *FS) exchangeLocked(oldDir *Inode, src *dirent, newDir *Inode, dst *dirent) {
 	a, b := src.inode, dst.inode
 	src.inode, dst.inode = b, a
 	if oldDir != newDir {
@@ -269,8 +267,8 @@ func (fs *FS) exchangeLocked(oldDir *Inode, src *dirent, newDir *Inode, dst *dir
 			oldDir.nlink++
 		}
 	}
-	fs.ctimeLocked(a, now)
-	fs.ctimeLocked(b, now)
-	fs.modifiedLocked(oldDir, now)
-	fs.modifiedLocked(newDir, now)
+	fs.ctimeLocked(a)
+	fs.ctimeLocked(b)
+	fs.modifiedLocked(oldDir)
+	fs.modifiedLocked(newDir)
 }

@@ -236,8 +236,8 @@ func (fs *FS) OpenData(n *Inode, flags int) (DataFile, error) {
 // backing file is touched too (its ctime is the one Getattr reports).
 //
 // Preconditions: fs.mu is locked.
-func (fs *FS) ctimeLocked(n *Inode, now time.Time) {
-	n.ctime = now
+func (fs *FS) ctimeLocked(n *Inode) {
+	n.ctime = fs.changeTimeLocked(n)
 	if n.hasData {
 		fs.store.Touch(n.ino, n.mode.Load())
 	}

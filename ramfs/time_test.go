@@ -1,6 +1,7 @@
 package ramfs
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -125,5 +126,82 @@ func TestTimesHaveNoMonotonicReading(t *testing.T) {
 	}
 	if n := fsys.Now(); n != n.Round(0) {
 		t.Error("Now carries a monotonic clock reading")
+	}
+}
+
+// testClock is a coarse clock that moves only when told and a fine one
+// that moves by a microsecond on every reading.
+type testClock struct{ coarse, fine int64 }
+
+func (c *testClock) clock() clock {
+	return clock{
+		coarseNs: func() int64 { return c.coarse },
+		fineNs:   func() int64 { c.fine += 1000; return c.fine },
+		floor:    new(atomic.Int64),
+	}
+}
+
+// Changes within one tick share its coarse time, unless a stat saw the
+// ctime in between: then the change takes a fine-grained time
+// (multigrain timestamps), and later coarse times do not fall below it.
+func TestMultigrainTimestamps(t *testing.T) {
+	fsys := New(Options{})
+	base := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC).UnixNano()
+	tc := &testClock{coarse: base, fine: base}
+	fsys.clk = tc.clock()
+	f := mkfile(t, fsys, fsys.Root(), "f")
+	g := mkfile(t, fsys, fsys.Root(), "g")
+	write := func(n *Inode) time.Time {
+		t.Helper()
+		if _, err := fsys.WriteAt(n, []byte("x"), 0); err != nil {
+			t.Fatal(err)
+		}
+		return fsys.Getattr(n).Mtime
+	}
+	created := fsys.Getattr(f).Ctime
+	if m := write(f); !m.Equal(created) {
+		t.Errorf("write in the tick of the create: mtime %v, want the coarse %v", m, created)
+	}
+	// Getattr is no stat: it does not mark ctime seen.
+	if m := write(f); !m.Equal(created) {
+		t.Errorf("second write: mtime %v, want %v", m, created)
+	}
+	seen := fsys.Stat(f, true).Ctime
+	fine := write(f)
+	if !fine.After(seen) {
+		t.Errorf("write after a stat: mtime %v, want after %v", fine, seen)
+	}
+	if c := fsys.Getattr(f).Ctime; !c.Equal(fine) {
+		t.Errorf("ctime %v, want the mtime %v", c, fine)
+	}
+	// Unseen again: the next write takes the coarse time, raised to the
+	// floor the fine-grained one left.
+	if m := write(f); !m.Equal(fine) {
+		t.Errorf("write after the fine-grained one: mtime %v, want the floor %v", m, fine)
+	}
+	if m := write(g); m.Before(fine) {
+		t.Errorf("another file's write: mtime %v, before the floor %v", m, fine)
+	}
+	// A stat that asks for neither mtime nor ctime does not mark it.
+	fsys.Stat(f, false)
+	if m := write(f); !m.Equal(fine) {
+		t.Errorf("write after a stat without cmtime: mtime %v, want %v", m, fine)
+	}
+	// A seen ctime older than the coarse time: the coarse time does.
+	tc.coarse += int64(coarseTick)
+	fsys.Stat(f, true)
+	if m := write(f); m.UnixNano() != tc.coarse {
+		t.Errorf("write in a later tick: mtime %v, want the coarse %v", m, time.Unix(0, tc.coarse))
+	}
+}
+
+func TestCoarseClock(t *testing.T) {
+	a := coarseWall()
+	if a%int64(coarseTick) != 0 {
+		t.Errorf("coarse time %d is not a multiple of the tick", a)
+	}
+	now := time.Now().UnixNano()
+	if d := now - a; d < 0 || d > int64(time.Second) {
+		t.Errorf("coarse time %d is %v from the wall clock %d", a, time.Duration(d), now)
 	}
 }

@@ -105,7 +105,7 @@ func (fs *FS) SetXattr(n *Inode, name string, value []byte, flags int) error {
 	v := make([]byte, len(value))
 	copy(v, value)
 	n.xattrs[name] = v
-	fs.ctimeLocked(n, fs.nowLocked())
+	fs.ctimeLocked(n)
 	// An inode already released gives its attributes back at once.
 	fs.maybeFreeLocked(n)
 	return nil
@@ -126,7 +126,7 @@ func (fs *FS) RemoveXattr(n *Inode, name string) error {
 	}
 	delete(n.xattrs, name)
 	fs.usedBytes -= xattrCost(name, v)
-	fs.ctimeLocked(n, fs.nowLocked())
+	fs.ctimeLocked(n)
 	return nil
 }
 
