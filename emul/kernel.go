@@ -275,7 +275,7 @@ func (k *Kernel) mayReachMount(p string) bool {
 // that calls Handle from several goroutines must hold k.mu for them too.
 type Process struct {
 	Tgid int
-	fds  map[int]*fdEntry
+	fds  map[int]fdEntry
 	// fs is the working directory, shared with the processes that share
 	// it in the kernel (clone with CLONE_FS: ShareFS), as fs_struct is.
 	fs *fsContext
@@ -436,7 +436,7 @@ func (k *Kernel) Process(tgid int, parent *Process) *Process {
 	if p := k.procs[tgid]; p != nil {
 		return p
 	}
-	p := &Process{Tgid: tgid, fds: map[int]*fdEntry{}, Umask: 0o022, fs: &fsContext{users: 1}, sweepAt: 64}
+	p := &Process{Tgid: tgid, fds: map[int]fdEntry{}, Umask: 0o022, fs: &fsContext{users: 1}, sweepAt: 64}
 	if parent != nil {
 		if parent.fs.cwd != nil {
 			p.fs.cwd = parent.fs.cwd
@@ -493,7 +493,7 @@ func (k *Kernel) installLocked(p *Process, fd int, f *File) {
 	}
 	k.dropFDLocked(p, fd)
 	f.refs++
-	p.fds[fd] = &fdEntry{file: f}
+	p.fds[fd] = fdEntry{file: f}
 	if k.Passthrough && len(p.fds) >= p.sweepAt {
 		// Closes are not seen: entries of closed fds pile up (each
 		// holds fsshim's placeholder) until a read of the fd table

@@ -262,9 +262,15 @@ func (k *Kernel) hostResult(c *Call, l loc) Result {
 }
 
 // Close follows close(2). For an emulated fd the description reference is
-// dropped and the kernel closes the placeholder.
+// dropped and the kernel closes the placeholder. When emul's table is the
+// process's fd table (no Oracle: linked), a negative fd, which names
+// nothing in any table, is answered EBADF here as close_fd answers it;
+// a supervised target's kernel answers it.
 func (k *Kernel) Close(c *Call) Result {
 	fd := fdArg(c.Args[0])
+	if fd < 0 && k.Oracle == nil {
+		return fail(syscall.EBADF)
+	}
 	k.dropFDLocked(c.Proc, fd)
 	return cont()
 }
@@ -321,7 +327,7 @@ func (k *Kernel) dupTo(c *Call, oldfd, newfd, flags int, three bool) Result {
 	// kernel ran this one (another thread), the check against the kernel
 	// drops it, and the mark has it learnt again.
 	k.installLocked(p, newfd, f)
-	p.fds[newfd].tentative = true
+	p.fds[newfd] = fdEntry{file: f, tentative: true}
 	p.markUnseen(c.Tid)
 	return cont()
 }

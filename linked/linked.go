@@ -15,6 +15,7 @@ package linked
 import (
 	"errors"
 	"os"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -70,8 +71,6 @@ const FDBase = 1 << 20
 //
 //go:uintptrescapes
 func (l *Linked) Syscall(nr int, a0, a1, a2, a3, a4, a5 uintptr) (int64, syscall.Errno) {
-	c := emul.Call{Tid: l.p.Tgid, Proc: l.p, Nr: nr, Mem: selfMem{},
-		Args: [6]uint64{uint64(a0), uint64(a1), uint64(a2), uint64(a3), uint64(a4), uint64(a5)}}
 	if !emul.Handles(nr) {
 		return host(nr, a0, a1, a2, a3, a4, a5)
 	}
@@ -90,21 +89,33 @@ func (l *Linked) Syscall(nr int, a0, a1, a2, a3, a4, a5 uintptr) (int64, syscall
 	emulated := false
 	switch nr {
 	case unix.SYS_CLOSE, unix.SYS_DUP2, unix.SYS_DUP3, unix.SYS_FCNTL, unix.SYS_CLOSE_RANGE:
-		emulated = l.k.FileOf(l.p, int(int32(a0))) != nil
+		// A negative fd is in no table (emul answers EBADF).
+		emulated = int32(a0) >= 0 && l.k.FileOf(l.p, int(int32(a0))) != nil
 	}
-	r := l.k.Handle(&c)
+	c := calls.Get().(*emul.Call)
+	c.ID, c.Tid, c.Proc, c.Nr, c.Mem = 0, l.p.Tgid, l.p, nr, selfMem{}
+	c.Args = [6]uint64{uint64(a0), uint64(a1), uint64(a2), uint64(a3), uint64(a4), uint64(a5)}
+	r := l.k.Handle(c)
+	var rep emul.Reply
 	if emulated && r.Action == emul.Continue && r.Fill == nil {
 		// close/dup2/dup3/fcntl(F_SETFD...) of an emulated fd: emul has
 		// done its part, and there is no placeholder for the host
 		// kernel to do the rest on.
 		if nr == unix.SYS_DUP2 || nr == unix.SYS_DUP3 {
-			return int64(int32(a1)), 0
+			rep.Val = int64(int32(a1))
 		}
-		return 0, 0
+	} else {
+		rep = l.k.Complete(l, c, &r)
 	}
-	rep := l.k.Complete(l, &c, &r)
+	calls.Put(c)
 	return rep.Val, rep.Err
 }
+
+// calls holds the Calls Syscall hands to emul: a Call goes to the heap
+// (emul's handlers and the Target primitives take its address through
+// function values and interfaces), and Complete is done with it when
+// Syscall returns (a primitive keeps a copy, never the pointer).
+var calls = sync.Pool{New: func() any { return new(emul.Call) }}
 
 // The answer protocol's primitives (emul.Target) for the calling
 // goroutine: an answer is Syscall's return value, so Answer has nothing
