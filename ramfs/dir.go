@@ -1,6 +1,7 @@
 package ramfs
 
 import (
+	"bytes"
 	"sort"
 	"strings"
 	"syscall"
@@ -30,17 +31,20 @@ type dirData struct {
 	gen     uint64 // bumped when order is compacted
 	dead    bool   // removed by rmdir or rename: no lookups or creations
 
-	// NewestFirst only: the live entries by position, and the next
-	// position to give (tmpfs gives them cyclically from 2, never reusing
-	// one before it wraps).
+	// NewestFirst only (newest): the live entries by position, and the
+	// next position to give (tmpfs gives them cyclically from 2, never
+	// reusing one before it wraps).
+	newest  bool
 	byOff   map[int64]*dirent
 	nextOff int64
 }
 
+// newDirData makes an empty directory; its maps are made with its first
+// entry (a directory that never holds one costs no map).
 func newDirData(order DirOrder) *dirData {
-	d := &dirData{byName: make(map[string]*dirent), next: 2}
+	d := &dirData{next: 2}
 	if order == NewestFirst {
-		d.byOff, d.nextOff = make(map[int64]*dirent), 2
+		d.newest, d.nextOff = true, 2
 	}
 	return d
 }
@@ -49,7 +53,7 @@ func newDirData(order DirOrder) *dirData {
 // position.
 func (d *dirData) add(name string, n *Inode) *dirent {
 	off := int64(0)
-	if d.byOff != nil {
+	if d.newest {
 		off = d.nextOff
 		d.nextOff++
 	}
@@ -60,9 +64,15 @@ func (d *dirData) add(name string, n *Inode) *dirent {
 func (d *dirData) addAt(name string, n *Inode, off int64) *dirent {
 	de := &dirent{name: name, inode: n, cookie: d.next, off: off}
 	d.next++
+	if d.byName == nil {
+		d.byName = make(map[string]*dirent)
+	}
 	d.byName[name] = de
 	d.order = append(d.order, de)
-	if d.byOff != nil {
+	if d.newest {
+		if d.byOff == nil {
+			d.byOff = make(map[int64]*dirent)
+		}
 		d.byOff[off] = de
 	}
 	return de
@@ -72,7 +82,7 @@ func (d *dirData) addAt(name string, n *Inode, off int64) *dirent {
 // of it is tombstones.
 func (d *dirData) remove(de *dirent) {
 	delete(d.byName, de.name)
-	if d.byOff != nil && d.byOff[de.off] == de {
+	if d.newest && d.byOff[de.off] == de {
 		delete(d.byOff, de.off)
 	}
 	de.inode = nil
@@ -119,6 +129,35 @@ func (fs *FS) Lookup(dir *Inode, name string) (*Inode, error) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	return fs.lookupLocked(dir, name)
+}
+
+// LookupName is Lookup of a name given as bytes (not "." or ".."), for a
+// caller that walks a path it holds as bytes: no string is made for the
+// lookup, and for an entry found name is the entry's own copy of its name,
+// which the caller may keep. Errors: those of Lookup.
+func (fs *FS) LookupName(dir *Inode, b []byte) (n *Inode, name string, err error) {
+	d := dir.dir
+	if d == nil {
+		return nil, "", syscall.ENOTDIR
+	}
+	switch {
+	case len(b) == 0:
+		return nil, "", syscall.ENOENT
+	case len(b) > NameMax:
+		return nil, "", syscall.ENAMETOOLONG
+	case bytes.IndexByte(b, '/') >= 0 || bytes.IndexByte(b, 0) >= 0:
+		return nil, "", syscall.EINVAL
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if d.dead {
+		return nil, "", syscall.ENOENT
+	}
+	de := d.byName[string(b)]
+	if de == nil {
+		return nil, "", syscall.ENOENT
+	}
+	return de.inode, de.name, nil
 }
 
 // LookupRef is Lookup followed by Ref under the same lock, so the inode
