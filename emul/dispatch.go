@@ -185,6 +185,13 @@ func (k *Kernel) Handle(c *Call) Result {
 		}
 		return fail(38) // ENOSYS
 	}
+	if c.buf == nil {
+		c.buf = callBufs.Get().(*callBuf)
+		defer func() {
+			callBufs.Put(c.buf)
+			c.buf = nil
+		}()
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.Inject != nil {

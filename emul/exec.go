@@ -138,7 +138,7 @@ func (k *Kernel) execLocked(c *Call) Result {
 	if flags&^(atEmptyPath|atSymlinkNofollow) != 0 {
 		return cont() // EINVAL from the kernel
 	}
-	name, e := readPath(c.Mem, addr, flags&atEmptyPath != 0)
+	name, e := c.readPath(addr, flags&atEmptyPath != 0)
 	if e != 0 {
 		return fail(e)
 	}
@@ -198,7 +198,7 @@ func (k *Kernel) execLocked(c *Call) Result {
 		return fail(e)
 	}
 	if k.shadow.src == nil {
-		return k.unsupportedExecLocked("exec of " + l.abs + ", a file in a mount, needs the program's namespaces (run without --no-isolation)")
+		return k.unsupportedExecLocked("exec of " + l.absPath() + ", a file in a mount, needs the program's namespaces (run without --no-isolation)")
 	}
 	return k.stageAtLocked(c, dirfd, name, l, 0)
 }
@@ -371,17 +371,17 @@ func (k *Kernel) stageAtLocked(c *Call, dirfd int, name string, l loc, depth int
 	astray := dirfd == atFDCWD && !strings.HasPrefix(name, "/") && c.Proc.fs.kernelAstray
 	place := k.kernelPlaceLocked(c.Proc, dirfd, name)
 	if place == "" {
-		return k.unsupportedExecLocked("exec of " + l.abs + " relative to a directory of a mount the kernel does not walk")
+		return k.unsupportedExecLocked("exec of " + l.absPath() + " relative to a directory of a mount the kernel does not walk")
 	}
 	m, rel, root, ok := k.shadowOfLocked(place)
 	if !ok && astray {
-		return k.unsupportedExecLocked("relative exec of " + l.abs + " after fchdir into a mount, from outside the mounts")
+		return k.unsupportedExecLocked("relative exec of " + l.absPath() + " after fchdir into a mount, from outside the mounts")
 	}
 	if !ok {
 		// A host symlink into a mount: the kernel follows it to the
 		// file's own path.
-		if m, rel, root, ok = k.shadowOfLocked(l.abs); !ok {
-			return k.unsupportedExecLocked("exec of " + l.abs + " by a path the kernel resolves outside the mounts")
+		if m, rel, root, ok = k.shadowOfLocked(l.absPath()); !ok {
+			return k.unsupportedExecLocked("exec of " + l.absPath() + " by a path the kernel resolves outside the mounts")
 		}
 	}
 	if rel == "" {
@@ -389,7 +389,7 @@ func (k *Kernel) stageAtLocked(c *Call, dirfd int, name string, l loc, depth int
 	}
 	if e := k.stageLocked(m, root, rel, l); e != 0 {
 		if k.OnFault != nil {
-			k.OnFault("copying " + l.abs + " for exec: " + e.Error())
+			k.OnFault("copying " + l.absPath() + " for exec: " + e.Error())
 		}
 		return fail(e)
 	}
@@ -517,7 +517,9 @@ func (k *Kernel) inMount(hp string) bool {
 func (k *Kernel) stageLocked(m *Mount, root int, rel string, l loc) syscall.Errno {
 	ver := stagedCopy{ino: l.ino}
 	if l.ino != nil {
-		a := m.FS.Getattr(l.ino)
+		// Seen as a stat sees it: a change after this one takes a time
+		// that tells the versions apart (multigrain timestamps).
+		a := m.FS.Stat(l.ino, true)
 		ver.size, ver.mtime, ver.ctime = a.Size, a.Mtime, a.Ctime
 	} else {
 		ver.lower = l.ov.lo.rel
@@ -707,7 +709,7 @@ func (k *Kernel) kernelChdirLocked(c *Call, r Result) Result {
 	if k.shadow.src == nil {
 		return r
 	}
-	name, e := readPath(c.Mem, c.Args[0], false)
+	name, e := c.readPath(c.Args[0], false)
 	if e != 0 || (fs.kernelAstray && !strings.HasPrefix(name, "/")) {
 		fs.kernelAstray = true
 		return r

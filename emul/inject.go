@@ -40,7 +40,7 @@ func (k *Kernel) injectLocked(c *Call) (syscall.Errno, bool) {
 		if pa.dirfd >= 0 {
 			dirfd = fdArg(c.Args[pa.dirfd])
 		}
-		name, e := readPath(c.Mem, c.Args[pa.path], false)
+		name, e := c.readPath(c.Args[pa.path], false)
 		if e != 0 {
 			return 0, false
 		}
@@ -48,13 +48,13 @@ func (k *Kernel) injectLocked(c *Call) (syscall.Errno, bool) {
 		if e != 0 || l.host {
 			return 0, false
 		}
-		path = l.abs
+		path = l.absPath()
 	} else {
 		f := k.identLocked(c.Proc, fdArg(c.Args[0]))
 		if f == nil {
 			return 0, false
 		}
-		path = f.path
+		path = string(f.path)
 	}
 	return k.Inject.Check(c.Nr, path)
 }

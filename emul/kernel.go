@@ -145,6 +145,36 @@ type Call struct {
 	Nr   int
 	Args [6]uint64
 	Mem  Memory
+
+	// buf is the call's scratch (callBuf). A transport that reuses its
+	// Calls keeps it with them (linked); otherwise Handle lends one for
+	// the call.
+	buf *callBuf
+}
+
+// callBuf is one call's scratch space: the paths read from the caller's
+// memory (two for the calls that name two, and one that a path read as a
+// string is copied from) and a stat record being encoded. Handlers use it
+// until they return; nothing in it outlives the call (a string made from
+// a path is a copy).
+type callBuf struct {
+	path [3][pathMax]byte
+	stat [sizeofStatx]byte
+}
+
+var callBufs = sync.Pool{New: func() any { return new(callBuf) }}
+
+// NewCall returns a Call with scratch space of its own, for a transport
+// that reuses its Calls (a Call without it borrows some from Handle).
+func NewCall() *Call { return &Call{buf: new(callBuf)} }
+
+// scratch returns the call's scratch space (made for a Call a handler
+// got without Handle, as tests call them).
+func (c *Call) scratch() *callBuf {
+	if c.buf == nil {
+		c.buf = new(callBuf)
+	}
+	return c.buf
 }
 
 // Mount is one ramfs mounted at an absolute host path.
@@ -593,8 +623,9 @@ type File struct {
 	off   int64
 	refs  int
 	// path is the absolute path the file was opened by (for getcwd after
-	// fchdir and for readlink of /proc/self/fd).
-	path string
+	// fchdir and for readlink of /proc/self/fd), kept in a buffer the
+	// description reuses (newFileLocked).
+	path []byte
 	// placeholder is the file the transport is to install for the
 	// description, until it takes it (TakePlaceholder).
 	placeholder ramfs.DataFile
@@ -607,10 +638,32 @@ type File struct {
 func (f *File) ID() uint64 { return f.id }
 
 // Path is the absolute path the description was opened by.
-func (f *File) Path() string { return f.path }
+func (f *File) Path() string { return string(f.path) }
 
+// files holds descriptions whose last reference went (putFileLocked), for
+// newFileLocked to use again with their path buffers, as the kernel takes
+// a struct file from its slab.
+var files = sync.Pool{New: func() any { return new(File) }}
+
+// newFileLocked makes a description of ino opened by path p.
 func (k *Kernel) newFileLocked(m *Mount, ino *ramfs.Inode, flags int, p string) *File {
-	f := &File{id: k.nextID, m: m, ino: ino, flags: flags, path: p}
+	f := k.allocFileLocked(m, ino, flags)
+	f.path = append(f.path, p...)
+	return f
+}
+
+// newFileAtLocked makes a description of ino opened by l's path.
+func (k *Kernel) newFileAtLocked(l *loc, ino *ramfs.Inode, flags int) *File {
+	f := k.allocFileLocked(l.m, ino, flags)
+	f.path = l.appendAbs(f.path)
+	return f
+}
+
+// allocFileLocked makes a description of ino with an empty path, with the
+// reference of the Result that hands it out.
+func (k *Kernel) allocFileLocked(m *Mount, ino *ramfs.Inode, flags int) *File {
+	f := files.Get().(*File)
+	*f = File{id: k.nextID, m: m, ino: ino, flags: flags, path: f.path[:0]}
 	k.nextID++
 	k.files[f.id] = f
 	m.FS.Ref(ino)
@@ -633,6 +686,10 @@ func (k *Kernel) putFileLocked(f *File) {
 	}
 	k.dropFileLocksLocked(f)
 	f.m.FS.Unref(f.ino)
+	if cap(f.path) <= pathMax {
+		*f = File{path: f.path[:0]}
+		files.Put(f)
+	}
 }
 
 func cleanAbs(p string) string { return path.Clean(p) }

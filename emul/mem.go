@@ -13,29 +13,32 @@ const (
 // CStringReader is implemented by a Memory that can read a NUL-terminated
 // string without reading past its end (the linked transport, whose memory
 // is the caller's own: reading ahead to a page boundary could run off the
-// end of an allocation). ok is false when no NUL came within max bytes.
+// end of an allocation). It copies the string's bytes, without the NUL,
+// into dst and returns their count; ok is false when no NUL came within
+// len(dst) bytes.
 type CStringReader interface {
-	ReadCString(addr uint64, max int) (s string, ok bool)
+	ReadCString(dst []byte, addr uint64) (n int, ok bool)
 }
 
-// readPath reads a NUL-terminated path from the caller's memory, as
-// getname() does: EFAULT for a bad pointer, ENAMETOOLONG past PATH_MAX,
-// ENOENT for an empty string (unless emptyOK).
-func readPath(mem Memory, addr uint64, emptyOK bool) (string, syscall.Errno) {
+// readPathInto reads a NUL-terminated path from the caller's memory into
+// buf (pathMax bytes), as getname() does: EFAULT for a bad pointer,
+// ENAMETOOLONG past PATH_MAX, ENOENT for an empty string (unless
+// emptyOK). The path returned is a slice of buf.
+func readPathInto(buf []byte, mem Memory, addr uint64, emptyOK bool) ([]byte, syscall.Errno) {
 	if addr == 0 {
-		return "", syscall.EFAULT
+		return nil, syscall.EFAULT
 	}
+	buf = buf[:pathMax]
 	if cs, ok := mem.(CStringReader); ok {
-		s, ok := cs.ReadCString(addr, pathMax)
+		n, ok := cs.ReadCString(buf, addr)
 		switch {
 		case !ok:
-			return "", syscall.ENAMETOOLONG
-		case s == "" && !emptyOK:
-			return "", syscall.ENOENT
+			return nil, syscall.ENAMETOOLONG
+		case n == 0 && !emptyOK:
+			return nil, syscall.ENOENT
 		}
-		return s, 0
+		return buf[:n], 0
 	}
-	var buf [pathMax]byte
 	n := 0
 	for n < pathMax {
 		// Read up to the next page boundary so an unmapped page after
@@ -46,22 +49,36 @@ func readPath(mem Memory, addr uint64, emptyOK bool) (string, syscall.Errno) {
 		}
 		got, err := mem.ReadAt(buf[n:n+chunk], addr+uint64(n))
 		if err != nil && got == 0 {
-			return "", syscall.EFAULT
+			return nil, syscall.EFAULT
 		}
 		for i := n; i < n+got; i++ {
 			if buf[i] == 0 {
 				if i == 0 && !emptyOK {
-					return "", syscall.ENOENT
+					return nil, syscall.ENOENT
 				}
-				return string(buf[:i]), 0
+				return buf[:i], 0
 			}
 		}
 		n += got
 		if got < chunk {
-			return "", syscall.EFAULT
+			return nil, syscall.EFAULT
 		}
 	}
-	return "", syscall.ENAMETOOLONG
+	return nil, syscall.ENAMETOOLONG
+}
+
+// pathBytes reads the path at addr into the call's path buffer slot (0 or
+// 1: a call that names two paths keeps both); the bytes are the call's
+// until it returns, or until the slot is read into again.
+func (c *Call) pathBytes(slot int, addr uint64, emptyOK bool) ([]byte, syscall.Errno) {
+	return readPathInto(c.scratch().path[slot][:], c.Mem, addr, emptyOK)
+}
+
+// readPath reads the path at addr as a string of its own (through a slot
+// of its own, so the bytes of pathBytes's slots stay).
+func (c *Call) readPath(addr uint64, emptyOK bool) (string, syscall.Errno) {
+	b, e := c.pathBytes(2, addr, emptyOK)
+	return string(b), e
 }
 
 // copyIn reads up to len(p) bytes from the caller's memory at addr, as

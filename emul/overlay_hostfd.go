@@ -130,7 +130,7 @@ func (k *Kernel) targetMod(c *Call, dirfd int, addr uint64, follow, emptyOK bool
 		name := ""
 		if addr != 0 {
 			var e syscall.Errno
-			if name, e = readPath(c.Mem, addr, true); e != 0 {
+			if name, e = c.readPath(addr, true); e != 0 {
 				return loc{}, fail(e), true
 			}
 		}

@@ -112,7 +112,7 @@ func (k *Kernel) identLocked(p *Process, fd int) *File {
 		// A description for this call alone, in no table: the calls
 		// that come here need the inode, not the fd's access mode
 		// (the kernel's, on the fd itself).
-		return &File{m: m, ino: n, path: m.FS.OpenedPath(n)}
+		return &File{m: m, ino: n, path: []byte(m.FS.OpenedPath(n))}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package emul
 
 import (
+	"bytes"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -14,11 +15,11 @@ import (
 // parentOf resolves (dirfd, path) for a call that creates or removes the
 // last component. done=true means r is the answer.
 func (k *Kernel) parentOf(c *Call, dirfd int, addr uint64) (loc, Result, bool) {
-	name, e := readPath(c.Mem, addr, false)
+	name, e := c.pathBytes(0, addr, false)
 	if e != 0 {
 		return loc{}, fail(e), true
 	}
-	l, e := k.walkLocked(c.Proc, dirfd, name, lastNoFollow)
+	l, e := k.walkPathLocked(c.Proc, dirfd, name, lastNoFollow)
 	if e != 0 {
 		return loc{}, fail(e), true
 	}
@@ -70,22 +71,28 @@ func (k *Kernel) Mkdirat(c *Call) Result {
 	return k.mkdirCommon(c, fdArg(c.Args[0]), c.Args[1], uint32(c.Args[2]))
 }
 
-// lastComponent returns the final component of a path string as written
-// ("." and ".." matter to rmdir and rename, which refuse them).
-func lastComponent(name string) string {
-	parts := splitPath(name)
-	if len(parts) == 0 {
-		return ""
+// lastComponent returns the final component of a path as written ("."
+// and ".." matter to rmdir and rename, which refuse them).
+func lastComponent(name []byte) string {
+	for len(name) > 0 && name[len(name)-1] == '/' {
+		name = name[:len(name)-1]
 	}
-	return parts[len(parts)-1]
+	last := name[bytes.LastIndexByte(name, '/')+1:]
+	switch string(last) {
+	case ".":
+		return "."
+	case "..":
+		return ".."
+	}
+	return "" // another name: only "." and ".." are told apart
 }
 
 func (k *Kernel) rmdirCommon(c *Call, dirfd int, addr uint64) Result {
-	name, e := readPath(c.Mem, addr, false)
+	name, e := c.pathBytes(0, addr, false)
 	if e != 0 {
 		return fail(e)
 	}
-	l, e := k.walkLocked(c.Proc, dirfd, name, lastNoFollow)
+	l, e := k.walkPathLocked(c.Proc, dirfd, name, lastNoFollow)
 	if e != 0 {
 		return fail(e)
 	}
@@ -183,20 +190,20 @@ func (k *Kernel) renameCommon(c *Call, olddirfd int, oldAddr uint64, newdirfd in
 	if flags&ramfs.RenameNoreplace != 0 && flags&ramfs.RenameExchange != 0 {
 		return fail(syscall.EINVAL)
 	}
-	oldName, e := readPath(c.Mem, oldAddr, false)
+	oldName, e := c.pathBytes(0, oldAddr, false)
 	if e != 0 {
 		return fail(e)
 	}
-	newName, e := readPath(c.Mem, newAddr, false)
+	newName, e := c.pathBytes(1, newAddr, false)
 	if e != 0 {
 		return fail(e)
 	}
 	p := c.Proc
-	ol, e := k.walkLocked(p, olddirfd, oldName, lastNoFollow)
+	ol, e := k.walkPathLocked(p, olddirfd, oldName, lastNoFollow)
 	if e != 0 {
 		return fail(e)
 	}
-	nl, e := k.walkLocked(p, newdirfd, newName, lastNoFollow)
+	nl, e := k.walkPathLocked(p, newdirfd, newName, lastNoFollow)
 	if e != 0 {
 		return fail(e)
 	}
@@ -309,7 +316,7 @@ func (k *Kernel) linkCommon(c *Call, olddirfd int, oldAddr uint64, newdirfd int,
 		}
 		return r
 	}
-	newName, e := readPath(c.Mem, newAddr, false)
+	newName, e := c.pathBytes(1, newAddr, false)
 	if e != 0 {
 		return fail(e)
 	}
@@ -319,7 +326,7 @@ func (k *Kernel) linkCommon(c *Call, olddirfd int, oldAddr uint64, newdirfd int,
 	if ol.slash && !ol.node().isDir() {
 		return fail(syscall.ENOTDIR)
 	}
-	nl, e := k.walkLocked(p, newdirfd, newName, lastNoFollow)
+	nl, e := k.walkPathLocked(p, newdirfd, newName, lastNoFollow)
 	if e != 0 {
 		return fail(e)
 	}
@@ -370,7 +377,7 @@ func (k *Kernel) Linkat(c *Call) Result {
 }
 
 func (k *Kernel) symlinkCommon(c *Call, targetAddr uint64, dirfd int, addr uint64) Result {
-	t, e := readPath(c.Mem, targetAddr, true)
+	t, e := c.readPath(targetAddr, true)
 	if e != 0 {
 		return fail(e)
 	}

@@ -101,13 +101,15 @@ func (k *Kernel) Openat2(c *Call) Result {
 }
 
 func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode uint32, fl walkFlags, strict bool) Result {
-	name, e := readPath(c.Mem, pathAddr, false)
+	name, e := c.pathBytes(0, pathAddr, false)
 	if e != 0 {
 		return fail(e)
 	}
 	p := c.Proc
-	if r, ok := k.mountTableOpenLocked(p, name, flags); ok {
-		return r // mounttab.go
+	if len(name) >= 6 && name[0] == '/' && (name[1] == 'p' || name[1] == 'e') {
+		if r, ok := k.mountTableOpenLocked(p, string(name), flags); ok {
+			return r // mounttab.go
+		}
 	}
 	if flags&oTmpfile == oTmpfile && flags&oAccmode == syscall.O_RDONLY {
 		return fail(syscall.EINVAL)
@@ -122,7 +124,7 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 	if flags&syscall.O_NOFOLLOW == 0 && !(creating && flags&syscall.O_EXCL != 0) {
 		fl |= followLast
 	}
-	l, e := k.walkLocked(p, dirfd, name, fl)
+	l, e := k.walkPathLocked(p, dirfd, name, fl)
 	if e != 0 {
 		return fail(e)
 	}
@@ -214,9 +216,9 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 		}
 	}
 	if k.passthroughLocked(l.m, ino, flags) {
-		return k.openDataLocked(l.m, ino, flags, l.abs)
+		return k.openDataLocked(l.m, ino, flags, l.absPath())
 	}
-	f := k.newFileLocked(l.m, ino, flags&oKeepMask, l.abs)
+	f := k.newFileAtLocked(&l, ino, flags&oKeepMask)
 	return k.placeholderLocked(l.m, Result{Action: InstallFD, File: f, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1})
 }
 
@@ -229,7 +231,7 @@ func (k *Kernel) openTmpfileLocked(p *Process, l loc, flags int, mode uint32) Re
 		return errResult(err)
 	}
 	if k.passthroughLocked(l.m, n, flags) {
-		r := k.openDataLocked(l.m, n, flags&^oTmpfile, l.abs+"/#"+itoa(int(n.Ino())))
+		r := k.openDataLocked(l.m, n, flags&^oTmpfile, l.absPath()+"/#"+itoa(int(n.Ino())))
 		if flags&syscall.O_EXCL != 0 {
 			fs.ForbidLink(n)
 		}
@@ -238,7 +240,7 @@ func (k *Kernel) openTmpfileLocked(p *Process, l loc, flags int, mode uint32) Re
 		fs.Unref(n)
 		return r
 	}
-	f := k.newFileLocked(l.m, n, (flags&^oTmpfile)&oKeepMask, l.abs+"/#"+itoa(int(n.Ino())))
+	f := k.newFileLocked(l.m, n, (flags&^oTmpfile)&oKeepMask, l.absPath()+"/#"+itoa(int(n.Ino())))
 	fs.Unref(n) // the description now holds the inode
 	if flags&syscall.O_EXCL != 0 {
 		fs.ForbidLink(n)

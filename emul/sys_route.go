@@ -37,7 +37,7 @@ func (k *Kernel) locate(c *Call, dirfd int, addr uint64, empty, follow bool) (lo
 	var name string
 	if !(empty && addr == 0) {
 		var e syscall.Errno
-		name, e = readPath(c.Mem, addr, empty)
+		name, e = c.readPath(addr, empty)
 		if e != 0 {
 			return loc{}, 0, e
 		}
@@ -50,7 +50,7 @@ func (k *Kernel) locate(c *Call, dirfd int, addr uint64, empty, follow bool) (lo
 			f = k.identLocked(c.Proc, dirfd)
 		}
 		if f != nil {
-			return loc{m: f.m, ino: f.ino, abs: f.path}, reachIn, 0
+			return loc{m: f.m, ino: f.ino, absDir: f.path}, reachIn, 0
 		}
 		st, e := k.startLocked(c.Proc, dirfd)
 		if e != 0 {
@@ -172,7 +172,7 @@ func (k *Kernel) Mount(c *Call) Result {
 		}
 	}
 	if data != 0 && flags&(msBind|msMove) == 0 {
-		if s, e := readPath(c.Mem, data, true); e == 0 {
+		if s, e := c.readPath(data, true); e == 0 {
 			for _, opt := range strings.Split(s, ",") {
 				_, v, ok := strings.Cut(opt, "=")
 				if ok && k.stringNamesMountFile(c, v) {
@@ -188,7 +188,7 @@ func (k *Kernel) Mount(c *Call) Result {
 // file in a mount (a device or directory a file system would be mounted
 // from). Strings that are no path ("tmpfs", "none") do not.
 func (k *Kernel) namesMountFile(c *Call, addr uint64) bool {
-	s, e := readPath(c.Mem, addr, true)
+	s, e := c.readPath(addr, true)
 	return e == 0 && k.stringNamesMountFile(c, s)
 }
 
@@ -331,7 +331,7 @@ func (k *Kernel) MoveMount(c *Call) Result {
 }
 
 func (k *Kernel) isEmptyString(c *Call, addr uint64) bool {
-	s, e := readPath(c.Mem, addr, true)
+	s, e := c.readPath(addr, true)
 	return e == 0 && s == ""
 }
 

@@ -9,22 +9,22 @@ import (
 // the answer (an errno, or Continue for a host path). emptyOK is
 // AT_EMPTY_PATH: an empty (or NULL) path names dirfd itself.
 func (k *Kernel) target(c *Call, dirfd int, addr uint64, follow, emptyOK bool) (l loc, r Result, done bool) {
-	var name string
+	var name []byte
 	if !(emptyOK && addr == 0) {
 		var e syscall.Errno
-		name, e = readPath(c.Mem, addr, emptyOK)
+		name, e = c.pathBytes(0, addr, emptyOK)
 		if e != 0 {
 			return loc{}, fail(e), true
 		}
 	}
-	if name == "" && emptyOK {
+	if len(name) == 0 && emptyOK {
 		return k.fdLoc(c.Proc, dirfd)
 	}
 	var fl walkFlags
 	if follow {
 		fl = followLast
 	}
-	l, e := k.walkLocked(c.Proc, dirfd, name, fl)
+	l, e := k.walkPathLocked(c.Proc, dirfd, name, fl)
 	if e != 0 {
 		return loc{}, fail(e), true
 	}
@@ -45,7 +45,7 @@ func (k *Kernel) fdLoc(p *Process, fd int) (loc, Result, bool) {
 	if f == nil {
 		return loc{}, cont(), true
 	}
-	return loc{m: f.m, ino: f.ino, abs: f.path}, Result{}, false
+	return loc{m: f.m, ino: f.ino, absDir: f.path}, Result{}, false
 }
 
 // mustExist turns a walk result without an inode into ENOENT (or ENOTDIR
@@ -64,10 +64,10 @@ func (k *Kernel) statTo(c *Call, l loc, addr uint64) Result {
 	if e := mustExist(l); e != 0 {
 		return fail(e)
 	}
-	var b [sizeofStat]byte
+	b := c.scratch().stat[:sizeofStat]
 	a, maj, mnr := k.statOfLocked(l.m, l.node(), true)
-	k.encodeStat(b[:], maj, mnr, a)
-	return retE(0, writeFull(c.Mem, b[:], addr))
+	k.encodeStat(b, maj, mnr, a)
+	return retE(0, writeFull(c.Mem, b, addr))
 }
 
 // Stat follows stat(2).
@@ -127,11 +127,11 @@ func (k *Kernel) Statx(c *Call) Result {
 	if e := mustExist(l); e != 0 {
 		return fail(e)
 	}
-	var b [sizeofStatx]byte
+	b := c.scratch().stat[:sizeofStatx]
 	want := uint32(c.Args[3])
 	a, maj, mnr := k.statOfLocked(l.m, l.node(), want&(statxMtime|statxCtime) != 0)
-	k.encodeStatx(b[:], l.m, maj, mnr, a, uint32(c.Args[3]))
-	return retE(0, writeFull(c.Mem, b[:], c.Args[4]))
+	k.encodeStatx(b, l.m, maj, mnr, a, want)
+	return retE(0, writeFull(c.Mem, b, c.Args[4]))
 }
 
 // Statfs follows statfs(2).
@@ -196,7 +196,7 @@ func (k *Kernel) Faccessat2(c *Call) Result {
 }
 
 func (k *Kernel) readlinkCommon(c *Call, dirfd int, addr, buf uint64, size int64) Result {
-	if name, e := readPath(c.Mem, addr, true); e == 0 && name != "" {
+	if name, e := c.readPath(addr, true); e == 0 && name != "" {
 		// readlink of /proc/self/fd/N for an emulated fd names the
 		// file, not its placeholder.
 		if l, e := k.walkLocked(c.Proc, dirfd, name, 0); e == 0 && l.host && !l.redirected && strings.HasPrefix(l.hostPath, "/proc/") {
@@ -204,7 +204,7 @@ func (k *Kernel) readlinkCommon(c *Call, dirfd int, addr, buf uint64, size int64
 				if size <= 0 {
 					return fail(syscall.EINVAL)
 				}
-				t := f.path
+				t := string(f.path)
 				if f.m.FS.GetattrOwner(f.ino).Nlink == 0 {
 					t += " (deleted)" // d_path of an unlinked dentry
 				}
@@ -353,11 +353,10 @@ func (k *Kernel) Getcwd(c *Call) Result {
 	if p.fs.cwd == nil {
 		return cont()
 	}
-	s := p.fs.cwd.path
 	if p.fs.cwd.m.FS.Getattr(p.fs.cwd.ino).Nlink == 0 {
 		return fail(syscall.ENOENT) // the directory was removed
 	}
-	b := append([]byte(s), 0)
+	b := append(append([]byte(nil), p.fs.cwd.path...), 0)
 	if uint64(len(b)) > c.Args[1] {
 		return fail(syscall.ERANGE)
 	}
@@ -374,7 +373,7 @@ func (k *Kernel) setCwdLocked(p *Process, l loc) Result {
 	if e := k.copyUpLocked(&l, false); e != 0 {
 		return fail(e)
 	}
-	f := k.newFileLocked(l.m, l.ino, oPath, l.abs)
+	f := k.newFileAtLocked(&l, l.ino, oPath)
 	if p.fs.cwd != nil {
 		k.putFileLocked(p.fs.cwd)
 	}
@@ -427,7 +426,7 @@ func (k *Kernel) Fchdir(c *Call) Result {
 		k.leaveCwdLocked(p)
 		return cont()
 	}
-	r := k.setCwdLocked(p, loc{m: f.m, ino: f.ino, abs: f.path})
+	r := k.setCwdLocked(p, loc{m: f.m, ino: f.ino, absDir: f.path})
 	if r.Err == 0 {
 		p.fs.kernelAstray = true // the kernel cannot follow into a placeholder (exec.go)
 	}

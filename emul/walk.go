@@ -45,8 +45,11 @@ type loc struct {
 	// ov is the part only an overlay layer reads: the entry or its
 	// directory in the lower layer alone (ino or dir is nil then).
 	ov ovLoc
-	// abs is the absolute path of the result.
-	abs string
+	// abs is the absolute path of the result. walkFastLocked leaves it
+	// "" and the path in absDir and absRel instead, joined only when
+	// asked for (absPath, appendAbs).
+	abs            string
+	absDir, absRel []byte
 	// slash: the path ended in "/" (the result must be a directory).
 	slash bool
 	// kernelRoot: the result is a mount's root that the walk reached
@@ -62,6 +65,29 @@ type loc struct {
 type ovLoc struct {
 	lo, dlo *lowRef
 	wh      bool
+}
+
+// absPath returns the absolute path of l's result.
+func (l *loc) absPath() string {
+	if l.absDir == nil && l.absRel == nil {
+		return l.abs
+	}
+	return string(l.appendAbs(nil))
+}
+
+// appendAbs appends the absolute path of l's result to b.
+func (l *loc) appendAbs(b []byte) []byte {
+	if l.absDir == nil && l.absRel == nil {
+		return append(b, l.abs...)
+	}
+	b = append(b, l.absDir...)
+	if len(l.absRel) > 0 {
+		if len(l.absDir) > 0 && l.absDir[len(l.absDir)-1] != '/' {
+			b = append(b, '/')
+		}
+		b = append(b, l.absRel...)
+	}
+	return b
 }
 
 // node is the entry l names; parent is the directory that holds it.
@@ -242,7 +268,7 @@ func (r *resolver) follows() bool {
 func (k *Kernel) startLocked(p *Process, dirfd int) (walkState, syscall.Errno) {
 	if dirfd == atFDCWD {
 		if p.fs.cwd != nil {
-			return walkState{m: p.fs.cwd.m, dir: upper(p.fs.cwd.ino), abs: p.fs.cwd.path}, 0
+			return walkState{m: p.fs.cwd.m, dir: upper(p.fs.cwd.ino), abs: string(p.fs.cwd.path)}, 0
 		}
 		cwd, err := k.host.Cwd(p.Tgid)
 		if err != nil {
@@ -264,7 +290,7 @@ func (k *Kernel) startLocked(p *Process, dirfd int) (walkState, syscall.Errno) {
 		if f.ino.Mode()&syscall.S_IFMT != syscall.S_IFDIR {
 			return walkState{}, syscall.ENOTDIR
 		}
-		return walkState{m: f.m, dir: upper(f.ino), abs: f.path}, 0
+		return walkState{m: f.m, dir: upper(f.ino), abs: string(f.path)}, 0
 	}
 	hp := k.hostDirLocked(p, dirfd)
 	if hp != "" {
@@ -461,7 +487,7 @@ func (r *resolver) hostMagic(np string) (done, jumped bool, e syscall.Errno) {
 			return false, false, syscall.ELOOP
 		}
 		if last {
-			r.res = loc{m: f.m, ino: f.ino, abs: f.path, slash: r.slash}
+			r.res = loc{m: f.m, ino: f.ino, abs: string(f.path), slash: r.slash}
 			return true, false, 0
 		}
 		if !isDir(f.ino) {
@@ -469,7 +495,7 @@ func (r *resolver) hostMagic(np string) (done, jumped bool, e syscall.Errno) {
 		}
 		// To the kernel the link leads to a placeholder file.
 		r.inMount = true
-		r.cur = walkState{m: f.m, dir: upper(f.ino), abs: f.path}
+		r.cur = walkState{m: f.m, dir: upper(f.ino), abs: string(f.path)}
 		return false, true, 0
 	}
 	if k.overlays && followsAny {
@@ -614,7 +640,7 @@ func (r *resolver) kernelAgrees() bool {
 	if r.dirfd != atFDCWD || p.fs.cwd == nil {
 		return false
 	}
-	return r.k.hostCwdIs(p, p.fs.cwd.path)
+	return r.k.hostCwdIs(p, string(p.fs.cwd.path))
 }
 
 // HostDirer is implemented by a Host that can describe a host directory as

@@ -78,10 +78,15 @@ func FuzzParseMagic(f *testing.F) {
 
 // FuzzWalk walks arbitrary paths in a kernel with a plain mount and an
 // overlay: never a panic; an error, or a result on the host or in a
-// mount whose path lies in that mount; the same answer twice.
+// mount whose path lies in that mount; the same answer twice; and where
+// the fast walk takes the path, the resolver's answer.
 func FuzzWalk(f *testing.F) {
-	for _, s := range []string{"/m/a/../b", "/o/d/f", "../../o/l/x", "/proc/self/cwd/../m", "/dev/fd/../../m/a", "a/./b//", "/o/d/../../m/a/b/c/", "l/../l/l"} {
+	for _, s := range []string{"/m/a/../b", "/o/d/f", "../../o/l/x", "/proc/self/cwd/../m", "/dev/fd/../../m/a", "a/./b//", "/o/d/../../m/a/b/c/", "l/../l/l",
+		"/m/a/b", "/m/a/b/", "/m/a/b/c", "/m/a/x", "/m/a/x/y", "/m/a/f", "/m/a/f/", "/m/a/f/g", "/m/a/sl", "/m/a/sl/", "/m/a/sl/c", "/m/a/dl",
+		"a/b", "a/b/c/", "a/f", "a/nope", "/m", "/m/", "/mm/a", "/m//a", "/m/a/" + strings.Repeat("n", 256)} {
 		f.Add(s, uint8(0))
+		f.Add(s, uint8(followLast))
+		f.Add(s, uint8(lastNoFollow))
 	}
 	fl := newFakeLower("d/", "d/f=data", "l->d", "abs->/m/a")
 	m := &Mount{Path: "/m", FS: ramfs.New(ramfs.Options{})}
@@ -89,11 +94,19 @@ func FuzzWalk(f *testing.F) {
 	h := &linkHost{movingHost: movingHost{cwd: "/m", fds: map[int]string{}}, links: map[string]string{"/t": "/o/d"}, dirs: map[string]bool{"/dev": true}}
 	k := NewKernel([]*Mount{m, o}, h)
 	r := &rig{t: nil, k: k, p: k.Process(1, nil), mem: newArena(), nextFD: 3}
-	for _, p := range []string{"/m/a", "/m/a/b", "/m/a/b/c"} {
-		c := Call{Tid: 1, Proc: r.p, Nr: unix.SYS_MKDIR, Mem: r.mem}
-		c.Args[0], c.Args[1] = r.mem.str(p), 0o755
-		k.Handle(&c)
+	do := func(nr int, args ...uint64) {
+		c := Call{Tid: 1, Proc: r.p, Nr: nr, Mem: r.mem}
+		copy(c.Args[:], args)
+		if res := k.Handle(&c); res.Err != 0 {
+			f.Fatalf("setup call %d: %v", nr, res.Err)
+		}
 	}
+	for _, p := range []string{"/m/a", "/m/a/b", "/m/a/b/c"} {
+		do(unix.SYS_MKDIR, r.mem.str(p), 0o755)
+	}
+	do(unix.SYS_MKNOD, r.mem.str("/m/a/f"), unix.S_IFREG|0o644, 0)
+	do(unix.SYS_SYMLINK, r.mem.str("b"), r.mem.str("/m/a/sl"))
+	do(unix.SYS_SYMLINK, r.mem.str("gone"), r.mem.str("/m/a/dl"))
 	f.Fuzz(func(t *testing.T, name string, flags uint8) {
 		if len(name) > 512 || strings.IndexByte(name, 0) >= 0 {
 			return
@@ -105,6 +118,12 @@ func FuzzWalk(f *testing.F) {
 		b, eb := k.walkLocked(r.p, atFDCWD, name, fl)
 		if ea != eb || a.host != b.host || a.hostPath != b.hostPath || a.m != b.m || a.ino != b.ino || a.abs != b.abs || a.name != b.name {
 			t.Fatalf("walk %q twice: %+v %v, then %+v %v", name, a, ea, b, eb)
+		}
+		if fa, ef, ok := k.walkFastLocked(r.p, atFDCWD, []byte(name), fl); ok {
+			if ef != ea || ea == 0 && (fa.host != a.host || fa.redirected != a.redirected || fa.m != a.m || fa.dir != a.dir ||
+				fa.name != a.name || fa.ino != a.ino || fa.ov != a.ov || fa.absPath() != a.abs || fa.slash != a.slash || fa.kernelRoot != a.kernelRoot) {
+				t.Fatalf("walk %q (flags %#x): fast %+v %v (abs %q), resolver %+v %v", name, fl, fa, ef, fa.absPath(), a, ea)
+			}
 		}
 		if ea != 0 {
 			return

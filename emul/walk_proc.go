@@ -100,8 +100,8 @@ func (k *Kernel) procJumpLocked(p *Process, hp string) (st walkState, agrees, ok
 // Preconditions: k.mu is held.
 func (k *Kernel) procCwdLocked(q *Process) (st walkState, agrees, ok bool) {
 	if q.fs.cwd != nil {
-		st = walkState{m: q.fs.cwd.m, dir: upper(q.fs.cwd.ino), abs: q.fs.cwd.path}
-		return st, k.hostCwdIs(q, q.fs.cwd.path), true
+		st = walkState{m: q.fs.cwd.m, dir: upper(q.fs.cwd.ino), abs: string(q.fs.cwd.path)}
+		return st, k.hostCwdIs(q, st.abs), true
 	}
 	cwd, err := k.host.Cwd(q.Tgid)
 	if err != nil {

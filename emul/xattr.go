@@ -89,7 +89,7 @@ func (k *Kernel) xattrDo(c *Call, l loc, op xattrOp, a []uint64) Result {
 		}
 		return retE(int64(len(b)), writeFull(c.Mem, b, a[0]))
 	}
-	name, e := readPath(c.Mem, a[0], true)
+	name, e := c.readPath(a[0], true)
 	if e == syscall.ENAMETOOLONG {
 		e = syscall.ERANGE
 	}

@@ -181,43 +181,52 @@ var hotOps = []hotOp{
 			return check("close", r, e, 0)
 		}
 	}},
-	{name: "rename", setup: func(tb testing.TB, sys sysFunc, dir string) func() error {
-		mkfile(tb, sys, dir+"/ra", 0, -1)
-		a := cpath(tb, dir+"/ra")
-		b := cpath(tb, dir+"/rb")
-		return func() error {
-			r, e := sys(unix.SYS_RENAME, a, b, 0, 0)
-			if e != 0 {
-				return check("rename", r, e, 0)
+	{name: "rename",
+		allocs: 2,
+		why:    "(the renamed entry is a new dirent, as tmpfs gives a renamed name a new offset while the old one stays behind for a listing in progress, and its name is a string of its own that the entry keeps)",
+		setup: func(tb testing.TB, sys sysFunc, dir string) func() error {
+			mkfile(tb, sys, dir+"/ra", 0, -1)
+			a := cpath(tb, dir+"/ra")
+			b := cpath(tb, dir+"/rb")
+			return func() error {
+				r, e := sys(unix.SYS_RENAME, a, b, 0, 0)
+				if e != 0 {
+					return check("rename", r, e, 0)
+				}
+				a, b = b, a
+				return nil
 			}
-			a, b = b, a
-			return nil
-		}
-	}},
-	{name: "create-unlink", setup: func(tb testing.TB, sys sysFunc, dir string) func() error {
-		pa := cpath(tb, dir+"/cu")
-		return func() error {
-			fd, e := sys(unix.SYS_OPENAT, uintptr(atFDCWD), pa, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY, 0o644)
-			if e != 0 {
-				return check("open", fd, e, -1)
+		}},
+	{name: "create-unlink",
+		allocs: 3,
+		why:    "(a new file is a new inode, a new directory entry and its name, kept as long as the file is)",
+		setup: func(tb testing.TB, sys sysFunc, dir string) func() error {
+			pa := cpath(tb, dir+"/cu")
+			return func() error {
+				fd, e := sys(unix.SYS_OPENAT, uintptr(atFDCWD), pa, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY, 0o644)
+				if e != 0 {
+					return check("open", fd, e, -1)
+				}
+				if r, e := sys(unix.SYS_CLOSE, uintptr(fd), 0, 0, 0); e != 0 {
+					return check("close", r, e, 0)
+				}
+				r, e := sys(unix.SYS_UNLINK, pa, 0, 0, 0)
+				return check("unlink", r, e, 0)
 			}
-			if r, e := sys(unix.SYS_CLOSE, uintptr(fd), 0, 0, 0); e != 0 {
-				return check("close", r, e, 0)
+		}},
+	{name: "mkdir-rmdir",
+		allocs: 4,
+		why:    "(a new directory is a new inode, a directory entry and its name, and the directory's own content)",
+		setup: func(tb testing.TB, sys sysFunc, dir string) func() error {
+			pa := cpath(tb, dir+"/md")
+			return func() error {
+				if r, e := sys(unix.SYS_MKDIR, pa, 0o755, 0, 0); e != 0 {
+					return check("mkdir", r, e, 0)
+				}
+				r, e := sys(unix.SYS_RMDIR, pa, 0, 0, 0)
+				return check("rmdir", r, e, 0)
 			}
-			r, e := sys(unix.SYS_UNLINK, pa, 0, 0, 0)
-			return check("unlink", r, e, 0)
-		}
-	}},
-	{name: "mkdir-rmdir", setup: func(tb testing.TB, sys sysFunc, dir string) func() error {
-		pa := cpath(tb, dir+"/md")
-		return func() error {
-			if r, e := sys(unix.SYS_MKDIR, pa, 0o755, 0, 0); e != 0 {
-				return check("mkdir", r, e, 0)
-			}
-			r, e := sys(unix.SYS_RMDIR, pa, 0, 0, 0)
-			return check("rmdir", r, e, 0)
-		}
-	}},
+		}},
 }
 
 // sequential is read or write of 4 KiB at a time through a dataSize file,
@@ -274,3 +283,31 @@ func BenchmarkLinked(b *testing.B) { benchHot(b, hotLinked) }
 
 // BenchmarkNative is the same loops on the host kernel, on tmpfs.
 func BenchmarkNative(b *testing.B) { benchHot(b, hotNative) }
+
+// TestLinkedHotPathAllocs checks that the hot paths allocate nothing per
+// call (or exactly what hotOp.why explains).
+func TestLinkedHotPathAllocs(t *testing.T) {
+	for _, op := range hotOps {
+		t.Run(op.name, func(t *testing.T) {
+			sys, dir := hotLinked(t)
+			body := op.setup(t, sys, dir)
+			var err error
+			for range 100 { // warm up: pools, map and scratch growth
+				if err = body(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := testing.AllocsPerRun(1000, func() {
+				if e := body(); e != nil && err == nil {
+					err = e
+				}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != op.allocs {
+				t.Errorf("%s: %v allocations per call, want %v %s", op.name, got, op.allocs, op.why)
+			}
+		})
+	}
+}

@@ -115,7 +115,7 @@ func (l *Linked) Syscall(nr int, a0, a1, a2, a3, a4, a5 uintptr) (int64, syscall
 // (emul's handlers and the Target primitives take its address through
 // function values and interfaces), and Complete is done with it when
 // Syscall returns (a primitive keeps a copy, never the pointer).
-var calls = sync.Pool{New: func() any { return new(emul.Call) }}
+var calls = sync.Pool{New: func() any { return emul.NewCall() }}
 
 // The answer protocol's primitives (emul.Target) for the calling
 // goroutine: an answer is Syscall's return value, so Answer has nothing

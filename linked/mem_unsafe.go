@@ -6,6 +6,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"fsshim/emul"
 )
 
 // selfMem is emul.Memory over this process's own address space: a copy,
@@ -104,16 +106,21 @@ func addrPtr(addr uint64) unsafe.Pointer {
 	return *(*unsafe.Pointer)(unsafe.Pointer(&addr))
 }
 
-// ReadCString reads the NUL-terminated string at addr one byte at a time,
-// never past its terminator. It does not catch faults (emul.CStringReader
-// has no way to say EFAULT): a path pointer into inaccessible memory still
-// crashes the process, where a supervised target gets EFAULT.
-func (selfMem) ReadCString(addr uint64, max int) (string, bool) {
+// ReadCString copies the NUL-terminated string at addr into dst one byte
+// at a time, never reading past its terminator. It does not catch faults
+// (emul.CStringReader has no way to say EFAULT): a path pointer into
+// inaccessible memory still crashes the process, where a supervised
+// target gets EFAULT.
+func (selfMem) ReadCString(dst []byte, addr uint64) (int, bool) {
 	p := addrPtr(addr)
-	for i := 0; i < max; i++ {
-		if *(*byte)(unsafe.Add(p, i)) == 0 {
-			return string(unsafe.Slice((*byte)(p), i)), true
+	for i := range dst {
+		c := *(*byte)(unsafe.Add(p, i))
+		if c == 0 {
+			return i, true
 		}
+		dst[i] = c
 	}
-	return "", false
+	return 0, false
 }
+
+var _ emul.CStringReader = selfMem{}
