@@ -133,13 +133,13 @@ func TestWriteTable(t *testing.T) {
 	want := `micro-benchmarks: test
 2 run(s) per transport, interleaved; host: Linux 6.18, 2 CPUs, go1.26
 
-workload         transport  runs  median        min – max  unit   × native
-bare round trip  native        2     160        150 – 170  ns/op      1.00
-                 ptrace     unavailable (see below)
-                 linked        2    85.4      80.2 – 90.5  ns/op      0.53
-stat             native        1    1000      1000 – 1000  ns/op      1.00
-                 ptrace     unavailable (see below)
-                 linked        1  123456  123456 – 123456  ns/op       123
+workload                    transport  runs  median        min – max  unit   × native
+close(-1)                   native        2     160        150 – 170  ns/op      1.00
+                            ptrace     unavailable (see below)
+syscall as a function call  linked        2    85.4      80.2 – 90.5  ns/op      0.53
+stat                        native        1    1000      1000 – 1000  ns/op      1.00
+                            ptrace     unavailable (see below)
+                            linked        1  123456  123456 – 123456  ns/op       123
 `
 	if !strings.HasPrefix(got, want) {
 		t.Errorf("table:\n%s\nwant it to start with:\n%s", got, want)

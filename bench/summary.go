@@ -94,6 +94,9 @@ func Summarize(r *Report) []Row {
 		var native float64
 		for _, t := range r.Transports {
 			row := Row{Workload: g.w, Item: g.item, Title: g.title, Transport: t.Name, Unit: g.unit, HigherBetter: g.unit == "tx/s"}
+			if o, ok := micro.Lookup(g.item); ok && g.w == Micro && o.RowTitles[t.Name] != "" {
+				row.Title = o.RowTitles[t.Name]
+			}
 			k := key{g.w, g.item, t.Name}
 			v := slices.Clone(vals[k])
 			switch {

@@ -22,9 +22,10 @@ type Sys interface {
 	Rename(oldpath, newpath string) error
 	Stat(path string, st *unix.Stat_t) error
 	Getdents64(fd int, buf []byte) (int, error)
-	// Bare makes the cheapest routed call there is, close(-1): every
-	// transport routes it and hands it straight back to the host kernel,
-	// which answers EBADF. Bare returns that error.
+	// Bare makes the cheapest call there is, close(-1), which names no
+	// file: the kernel answers EBADF (natively, and after the round trip
+	// of a supervising transport), and so does emul's dispatcher linked,
+	// whose fd table is its own. Bare returns that error.
 	Bare() error
 }
 

@@ -24,6 +24,9 @@ type Op struct {
 	Name string
 	// Title is the row label of tables and charts.
 	Title string
+	// RowTitles, by transport name, label that transport's row where its
+	// figure is of something else than Title says.
+	RowTitles map[string]string
 	// Does says what one iteration does, in system calls.
 	Does string
 	// Divisor scales the iteration count down for expensive ops: an op
@@ -54,7 +57,8 @@ const (
 
 // Ops lists every micro-benchmark, cheapest first.
 var Ops = []Op{
-	{Name: "bare", Title: "bare round trip", Does: "close(-1), answered EBADF", Divisor: 1, prepare: prepBare},
+	{Name: "bare", Title: "close(-1)", Does: "close(-1), answered EBADF: by the kernel, natively and (after the round trip) supervised; linked, by emul through its dispatcher, the syscall as a function call",
+		RowTitles: map[string]string{"linked": "syscall as a function call"}, Divisor: 1, prepare: prepBare},
 	{Name: "stat", Title: "stat", Does: "stat of a 100-byte file", Divisor: 1, prepare: prepStat},
 	{Name: "pread-512", Title: "pread 512 B", Does: "pread64 of 512 B at rotating offsets of a 1 MiB file", Divisor: 1, prepare: prepPread},
 	{Name: "read-4k", Title: "read 4 KiB", Does: "read of 4 KiB, sequential through 1 MiB, lseek to 0 every 256", Divisor: 1, prepare: prepRead},
