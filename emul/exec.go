@@ -188,7 +188,7 @@ func (k *Kernel) execLocked(c *Call) Result {
 	if l.host {
 		return k.hostResult(c, l)
 	}
-	if e := mustExist(l); e != 0 {
+	if e := mustExist(&l); e != 0 {
 		return fail(e)
 	}
 	if l.node().typ() == syscall.S_IFLNK {
@@ -462,7 +462,7 @@ func (k *Kernel) stageInterpLocked(c *Call, interp string, depth int) Result {
 	if l.host {
 		return k.hostResult(c, l)
 	}
-	if e := mustExist(l); e != 0 {
+	if e := mustExist(&l); e != 0 {
 		return fail(e)
 	}
 	if e := k.mayExecLocked(c.Proc, l); e != 0 {

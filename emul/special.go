@@ -499,7 +499,7 @@ func (k *Kernel) Connect(c *Call) Result {
 	if e != 0 {
 		return fail(e)
 	}
-	if e := mustExist(l); e != 0 {
+	if e := mustExist(&l); e != 0 {
 		return fail(e)
 	}
 	if e := k.permLocked(p, l.m, l.node(), mayWrite); e != 0 {

@@ -108,7 +108,7 @@ func (k *Kernel) refuseIn(c *Call, dirfd int, addr uint64, empty, follow, above 
 	switch where {
 	case reachIn:
 		if !l.host {
-			if e := mustExist(l); e != 0 {
+			if e := mustExist(&l); e != 0 {
 				return fail(e), true
 			}
 		}
@@ -301,7 +301,7 @@ func (k *Kernel) OpenTree(c *Call) Result {
 		return fail(e)
 	case where == reachIn:
 		if !l.host {
-			if e := mustExist(l); e != 0 {
+			if e := mustExist(&l); e != 0 {
 				return fail(e)
 			}
 		}
@@ -396,7 +396,7 @@ func (k *Kernel) Chroot(c *Call) Result {
 		return fail(e)
 	case where == reachIn:
 		if !l.host {
-			if e := mustExist(l); e != 0 {
+			if e := mustExist(&l); e != 0 {
 				return fail(e)
 			}
 		}
@@ -492,7 +492,7 @@ func (k *Kernel) Bpf(c *Call) Result {
 	case where != reachIn:
 		return cont()
 	case c.Args[0] == bpfObjGet && !l.host:
-		if e := mustExist(l); e != 0 {
+		if e := mustExist(&l); e != 0 {
 			return fail(e)
 		}
 	}
@@ -533,7 +533,7 @@ func (k *Kernel) fileAttrTarget(c *Call, empty, follow bool) (loc, Result, bool)
 	case l.host:
 		return l, k.hostResult(c, l), true
 	}
-	if e := mustExist(l); e != 0 {
+	if e := mustExist(&l); e != 0 {
 		return l, fail(e), true
 	}
 	if t := l.node().typ(); t != syscall.S_IFREG && t != syscall.S_IFDIR {

@@ -14,7 +14,7 @@ func (k *Kernel) Truncate(c *Call) Result {
 	if done {
 		return r
 	}
-	if e := mustExist(l); e != 0 {
+	if e := mustExist(&l); e != 0 {
 		return fail(e)
 	}
 	size := int64(c.Args[1])
@@ -62,7 +62,7 @@ func (k *Kernel) Ftruncate(c *Call) Result {
 }
 
 func (k *Kernel) chmodLocked(c *Call, l loc, mode uint32) Result {
-	if e := mustExist(l); e != 0 {
+	if e := mustExist(&l); e != 0 {
 		return fail(e)
 	}
 	p := c.Proc
@@ -135,7 +135,7 @@ func (k *Kernel) Fchmodat2(c *Call) Result {
 // chownLocked follows chown_common/notify_change (the rules are
 // chownRules').
 func (k *Kernel) chownLocked(c *Call, l loc, uid, gid uint32) Result {
-	if e := mustExist(l); e != 0 {
+	if e := mustExist(&l); e != 0 {
 		return fail(e)
 	}
 	a := k.attrOf(l.m, l.node())
@@ -212,7 +212,7 @@ func (k *Kernel) Fchownat(c *Call) Result {
 // setTimesLocked applies (atime, mtime), each nil for "omit"; now marks
 // which of them are "now".
 func (k *Kernel) setTimesLocked(c *Call, l loc, at, mt *time.Time, explicit bool) Result {
-	if e := mustExist(l); e != 0 {
+	if e := mustExist(&l); e != 0 {
 		return fail(e)
 	}
 	if at == nil && mt == nil {

@@ -50,7 +50,7 @@ func (k *Kernel) fdLoc(p *Process, fd int) (loc, Result, bool) {
 
 // mustExist turns a walk result without an inode into ENOENT (or ENOTDIR
 // for a trailing slash on a non-directory).
-func mustExist(l loc) syscall.Errno {
+func mustExist(l *loc) syscall.Errno {
 	if !l.node().ok() {
 		return syscall.ENOENT
 	}
@@ -60,7 +60,7 @@ func mustExist(l loc) syscall.Errno {
 	return 0
 }
 
-func (k *Kernel) statTo(c *Call, l loc, addr uint64) Result {
+func (k *Kernel) statTo(c *Call, l *loc, addr uint64) Result {
 	if e := mustExist(l); e != 0 {
 		return fail(e)
 	}
@@ -76,7 +76,7 @@ func (k *Kernel) Stat(c *Call) Result {
 	if done {
 		return r
 	}
-	return k.statTo(c, l, c.Args[1])
+	return k.statTo(c, &l, c.Args[1])
 }
 
 // Lstat follows lstat(2).
@@ -85,7 +85,7 @@ func (k *Kernel) Lstat(c *Call) Result {
 	if done {
 		return r
 	}
-	return k.statTo(c, l, c.Args[1])
+	return k.statTo(c, &l, c.Args[1])
 }
 
 // Fstat follows fstat(2).
@@ -94,7 +94,7 @@ func (k *Kernel) Fstat(c *Call) Result {
 	if f == nil {
 		return cont()
 	}
-	return k.statTo(c, loc{m: f.m, ino: f.ino}, c.Args[1])
+	return k.statTo(c, &loc{m: f.m, ino: f.ino}, c.Args[1])
 }
 
 // Newfstatat follows newfstatat(2) (fstatat).
@@ -107,7 +107,7 @@ func (k *Kernel) Newfstatat(c *Call) Result {
 	if done {
 		return r
 	}
-	return k.statTo(c, l, c.Args[2])
+	return k.statTo(c, &l, c.Args[2])
 }
 
 // Statx follows statx(2); the mask asked for does not limit what is filled,
@@ -124,7 +124,7 @@ func (k *Kernel) Statx(c *Call) Result {
 	if done {
 		return r
 	}
-	if e := mustExist(l); e != 0 {
+	if e := mustExist(&l); e != 0 {
 		return fail(e)
 	}
 	b := c.scratch().stat[:sizeofStatx]
@@ -140,7 +140,7 @@ func (k *Kernel) Statfs(c *Call) Result {
 	if done {
 		return r
 	}
-	if e := mustExist(l); e != 0 {
+	if e := mustExist(&l); e != 0 {
 		return fail(e)
 	}
 	var b [sizeofStatfs]byte
@@ -170,7 +170,7 @@ func (k *Kernel) accessCommon(c *Call, dirfd int, addr uint64, mode, flags int) 
 	if done {
 		return r
 	}
-	if e := mustExist(l); e != 0 {
+	if e := mustExist(&l); e != 0 {
 		return fail(e)
 	}
 	uid := c.Proc.Ruid
@@ -394,7 +394,7 @@ func (k *Kernel) Chdir(c *Call) Result {
 		}
 		return r
 	}
-	if e := mustExist(l); e != 0 {
+	if e := mustExist(&l); e != 0 {
 		return fail(e)
 	}
 	r = k.setCwdLocked(p, l)

@@ -64,7 +64,7 @@ func (k *Kernel) xattrCheck(p *Process, m *Mount, n node, name string, write boo
 // (those of the host file are not read); setting one copies it up, and the
 // copy starts without any.
 func (k *Kernel) xattrDo(c *Call, l loc, op xattrOp, a []uint64) Result {
-	if e := mustExist(l); e != 0 {
+	if e := mustExist(&l); e != 0 {
 		return fail(e)
 	}
 	p := c.Proc
