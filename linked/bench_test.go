@@ -53,8 +53,8 @@ func pin(tb testing.TB, p unsafe.Pointer) uintptr {
 	return uintptr(p)
 }
 
-// cpath returns the address of a NUL-terminated copy of p.
-func cpath(tb testing.TB, p string) uintptr {
+// cstrAddr returns the address of a NUL-terminated copy of p.
+func cstrAddr(tb testing.TB, p string) uintptr {
 	b, err := unix.BytePtrFromString(p)
 	if err != nil {
 		tb.Fatal(err)
@@ -80,7 +80,7 @@ func check(what string, r int64, e syscall.Errno, want int64) error {
 // mkfile creates path with size bytes and returns it open with flags
 // (-1: closed).
 func mkfile(tb testing.TB, sys sysFunc, path string, size int, flags int) int {
-	pa := cpath(tb, path)
+	pa := cstrAddr(tb, path)
 	fd, e := sys(unix.SYS_OPENAT, uintptr(atFDCWD), pa, unix.O_CREAT|unix.O_RDWR|unix.O_TRUNC, 0o644)
 	if e != 0 {
 		tb.Fatalf("create %s: %v", path, e)
@@ -120,7 +120,7 @@ var hotOps = []hotOp{
 	}},
 	{name: "stat", setup: func(tb testing.TB, sys sysFunc, dir string) func() error {
 		mkfile(tb, sys, dir+"/stat", 100, -1)
-		pa := cpath(tb, dir+"/stat")
+		pa := cstrAddr(tb, dir+"/stat")
 		st := new(unix.Stat_t)
 		sa := pin(tb, unsafe.Pointer(st))
 		return func() error {
@@ -133,7 +133,7 @@ var hotOps = []hotOp{
 	}},
 	{name: "open-close", setup: func(tb testing.TB, sys sysFunc, dir string) func() error {
 		mkfile(tb, sys, dir+"/oc", 0, -1)
-		pa := cpath(tb, dir+"/oc")
+		pa := cstrAddr(tb, dir+"/oc")
 		return func() error {
 			fd, e := sys(unix.SYS_OPENAT, uintptr(atFDCWD), pa, unix.O_RDONLY, 0)
 			if e != 0 {
@@ -186,8 +186,8 @@ var hotOps = []hotOp{
 		why:    "(the renamed entry is a new dirent, as tmpfs gives a renamed name a new offset while the old one stays behind for a listing in progress, and its name is a string of its own that the entry keeps)",
 		setup: func(tb testing.TB, sys sysFunc, dir string) func() error {
 			mkfile(tb, sys, dir+"/ra", 0, -1)
-			a := cpath(tb, dir+"/ra")
-			b := cpath(tb, dir+"/rb")
+			a := cstrAddr(tb, dir+"/ra")
+			b := cstrAddr(tb, dir+"/rb")
 			return func() error {
 				r, e := sys(unix.SYS_RENAME, a, b, 0, 0)
 				if e != 0 {
@@ -201,7 +201,7 @@ var hotOps = []hotOp{
 		allocs: 3,
 		why:    "(a new file is a new inode, a new directory entry and its name, kept as long as the file is)",
 		setup: func(tb testing.TB, sys sysFunc, dir string) func() error {
-			pa := cpath(tb, dir+"/cu")
+			pa := cstrAddr(tb, dir+"/cu")
 			return func() error {
 				fd, e := sys(unix.SYS_OPENAT, uintptr(atFDCWD), pa, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY, 0o644)
 				if e != 0 {
@@ -218,7 +218,7 @@ var hotOps = []hotOp{
 		allocs: 4,
 		why:    "(a new directory is a new inode, a directory entry and its name, and the directory's own content)",
 		setup: func(tb testing.TB, sys sysFunc, dir string) func() error {
-			pa := cpath(tb, dir+"/md")
+			pa := cstrAddr(tb, dir+"/md")
 			return func() error {
 				if r, e := sys(unix.SYS_MKDIR, pa, 0o755, 0, 0); e != 0 {
 					return check("mkdir", r, e, 0)
@@ -309,5 +309,30 @@ func TestLinkedHotPathAllocs(t *testing.T) {
 				t.Errorf("%s: %v allocations per call, want %v %s", op.name, got, op.allocs, op.why)
 			}
 		})
+	}
+}
+
+// The helpers that take a Go string path copy it to a NUL-terminated
+// buffer from a pool: no allocation either.
+func TestLinkedHelperAllocs(t *testing.T) {
+	l := newLinked(t)
+	fd, err := l.Open("/lk/f", unix.O_CREAT|unix.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close(fd)
+	st := new(unix.Stat_t)
+	got := testing.AllocsPerRun(1000, func() {
+		if err := l.Stat("/lk/f", st); err != nil {
+			t.Fatal(err)
+		}
+		fd, err := l.Open("/lk/f", unix.O_RDONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Close(fd)
+	})
+	if got != 0 {
+		t.Errorf("Stat, Open and Close: %v allocations, want 0", got)
 	}
 }

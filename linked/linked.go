@@ -200,7 +200,9 @@ func errOf(e syscall.Errno) error {
 
 // Open is openat(AT_FDCWD, path, flags, mode).
 func (l *Linked) Open(path string, flags int, mode uint32) (int, error) {
-	r, e := l.Syscall(unix.SYS_OPENAT, atFDCWD, uintptr(cstr(path)), uintptr(flags), uintptr(mode), 0, 0)
+	p := newCPath(path)
+	r, e := l.Syscall(unix.SYS_OPENAT, atFDCWD, uintptr(p.ptr()), uintptr(flags), uintptr(mode), 0, 0)
+	p.free()
 	return int(r), errOf(e)
 }
 
@@ -235,7 +237,9 @@ func (l *Linked) Lseek(fd int, off int64, whence int) (int64, error) {
 }
 
 func (l *Linked) pathCall(nr int, path string, a1 uintptr) error {
-	_, e := l.Syscall(nr, uintptr(cstr(path)), a1, 0, 0, 0, 0)
+	p := newCPath(path)
+	_, e := l.Syscall(nr, uintptr(p.ptr()), a1, 0, 0, 0, 0)
+	p.free()
 	return errOf(e)
 }
 
@@ -252,13 +256,18 @@ func (l *Linked) Rmdir(path string) error { return l.pathCall(unix.SYS_RMDIR, pa
 
 // Rename is rename(oldpath, newpath).
 func (l *Linked) Rename(oldpath, newpath string) error {
-	_, e := l.Syscall(unix.SYS_RENAME, uintptr(cstr(oldpath)), uintptr(cstr(newpath)), 0, 0, 0, 0)
+	o, n := newCPath(oldpath), newCPath(newpath)
+	_, e := l.Syscall(unix.SYS_RENAME, uintptr(o.ptr()), uintptr(n.ptr()), 0, 0, 0, 0)
+	o.free()
+	n.free()
 	return errOf(e)
 }
 
 // Stat is stat(path) into a unix.Stat_t.
 func (l *Linked) Stat(path string, st *unix.Stat_t) error {
-	_, e := l.Syscall(unix.SYS_STAT, uintptr(cstr(path)), uintptr(statPtr(st)), 0, 0, 0, 0)
+	p := newCPath(path)
+	_, e := l.Syscall(unix.SYS_STAT, uintptr(p.ptr()), uintptr(statPtr(st)), 0, 0, 0, 0)
+	p.free()
 	return errOf(e)
 }
 

@@ -2,6 +2,7 @@ package linked
 
 import (
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -90,11 +91,25 @@ func ptr(b []byte) unsafe.Pointer {
 	return unsafe.Pointer(&b[0])
 }
 
-// cstr returns a NUL-terminated copy of s, passed to Syscall as ptr is.
-func cstr(s string) unsafe.Pointer {
-	b := make([]byte, len(s)+1)
-	copy(b, s)
-	return unsafe.Pointer(&b[0])
+// cpath is a NUL-terminated copy of a path for the helpers' calls, in a
+// buffer from a pool (heap memory, which does not move) that free gives
+// back once the call has returned.
+type cpath struct{ b *[]byte }
+
+var cpaths = sync.Pool{New: func() any { b := make([]byte, 0, 128); return &b }}
+
+func newCPath(s string) cpath {
+	b := cpaths.Get().(*[]byte)
+	*b = append(append((*b)[:0], s...), 0)
+	return cpath{b}
+}
+
+func (p cpath) ptr() unsafe.Pointer { return unsafe.Pointer(&(*p.b)[0]) }
+
+func (p cpath) free() {
+	if cap(*p.b) <= 4096+1 {
+		cpaths.Put(p.b)
+	}
 }
 
 func statPtr(st *unix.Stat_t) unsafe.Pointer { return unsafe.Pointer(st) }

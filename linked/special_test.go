@@ -12,7 +12,9 @@ import (
 func TestLinkedFIFO(t *testing.T) {
 	l := newLinked(t)
 	defer l.Kernel().Cleanup()
-	_, e := l.Syscall(unix.SYS_MKNOD, uintptr(cstr("/lk/fifo")), unix.S_IFIFO|0o600, 0, 0, 0, 0)
+	p := newCPath("/lk/fifo")
+	_, e := l.Syscall(unix.SYS_MKNOD, uintptr(p.ptr()), unix.S_IFIFO|0o600, 0, 0, 0, 0)
+	p.free()
 	if e != 0 {
 		t.Fatal(e)
 	}
