@@ -222,6 +222,31 @@ func (k *Kernel) InstallLowest(p *Process, min int, f *File) int {
 	return fd
 }
 
+// DupLowest is dup for a transport whose fd table is emul's own (linked):
+// fd's description, looked up and recorded at the lowest free number at or
+// above min in one step, so that a close of fd by another goroutine in
+// between cannot hand a description that is gone (or, taken from the pool
+// again, another one) to the new fd. ok is false when fd is not emulated.
+//
+// Preconditions: k.mu is not held.
+func (k *Kernel) DupLowest(p *Process, fd, min int) (nfd int, ok bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	f := k.fileLocked(p, fd)
+	if f == nil {
+		return -1, false
+	}
+	nfd = min
+	for {
+		if _, used := p.fds[nfd]; !used {
+			break
+		}
+		nfd++
+	}
+	k.installLocked(p, nfd, f)
+	return nfd, true
+}
+
 // Release drops the reference a Result's File holds, when the call it
 // answered is gone before Complete or FinishInstall could hand it to an
 // fd (a ptrace tracee that died while its placeholder was being made).

@@ -78,12 +78,14 @@ func (l *Linked) Syscall(nr int, a0, a1, a2, a3, a4, a5 uintptr) (int64, syscall
 	// supervised target; here the fd table is emul's own.
 	switch nr {
 	case unix.SYS_DUP:
-		if f := l.k.FileOf(l.p, int(int32(a0))); f != nil {
-			return int64(l.k.InstallLowest(l.p, FDBase, f)), 0
+		if nfd, ok := l.k.DupLowest(l.p, int(int32(a0)), FDBase); ok {
+			return int64(nfd), 0
 		}
 	case unix.SYS_FCNTL:
-		if f := l.k.FileOf(l.p, int(int32(a0))); f != nil && (a1 == unix.F_DUPFD || a1 == unix.F_DUPFD_CLOEXEC) {
-			return int64(l.k.InstallLowest(l.p, max(int(int32(a2)), FDBase), f)), 0
+		if a1 == unix.F_DUPFD || a1 == unix.F_DUPFD_CLOEXEC {
+			if nfd, ok := l.k.DupLowest(l.p, int(int32(a0)), max(int(int32(a2)), FDBase)); ok {
+				return int64(nfd), 0
+			}
 		}
 	}
 	emulated := false

@@ -1,0 +1,5 @@
+//go:build !race
+
+package linked
+
+const raceEnabled = false
