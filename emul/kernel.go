@@ -13,7 +13,10 @@
 // host directory under a ramfs, overlay*.go) that the handlers use without
 // asking which; a path walk is a resolver (walk.go) whose steps go through
 // the layers, with magic links in walk_proc.go and permission rules in
-// perm.go.
+// perm.go; a plain path is walked first without allocating (walk_fast.go).
+// A call's paths and stat records are read and built in its scratch space
+// (callBuf), and open file descriptions come from a pool: the common calls
+// allocate nothing.
 //
 // Locking: Kernel.mu serialises every Handle call and every table update; it
 // is taken before any ramfs.FS lock (ramfs has one lock per FS, taken inside
