@@ -40,11 +40,83 @@ type pnode struct {
 	count     int // non-nil slots
 }
 
-func newNode(height int) *pnode {
+func newNode(height int, pool *pagePool) *pnode {
 	if height == 1 {
+		if n := pool.leaf(); n != nil {
+			return n
+		}
 		return &pnode{pages: make([]*page, fan)}
 	}
 	return &pnode{kids: make([]*pnode, fan)}
+}
+
+// pagePool keeps the pages and leaf nodes of file data that went away
+// (a removed file, a truncation) for the next writes, as the kernel's
+// page allocator keeps free pages, up to poolPages of each: allocating a
+// page is most of what a small file's first write costs.
+type pagePool struct {
+	pages  []*page
+	leaves []*pnode
+}
+
+const poolPages = 256
+
+// page returns a zeroed page from the pool, or a new one.
+func (p *pagePool) page() *page {
+	if n := len(p.pages); n > 0 {
+		pg := p.pages[n-1]
+		p.pages = p.pages[:n-1]
+		clear(pg[:])
+		return pg
+	}
+	return new(page)
+}
+
+// leaf returns an empty leaf from the pool, or nil.
+func (p *pagePool) leaf() *pnode {
+	n := len(p.leaves)
+	if n == 0 {
+		return nil
+	}
+	l := p.leaves[n-1]
+	p.leaves = p.leaves[:n-1]
+	return l
+}
+
+func (p *pagePool) putPage(pg *page) {
+	if len(p.pages) < poolPages {
+		p.pages = append(p.pages, pg)
+	}
+}
+
+// putNode takes back node n of height h and what it holds.
+func (p *pagePool) putNode(n *pnode, h int) {
+	if h > 1 {
+		for _, c := range n.kids {
+			if c != nil {
+				p.putNode(c, h-1)
+			}
+		}
+		return
+	}
+	for i, pg := range n.pages {
+		if pg != nil {
+			p.putPage(pg)
+			n.pages[i] = nil
+		}
+	}
+	if len(p.leaves) < poolPages {
+		n.unwritten, n.count = 0, 0
+		p.leaves = append(p.leaves, n)
+	}
+}
+
+// release gives t's pages and leaves to the pool and empties t.
+func (t *pageTree) release(pool *pagePool) {
+	if t.root != nil {
+		pool.putNode(t.root, t.height)
+	}
+	*t = pageTree{}
 }
 
 // pageTree holds the data of a regular file.
@@ -83,16 +155,16 @@ func (t *pageTree) get(idx int64) *page {
 
 // insert allocates page idx, which must be absent, and returns its leaf
 // and slot.
-func (t *pageTree) insert(idx int64) (*pnode, int) {
+func (t *pageTree) insert(idx int64, pool *pagePool) (*pnode, int) {
 	if t.height == 0 {
 		h := 1
 		for idx >= span(h+1) {
 			h++
 		}
-		t.root, t.height = newNode(h), h
+		t.root, t.height = newNode(h, pool), h
 	}
 	for idx >= span(t.height+1) {
-		r := newNode(t.height + 1)
+		r := newNode(t.height+1, pool)
 		r.kids[0], r.count = t.root, 1
 		t.root = r
 		t.height++
@@ -102,22 +174,22 @@ func (t *pageTree) insert(idx int64) (*pnode, int) {
 		s := (idx >> (fanShift * (h - 1))) & fanMask
 		c := n.kids[s]
 		if c == nil {
-			c = newNode(h - 1)
+			c = newNode(h-1, pool)
 			n.kids[s] = c
 			n.count++
 		}
 		n = c
 	}
 	s := int(idx & fanMask)
-	n.pages[s] = new(page)
+	n.pages[s] = pool.page()
 	n.count++
 	t.npages++
 	return n, s
 }
 
-// punch frees the pages with index in [from, to) and returns how many it
-// freed.
-func (t *pageTree) punch(from, to int64) int64 {
+// punch frees the pages with index in [from, to) into pool and returns
+// how many it freed.
+func (t *pageTree) punch(from, to int64, pool *pagePool) int64 {
 	if t.height == 0 || from >= to {
 		return 0
 	}
@@ -125,7 +197,7 @@ func (t *pageTree) punch(from, to int64) int64 {
 	if from >= to {
 		return 0
 	}
-	freed := punchNode(t.root, t.height, 0, from, to)
+	freed := punchNode(t.root, t.height, 0, from, to, pool)
 	t.npages -= freed
 	if t.root.count == 0 {
 		t.root, t.height = nil, 0
@@ -137,7 +209,7 @@ func (t *pageTree) punch(from, to int64) int64 {
 	return freed
 }
 
-func punchNode(n *pnode, h int, base, from, to int64) int64 {
+func punchNode(n *pnode, h int, base, from, to int64, pool *pagePool) int64 {
 	sp := span(h)
 	lo := max(int64(0), (from-base)/sp)
 	hi := min(int64(fanMask), (to-1-base)/sp)
@@ -145,6 +217,7 @@ func punchNode(n *pnode, h int, base, from, to int64) int64 {
 	for s := lo; s <= hi; s++ {
 		if h == 1 {
 			if n.pages[s] != nil {
+				pool.putPage(n.pages[s])
 				n.pages[s] = nil
 				n.unwritten &^= 1 << s
 				n.count--
@@ -156,7 +229,7 @@ func punchNode(n *pnode, h int, base, from, to int64) int64 {
 		if c == nil {
 			continue
 		}
-		freed += punchNode(c, h-1, base+s*sp, from, to)
+		freed += punchNode(c, h-1, base+s*sp, from, to, pool)
 		if c.count == 0 {
 			n.kids[s] = nil
 			n.count--
@@ -379,7 +452,7 @@ func (fs *FS) writeLocked(n *Inode, p []byte, off int64) (int, error) {
 				break
 			}
 			fs.usedBytes += pageSize
-			l, s = t.insert(idx)
+			l, s = t.insert(idx, &fs.pool)
 		}
 		l.unwritten &^= 1 << s
 		done += copy(l.pages[s][pos&(pageSize-1):], p[done:])
@@ -428,7 +501,7 @@ func (fs *FS) WriteFault(n *Inode, off int64) error {
 			return syscall.ENOSPC
 		}
 		fs.usedBytes += pageSize
-		l, s = t.insert(idx)
+		l, s = t.insert(idx, &fs.pool)
 	}
 	l.unwritten &^= 1 << s
 	if off > t.size {
@@ -466,7 +539,7 @@ func (fs *FS) Truncate(n *Inode, size int64) error {
 			}
 			first++
 		}
-		fs.usedBytes -= t.punch(first, noPage) * pageSize
+		fs.usedBytes -= t.punch(first, noPage, &fs.pool) * pageSize
 	}
 	t.size = size
 	fs.modifiedLocked(n)
@@ -543,7 +616,7 @@ func (fs *FS) Allocate(n *Inode, mode uint32, off, length int64) error {
 		fs.usedBytes += missing * pageSize
 		for idx := first; idx <= last && missing > 0; idx++ {
 			if l, s := t.leaf(idx); l == nil || l.pages[s] == nil {
-				l, s = t.insert(idx)
+				l, s = t.insert(idx, &fs.pool)
 				l.unwritten |= 1 << s
 				missing--
 			}
@@ -574,7 +647,7 @@ func (fs *FS) punchLocked(t *pageTree, off, end int64) {
 			clear(pg[:pe])
 		}
 	}
-	fs.usedBytes -= t.punch(first, last) * pageSize
+	fs.usedBytes -= t.punch(first, last, &fs.pool) * pageSize
 }
 
 // SeekData returns the first offset >= off that holds data

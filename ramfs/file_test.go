@@ -487,3 +487,49 @@ func TestWriteFault(t *testing.T) {
 		t.Errorf("WriteFault(-1) = %v", err)
 	}
 }
+
+// Pages of a removed or truncated file are used again for new data
+// (pagePool): a page taken from the pool reads as zeros wherever it was
+// not written.
+func TestReusedPagesReadAsZeros(t *testing.T) {
+	fsys, _ := newTestFS(t, Options{})
+	root := fsys.Root()
+	full := bytes.Repeat([]byte{0xff}, 3*pageSize)
+	for i := range 3 {
+		old := mkfile(t, fsys, root, "old")
+		if _, err := fsys.WriteAt(old, full, 0); err != nil {
+			t.Fatal(err)
+		}
+		if i == 2 {
+			// Truncation gives pages back too.
+			if err := fsys.Truncate(old, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := fsys.Unlink(root, "old"); err != nil {
+			t.Fatal(err)
+		}
+		if len(fsys.pool.pages) == 0 {
+			t.Fatal("no page went back to the pool")
+		}
+		n := mkfile(t, fsys, root, "new")
+		if _, err := fsys.WriteAt(n, []byte("x"), pageSize+7); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fsys.WriteAt(n, []byte("y"), 2*pageSize+100); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, 2*pageSize+101)
+		if k, err := fsys.ReadAt(n, got, 0); err != nil || k != len(got) {
+			t.Fatalf("read %d, %v", k, err)
+		}
+		want := make([]byte, len(got))
+		want[pageSize+7], want[2*pageSize+100] = 'x', 'y'
+		if !bytes.Equal(got, want) {
+			t.Fatalf("round %d: a reused page holds old data", i)
+		}
+		if err := fsys.Unlink(root, "new"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

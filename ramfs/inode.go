@@ -364,7 +364,7 @@ func (fs *FS) maybeFreeLocked(n *Inode) {
 	}
 	if n.file.npages > 0 || n.file.size > 0 {
 		fs.usedBytes -= n.file.npages * pageSize
-		n.file = pageTree{}
+		n.file.release(&fs.pool)
 	}
 	fs.freeXattrsLocked(n)
 	n.linkable = false

@@ -127,6 +127,10 @@ type FS struct {
 	// +checklocks:mu
 	usedInodes int64
 
+	// pool keeps freed pages for new ones (file.go).
+	// +checklocks:mu
+	pool pagePool
+
 	store Store
 	// byKey finds a backed file by its backing file's key.
 	// +checklocks:mu
