@@ -2,6 +2,7 @@ package emul
 
 import (
 	"encoding/binary"
+	"sync"
 	"syscall"
 )
 
@@ -17,6 +18,12 @@ const (
 type CStringReader interface {
 	ReadCString(addr uint64, max int) (s string, ok bool)
 }
+
+// pathBufs holds readPath's buffers.
+var pathBufs = sync.Pool{New: func() any { return new([pathMax]byte) }}
+
+// firstPathRead is how much of a path readPath asks for first.
+const firstPathRead = 256
 
 // readPath reads a NUL-terminated path from the caller's memory, as
 // getname() does: EFAULT for a bad pointer, ENAMETOOLONG past PATH_MAX,
@@ -35,12 +42,19 @@ func readPath(mem Memory, addr uint64, emptyOK bool) (string, syscall.Errno) {
 		}
 		return s, 0
 	}
-	var buf [pathMax]byte
+	// The buffer escapes through the Memory interface: a pooled one
+	// keeps a routed path call from allocating 4 KiB.
+	buf := pathBufs.Get().(*[pathMax]byte)
+	defer pathBufs.Put(buf)
 	n := 0
 	for n < pathMax {
 		// Read up to the next page boundary so an unmapped page after
-		// the string does not fail the whole read.
+		// the string does not fail the whole read; the first read
+		// takes no more than most paths need.
 		chunk := pageSize - int((addr+uint64(n))%pageSize)
+		if n == 0 && chunk > firstPathRead {
+			chunk = firstPathRead
+		}
 		if n+chunk > pathMax {
 			chunk = pathMax - n
 		}
