@@ -40,3 +40,37 @@ func TestFileReadAt(t *testing.T) {
 		t.Errorf("fd still open after Close: %v", err)
 	}
 }
+
+// CreateOpen's backing file is opened as asked, by the open that made
+// it: its access mode and status flags are the program's, and the file's
+// times are those of its creation.
+func TestCreateOpen(t *testing.T) {
+	d := mount(t, 0)
+	fs := ramfs.New(ramfs.Options{Store: d})
+	n, f, err := fs.CreateOpen(fs.Root(), "f", 0o644, 0, 0, unix.O_WRONLY|unix.O_APPEND)
+	if err != nil || f == nil {
+		t.Fatalf("CreateOpen = %v, %v", f, err)
+	}
+	defer f.Close()
+	fl, err := unix.FcntlInt(f.Fd(), unix.F_GETFL, 0)
+	if err != nil || fl&unix.O_ACCMODE != unix.O_WRONLY || fl&unix.O_APPEND == 0 {
+		t.Errorf("flags of the backing fd: %#o, %v; want O_WRONLY|O_APPEND", fl, err)
+	}
+	if _, err := unix.Read(int(f.Fd()), make([]byte, 1)); err != unix.EBADF {
+		t.Errorf("read of a write-only fd: %v, want EBADF", err)
+	}
+	if _, err := unix.Write(int(f.Fd()), []byte("ab")); err != nil {
+		t.Fatal(err)
+	}
+	if a := fs.Getattr(n); a.Size != 2 {
+		t.Errorf("size after a write through the fd: %d", a.Size)
+	}
+	if _, _, err := fs.CreateOpen(fs.Root(), "f", 0o644, 0, 0, unix.O_RDWR); err != unix.EEXIST {
+		t.Errorf("CreateOpen of an existing name: %v, want EEXIST", err)
+	}
+	// Without a Store there is no backing file to return.
+	plain := ramfs.New(ramfs.Options{})
+	if _, f, err := plain.CreateOpen(plain.Root(), "f", 0o644, 0, 0, unix.O_RDWR); err != nil || f != nil {
+		t.Errorf("CreateOpen without a Store = %v, %v; want no file", f, err)
+	}
+}
