@@ -54,7 +54,7 @@ const (
 
 // Ops lists every micro-benchmark, cheapest first.
 var Ops = []Op{
-	{Name: "bare", Title: "bare round trip", Does: "close(-1), answered EBADF", Divisor: 1, prepare: prepBare},
+	{Name: "bare", Title: "bare round trip", Does: "dup(-1), answered EBADF", Divisor: 1, prepare: prepBare},
 	{Name: "stat", Title: "stat", Does: "stat of a 100-byte file", Divisor: 1, prepare: prepStat},
 	{Name: "pread-512", Title: "pread 512 B", Does: "pread64 of 512 B at rotating offsets of a 1 MiB file", Divisor: 1, prepare: prepPread},
 	{Name: "read-4k", Title: "read 4 KiB", Does: "read of 4 KiB, sequential through 1 MiB, lseek to 0 every 256", Divisor: 1, prepare: prepRead},
@@ -143,7 +143,7 @@ func nothing() error { return nil }
 func prepBare(s fsys.Sys, _ string) (func(int) error, func() error, error) {
 	body := func(int) error {
 		if err := s.Bare(); !errors.Is(err, unix.EBADF) {
-			return fmt.Errorf("close(-1) = %v, want EBADF", err)
+			return fmt.Errorf("dup(-1) = %v, want EBADF", err)
 		}
 		return nil
 	}
