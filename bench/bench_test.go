@@ -134,7 +134,7 @@ func TestWriteTable(t *testing.T) {
 2 run(s) per transport, interleaved; host: Linux 6.18, 2 CPUs, go1.26
 
 workload                    transport  runs  median        min – max  unit   × native
-close(-1)                   native        2     160        150 – 170  ns/op      1.00
+dup(-1)                     native        2     160        150 – 170  ns/op      1.00
                             ptrace     unavailable (see below)
 syscall as a function call  linked        2    85.4      80.2 – 90.5  ns/op      0.53
 stat                        native        1    1000      1000 – 1000  ns/op      1.00

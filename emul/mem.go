@@ -20,6 +20,9 @@ type CStringReader interface {
 	ReadCString(dst []byte, addr uint64) (n int, ok bool)
 }
 
+// firstPathRead is how much of a path readPathInto asks for first.
+const firstPathRead = 256
+
 // readPathInto reads a NUL-terminated path from the caller's memory into
 // buf (pathMax bytes), as getname() does: EFAULT for a bad pointer,
 // ENAMETOOLONG past PATH_MAX, ENOENT for an empty string (unless
@@ -42,8 +45,12 @@ func readPathInto(buf []byte, mem Memory, addr uint64, emptyOK bool) ([]byte, sy
 	n := 0
 	for n < pathMax {
 		// Read up to the next page boundary so an unmapped page after
-		// the string does not fail the whole read.
+		// the string does not fail the whole read; the first read
+		// takes no more than most paths need.
 		chunk := pageSize - int((addr+uint64(n))%pageSize)
+		if n == 0 && chunk > firstPathRead {
+			chunk = firstPathRead
+		}
 		if n+chunk > pathMax {
 			chunk = pathMax - n
 		}

@@ -72,7 +72,13 @@ const dataFlags = oAccmode | syscall.O_APPEND | syscall.O_NONBLOCK | syscall.O_D
 // passthroughLocked reports whether an open of ino in m with flags is
 // answered with an fd onto the backing file.
 func (k *Kernel) passthroughLocked(m *Mount, ino *ramfs.Inode, flags int) bool {
-	return k.Passthrough && k.HostFDs && m.FS.HasStore() && flags&oPath == 0 && isReg(ino)
+	return k.passthroughFSLocked(m, flags) && isReg(ino)
+}
+
+// passthroughFSLocked reports whether an open of a regular file in m with
+// flags is answered with an fd onto the backing file.
+func (k *Kernel) passthroughFSLocked(m *Mount, flags int) bool {
+	return k.Passthrough && k.HostFDs && m.FS.HasStore() && flags&oPath == 0
 }
 
 // openDataLocked answers an open of regular file ino with an fd onto its
@@ -82,6 +88,12 @@ func (k *Kernel) openDataLocked(m *Mount, ino *ramfs.Inode, flags int, path stri
 	if err != nil {
 		return errResult(err)
 	}
+	return k.installDataLocked(m, ino, df, flags, path)
+}
+
+// installDataLocked answers an open of regular file ino with df, its
+// backing file opened as the program asked.
+func (k *Kernel) installDataLocked(m *Mount, ino *ramfs.Inode, df ramfs.DataFile, flags int, path string) Result {
 	m.FS.SetOpenedPath(ino, path)
 	return Result{Action: InstallHostFD, Host: df, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1}
 }

@@ -145,6 +145,7 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 		return k.openTmpfileLocked(p, l, flags, mode)
 	}
 	var ino *ramfs.Inode
+	var born ramfs.DataFile // a new file's backing file, opened as the program asked
 	if !l.node().ok() {
 		if !creating || l.name == "" {
 			return fail(syscall.ENOENT)
@@ -160,7 +161,13 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 			return fail(e)
 		}
 		uid, gid := k.ownerLocked(p, l)
-		n, err := fs.Create(l.dir, l.name, (mode&0o7777)&^p.Umask, uid, gid)
+		var n *ramfs.Inode
+		var err error
+		if k.passthroughFSLocked(l.m, flags) {
+			n, born, err = fs.CreateOpen(l.dir, l.name, (mode&0o7777)&^p.Umask, uid, gid, flags&dataFlags)
+		} else {
+			n, err = fs.Create(l.dir, l.name, (mode&0o7777)&^p.Umask, uid, gid)
+		}
 		if err != nil {
 			undo()
 			return errResult(err)
@@ -214,6 +221,9 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 			}
 			k.killPrivLocked(p, l.m, ino)
 		}
+	}
+	if born != nil {
+		return k.installDataLocked(l.m, ino, born, flags, l.abs)
 	}
 	if k.passthroughLocked(l.m, ino, flags) {
 		return k.openDataLocked(l.m, ino, flags, l.absPath())
@@ -298,6 +308,11 @@ func (k *Kernel) CloseRange(c *Call) Result {
 // Dup follows dup(2): the kernel duplicates the placeholder, and the new
 // number is learnt from the target's fd table (see Process.unseen).
 func (k *Kernel) Dup(c *Call) Result {
+	if int32(c.Args[0]) < 0 && k.Oracle == nil {
+		// A negative fd is in no table: where emul's table is the
+		// process's (linked), emul answers as ksys_dup does.
+		return fail(syscall.EBADF)
+	}
 	if k.fileLocked(c.Proc, fdArg(c.Args[0])) != nil {
 		c.Proc.markUnseen(c.Tid)
 	}

@@ -251,9 +251,17 @@ func (fs *FS) checkCreateLocked(dir *Inode, name string) error {
 //
 // Preconditions: fs.mu is locked; checkCreateLocked(dir, name) passed.
 func (fs *FS) createLocked(dir *Inode, name string, mode, uid, gid uint32, rdev uint64, extra int64) (*Inode, error) {
+	n, _, err := fs.createOpenLocked(dir, name, mode, uid, gid, rdev, extra, -1)
+	return n, err
+}
+
+// createOpenLocked is createLocked that, for a regular file with a
+// backing file, returns that file opened with open(2) flags (see
+// bornBackedLocked) when flags >= 0.
+func (fs *FS) createOpenLocked(dir *Inode, name string, mode, uid, gid uint32, rdev uint64, extra int64, flags int) (*Inode, DataFile, error) {
 	cost := inodeCost + direntBytes(name) + extra
 	if err := fs.reserveLocked(cost, 1); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if dmode := dir.mode.Load(); dmode&sISGID != 0 {
 		gid = dir.gid
@@ -261,10 +269,12 @@ func (fs *FS) createLocked(dir *Inode, name string, mode, uid, gid uint32, rdev 
 			mode |= sISGID
 		}
 	}
-	n := fs.newInodeLocked(mode, uid, gid, rdev, fs.clk.coarse())
-	if err := fs.bornBackedLocked(n); err != nil {
+	now := fs.clk.coarse()
+	n := fs.newInodeLocked(mode, uid, gid, rdev, now)
+	df, err := fs.bornBackedLocked(n, flags)
+	if err != nil {
 		fs.reserveLocked(-cost, -1)
-		return nil, err
+		return nil, nil, err
 	}
 	if n.dir != nil {
 		n.dir.parent = dir
@@ -272,7 +282,7 @@ func (fs *FS) createLocked(dir *Inode, name string, mode, uid, gid uint32, rdev 
 	}
 	dir.dir.add(name, n)
 	fs.modifiedLocked(dir)
-	return n, nil
+	return n, df, nil
 }
 
 // Create makes a regular file; mode holds the permission bits (07777).
@@ -285,6 +295,21 @@ func (fs *FS) Create(dir *Inode, name string, mode uint32, uid, gid uint32) (*In
 		return nil, err
 	}
 	return fs.createLocked(dir, name, sIFREG|mode&permMask, uid, gid, 0, 0)
+}
+
+// CreateOpen is Create for an open(O_CREAT) that gives the caller an fd
+// onto the new file's data: with a Store it also returns the backing
+// file opened with open(2) flags as OpenData would, by the same open
+// that makes it (one open fewer than Create and then OpenData). The
+// DataFile is nil without a Store, or when the backing file could not be
+// opened with flags (the caller's OpenData then gets the error).
+func (fs *FS) CreateOpen(dir *Inode, name string, mode uint32, uid, gid uint32, flags int) (*Inode, DataFile, error) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if err := fs.checkCreateLocked(dir, name); err != nil {
+		return nil, nil, err
+	}
+	return fs.createOpenLocked(dir, name, sIFREG|mode&permMask, uid, gid, 0, 0, max(flags, 0))
 }
 
 // Tmpfile makes a regular file with no name, as open(O_TMPFILE) does
@@ -308,7 +333,7 @@ func (fs *FS) Tmpfile(dir *Inode, mode uint32, uid, gid uint32) (*Inode, error) 
 		gid = dir.gid
 	}
 	n := fs.newInodeLocked(sIFREG|mode&permMask, uid, gid, 0, fs.clk.coarse())
-	if err := fs.bornBackedLocked(n); err != nil {
+	if _, err := fs.bornBackedLocked(n, -1); err != nil {
 		fs.reserveLocked(-inodeCost, -1)
 		return nil, err
 	}

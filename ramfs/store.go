@@ -106,18 +106,32 @@ func (fs *FS) ensureDataLocked(n *Inode) error {
 
 // bornBackedLocked gives a new regular file its backing file at once, so
 // that all its times are the kernel's from the start (an open does not
-// change them, as it would if the backing file were made then).
+// change them, as it would if the backing file were made then). With
+// flags >= 0 it returns the backing file opened with them (OpenData's
+// flags), else nil; a backing file that cannot be opened with flags
+// (EINVAL: a flag the store's file system refuses) is made anyway and
+// nil returned, so the caller's OpenData reports the error as the
+// program's open would.
 //
 // Preconditions: fs.mu is locked; n is new.
-func (fs *FS) bornBackedLocked(n *Inode) error {
+func (fs *FS) bornBackedLocked(n *Inode, flags int) (DataFile, error) {
 	if !fs.backed(n) {
-		return nil
+		return nil, nil
+	}
+	if flags > 0 {
+		f, err := fs.createDataLocked(n, flags)
+		if err != syscall.EINVAL {
+			return f, err
+		}
 	}
 	f, err := fs.createDataLocked(n, 0) // O_RDONLY
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return f.Close()
+	if flags == 0 {
+		return f, nil
+	}
+	return nil, f.Close()
 }
 
 // createDataLocked makes n's backing file and returns it opened with

@@ -14,13 +14,18 @@ import (
 
 // The calibration probe: fsshim re-executed under the same filter as a tiny
 // target that times, from its own side, a routed syscall the supervisor
-// answers at once (close(-1): emul says "continue", the kernel says EBADF).
+// answers at once (dup(-1): emul says "continue", the kernel says EBADF;
+// routed under every transport and data mode, unlike close, which the
+// passthrough data path leaves to the kernel).
 // The target-side time minus the supervisor's own service time of the same
 // calls is the kernel's hand-off: the world switch that --stats adds to
 // every round trip.
 const probeArg0 = "fsshim:probe"
 
 const probeCalls = 3000
+
+// probeCall is the syscall the probe times, with fd -1.
+const probeCall = unix.SYS_DUP
 
 // IsProbe reports whether this process is the calibration probe.
 func IsProbe() bool { return len(os.Args) > 0 && os.Args[0] == probeArg0 }
@@ -30,7 +35,7 @@ func RunProbe() {
 	d := make([]int64, probeCalls)
 	for i := range d {
 		t0 := time.Now()
-		unix.Syscall(unix.SYS_CLOSE, ^uintptr(0), 0, 0)
+		unix.Syscall(probeCall, ^uintptr(0), 0, 0)
 		d[i] = int64(time.Since(t0))
 	}
 	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
@@ -73,7 +78,7 @@ func Calibrate(opt Options) (time.Duration, error) {
 	if err != nil {
 		return 0, fmt.Errorf("calibration probe said %q", text)
 	}
-	service := st.median(unix.SYS_CLOSE)
+	service := st.median(probeCall)
 	h := time.Duration(target) - service
 	if h < 0 {
 		h = 0

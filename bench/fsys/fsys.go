@@ -22,10 +22,11 @@ type Sys interface {
 	Rename(oldpath, newpath string) error
 	Stat(path string, st *unix.Stat_t) error
 	Getdents64(fd int, buf []byte) (int, error)
-	// Bare makes the cheapest call there is, close(-1), which names no
-	// file: the kernel answers EBADF (natively, and after the round trip
-	// of a supervising transport), and so does emul's dispatcher linked,
-	// whose fd table is its own. Bare returns that error.
+	// Bare makes the cheapest routed call there is, dup(-1): every
+	// transport and data mode routes it (close, which --data passthrough
+	// leaves to the kernel, would be timed natively) and hands it straight
+	// back to the host kernel, which answers EBADF. Bare returns that
+	// error.
 	Bare() error
 }
 
@@ -46,9 +47,9 @@ func (Raw) Stat(path string, st *unix.Stat_t) error { return unix.Stat(path, st)
 // Getdents64 is getdents64(2).
 func (Raw) Getdents64(fd int, buf []byte) (int, error) { return unix.Getdents(fd, buf) }
 
-// Bare is close(-1).
+// Bare is dup(-1).
 func (Raw) Bare() error {
-	_, _, e := unix.Syscall(unix.SYS_CLOSE, ^uintptr(0), 0, 0)
+	_, _, e := unix.Syscall(unix.SYS_DUP, ^uintptr(0), 0, 0)
 	if e != 0 {
 		return e
 	}

@@ -52,10 +52,10 @@ func (l Linked) Fstat(fd int, st *unix.Stat_t) error {
 	return errOf(e)
 }
 
-// Bare is close(-1) through the linked dispatcher: emul's fd table is the
+// Bare is dup(-1) through the linked dispatcher: emul's fd table is the
 // process's, and emul answers EBADF for an fd that names nothing, as the
 // kernel does (the syscall as a function call).
 func (l Linked) Bare() error {
-	_, e := l.Syscall(unix.SYS_CLOSE, ^uintptr(0), 0, 0, 0, 0, 0)
+	_, e := l.Syscall(unix.SYS_DUP, ^uintptr(0), 0, 0, 0, 0, 0)
 	return errOf(e)
 }

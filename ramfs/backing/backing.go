@@ -19,7 +19,7 @@ package backing
 import (
 	"errors"
 	"fmt"
-	"os"
+	"io"
 	"strconv"
 	"time"
 
@@ -56,6 +56,30 @@ func (d *Dir) Dev() uint64 { return d.dev }
 func (d *Dir) Close() error { return unix.Close(d.fd) }
 
 func name(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// file is an open backing file, a bare fd: most live for one call (an
+// open's fd goes to the program, fsshim's copy is closed once it is
+// installed), and an *os.File would cost an fcntl to make, a finalizer
+// and the poller's bookkeeping to close.
+type file int
+
+var _ ramfs.DataFile = file(0)
+
+// Fd implements ramfs.DataFile.
+func (f file) Fd() uintptr { return uintptr(f) }
+
+// Close implements ramfs.DataFile.
+func (f file) Close() error { return unix.Close(int(f)) }
+
+// ReadAt implements ramfs.DataFile (io.ReaderAt: a short count comes
+// with an error, io.EOF at the end of the file).
+func (f file) ReadAt(p []byte, off int64) (int, error) {
+	n, err := full(unix.Pread, int(f), p, off)
+	if err == nil && n < len(p) {
+		err = io.EOF
+	}
+	return n, err
+}
 
 func (d *Dir) open(n uint64, flags int) (int, error) { return d.openMode(n, flags, 0) }
 
@@ -96,7 +120,7 @@ func (d *Dir) Create(n uint64, mode uint32, flags int) (uint64, ramfs.DataFile, 
 	if err := unix.Fstat(fd, &st); err != nil {
 		return fail(err)
 	}
-	return st.Ino, os.NewFile(uintptr(fd), name(n)), nil
+	return st.Ino, file(fd), nil
 }
 
 // Remove implements ramfs.Store.
@@ -127,7 +151,7 @@ func (d *Dir) Open(n uint64, flags int) (ramfs.DataFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return os.NewFile(uintptr(fd), name(n)), nil
+	return file(fd), nil
 }
 
 // ReadAt implements ramfs.Store.
@@ -274,7 +298,7 @@ func (d *Dir) Placeholder(id uint64, opath bool) (ramfs.DataFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return os.NewFile(uintptr(fd), nm), nil
+	return file(fd), nil
 }
 
 // full runs pread or pwrite until p is done, EOF (a read of 0) or an
