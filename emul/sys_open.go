@@ -223,7 +223,7 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 		}
 	}
 	if born != nil {
-		return k.installDataLocked(l.m, ino, born, flags, l.abs)
+		return k.installDataLocked(l.m, ino, born, flags, l.absPath())
 	}
 	if k.passthroughLocked(l.m, ino, flags) {
 		return k.openDataLocked(l.m, ino, flags, l.absPath())
