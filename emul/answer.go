@@ -188,6 +188,12 @@ func (k *Kernel) finishInstall(t Target, c *Call, f *File, fd int, e syscall.Err
 		k.installLocked(c.Proc, fd, f)
 	}
 	k.putFileLocked(f)
+	if c.installing {
+		c.installing = false
+		if k.installing--; k.installing == 0 {
+			k.installed.Broadcast()
+		}
+	}
 	k.mu.Unlock()
 	return answerUnlessSent(t, c, int64(fd), e, p)
 }

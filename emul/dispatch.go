@@ -199,7 +199,12 @@ func (k *Kernel) Handle(c *Call) Result {
 			return fail(e)
 		}
 	}
-	return table[c.Nr](k, c)
+	r := table[c.Nr](k, c)
+	if r.Action == InstallFD && k.Concurrent {
+		k.installing++
+		c.installing = true
+	}
+	return r
 }
 
 func itoa(n int) string {

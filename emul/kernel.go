@@ -18,12 +18,19 @@
 // (callBuf), and open file descriptions come from a pool: the common calls
 // allocate nothing.
 //
-// Locking: Kernel.mu serialises every Handle call and every table update; it
-// is taken before any ramfs.FS lock (ramfs has one lock per FS, taken inside
-// its own methods). Helpers that expect k.mu held end in "Locked" or say so
-// in a "Preconditions:" line; every layer method and resolver method runs
+// Locking: Kernel.mu guards every table (processes, fds, descriptions,
+// locks) and is held through each handler; it is taken before any
+// ramfs.FS lock (ramfs has one lock per FS, taken inside its own
+// methods). Helpers that expect k.mu held end in "Locked" or say so in a
+// "Preconditions:" line; every layer method and resolver method runs
 // under k.mu. A Target's primitives are called without k.mu (they may
-// block, or call back into the Kernel).
+// block, or call back into the Kernel): the fd a transport hands the
+// program (ADDFD), its answer and its host calls happen outside it, so a
+// transport may call Handle and Complete from several goroutines at once
+// (unotify's receivers, linked's callers); calls then wait for each other
+// only for the handler itself. With Kernel.Concurrent, a call that finds
+// an fd unknown while an InstallFD is between its ADDFD and its record
+// waits for it on k.installed (fileLocked).
 package emul
 
 import (
@@ -149,6 +156,10 @@ type Call struct {
 	Args [6]uint64
 	Mem  Memory
 
+	// installing: the call's InstallFD is counted in Kernel.installing
+	// until finishInstall records it.
+	installing bool
+
 	// buf is the call's scratch (callBuf). A transport that reuses its
 	// Calls keeps it with them (linked); otherwise Handle lends one for
 	// the call.
@@ -201,19 +212,26 @@ type Mount struct {
 
 // Kernel holds the emulated state shared by every target process.
 type Kernel struct {
-	mu      sync.Mutex
-	mounts  []*Mount // sorted by path
-	host    Host
-	procs   map[int]*Process
-	files   map[uint64]*File
-	nextID  uint64
-	buf     scratch
-	dirents []direntRec // getdents' records, reused under mu
-	locks   map[*ramfs.Inode][]*lock
-	waiters []lockWaiter
-	done    []Completion
-	special specials   // special.go
-	shadow  execShadow // exec.go
+	mu     sync.Mutex
+	mounts []*Mount // sorted by path
+	// seq counts the changes to the processes' fd tables (fdEntry.seq).
+	seq uint64
+	// installing counts the InstallFD answers handed out and not yet
+	// recorded (finishInstall) while Concurrent; installed is signalled
+	// when one is. Both are k.mu's.
+	installing int
+	installed  sync.Cond
+	host       Host
+	procs      map[int]*Process
+	files      map[uint64]*File
+	nextID     uint64
+	buf        scratch
+	dirents    []direntRec // getdents' records, reused under mu
+	locks      map[*ramfs.Inode][]*lock
+	waiters    []lockWaiter
+	done       []Completion
+	special    specials   // special.go
+	shadow     execShadow // exec.go
 
 	// overlays is set when a mount is an overlay.
 	overlays bool
@@ -242,6 +260,15 @@ type Kernel struct {
 	// (passthrough.go).
 	Data DataOracle
 
+	// Concurrent says the transport serves calls from several goroutines
+	// at once and gives the program an InstallFD's fd before it is
+	// recorded (unotify's ADDFD with SEND): another thread of the
+	// program may then name the new fd before finishInstall has run. A
+	// call that finds an fd unknown while such an install is in flight
+	// waits for it (fileLocked) instead of taking the fd for a host one.
+	// Set before the first call.
+	Concurrent bool
+
 	// OnFault, if set, is told about unexpected internal errors that were
 	// turned into EIO (so they are logged, never silent).
 	OnFault func(msg string)
@@ -267,6 +294,7 @@ func NewKernel(mounts []*Mount, host Host) *Kernel {
 		locks:  map[*ramfs.Inode][]*lock{},
 		nextID: 1,
 	}
+	k.installed.L = &k.mu
 	k.overlays = overlays
 	return k
 }
@@ -299,13 +327,9 @@ func (k *Kernel) mayReachMount(p string) bool {
 // fds that refer to ramfs files and its working directory when that lies in
 // a mount.
 //
-// Guards: the unexported fields are k.mu's. The exported ones are read by
-// emul under k.mu, and written by emul under k.mu or by the transport
-// without it, from its serving goroutine (the one goroutine that makes
-// every call into the Kernel for its targets) and never while one of its
-// calls is in a handler: the unotify server's and the ptrace tracer's
-// loop (tracer/procs.go), linked's New before the first call. A transport
-// that calls Handle from several goroutines must hold k.mu for them too.
+// Guards: the unexported fields are k.mu's, and so are the exported ones,
+// written by the transport through Kernel methods (SetIDs, SetNSpid,
+// ShareFDs), except NeedScan and Dead, which say how.
 type Process struct {
 	Tgid int
 	fds  map[int]fdEntry
@@ -313,28 +337,28 @@ type Process struct {
 	// it in the kernel (clone with CLONE_FS: ShareFS), as fs_struct is.
 	fs *fsContext
 	// Creds are the ids the process acts with; Uid and Gid (fsuid and
-	// fsgid) are also what new files get. Written by the transport's
-	// serving goroutine (from /proc), and by Process for a child.
+	// fsgid) are also what new files get. Written under k.mu: by SetIDs
+	// (the transport, from /proc) and by Process for a child.
 	Creds
-	// Umask: written by the umask handler under k.mu and by the
-	// transport's serving goroutine (from /proc).
+	// Umask: written under k.mu, by the umask handler and SetIDs.
 	Umask uint32
 	// NSpid is the process's pid in each PID namespace from the
 	// transport's own down to the process's (/proc/PID/status, NSpid):
 	// a pid the program names (/proc/PID/fd/N) is one of its own
 	// namespace's. Empty means the transport's namespace only. Written
-	// once by the transport's serving goroutine, when it learns the
-	// process, before the process's first call.
+	// under k.mu (SetNSpid) when the transport learns the process.
 	NSpid []int
 	// CredsStale is set when the credentials or umask may have changed
 	// behind emul's back (the set*id family, an execve): the transport
-	// re-reads them before the process's next call. Set by handlers
-	// under k.mu, read and cleared by the transport's serving goroutine.
+	// re-reads them before the process's next call (BeginCall tells it,
+	// SetIDs stores them). k.mu's.
 	CredsStale bool
 	// NeedScan is set for a process whose fd table emul has not read yet
-	// (a new child learnt from a fork event): the transport reads it
-	// before the process's first call. Set by the transport's serving
-	// goroutine, cleared by SetFDs under k.mu.
+	// (a new child learnt from a fork event, or a passthrough table
+	// grown past sweepAt): the transport reads it before the process's
+	// next call (BeginCall tells it). Set by the transport before the
+	// process's first call or by emul under k.mu, cleared by SetFDs
+	// under k.mu.
 	NeedScan bool
 	// unseen holds the threads whose continued calls may have put
 	// placeholders in the fd table that fds lacks (a dup the kernel
@@ -350,15 +374,17 @@ type Process struct {
 	execBy map[int]bool
 	// SharedFDs is set when the process shares its fd table with another
 	// process (clone with CLONE_FILES): that one's closes are not this
-	// one's calls. Set by the transport's serving goroutine when it
-	// learns the process, before the process's first call.
+	// one's calls. Set under k.mu (ShareFDs) when the transport learns
+	// the process.
 	SharedFDs bool
-	// Dead is set by Exit under k.mu; the transport's serving goroutine
-	// reads it.
+	// Dead is set by Exit under k.mu; the transport reads it under the
+	// lock it calls Exit with (tracer's procs.mu).
 	Dead bool
 	// sweepAt is the table size at which a passthrough Kernel has the
 	// table read again (installLocked).
 	sweepAt int
+	// changed is the Kernel.seq of the last change to fds (SetFDs).
+	changed uint64
 }
 
 // FDOracle answers from the kernel what a target's fd refers to, so emul's
@@ -392,8 +418,10 @@ func (p *Process) markUnseen(tid int) {
 // BeginCall is told of each call of thread tid before it is handled: the
 // thread's earlier continued calls have run by now. It reports whether the
 // fd table must be re-read first (one of them duplicated a placeholder, or
-// was an execve); the caller re-reads it then.
-func (k *Kernel) BeginCall(p *Process, tid int) (rescan bool) {
+// was an execve, or the table was never read or has grown; the caller
+// re-reads it then: ScanStart, SetFDs), and whether the credentials and
+// umask must be (the caller reads them and gives them to SetIDs).
+func (k *Kernel) BeginCall(p *Process, tid int) (rescan, creds bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if p.execBy[tid] {
@@ -405,7 +433,32 @@ func (k *Kernel) BeginCall(p *Process, tid int) (rescan bool) {
 		delete(p.unseen, tid)
 		rescan = true
 	}
-	return rescan
+	creds = p.CredsStale
+	p.CredsStale = false
+	return rescan || p.NeedScan, creds
+}
+
+// SetNSpid gives p its pids in the PID namespaces (Process.NSpid).
+func (k *Kernel) SetNSpid(p *Process, nspid []int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	p.NSpid = nspid
+}
+
+// ShareFDs marks processes that share one fd table (Process.SharedFDs).
+func (k *Kernel) ShareFDs(ps ...*Process) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, p := range ps {
+		p.SharedFDs = true
+	}
+}
+
+// SetIDs gives p the credentials and umask read from the kernel.
+func (k *Kernel) SetIDs(p *Process, c Creds, umask uint32) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	p.Creds, p.Umask = c, umask
 }
 
 // ExecDone is told that an execve of p has run (a transport that sees it
@@ -457,8 +510,13 @@ func (k *Kernel) ShareFS(parent, p *Process) {
 type fdEntry struct {
 	file *File
 	// tentative: made for a continued dup2/dup3 the kernel may not have
-	// run (or may refuse); checked at each use until the table is re-read.
+	// run (or may refuse), or taken from a read of the table that other
+	// calls of the process overtook (SetFDs); checked at each use until
+	// the table is re-read.
 	tentative bool
+	// seq is when the entry was made (Kernel.seq): a read of the table
+	// that began before it cannot have seen it (SetFDs).
+	seq uint64
 }
 
 // Process returns the process with this tgid, creating it (with no fds and
@@ -526,7 +584,9 @@ func (k *Kernel) installLocked(p *Process, fd int, f *File) {
 	}
 	k.dropFDLocked(p, fd)
 	f.refs++
-	p.fds[fd] = fdEntry{file: f}
+	k.seq++
+	p.fds[fd] = fdEntry{file: f, seq: k.seq}
+	p.changed = k.seq
 	if k.Passthrough && len(p.fds) >= p.sweepAt {
 		// Closes are not seen: entries of closed fds pile up (each
 		// holds fsshim's placeholder) until a read of the fd table
@@ -543,20 +603,44 @@ func (k *Kernel) FileByID(id uint64) *File {
 	return k.files[id]
 }
 
-// SetFDs replaces p's fd table with the given fd -> description id map
-// (the result of reading the target's real fd table). Ids that are not
-// known descriptions are ignored.
-func (k *Kernel) SetFDs(p *Process, fds map[int]uint64) {
+// ScanStart is told that a read of p's fd table in the kernel is about
+// to begin; the mark it returns goes to SetFDs with what the read found.
+func (k *Kernel) ScanStart(p *Process) (mark uint64) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	return k.seq
+}
+
+// SetFDs replaces p's fd table with the given fd -> description id map
+// (the result of reading the target's real fd table, begun at mark).
+// Ids that are not known descriptions are ignored. Other threads of p
+// may have opened and closed while the table was read (a transport
+// serving several calls at once): entries made since mark are kept as
+// they are, and when the table changed at all since then, what the read
+// found is taken as tentative, checked against the kernel at each use.
+func (k *Kernel) SetFDs(p *Process, fds map[int]uint64, mark uint64) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	overtaken := p.changed > mark
 	for fd, e := range p.fds {
+		if e.seq > mark {
+			continue
+		}
 		if id, ok := fds[fd]; !ok || id != e.file.id {
 			k.dropFDLocked(p, fd)
 		}
 	}
 	for fd, id := range fds {
+		if e, ok := p.fds[fd]; ok && e.seq > mark {
+			continue
+		}
 		if f := k.files[id]; f != nil {
 			k.installLocked(p, fd, f)
+			if overtaken && k.Oracle != nil {
+				e := p.fds[fd]
+				e.tentative = true
+				p.fds[fd] = e
+			}
 		}
 	}
 	p.NeedScan = false
@@ -580,6 +664,8 @@ func (k *Kernel) dropFDLocked(p *Process, fd int) {
 		return
 	}
 	delete(p.fds, fd)
+	k.seq++
+	p.changed = k.seq
 	if n := e.file.ino; len(k.locks[n]) > 0 {
 		// Any close of the file drops the process's POSIX locks on it.
 		k.releaseLocked(n, func(l *lock) bool { return l.kind == posixLock && l.proc == p })
@@ -613,6 +699,14 @@ func (k *Kernel) fileLocked(p *Process, fd int) *File {
 			k.installLocked(p, fd, f)
 			return f
 		}
+	}
+	if k.installing > 0 && fd >= 0 {
+		// An fd handed out and not yet recorded may be this one: the
+		// program can name it as soon as it has it.
+		for k.installing > 0 {
+			k.installed.Wait()
+		}
+		return k.fileLocked(p, fd)
 	}
 	return nil
 }

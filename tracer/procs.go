@@ -3,14 +3,16 @@ package tracer
 import (
 	"fmt"
 	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
 	"fsshim/emul"
 )
 
-// task is what the supervisor knows of one target thread. Only the
-// serving goroutine uses it.
+// task is what the supervisor knows of one target thread. Its mem is used
+// by the goroutine serving the thread's current call, up to its answer:
+// the thread makes no other call before that.
 type task struct {
 	tid  int
 	proc *emul.Process
@@ -21,12 +23,14 @@ type task struct {
 // processes, and keeps emul's view of them up to date from /proc and the
 // kernel: which thread belongs to which process, the pidfds that report
 // exits, fsshim's references to the placeholders, and the credentials and
-// fd tables emul reads. Both transports hold one (unotify's server,
-// ptrace's tracer); it is used by their serving goroutine only, except ph,
-// which has its own lock.
+// fd tables emul reads. Both transports hold one (unotify's server, whose
+// receivers share it, and ptrace's tracer).
 type procs struct {
-	opt    Options
-	k      *emul.Kernel
+	opt Options
+	k   *emul.Kernel
+	// mu guards tids and pidfds (unotify's receivers use them at once;
+	// ptrace's one goroutine takes it too).
+	mu     sync.Mutex
 	tids   map[int]*task
 	pidfds map[int]int // tgid -> pidfd, to notice exits
 	// ph holds fsshim's reference to every placeholder (the kernel's
@@ -38,10 +42,11 @@ type procs struct {
 	exited func(tgid int)
 }
 
-func newProcs(opt Options) procs {
-	ps := procs{opt: opt, k: opt.Kernel, tids: map[int]*task{}, pidfds: map[int]int{}, ph: newPlaceholders()}
+// init makes ps ready to serve opt's program.
+func (ps *procs) init(opt Options) {
+	ps.opt, ps.k = opt, opt.Kernel
+	ps.tids, ps.pidfds, ps.ph = map[int]*task{}, map[int]int{}, newPlaceholders()
 	ps.k.Oracle = ps.ph
-	return ps
 }
 
 // close drops what ps holds once every target is gone.
@@ -113,6 +118,12 @@ func (ps *procs) fill(tgid int, f *emul.File, tfd int) error {
 }
 
 func (ps *procs) pidfd(tgid int) (int, error) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return ps.pidfdLocked(tgid)
+}
+
+func (ps *procs) pidfdLocked(tgid int) (int, error) {
 	if fd, ok := ps.pidfds[tgid]; ok {
 		return fd, nil
 	}
@@ -131,25 +142,35 @@ func (ps *procs) pidfd(tgid int) (int, error) {
 // call has run by now), and the credentials after a set*id call or an
 // execve.
 func (ps *procs) task(tid int) *task {
+	t, _ := ps.taskOf(tid)
+	return t
+}
+
+// taskOf is task, and says whether the thread is new.
+func (ps *procs) taskOf(tid int) (_ *task, fresh bool) {
+	ps.mu.Lock()
 	t := ps.tids[tid]
 	if t != nil && !t.proc.Dead {
+		ps.mu.Unlock()
 		ps.refresh(t.proc, tid)
-		return t
+		return t, false
 	}
+	defer ps.mu.Unlock()
 	st, err := readStatus(tid)
 	if err != nil {
-		return nil
+		return nil, false
 	}
 	p := ps.k.LookupProcess(st.Tgid)
 	if p == nil {
-		ps.reap()
+		ps.reapLocked()
 		var parent *emul.Process
 		if pt := ps.tids[st.PPid]; pt != nil {
 			parent = pt.proc
 		}
 		p = ps.k.Process(st.Tgid, parent)
-		p.Creds, p.Umask, p.NSpid = st.creds(), st.Umask, st.NSpid
-		ps.pidfd(st.Tgid)
+		ps.k.SetIDs(p, st.creds(), st.Umask)
+		ps.k.SetNSpid(p, st.NSpid)
+		ps.pidfdLocked(st.Tgid)
 		if parent != nil {
 			ps.checkShared(parent, p)
 		}
@@ -159,20 +180,26 @@ func (ps *procs) task(tid int) *task {
 	}
 	t = &task{tid: tid, proc: p, mem: procMem{pid: tid}}
 	ps.tids[tid] = t
-	return t
+	return t, true
+}
+
+// threads is the number of target threads learnt so far (that made a
+// routed call), for a transport that serves as many at once.
+func (ps *procs) threads() int {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return len(ps.tids)
 }
 
 // refresh brings what emul knows of p up to date before tid's call.
 func (ps *procs) refresh(p *emul.Process, tid int) {
-	if ps.k.BeginCall(p, tid) || p.NeedScan {
-		ps.rescan(p)
-	}
-	if p.CredsStale {
+	rescan, creds := ps.k.BeginCall(p, tid)
+	if rescan {
+		ps.rescan(p) // reads the credentials too
+	} else if creds {
 		if st, err := readStatus(p.Tgid); err == nil {
-			p.Umask = st.Umask
-			p.Creds = st.creds()
+			ps.k.SetIDs(p, st.creds(), st.Umask)
 		}
-		p.CredsStale = false
 	}
 }
 
@@ -186,7 +213,7 @@ func (ps *procs) checkShared(parent, p *emul.Process) {
 	r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(parent.Tgid), uintptr(p.Tgid), kcmpFiles, 0, 0, 0)
 	if e == 0 && r == 0 || e == unix.ENOSYS || e == unix.EPERM {
 		// Shared, or no way to tell: check every use.
-		parent.SharedFDs, p.SharedFDs = true, true
+		ps.k.ShareFDs(parent, p)
 	}
 	// One working directory (CLONE_FS): a chdir by either moves both.
 	if r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(parent.Tgid), uintptr(p.Tgid), kcmpFS, 0, 0, 0); e == 0 && r == 0 {
@@ -197,21 +224,26 @@ func (ps *procs) checkShared(parent, p *emul.Process) {
 // rescan reads p's fd table: the fds that hold placeholders, each checked
 // to be fsshim's own (placeholders.verified).
 func (ps *procs) rescan(p *emul.Process) {
+	mark := ps.k.ScanStart(p)
 	fds, err := scanFDs(p.Tgid)
 	if err != nil {
 		return
 	}
-	ps.k.SetFDs(p, ps.ph.verified(p.Tgid, fds))
+	ps.k.SetFDs(p, ps.ph.verified(p.Tgid, fds), mark)
 	if st, err := readStatus(p.Tgid); err == nil {
-		p.Umask = st.Umask
-		p.Creds = st.creds()
-		p.CredsStale = false // just read
+		ps.k.SetIDs(p, st.creds(), st.Umask)
 	}
 }
 
 // reap forgets processes that have exited (their pidfds are readable), so
 // their descriptions are released and reused pids start afresh.
 func (ps *procs) reap() {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	ps.reapLocked()
+}
+
+func (ps *procs) reapLocked() {
 	if len(ps.pidfds) == 0 {
 		return
 	}

@@ -173,11 +173,11 @@ type deferredCall struct {
 
 func runPtrace(opt Options) (Result, error) {
 	s := &ptracer{
-		procs:     newProcs(opt),
 		inj:       map[int]*injection{},
 		deferred:  map[uint64]deferredCall{},
 		redeliver: map[int][]siginfo{},
 	}
+	s.procs.init(opt)
 	s.exited = func(int) { s.k.AnswerWaiters(s) }
 	if s.opt.Log == nil {
 		s.opt.Log = func(m string) { fmt.Fprintln(os.Stderr, "fsshim:", m) }
@@ -394,8 +394,9 @@ func (s *ptracer) learnChild(parent int) {
 	}
 	s.reap()
 	p := s.k.Process(st.Tgid, pt.proc)
-	p.Creds, p.Umask, p.NSpid = st.creds(), st.Umask, st.NSpid
-	p.NeedScan = true
+	s.k.SetIDs(p, st.creds(), st.Umask)
+	s.k.SetNSpid(p, st.NSpid)
+	p.NeedScan = true // before the process's first call
 	s.checkShared(pt.proc, p)
 	s.pidfd(st.Tgid)
 	s.tids[child] = &task{tid: child, proc: p, mem: procMem{pid: child}}

@@ -142,7 +142,7 @@ func (o *hostOps) cancelFor(tgid int) {
 
 // Redirect implements emul.Target under unotify: the host call runs in a
 // goroutine, which answers the notification (Later).
-func (s *server) Redirect(c *emul.Call, rd *emul.Redirection) (int64, syscall.Errno, emul.Progress) {
+func (s *receiver) Redirect(c *emul.Call, rd *emul.Redirection) (int64, syscall.Errno, emul.Progress) {
 	sfd := -1
 	if rd.Nr == unix.SYS_CONNECT {
 		pidfd, err := s.pidfd(c.Proc.Tgid)

@@ -39,6 +39,10 @@ type Options struct {
 	// Pin runs the target and the serving thread on one CPU (ptrace
 	// only; the target sees a single CPU).
 	Pin bool
+	// Receivers is how many threads at most receive and serve calls at
+	// once under unotify (0: one per CPU); there are never more than
+	// the program has threads making calls.
+	Receivers int
 }
 
 // Result is how the target ended.
@@ -96,7 +100,7 @@ func Run(opt Options) (Result, error) {
 				s.opt.Log("SECCOMP_IOCTL_NOTIF_SET_FLAGS: " + e.Error())
 			}
 		}
-		done <- s.loop()
+		done <- s.serveAll()
 		// The thread that forked the init stage is its parent for
 		// PR_SET_PDEATHSIG: it must outlive the init stage, which may
 		// still be reaping when the last filtered process is gone.
@@ -167,13 +171,41 @@ func exitCode(ps *os.ProcessState) int {
 	return ps.ExitCode()
 }
 
-// server is the unotify transport: one goroutine on a locked OS thread
-// receives each notification and serves it (loop, serve), and is the
-// emul.Target that answers it; a redirected call's goroutine
-// (runRedirect) answers its own notification.
+// server is the unotify transport. Its receivers (receiver), each a
+// goroutine on a locked OS thread, wait on the listener at once and each
+// serves the notification it got (loop, serve) as the emul.Target that
+// answers it; one receiver starts with the program, and another each time
+// the program has more threads making calls than there are receivers, up
+// to Options.Receivers. A redirected call's goroutine (runRedirect)
+// answers its own notification.
 type server struct {
 	procs
-	lfd   int
+	lfd int
+	// ops are the blocking FIFO opens running for targets (redirect.go).
+	ops hostOps
+	// lfdUsers counts the users of lfd: the receivers until they end
+	// and each redirected call's goroutine until it has answered; the
+	// last one closes it, so a goroutine that outlives the receivers (a
+	// host call that returned late) never answers on a closed fd number
+	// that fsshim may have reused.
+	lfdMu    sync.Mutex
+	lfdUsers int
+	// recvMu guards receivers, live and recvErr; ended is closed when
+	// the last receiver has ended.
+	recvMu    sync.Mutex
+	receivers int // started
+	live      int // not ended yet
+	recvErr   error
+	ended     chan struct{}
+	// late answers the calls that waited for a lock whose holder ended
+	// (procs.exited); it is used under procs.mu.
+	late *receiver
+}
+
+// receiver is one receiving goroutine's state, and the emul.Target of the
+// call it serves.
+type receiver struct {
+	*server
 	notif seccompNotif
 	resp  seccompNotifResp
 	// answered is when the current call's answer ioctl started.
@@ -182,15 +214,6 @@ type server struct {
 	// redirected call's statistics.
 	t0 time.Time
 	hd time.Duration
-	// ops are the blocking FIFO opens running for targets (redirect.go).
-	ops hostOps
-	// lfdUsers counts the users of lfd: the receiving loop until it ends
-	// and each redirected call's goroutine until it has answered; the
-	// last one closes it, so a goroutine that outlives the loop (a host
-	// call that returned late) never answers on a closed fd number that
-	// fsshim may have reused.
-	lfdMu    sync.Mutex
-	lfdUsers int
 }
 
 func (s *server) holdLFD() {
@@ -208,17 +231,76 @@ func (s *server) dropLFD() {
 }
 
 func newServer(opt Options) *server {
-	s := &server{procs: newProcs(opt)}
+	s := &server{ended: make(chan struct{})}
+	s.procs.init(opt)
 	s.k.Data = dataFDs{pidfd: s.pidfd}
+	s.late = &receiver{server: s}
 	s.exited = func(tgid int) {
 		s.ops.cancelFor(tgid)
-		s.k.AnswerWaiters(s)
+		s.k.AnswerWaiters(s.late)
+	}
+	if s.opt.Receivers < 1 {
+		s.opt.Receivers = runtime.NumCPU()
+	}
+	if s.opt.Receivers > 1 {
+		s.k.Concurrent = true
 	}
 	return s
 }
 
+// serveAll runs receivers until every target is gone: this goroutine is
+// the first, and more start as the program's threads call (grow). It
+// returns the first receiver error.
+func (s *server) serveAll() error {
+	s.recvMu.Lock()
+	s.receivers, s.live = 1, 1
+	s.recvMu.Unlock()
+	s.run(&receiver{server: s})
+	<-s.ended
+	s.recvMu.Lock()
+	defer s.recvMu.Unlock()
+	return s.recvErr
+}
+
+// run is one receiver's life: its loop, then its share of the end.
+func (s *server) run(r *receiver) {
+	err := r.loop()
+	s.recvMu.Lock()
+	defer s.recvMu.Unlock()
+	if err != nil && s.recvErr == nil {
+		s.recvErr = err
+	}
+	if s.live--; s.live == 0 {
+		close(s.ended)
+	}
+}
+
+// grow starts another receiver when the program has more threads making
+// calls than there are receivers, up to Options.Receivers. A receiver
+// that starts after the others have seen the listener hang up finds it
+// so too, and ends.
+func (s *server) grow() {
+	if s.opt.Receivers <= 1 {
+		return
+	}
+	n := s.threads()
+	s.recvMu.Lock()
+	defer s.recvMu.Unlock()
+	if s.receivers >= s.opt.Receivers || s.receivers >= n || s.live == 0 {
+		return
+	}
+	s.receivers++
+	s.live++
+	s.holdLFD()
+	go func() {
+		runtime.LockOSThread()
+		defer s.dropLFD()
+		s.run(&receiver{server: s})
+	}()
+}
+
 // loop receives and answers notifications until every target is gone.
-func (s *server) loop() error {
+func (s *receiver) loop() error {
 	for {
 		if s.k.HasWaiters() || s.ops.waiting() {
 			// A call waits for a lock: the holder may end without
@@ -254,9 +336,11 @@ func (s *server) loop() error {
 func (s *server) waitEvent() {
 	for {
 		pfds := []unix.PollFd{{Fd: int32(s.lfd), Events: unix.POLLIN}}
+		s.procs.mu.Lock()
 		for _, fd := range s.pidfds {
 			pfds = append(pfds, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN})
 		}
+		s.procs.mu.Unlock()
 		n, err := unix.Poll(pfds, -1)
 		if err == unix.EINTR {
 			continue
@@ -281,18 +365,21 @@ func (s *server) hungUp() bool {
 
 // serve answers the notification in s.notif. Timing is taken only when
 // statistics are wanted: the clock reads are a visible share of a call.
-func (s *server) serve() {
+func (s *receiver) serve() {
 	timed := s.opt.Stats != nil
 	var t0 time.Time
 	if timed {
 		t0 = time.Now()
 	}
 	n := &s.notif
-	t := s.task(int(n.Pid))
+	t, fresh := s.taskOf(int(n.Pid))
 	if t == nil {
 		// The task is gone already; nothing to answer.
 		s.sendContinue(n.ID)
 		return
+	}
+	if fresh {
+		s.grow()
 	}
 	t.mem.id = n.ID
 	t.mem.checked = false
@@ -323,26 +410,27 @@ func (s *server) serve() {
 // is procs'. Only the serving goroutine calls them.
 
 // Answer implements emul.Target: SEND with the value or the errno.
-func (s *server) Answer(c *emul.Call, val int64, errno syscall.Errno) {
+func (s *receiver) Answer(c *emul.Call, val int64, errno syscall.Errno) {
 	s.resp = respOf(c.ID, val, errno)
 	s.send(true)
 }
 
-// Late implements emul.Target: the same for a call that waited.
-func (s *server) Late(id uint64, val int64, errno syscall.Errno) {
+// Late implements emul.Target: the same for a call that waited (by the
+// receiver serving another call, or by server.late).
+func (s *receiver) Late(id uint64, val int64, errno syscall.Errno) {
 	s.resp = respOf(id, val, errno)
 	s.send(false)
 }
 
 // Continue implements emul.Target: SEND with FLAG_CONTINUE.
-func (s *server) Continue(c *emul.Call) (int64, syscall.Errno) {
+func (s *receiver) Continue(c *emul.Call) (int64, syscall.Errno) {
 	s.sendContinue(c.ID)
 	return 0, 0
 }
 
 // Defer implements emul.Target: the notification simply stays
 // unanswered until Late.
-func (s *server) Defer(c *emul.Call) {}
+func (s *receiver) Defer(c *emul.Call) {}
 
 func respOf(id uint64, val int64, errno syscall.Errno) seccompNotifResp {
 	if errno != 0 {
@@ -353,7 +441,7 @@ func respOf(id uint64, val int64, errno syscall.Errno) seccompNotifResp {
 
 // send sends s.resp; mark says it answers the current call, whose service
 // time ends now.
-func (s *server) send(mark bool) {
+func (s *receiver) send(mark bool) {
 	if mark && s.opt.Stats != nil {
 		s.answered = time.Now()
 	}
@@ -366,7 +454,7 @@ func (s *server) send(mark bool) {
 	}
 }
 
-func (s *server) sendContinue(id uint64) {
+func (s *receiver) sendContinue(id uint64) {
 	s.resp = seccompNotifResp{ID: id, Flags: unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE}
 	s.send(true)
 }
@@ -374,7 +462,7 @@ func (s *server) sendContinue(id uint64) {
 // InstallFD implements emul.Target: the placeholder is a memfd named
 // after the description, added with ADDFD and FLAG_SEND so the syscall
 // returns the new number in the same step.
-func (s *server) InstallFD(c *emul.Call, f *emul.File, fdFlags, setFD int) (int, syscall.Errno, emul.Progress) {
+func (s *receiver) InstallFD(c *emul.Call, f *emul.File, fdFlags, setFD int) (int, syscall.Errno, emul.Progress) {
 	mfd, err := placeholderFD(f)
 	if err != nil {
 		s.opt.Log("memfd_create: " + err.Error())
@@ -407,7 +495,7 @@ func (s *server) InstallFD(c *emul.Call, f *emul.File, fdFlags, setFD int) (int,
 // file opened for reading) goes in with ADDFD and FLAG_SEND, so the
 // syscall returns the new number in the same step; the target's fd shares
 // the open file description (Complete closes fsshim's copy).
-func (s *server) InstallHostFD(c *emul.Call, host emul.LowerFile, fdFlags int) (int, syscall.Errno, emul.Progress) {
+func (s *receiver) InstallHostFD(c *emul.Call, host emul.LowerFile, fdFlags int) (int, syscall.Errno, emul.Progress) {
 	a := seccompNotifAddfd{ID: c.ID, Flags: unix.SECCOMP_ADDFD_FLAG_SEND, Srcfd: uint32(host.Fd())}
 	if fdFlags&unix.O_CLOEXEC != 0 {
 		a.NewfdFlags = unix.O_CLOEXEC
@@ -425,4 +513,4 @@ func (s *server) InstallHostFD(c *emul.Call, host emul.LowerFile, fdFlags int) (
 	return -1, e, emul.Did
 }
 
-var _ emul.Target = (*server)(nil)
+var _ emul.Target = (*receiver)(nil)

@@ -97,6 +97,7 @@ func run(args []string, stderr io.Writer) int {
 		NoSyncWakeup: s.noSyncWake,
 		Transport:    s.transport,
 		Pin:          s.pin,
+		Receivers:    s.receivers,
 		Forward:      fwd,
 		Log:          func(m string) { fmt.Fprintln(stderr, "fsshim:", m) },
 	}, stderr)

@@ -38,6 +38,12 @@ func check(o options) (*setup, error) {
 	if o.pin && s.transport != policy.Ptrace {
 		return nil, errors.New("--pin is for --transport ptrace (unotify hands over the CPU with synchronous wake-ups)")
 	}
+	switch {
+	case o.receivers < 0:
+		return nil, fmt.Errorf("--receivers %d: want 1 or more (0: one per CPU)", o.receivers)
+	case o.receivers > 0 && s.transport == policy.Ptrace:
+		return nil, errors.New("--receivers is for --transport unotify (ptrace's tracer serves from its one thread)")
+	}
 	if s.capacity, err = capacity(o.size); err != nil {
 		return nil, err
 	}
