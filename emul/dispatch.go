@@ -164,7 +164,10 @@ var handlers = map[int]handler{
 	unix.SYS_GETPEERNAME:       (*Kernel).Getpeername,
 }
 
-var table [512]handler
+// sysTableSize bounds the syscall numbers emul knows.
+const sysTableSize = 512
+
+var table [sysTableSize]handler
 
 func init() {
 	for nr, h := range handlers {
@@ -192,6 +195,25 @@ func (k *Kernel) Handle(c *Call) Result {
 			c.buf = nil
 		}()
 	}
+	// The copies from and to the caller's memory are made outside k.mu
+	// where they can be: its paths before, a stat record after.
+	c.prefetch()
+	b := c.buf
+	b.later, b.outLen = true, 0
+	r := k.handleLocked(c)
+	b.later = false
+	b.preAt = [2]prefetched{}
+	if b.outLen > 0 {
+		if r.Action == Return && r.Err == 0 {
+			r = retE(r.Val, writeFull(c.Mem, b.stat[:b.outLen], b.outAddr))
+		}
+		b.outLen = 0
+	}
+	return r
+}
+
+// handleLocked runs c's handler under k.mu.
+func (k *Kernel) handleLocked(c *Call) Result {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.Inject != nil {

@@ -174,6 +174,16 @@ type Call struct {
 type callBuf struct {
 	path [3][pathMax]byte
 	stat [sizeofStatx]byte
+	// pre holds the call's path arguments as read before it took k.mu
+	// (prefetch), preAt what each read found.
+	pre   [2][pathMax]byte
+	preAt [2]prefetched
+	// out is a result the handler left for Handle to copy to the caller
+	// once k.mu is released (answerOut): the outLen bytes of stat, at
+	// outAddr. later says Handle will do so.
+	later   bool
+	outLen  int
+	outAddr uint64
 }
 
 var callBufs = sync.Pool{New: func() any { return new(callBuf) }}

@@ -3,6 +3,8 @@ package emul
 import (
 	"encoding/binary"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 const (
@@ -76,9 +78,82 @@ func readPathInto(buf []byte, mem Memory, addr uint64, emptyOK bool) ([]byte, sy
 
 // pathBytes reads the path at addr into the call's path buffer slot (0 or
 // 1: a call that names two paths keeps both); the bytes are the call's
-// until it returns, or until the slot is read into again.
+// until it returns, or until the slot is read into again. A path that
+// Handle read before the call took k.mu (prefetch) is not read again.
 func (c *Call) pathBytes(slot int, addr uint64, emptyOK bool) ([]byte, syscall.Errno) {
-	return readPathInto(c.scratch().path[slot][:], c.Mem, addr, emptyOK)
+	b := c.scratch()
+	for i := range b.preAt {
+		if p := &b.preAt[i]; p.ok && p.addr == addr {
+			switch {
+			case p.e != 0:
+				return nil, p.e
+			case p.n == 0 && !emptyOK:
+				return nil, syscall.ENOENT
+			}
+			return b.pre[i][:p.n], 0
+		}
+	}
+	return readPathInto(b.path[slot][:], c.Mem, addr, emptyOK)
+}
+
+// prefetched is what reading one path argument before the call took k.mu
+// found: the path's length in callBuf.pre, or the errno of the read (as
+// for an empty path allowed).
+type prefetched struct {
+	addr uint64
+	n    int
+	e    syscall.Errno
+	ok   bool
+}
+
+// prefetchArgs says, by syscall number, which arguments are paths (as
+// 1+index; 0 for none): Handle reads them before the call takes k.mu, so
+// that the copy from the caller's memory does not hold up other calls.
+var prefetchArgs = func() (t [sysTableSize][2]uint8) {
+	for nr, pa := range injectPaths {
+		t[nr][0] = uint8(pa.path + 1)
+	}
+	for _, nr := range []int{unix.SYS_RENAME, unix.SYS_LINK} {
+		t[nr][1] = 2
+	}
+	for _, nr := range []int{unix.SYS_RENAMEAT, unix.SYS_RENAMEAT2, unix.SYS_LINKAT} {
+		t[nr][1] = 4
+	}
+	t[unix.SYS_SYMLINK] = [2]uint8{2, 1}
+	t[unix.SYS_SYMLINKAT] = [2]uint8{3, 1}
+	return t
+}()
+
+// prefetch reads c's path arguments into its scratch space (pathBytes
+// finds them there). Reading a path has no effect on the caller, so doing
+// it early changes no answer: an error is kept and given when the
+// handler asks for that path.
+func (c *Call) prefetch() {
+	b := c.buf
+	b.preAt = [2]prefetched{}
+	if c.Mem == nil || c.Nr < 0 || c.Nr >= len(prefetchArgs) {
+		return
+	}
+	for i, a := range prefetchArgs[c.Nr] {
+		if a == 0 {
+			continue
+		}
+		addr := c.Args[a-1]
+		p, e := readPathInto(b.pre[i][:], c.Mem, addr, true)
+		b.preAt[i] = prefetched{addr: addr, n: len(p), e: e, ok: true}
+	}
+}
+
+// answerOut answers with 0 once p is at addr in the caller's memory, or
+// with EFAULT if it cannot be put there. Under Handle the copy is made
+// after k.mu is released (p is then the call's stat buffer): for calls
+// that change nothing, whose only effect is what they write out.
+func (c *Call) answerOut(p []byte, addr uint64) Result {
+	if b := c.buf; b != nil && b.later && len(p) <= len(b.stat) && &p[0] == &b.stat[0] {
+		b.outLen, b.outAddr = len(p), addr
+		return ret(0)
+	}
+	return retE(0, writeFull(c.Mem, p, addr))
 }
 
 // readPath reads the path at addr as a string of its own (through a slot

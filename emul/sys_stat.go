@@ -67,7 +67,7 @@ func (k *Kernel) statTo(c *Call, l *loc, addr uint64) Result {
 	b := c.scratch().stat[:sizeofStat]
 	a, maj, mnr := k.statOfLocked(l.m, l.node(), true)
 	k.encodeStat(b, maj, mnr, a)
-	return retE(0, writeFull(c.Mem, b, addr))
+	return c.answerOut(b, addr)
 }
 
 // Stat follows stat(2).
@@ -131,7 +131,7 @@ func (k *Kernel) Statx(c *Call) Result {
 	want := uint32(c.Args[3])
 	a, maj, mnr := k.statOfLocked(l.m, l.node(), want&(statxMtime|statxCtime) != 0)
 	k.encodeStatx(b, l.m, maj, mnr, a, want)
-	return retE(0, writeFull(c.Mem, b, c.Args[4]))
+	return c.answerOut(b, c.Args[4])
 }
 
 // Statfs follows statfs(2).

@@ -16,14 +16,18 @@
 //
 // Goroutines and what guards what:
 //
-//   - The serving goroutine, on a locked OS thread (it launched the target,
-//     and for ptrace it is the tracer thread): the unotify server's loop or
-//     the ptrace tracer's trace. It alone uses procs (tids, pidfds), the
-//     transport's own fields (the notification and answer buffers, the
-//     injections, deferred calls and timings) and procMem, and it alone
-//     calls into the emul.Kernel, so the exported emul.Process fields it
-//     writes (Creds, Umask, NSpid, CredsStale, NeedScan, SharedFDs) are
-//     never written while a handler runs (see emul.Process).
+//   - Under unotify, the receivers (server.serveAll, grow), each on a
+//     locked OS thread (the first launched the target): each receives a
+//     notification and serves it with its own buffers and timings (a
+//     receiver is the emul.Target of its call). They share procs, whose
+//     tids procs.mu guards and pidfds procs.pidMu; a task's procMem is used only by
+//     the receiver serving that thread's call, up to its answer, and the
+//     thread makes no other call before it. Everything they tell emul of
+//     a process (ids, NSpid, shared tables, fd tables) goes through
+//     emul.Kernel methods that take its lock.
+//   - Under ptrace, the tracer goroutine, on the locked OS thread that
+//     launched the target: it alone uses procs, procMem and the tracer's
+//     fields (injections, deferred calls, timings).
 //   - Under unotify, one goroutine per redirected call in progress
 //     (runRedirect): it makes the host call and answers its own
 //     notification. It gets what it needs by value (the ids, the
@@ -31,12 +35,14 @@
 //     mutex), Stats (its own mutex) and the listener fd, which is set
 //     before any such goroutine starts.
 //   - The signal forwarder (forward): the pid and the control socket only.
-//   - Run's caller: it waits for the serving goroutine (a channel) before
-//     it reads what that goroutine wrote (exit code, control socket) or
+//   - Run's caller: it waits for the serving goroutines (a channel) before
+//     it reads what they wrote (exit code, control socket) or
 //     closes what it holds (procs.close).
 //
-// placeholders.mu guards the placeholder table (Holds and Find are called
-// from emul handlers, under emul's lock: placeholders.mu is taken after
-// emul.Kernel.mu, never before), hostOps.mu the FIFO opens in progress,
-// Stats.mu the statistics rows.
+// Lock order: procs.mu, then emul.Kernel.mu, then placeholders.mu or
+// procs.pidMu (emul handlers reach them under emul's lock: the Oracle's
+// Holds and Find, dataFDs' pidfd); hostOps.mu, Stats.mu and server.recvMu
+// are taken alone. placeholders.mu guards the
+// placeholder table, hostOps.mu the FIFO opens in progress, Stats.mu the
+// statistics rows, server.recvMu the receivers' count and first error.
 package tracer

@@ -28,10 +28,13 @@ type task struct {
 type procs struct {
 	opt Options
 	k   *emul.Kernel
-	// mu guards tids and pidfds (unotify's receivers use them at once;
-	// ptrace's one goroutine takes it too).
-	mu     sync.Mutex
-	tids   map[int]*task
+	// mu guards tids (unotify's receivers use them at once; ptrace's
+	// one goroutine takes it too). It is taken before emul's lock.
+	mu   sync.Mutex
+	tids map[int]*task
+	// pidMu guards pidfds; it is taken last of all (emul handlers reach
+	// it under emul's lock, through dataFDs).
+	pidMu  sync.Mutex
 	pidfds map[int]int // tgid -> pidfd, to notice exits
 	// ph holds fsshim's reference to every placeholder (the kernel's
 	// answer to "is this fd emulated").
@@ -118,12 +121,8 @@ func (ps *procs) fill(tgid int, f *emul.File, tfd int) error {
 }
 
 func (ps *procs) pidfd(tgid int) (int, error) {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	return ps.pidfdLocked(tgid)
-}
-
-func (ps *procs) pidfdLocked(tgid int) (int, error) {
+	ps.pidMu.Lock()
+	defer ps.pidMu.Unlock()
 	if fd, ok := ps.pidfds[tgid]; ok {
 		return fd, nil
 	}
@@ -170,7 +169,7 @@ func (ps *procs) taskOf(tid int) (_ *task, fresh bool) {
 		p = ps.k.Process(st.Tgid, parent)
 		ps.k.SetIDs(p, st.creds(), st.Umask)
 		ps.k.SetNSpid(p, st.NSpid)
-		ps.pidfdLocked(st.Tgid)
+		ps.pidfd(st.Tgid)
 		if parent != nil {
 			ps.checkShared(parent, p)
 		}
@@ -244,14 +243,9 @@ func (ps *procs) reap() {
 }
 
 func (ps *procs) reapLocked() {
-	if len(ps.pidfds) == 0 {
+	pfds, tgids := ps.pollSet(nil)
+	if len(pfds) == 0 {
 		return
-	}
-	pfds := make([]unix.PollFd, 0, len(ps.pidfds))
-	tgids := make([]int, 0, len(ps.pidfds))
-	for tgid, fd := range ps.pidfds {
-		pfds = append(pfds, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN})
-		tgids = append(tgids, tgid)
 	}
 	if n, err := unix.Poll(pfds, 0); err != nil || n == 0 {
 		return
@@ -261,8 +255,10 @@ func (ps *procs) reapLocked() {
 			continue
 		}
 		tgid := tgids[i]
-		unix.Close(int(pf.Fd))
+		ps.pidMu.Lock()
 		delete(ps.pidfds, tgid)
+		ps.pidMu.Unlock()
+		unix.Close(int(pf.Fd))
 		if p := ps.k.LookupProcess(tgid); p != nil {
 			ps.k.Exit(p)
 		}
@@ -275,4 +271,17 @@ func (ps *procs) reapLocked() {
 			}
 		}
 	}
+}
+
+// pollSet appends a POLLIN entry for each pidfd to pfds, and returns the
+// tgids in the same order.
+func (ps *procs) pollSet(pfds []unix.PollFd) ([]unix.PollFd, []int) {
+	ps.pidMu.Lock()
+	defer ps.pidMu.Unlock()
+	tgids := make([]int, 0, len(ps.pidfds))
+	for tgid, fd := range ps.pidfds {
+		pfds = append(pfds, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN})
+		tgids = append(tgids, tgid)
+	}
+	return pfds, tgids
 }

@@ -335,12 +335,7 @@ func (s *receiver) loop() error {
 // target has exited (then its locks are released).
 func (s *server) waitEvent() {
 	for {
-		pfds := []unix.PollFd{{Fd: int32(s.lfd), Events: unix.POLLIN}}
-		s.procs.mu.Lock()
-		for _, fd := range s.pidfds {
-			pfds = append(pfds, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN})
-		}
-		s.procs.mu.Unlock()
+		pfds, _ := s.pollSet([]unix.PollFd{{Fd: int32(s.lfd), Events: unix.POLLIN}})
 		n, err := unix.Poll(pfds, -1)
 		if err == unix.EINTR {
 			continue
