@@ -214,7 +214,7 @@ func (k *Kernel) AnswerWaiters(t Target) {
 // never pick one number. The fd takes a reference of its own.
 //
 // Preconditions: k.mu is not held.
-func (k *Kernel) InstallLowest(p *Process, min int, f *File) int {
+func (k *Kernel) InstallLowest(p *Process, min int, f *File, cloexec bool) int {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	fd := min
@@ -225,6 +225,7 @@ func (k *Kernel) InstallLowest(p *Process, min int, f *File) int {
 		fd++
 	}
 	k.installLocked(p, fd, f)
+	p.setCloexecLocked(fd, cloexec)
 	return fd
 }
 
@@ -235,7 +236,7 @@ func (k *Kernel) InstallLowest(p *Process, min int, f *File) int {
 // again, another one) to the new fd. ok is false when fd is not emulated.
 //
 // Preconditions: k.mu is not held.
-func (k *Kernel) DupLowest(p *Process, fd, min int) (nfd int, ok bool) {
+func (k *Kernel) DupLowest(p *Process, fd, min int, cloexec bool) (nfd int, ok bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	f := k.fileLocked(p, fd)
@@ -250,6 +251,7 @@ func (k *Kernel) DupLowest(p *Process, fd, min int) (nfd int, ok bool) {
 		nfd++
 	}
 	k.installLocked(p, nfd, f)
+	p.setCloexecLocked(nfd, cloexec)
 	return nfd, true
 }
 

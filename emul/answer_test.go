@@ -35,7 +35,7 @@ func (s *scripted) Fill(c *Call, f *File, fd int) error {
 func (s *scripted) InstallFD(c *Call, f *File, fdFlags, setFD int) (int, syscall.Errno, Progress) {
 	s.log = append(s.log, fmt.Sprintf("installfd %d", setFD))
 	if s.record {
-		return s.k.InstallLowest(c.Proc, s.fd, f), 0, Recorded
+		return s.k.InstallLowest(c.Proc, s.fd, f, false), 0, Recorded
 	}
 	return s.fd, s.errno, s.prog
 }

@@ -527,6 +527,17 @@ type fdEntry struct {
 	// seq is when the entry was made (Kernel.seq): a read of the table
 	// that began before it cannot have seen it (SetFDs).
 	seq uint64
+	// cloexec is FD_CLOEXEC where emul's table is the fd table itself
+	// (no Oracle: linked); otherwise the kernel keeps it.
+	cloexec bool
+}
+
+// setCloexecLocked sets FD_CLOEXEC of p's entry fd (no Oracle).
+func (p *Process) setCloexecLocked(fd int, on bool) {
+	if e, ok := p.fds[fd]; ok {
+		e.cloexec = on
+		p.fds[fd] = e
+	}
 }
 
 // Process returns the process with this tgid, creating it (with no fds and

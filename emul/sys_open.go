@@ -292,9 +292,16 @@ func (k *Kernel) CloseRange(c *Call) Result {
 	first, last, flags := uint32(c.Args[0]), uint32(c.Args[1]), uint32(c.Args[2])
 	p := c.Proc
 	if flags&^uint32(unix.CLOSE_RANGE_UNSHARE|unix.CLOSE_RANGE_CLOEXEC) != 0 || first > last {
-		return cont() // the kernel returns EINVAL
+		return fail(syscall.EINVAL)
 	}
 	if flags&unix.CLOSE_RANGE_CLOEXEC != 0 {
+		if k.Oracle == nil {
+			for fd := range p.fds {
+				if uint32(fd) >= first && uint32(fd) <= last {
+					p.setCloexecLocked(fd, true)
+				}
+			}
+		}
 		return cont()
 	}
 	for fd := range p.fds {
@@ -331,20 +338,40 @@ func (k *Kernel) Dup3(c *Call) Result {
 
 func (k *Kernel) dupTo(c *Call, oldfd, newfd, flags int, three bool) Result {
 	p := c.Proc
-	if oldfd == newfd || (three && flags&^syscall.O_CLOEXEC != 0) || newfd < 0 {
-		return cont() // the kernel answers (EINVAL or the no-op)
+	// The checks of ksys_dup3 (fs/file.c), in its order; dup2 onto
+	// itself is a no-op that needs a valid oldfd.
+	switch {
+	case three && flags&^syscall.O_CLOEXEC != 0:
+		return fail(syscall.EINVAL)
+	case oldfd == newfd && three:
+		return fail(syscall.EINVAL)
+	case oldfd == newfd:
+		if k.Oracle == nil && k.fileLocked(p, oldfd) != nil {
+			return ret(int64(oldfd))
+		}
+		return cont()
+	case newfd < 0:
+		return fail(syscall.EBADF)
 	}
 	f := k.fileLocked(p, oldfd)
 	if f == nil {
 		k.dropFDLocked(p, newfd)
 		return cont()
 	}
+	if k.Oracle == nil {
+		// emul's table is the fd table: the dup is done here.
+		k.installLocked(p, newfd, f)
+		p.setCloexecLocked(newfd, flags&syscall.O_CLOEXEC != 0)
+		return ret(int64(newfd))
+	}
 	// The kernel makes newfd another reference to oldfd's placeholder.
 	// The entry is made now; should a call on newfd come before the
 	// kernel ran this one (another thread), the check against the kernel
 	// drops it, and the mark has it learnt again.
 	k.installLocked(p, newfd, f)
-	p.fds[newfd] = fdEntry{file: f, tentative: true}
+	e := p.fds[newfd]
+	e.tentative = true
+	p.fds[newfd] = e
 	p.markUnseen(c.Tid)
 	return cont()
 }
@@ -380,7 +407,34 @@ func (k *Kernel) Fcntl(c *Call) Result {
 		}
 		return k.fcntlLock(c, f, int(c.Args[1]))
 	}
+	if k.Oracle == nil {
+		return k.fcntlFDLocked(c)
+	}
 	return cont()
+}
+
+// fcntlFDLocked answers the fd-level fcntl commands on an emulated fd
+// where emul's table is the fd table (no Oracle: linked), as fs/fcntl.c
+// does for a file of tmpfs.
+func (k *Kernel) fcntlFDLocked(c *Call) Result {
+	p, fd := c.Proc, fdArg(c.Args[0])
+	switch int(c.Args[1]) {
+	case syscall.F_GETFD:
+		if p.fds[fd].cloexec {
+			return ret(syscall.FD_CLOEXEC)
+		}
+		return ret(0)
+	case syscall.F_SETFD:
+		p.setCloexecLocked(fd, c.Args[2]&syscall.FD_CLOEXEC != 0)
+		return ret(0)
+	case syscall.F_GETOWN, unix.F_GETSIG:
+		return ret(0) // no owner, no signal was ever set
+	case syscall.F_SETOWN, unix.F_SETSIG:
+		return ret(0) // no SIGIO is ever sent for a ramfs file
+	case unix.F_GETLEASE:
+		return ret(syscall.F_UNLCK)
+	}
+	return fail(syscall.EINVAL)
 }
 
 // Ioctl follows the generic ioctls do_vfs_ioctl handles for a regular file;
@@ -411,6 +465,10 @@ func (k *Kernel) Ioctl(c *Call) Result {
 	}
 	switch c.Args[1] {
 	case fioclex, fionclex:
+		if k.Oracle == nil {
+			c.Proc.setCloexecLocked(fdArg(c.Args[0]), c.Args[1] == fioclex)
+			return ret(0)
+		}
 		return cont()
 	case fionbio:
 		return k.setFlagFromArg(c, f, syscall.O_NONBLOCK)

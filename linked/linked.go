@@ -78,12 +78,12 @@ func (l *Linked) Syscall(nr int, a0, a1, a2, a3, a4, a5 uintptr) (int64, syscall
 	// supervised target; here the fd table is emul's own.
 	switch nr {
 	case unix.SYS_DUP:
-		if nfd, ok := l.k.DupLowest(l.p, int(int32(a0)), FDBase); ok {
+		if nfd, ok := l.k.DupLowest(l.p, int(int32(a0)), FDBase, false); ok {
 			return int64(nfd), 0
 		}
 	case unix.SYS_FCNTL:
 		if a1 == unix.F_DUPFD || a1 == unix.F_DUPFD_CLOEXEC {
-			if nfd, ok := l.k.DupLowest(l.p, int(int32(a0)), max(int(int32(a2)), FDBase)); ok {
+			if nfd, ok := l.k.DupLowest(l.p, int(int32(a0)), max(int(int32(a2)), FDBase), a1 == unix.F_DUPFD_CLOEXEC); ok {
 				return int64(nfd), 0
 			}
 		}
@@ -100,12 +100,8 @@ func (l *Linked) Syscall(nr int, a0, a1, a2, a3, a4, a5 uintptr) (int64, syscall
 	r := l.k.Handle(c)
 	var rep emul.Reply
 	if emulated && r.Action == emul.Continue && r.Fill == nil {
-		// close/dup2/dup3/fcntl(F_SETFD...) of an emulated fd: emul has
-		// done its part, and there is no placeholder for the host
-		// kernel to do the rest on.
-		if nr == unix.SYS_DUP2 || nr == unix.SYS_DUP3 {
-			rep.Val = int64(int32(a1))
-		}
+		// close or close_range of an emulated fd: emul has done it,
+		// and there is no placeholder for the host kernel to close.
 	} else {
 		rep = l.k.Complete(l, c, &r)
 	}
@@ -142,7 +138,7 @@ func (l *Linked) InstallFD(c *emul.Call, f *emul.File, fdFlags, setFD int) (int,
 	if setFD >= 0 {
 		return setFD, 0, emul.Did
 	}
-	return l.k.InstallLowest(c.Proc, FDBase, f), 0, emul.Recorded
+	return l.k.InstallLowest(c.Proc, FDBase, f, fdFlags&unix.O_CLOEXEC != 0), 0, emul.Recorded
 }
 
 // InstallHostFD implements emul.Target. emul does not ask for it
