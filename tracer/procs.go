@@ -10,10 +10,15 @@ import (
 	"fsshim/emul"
 )
 
-// task is what the supervisor knows of one target thread. Its mem is used
-// by the goroutine serving the thread's current call, up to its answer:
-// the thread makes no other call before that.
+// task is what the supervisor knows of one target thread.
 type task struct {
+	// mu is held by the unotify receiver serving the thread's call
+	// until it is done with it. The thread makes its next call only
+	// after the answer, but that order is the kernel's (the answer
+	// ioctl, then the next notification): the lock makes it one Go's
+	// memory model sees too, and keeps the next call's service from
+	// overlapping the end of this one's (recording an installed fd).
+	mu   sync.Mutex
 	tid  int
 	proc *emul.Process
 	mem  procMem
@@ -141,17 +146,36 @@ func (ps *procs) pidfd(tgid int) (int, error) {
 // call has run by now), and the credentials after a set*id call or an
 // execve.
 func (ps *procs) task(tid int) *task {
-	t, _ := ps.taskOf(tid)
+	t, fresh := ps.learn(tid)
+	if t != nil && !fresh {
+		ps.refresh(t.proc, tid)
+	}
 	return t
 }
 
-// taskOf is task, and says whether the thread is new.
+// taskOf is task for a transport that serves several calls at once: it
+// also says whether the thread is new, and returns the task locked
+// (task.mu), to be unlocked when the call has been answered and the
+// receiver is done with it.
 func (ps *procs) taskOf(tid int) (_ *task, fresh bool) {
+	t, fresh := ps.learn(tid)
+	if t == nil {
+		return nil, false
+	}
+	t.mu.Lock()
+	if !fresh {
+		ps.refresh(t.proc, tid)
+	}
+	return t, fresh
+}
+
+// learn returns the task for tid and whether it is new; a new one's
+// process is brought up to date, a known one's is not.
+func (ps *procs) learn(tid int) (_ *task, fresh bool) {
 	ps.mu.Lock()
 	t := ps.tids[tid]
 	if t != nil && !t.proc.Dead {
 		ps.mu.Unlock()
-		ps.refresh(t.proc, tid)
 		return t, false
 	}
 	defer ps.mu.Unlock()

@@ -373,6 +373,7 @@ func (s *receiver) serve() {
 		s.sendContinue(n.ID)
 		return
 	}
+	defer t.mu.Unlock()
 	if fresh {
 		s.grow()
 	}
