@@ -284,10 +284,18 @@ func TestThreadsSummary(t *testing.T) {
 			t.Errorf("row %d: %+v, want %+v", i, row, w)
 		}
 	}
+	r.LoadStart, r.LoadEnd = 0.4, 1.5
 	var b strings.Builder
+	r.WriteTable(&b)
+	if got := b.String(); !strings.Contains(got, "; load average 0.40 at start, 1.50 at end\n") || strings.Contains(got, "Note: other work") {
+		t.Errorf("table of a quiet machine:\n%s", got)
+	}
+	r.LoadStart = 3.25
+	b.Reset()
 	r.WriteTable(&b)
 	got := b.String()
 	for _, s := range []string{
+		"Note: other work kept the machine busy (load 3.2 on 2 CPUs before the runs)",
 		"thread scaling (median iter/s at N threads ÷ at 1 thread):\n" +
 			"         1 thread  2 threads\n" +
 			"native       1.00       1.82\n" +

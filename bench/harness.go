@@ -158,22 +158,27 @@ type Host struct {
 
 // Report is everything a Run measured.
 type Report struct {
-	Workload    string            `json:"workload"`
-	Started     time.Time         `json:"started"`
-	Host        Host              `json:"host"`
-	Runs        int               `json:"runs"`
-	Description string            `json:"description"`
-	ConfigName  string            `json:"config_name,omitempty"`
-	Config      *postmark.Config  `json:"postmark_config,omitempty"`
-	ConfigText  string            `json:"postmark_config_text,omitempty"`
-	Iters       int               `json:"micro_iters,omitempty"`
-	Ops         []string          `json:"micro_ops,omitempty"`
-	Threads     []int             `json:"threads,omitempty"`
-	ThreadIters int               `json:"thread_iters,omitempty"`
-	Transports  []TransportStatus `json:"transports"`
-	Samples     []Sample          `json:"samples"`
-	Errors      []RunError        `json:"errors,omitempty"`
-	Rows        []Row             `json:"summary"`
+	Workload    string           `json:"workload"`
+	Started     time.Time        `json:"started"`
+	Host        Host             `json:"host"`
+	Runs        int              `json:"runs"`
+	Description string           `json:"description"`
+	ConfigName  string           `json:"config_name,omitempty"`
+	Config      *postmark.Config `json:"postmark_config,omitempty"`
+	ConfigText  string           `json:"postmark_config_text,omitempty"`
+	Iters       int              `json:"micro_iters,omitempty"`
+	Ops         []string         `json:"micro_ops,omitempty"`
+	Threads     []int            `json:"threads,omitempty"`
+	ThreadIters int              `json:"thread_iters,omitempty"`
+	// LoadStart and LoadEnd are the host's 1-minute load average when
+	// the runs began and ended (0: unknown): other work on the machine
+	// takes CPUs from the runs, which matters most to thread scaling.
+	LoadStart  float64           `json:"load_start,omitempty"`
+	LoadEnd    float64           `json:"load_end,omitempty"`
+	Transports []TransportStatus `json:"transports"`
+	Samples    []Sample          `json:"samples"`
+	Errors     []RunError        `json:"errors,omitempty"`
+	Rows       []Row             `json:"summary"`
 }
 
 // job is one (workload row, transport) pair: the command of a run and
@@ -264,6 +269,7 @@ func Run(opt Options) (*Report, error) {
 		return nil, err
 	}
 
+	rep.LoadStart = loadAvg()
 	prog := newProgress(opt.Progress, opt.Runs*len(jobs))
 	failed := map[int]bool{}
 	for run := 1; run <= opt.Runs; run++ {
@@ -286,6 +292,7 @@ func Run(opt Options) (*Report, error) {
 		}
 	}
 	prog.finish()
+	rep.LoadEnd = loadAvg()
 	rep.Rows = Summarize(rep)
 	return rep, nil
 }
@@ -682,6 +689,17 @@ func host() Host {
 		h.Kernel = unix.ByteSliceToString(u.Release[:])
 	}
 	return h
+}
+
+// loadAvg is the 1-minute load average from /proc/loadavg, or 0.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f, _, _ := strings.Cut(string(b), " ")
+	v, _ := strconv.ParseFloat(f, 64)
+	return v
 }
 
 func firstLine(s string) string {

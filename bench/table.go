@@ -16,7 +16,17 @@ import (
 // range over the runs and the ratio to native, then the errors.
 func (r *Report) WriteTable(w io.Writer) {
 	fmt.Fprintln(w, r.Description)
-	fmt.Fprintf(w, "%d run(s) per transport, interleaved; host: Linux %s, %d CPUs, %s\n\n", r.Runs, r.Host.Kernel, r.Host.CPUs, r.Host.Go)
+	fmt.Fprintf(w, "%d run(s) per transport, interleaved; host: Linux %s, %d CPUs, %s", r.Runs, r.Host.Kernel, r.Host.CPUs, r.Host.Go)
+	if r.LoadStart > 0 || r.LoadEnd > 0 {
+		fmt.Fprintf(w, "; load average %.2f at start, %.2f at end", r.LoadStart, r.LoadEnd)
+	}
+	fmt.Fprint(w, "\n\n")
+	// The load at the end counts the runs' own threads; the one at the
+	// start, before them, is other work's.
+	if r.Workload == Threads && r.LoadStart > 0.5*float64(r.Host.CPUs) {
+		fmt.Fprintf(w, "Note: other work kept the machine busy (load %.1f on %d CPUs before the runs): the threads competed with it for CPUs, so the scaling understates what idle CPUs give.\n\n",
+			r.LoadStart, r.Host.CPUs)
+	}
 	if r.Workload == Threads {
 		writeScaling(w, r.Rows, r.Threads)
 		fmt.Fprintln(w)
