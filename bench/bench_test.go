@@ -229,3 +229,90 @@ func TestParseResults(t *testing.T) {
 		t.Error("parseMicro accepted a missing op")
 	}
 }
+
+// TestThreadsSummary checks the threads rows: ordered by transport, then
+// thread count; the scaling against the same transport's smallest count;
+// the ratio to native at the same count; the scaling matrix and the
+// table.
+func TestThreadsSummary(t *testing.T) {
+	r := &Report{
+		Workload:    Threads,
+		Description: "thread scaling: test",
+		Runs:        2,
+		Host:        Host{Kernel: "6.18", CPUs: 2, Go: "go1.26"},
+		Threads:     []int{1, 2},
+		Transports: []TransportStatus{
+			{Name: Native, Available: true}, {Name: Unotify, Available: true},
+			{Name: Ptrace, Reason: "no ptrace"}, {Name: Linked, Available: true},
+		},
+		Samples: []Sample{
+			sample(Threads, "1", Native, 1, 1000, ThreadsUnit),
+			sample(Threads, "2", Native, 1, 1900, ThreadsUnit),
+			sample(Threads, "1", Native, 2, 1200, ThreadsUnit),
+			sample(Threads, "2", Native, 2, 2100, ThreadsUnit),
+			sample(Threads, "1", Unotify, 1, 100, ThreadsUnit),
+			sample(Threads, "2", Unotify, 1, 160, ThreadsUnit),
+		},
+		Errors: []RunError{{Workload: Threads, Transport: Linked, Run: 1, Err: "2 threads: thread 1: iteration 3: rename: EIO"}},
+	}
+	r.Rows = Summarize(r)
+	type want struct {
+		tr               string
+		n                int
+		median, scaling  float64
+		ratio            float64
+		status           string
+		higherBetterRate bool
+	}
+	wants := []want{
+		{Native, 1, 1100, 1, 1, "", true},
+		{Native, 2, 2000, 2000.0 / 1100, 1, "", true},
+		{Unotify, 1, 100, 1, 11, "", true},
+		{Unotify, 2, 160, 1.6, 12.5, "", true},
+		{Ptrace, 1, 0, 0, 0, "unavailable (see below)", true},
+		{Ptrace, 2, 0, 0, 0, "unavailable (see below)", true},
+		{Linked, 1, 0, 0, 0, "failed: 2 threads: thread 1: iteration 3: rename: EIO", true},
+		{Linked, 2, 0, 0, 0, "failed: 2 threads: thread 1: iteration 3: rename: EIO", true},
+	}
+	if len(r.Rows) != len(wants) {
+		t.Fatalf("%d rows, want %d: %+v", len(r.Rows), len(wants), r.Rows)
+	}
+	for i, w := range wants {
+		row := r.Rows[i]
+		if row.Transport != w.tr || row.Threads != w.n || row.Median != w.median || row.Scaling != w.scaling ||
+			row.Ratio != w.ratio || row.Status != w.status || row.HigherBetter != w.higherBetterRate || row.Unit != ThreadsUnit {
+			t.Errorf("row %d: %+v, want %+v", i, row, w)
+		}
+	}
+	r.LoadStart, r.LoadEnd = 0.4, 1.5
+	var b strings.Builder
+	r.WriteTable(&b)
+	if got := b.String(); !strings.Contains(got, "; load average 0.40 at start, 1.50 at end\n") || strings.Contains(got, "Note: other work") {
+		t.Errorf("table of a quiet machine:\n%s", got)
+	}
+	r.LoadStart = 3.25
+	b.Reset()
+	r.WriteTable(&b)
+	got := b.String()
+	for _, s := range []string{
+		"Note: other work kept the machine busy (load 3.2 on 2 CPUs before the runs)",
+		"thread scaling (median iter/s at N threads ÷ at 1 thread):\n" +
+			"         1 thread  2 threads\n" +
+			"native       1.00       1.82\n" +
+			"unotify      1.00       1.60\n" +
+			"ptrace          –          –  unavailable (see below)\n" +
+			"linked          –          –  failed: 2 threads: thread 1: iteration 3: rename: EIO\n",
+		"transport  threads  runs  median  unit    × 1 thread    min – max  × native\n" +
+			"native           1     2    1100  iter/s        1.00  1000 – 1200      1.00\n" +
+			"                 2     2    2000  iter/s        1.82  1900 – 2100      1.00\n" +
+			"unotify          1     1     100  iter/s        1.00    100 – 100      11.0\n" +
+			"                 2     1     160  iter/s        1.60    160 – 160      12.5\n" +
+			"ptrace           1  unavailable (see below)\n",
+		"One iteration of one thread: in the thread's own directory",
+		"\nunavailable: ptrace: no ptrace\n",
+	} {
+		if !strings.Contains(got, s) {
+			t.Errorf("table lacks\n%s\nin:\n%s", s, got)
+		}
+	}
+}

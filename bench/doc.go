@@ -14,6 +14,10 @@
 //     supervising transports as a second row; its figure is the wall time
 //     of the process, since it reports whole seconds only.
 //   - micro: one loop per operation (package micro), ns per operation.
+//   - threads: 1, 2, 4... OS threads of one process doing independent file
+//     work in one mount, each in its own directory (package threads);
+//     figure of merit iterations per second of all threads together, and
+//     each transport's scaling: that figure over its own at 1 thread.
 //
 // Every measurement runs in a child process of the fsshim binary (the
 // hidden `fsshim bench-worker` mode, see Worker), so the transports differ

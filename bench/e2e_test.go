@@ -6,11 +6,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"fsshim/bench/micro"
+	"fsshim/bench/threads"
 )
 
 // buildFsshim builds ./cmd/fsshim into a temporary directory, with
@@ -100,6 +103,84 @@ func TestBenchEndToEnd(t *testing.T) {
 			t.Errorf("chart: %v", err)
 		}
 	})
+}
+
+// TestBenchThreadsEndToEnd runs `fsshim bench threads --runs 1` with a
+// tiny iteration count on every transport and checks a figure per thread
+// count from each available one, every iteration done, and the scaling
+// in the table and the JSON.
+func TestBenchThreadsEndToEnd(t *testing.T) {
+	exe := buildFsshim(t)
+	js := filepath.Join(t.TempDir(), "threads.json")
+	out, _ := runFsshim(t, exe, "bench", "threads", "--runs", "1", "--iters", "20", "--threads", "2,1", "--json", js)
+	r := readReport(t, js)
+	checkAllMeasured(t, r, 2)
+	if !reflect.DeepEqual(r.Threads, []int{1, 2}) || r.ThreadIters != 20 {
+		t.Errorf("report's thread counts %v, iterations %d; want [1 2], 20", r.Threads, r.ThreadIters)
+	}
+	for _, s := range r.Samples {
+		var res threads.Result
+		if err := json.Unmarshal(s.Raw, &res); err != nil {
+			t.Fatal(err)
+		}
+		if s.Item != strconv.Itoa(res.Threads) || res.Done != res.Threads*20 {
+			t.Errorf("%s sample %s: %+v, want %s×20 iterations done", s.Transport, s.Item, res, s.Item)
+		}
+	}
+	for _, row := range r.Rows {
+		if row.N > 0 && (row.Scaling <= 0 || row.Threads == 1 && row.Scaling != 1) {
+			t.Errorf("row %+v: scaling %v", row, row.Scaling)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^thread scaling .*\n\s+1 thread\s+2 threads\n(native|unotify)\s+1\.00\s+\d`).MatchString(out) {
+		t.Errorf("table lacks the scaling matrix:\n%s", out)
+	}
+	if !regexp.MustCompile(`(?m)^linked\s+1\s+1\s+\d+\s+iter/s\s+1\.00\s`).MatchString(out) {
+		t.Errorf("table lacks linked's 1-thread row:\n%s", out)
+	}
+}
+
+// TestThreadsSupervised runs the threads worker under each supervising
+// transport of fsshim, with the work's directory as a --mount, and checks
+// that every thread count reports all its iterations done and that the
+// host directory behind the mount is untouched. A transport this kernel
+// or user cannot run is skipped with the reason.
+func TestThreadsSupervised(t *testing.T) {
+	exe := buildFsshim(t)
+	for _, tr := range []string{Unotify, Forward, Ptrace} {
+		t.Run(tr, func(t *testing.T) {
+			work := t.TempDir()
+			if err := probe(exe, tr, work); err != nil {
+				t.Skipf("%s cannot run here: %v", tr, err)
+			}
+			dir := filepath.Join(work, "mnt")
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "host-file"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			const iters = 15
+			argv := supervise(exe, tr, []string{dir}, []string{exe, "bench-worker", "threads", "1,2,4", strconv.Itoa(iters), dir})
+			out, _ := runFsshim(t, argv[0], argv[1:]...)
+			ss, err := parseThreads([]int{1, 2, 4})([]byte(out), 0, 1)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			for _, s := range ss {
+				var res threads.Result
+				if err := json.Unmarshal(s.Raw, &res); err != nil {
+					t.Fatal(err)
+				}
+				if res.Done != res.Threads*iters || len(res.ThreadSec) != res.Threads {
+					t.Errorf("%s threads: %+v, want %d iterations done", s.Item, res, res.Threads*iters)
+				}
+			}
+			if got := listDir(dir); !reflect.DeepEqual(got, []string{"host-file"}) {
+				t.Errorf("host directory behind the mount holds %v after the run, want [host-file]", got)
+			}
+		})
+	}
 }
 
 // checkAllMeasured checks that each available transport has a sample for

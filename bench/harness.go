@@ -21,6 +21,7 @@ import (
 
 	"fsshim/bench/micro"
 	"fsshim/bench/postmark"
+	"fsshim/bench/threads"
 )
 
 // Transports, in the order of the ladder.
@@ -59,7 +60,19 @@ const (
 	Postmark  = "postmark"   // bench/postmark, Go
 	PostmarkC = "postmark-c" // Debian's /usr/bin/postmark
 	Micro     = "micro"
+	Threads   = "threads" // bench/threads: thread scaling in one mount
 )
+
+// ThreadsUnit is the threads workload's figure: timed iterations of all
+// threads together per second.
+const ThreadsUnit = "iter/s"
+
+// DefaultThreads are the threads workload's default thread counts.
+var DefaultThreads = []int{1, 2, 4}
+
+// DefaultThreadIters is the threads workload's default iteration count
+// per thread.
+const DefaultThreadIters = 2000
 
 // DefaultCPostmark is where Debian installs PostMark.
 const DefaultCPostmark = "/usr/bin/postmark"
@@ -69,7 +82,7 @@ type Options struct {
 	// Exe is the fsshim binary whose bench-worker mode does the work and
 	// whose supervisor serves the supervised transports.
 	Exe string
-	// Workload is Postmark or Micro.
+	// Workload is Postmark, Micro or Threads.
 	Workload string
 	// Transports to measure; empty means AllTransports.
 	Transports []string
@@ -84,8 +97,12 @@ type Options struct {
 	// CPostmark is Debian's postmark binary; "" means DefaultCPostmark if
 	// it exists, "-" means none.
 	CPostmark string
-	// Iters is the micro-benchmarks' iteration count per op.
+	// Iters is the micro-benchmarks' iteration count per op, or the
+	// threads workload's per thread; 0 means the workload's default.
 	Iters int
+	// Threads are the threads workload's thread counts (measured in
+	// ascending order); empty means DefaultThreads.
+	Threads []int
 	// Ops are the micro-benchmarks to run; empty means micro.Ops.
 	Ops []micro.Op
 	// ScratchBase is the directory under which the harness makes its
@@ -141,20 +158,27 @@ type Host struct {
 
 // Report is everything a Run measured.
 type Report struct {
-	Workload    string            `json:"workload"`
-	Started     time.Time         `json:"started"`
-	Host        Host              `json:"host"`
-	Runs        int               `json:"runs"`
-	Description string            `json:"description"`
-	ConfigName  string            `json:"config_name,omitempty"`
-	Config      *postmark.Config  `json:"postmark_config,omitempty"`
-	ConfigText  string            `json:"postmark_config_text,omitempty"`
-	Iters       int               `json:"micro_iters,omitempty"`
-	Ops         []string          `json:"micro_ops,omitempty"`
-	Transports  []TransportStatus `json:"transports"`
-	Samples     []Sample          `json:"samples"`
-	Errors      []RunError        `json:"errors,omitempty"`
-	Rows        []Row             `json:"summary"`
+	Workload    string           `json:"workload"`
+	Started     time.Time        `json:"started"`
+	Host        Host             `json:"host"`
+	Runs        int              `json:"runs"`
+	Description string           `json:"description"`
+	ConfigName  string           `json:"config_name,omitempty"`
+	Config      *postmark.Config `json:"postmark_config,omitempty"`
+	ConfigText  string           `json:"postmark_config_text,omitempty"`
+	Iters       int              `json:"micro_iters,omitempty"`
+	Ops         []string         `json:"micro_ops,omitempty"`
+	Threads     []int            `json:"threads,omitempty"`
+	ThreadIters int              `json:"thread_iters,omitempty"`
+	// LoadStart and LoadEnd are the host's 1-minute load average when
+	// the runs began and ended (0: unknown): other work on the machine
+	// takes CPUs from the runs, which matters most to thread scaling.
+	LoadStart  float64           `json:"load_start,omitempty"`
+	LoadEnd    float64           `json:"load_end,omitempty"`
+	Transports []TransportStatus `json:"transports"`
+	Samples    []Sample          `json:"samples"`
+	Errors     []RunError        `json:"errors,omitempty"`
+	Rows       []Row             `json:"summary"`
 }
 
 // job is one (workload row, transport) pair: the command of a run and
@@ -185,8 +209,8 @@ func Run(opt Options) (*Report, error) {
 			return nil, fmt.Errorf("unknown transport %q (have: %s)", t, strings.Join(AllTransports, ", "))
 		}
 	}
-	if opt.Workload != Postmark && opt.Workload != Micro {
-		return nil, fmt.Errorf("unknown workload %q (have: postmark, micro)", opt.Workload)
+	if opt.Workload != Postmark && opt.Workload != Micro && opt.Workload != Threads {
+		return nil, fmt.Errorf("unknown workload %q (have: postmark, micro, threads)", opt.Workload)
 	}
 	if opt.Exe == "" {
 		exe, err := os.Executable()
@@ -231,6 +255,8 @@ func Run(opt Options) (*Report, error) {
 		jobs, cleanups, err = postmarkJobs(&opt, rep, work, avail)
 	case Micro:
 		jobs, err = microJobs(&opt, rep, work, avail)
+	case Threads:
+		jobs, err = threadsJobs(&opt, rep, work, avail)
 	}
 	defer func() {
 		// Deepest first.
@@ -243,6 +269,7 @@ func Run(opt Options) (*Report, error) {
 		return nil, err
 	}
 
+	rep.LoadStart = loadAvg()
 	prog := newProgress(opt.Progress, opt.Runs*len(jobs))
 	failed := map[int]bool{}
 	for run := 1; run <= opt.Runs; run++ {
@@ -265,6 +292,7 @@ func Run(opt Options) (*Report, error) {
 		}
 	}
 	prog.finish()
+	rep.LoadEnd = loadAvg()
 	rep.Rows = Summarize(rep)
 	return rep, nil
 }
@@ -455,6 +483,57 @@ func microJobs(opt *Options, rep *Report, work string, avail map[string]bool) ([
 	return jobs, nil
 }
 
+// threadsJobs runs every thread count in one worker process per
+// transport and run (bench-worker threads COUNTS ITERS DIR), so the
+// transports are interleaved run by run as in the other workloads; each
+// count's threads work in subdirectories of one directory, the mount of
+// the supervised and linked runs.
+func threadsJobs(opt *Options, rep *Report, work string, avail map[string]bool) ([]job, error) {
+	if opt.Iters < 1 {
+		opt.Iters = DefaultThreadIters
+	}
+	counts := slices.Clone(opt.Threads)
+	if len(counts) == 0 {
+		counts = slices.Clone(DefaultThreads)
+	}
+	slices.Sort(counts)
+	var list []string
+	for i, n := range counts {
+		if n < 1 || n > threads.MaxThreads || i > 0 && counts[i-1] == n {
+			return nil, fmt.Errorf("bad thread counts %v (each from 1 to %d, once)", opt.Threads, threads.MaxThreads)
+		}
+		list = append(list, strconv.Itoa(n))
+	}
+	dir := filepath.Join(work, "threads")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return nil, err
+	}
+	rep.Threads, rep.ThreadIters = counts, opt.Iters
+	rep.Description = fmt.Sprintf("thread scaling: %s threads in one mount, %d timed iterations per thread, %s",
+		strings.Join(list, ", "), opt.Iters, ThreadsUnit)
+	args := []string{"bench-worker", "threads", strings.Join(list, ","), strconv.Itoa(opt.Iters), dir}
+	var jobs []job
+	for _, t := range opt.Transports {
+		if !avail[t] {
+			continue
+		}
+		j := job{workload: Threads, transport: t, parse: parseThreads(counts)}
+		w := append([]string{opt.Exe}, args...)
+		switch t {
+		case Native:
+			j.argv = w
+		case Linked:
+			j.argv = append(w[:3:3], append([]string{"--linked"}, w[3:]...)...)
+			j.mounts = []string{dir}
+		default:
+			j.argv = supervise(opt.Exe, t, []string{dir}, w)
+			j.mounts = []string{dir}
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs, nil
+}
+
 // DefaultMicroIters is the micro-benchmarks' default iteration count.
 const DefaultMicroIters = 5000
 
@@ -564,15 +643,43 @@ func parseMicro(nops int) func([]byte, time.Duration, int) ([]Sample, error) {
 	}
 }
 
+// parseThreads reads one result per thread count, in order, each with
+// every iteration done.
+func parseThreads(counts []int) func([]byte, time.Duration, int) ([]Sample, error) {
+	return func(out []byte, _ time.Duration, _ int) ([]Sample, error) {
+		rs := parseResults(out)
+		if len(rs) != len(counts) {
+			return nil, fmt.Errorf("worker printed %d results, want %d", len(rs), len(counts))
+		}
+		var ss []Sample
+		for i, b := range rs {
+			var r threads.Result
+			if err := json.Unmarshal(b, &r); err != nil {
+				return nil, err
+			}
+			if r.Threads != counts[i] || r.Done != r.Threads*r.Iters || r.IterPerSec <= 0 {
+				return nil, fmt.Errorf("result %d is for %d threads, %d of %d×%d iterations done, %v iter/s; want %d threads, all done",
+					i+1, r.Threads, r.Done, r.Threads, r.Iters, r.IterPerSec, counts[i])
+			}
+			ss = append(ss, Sample{Item: strconv.Itoa(r.Threads), Value: r.IterPerSec, Unit: ThreadsUnit, Raw: b})
+		}
+		return ss, nil
+	}
+}
+
 func summarizeSamples(ss []Sample) string {
 	if len(ss) == 1 {
 		return fmt.Sprintf("%s %s (%.2f s)", FormatValue(ss[0].Value, ss[0].Unit), ss[0].Unit, ss[0].WallSec)
 	}
 	var parts []string
 	for _, s := range ss {
+		if s.Workload == Threads {
+			parts = append(parts, s.Item+" thr "+FormatValue(s.Value, s.Unit))
+			continue
+		}
 		parts = append(parts, s.Item+" "+FormatValue(s.Value, s.Unit))
 	}
-	return strings.Join(parts, ", ") + " ns/op"
+	return strings.Join(parts, ", ") + " " + ss[0].Unit
 }
 
 func host() Host {
@@ -582,6 +689,17 @@ func host() Host {
 		h.Kernel = unix.ByteSliceToString(u.Release[:])
 	}
 	return h
+}
+
+// loadAvg is the 1-minute load average from /proc/loadavg, or 0.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f, _, _ := strings.Cut(string(b), " ")
+	v, _ := strconv.ParseFloat(f, 64)
+	return v
 }
 
 func firstLine(s string) string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 
 	"fsshim/bench/micro"
 )
@@ -33,6 +34,25 @@ type Row struct {
 	// TotalSec is PostMark's median total time (creation, transactions,
 	// deletion) in seconds; 0 for other workloads.
 	TotalSec float64 `json:"total_s,omitempty"`
+	// Threads is the thread count of a threads row; 0 for other
+	// workloads.
+	Threads int `json:"threads,omitempty"`
+	// Scaling, for a threads row, is the median over the same
+	// transport's median at the report's smallest thread count (1 by
+	// default): how much more work N threads get through than one.
+	// 0 when either figure is missing.
+	Scaling float64 `json:"scaling,omitempty"`
+}
+
+// higherBetter reports whether a unit is a rate.
+func higherBetter(unit string) bool { return unit == "tx/s" || unit == ThreadsUnit }
+
+// threadsTitle names a threads row.
+func threadsTitle(n int) string {
+	if n == 1 {
+		return "1 thread"
+	}
+	return strconv.Itoa(n) + " threads"
 }
 
 // Summarize turns the samples into rows: per workload row and item, one
@@ -87,13 +107,27 @@ func Summarize(r *Report) []Row {
 				groups = append(groups, group{Micro, o.Name, o.Title, "ns/op"})
 			}
 		}
+	case Threads:
+		counts := slices.Clone(r.Threads)
+		for _, s := range r.Samples {
+			if n, err := strconv.Atoi(s.Item); err == nil && !slices.Contains(counts, n) {
+				counts = append(counts, n)
+			}
+		}
+		slices.Sort(counts)
+		for _, n := range counts {
+			groups = append(groups, group{Threads, strconv.Itoa(n), threadsTitle(n), ThreadsUnit})
+		}
 	}
 
 	var rows []Row
 	for _, g := range groups {
 		var native float64
 		for _, t := range r.Transports {
-			row := Row{Workload: g.w, Item: g.item, Title: g.title, Transport: t.Name, Unit: g.unit, HigherBetter: g.unit == "tx/s"}
+			row := Row{Workload: g.w, Item: g.item, Title: g.title, Transport: t.Name, Unit: g.unit, HigherBetter: higherBetter(g.unit)}
+			if g.w == Threads {
+				row.Threads, _ = strconv.Atoi(g.item)
+			}
 			if o, ok := micro.Lookup(g.item); ok && g.w == Micro && o.RowTitles[t.Name] != "" {
 				row.Title = o.RowTitles[t.Name]
 			}
@@ -136,6 +170,38 @@ func Summarize(r *Report) []Row {
 			}
 		}
 	}
+	if r.Workload == Threads {
+		rows = threadsScaling(rows, r.Transports)
+	}
+	return rows
+}
+
+// threadsScaling sets each threads row's Scaling against the same
+// transport's row of the smallest thread count and orders the rows by
+// transport, then thread count, so each transport's scaling reads down
+// one block.
+func threadsScaling(rows []Row, ts []TransportStatus) []Row {
+	base := map[string]Row{}
+	for _, row := range rows {
+		if b, ok := base[row.Transport]; !ok || row.Threads < b.Threads {
+			base[row.Transport] = row
+		}
+	}
+	for i := range rows {
+		if b := base[rows[i].Transport]; rows[i].N > 0 && b.N > 0 && b.Median > 0 {
+			rows[i].Scaling = rows[i].Median / b.Median
+		}
+	}
+	order := map[string]int{}
+	for i, t := range ts {
+		order[t.Name] = i
+	}
+	slices.SortStableFunc(rows, func(a, b Row) int {
+		if d := order[a.Transport] - order[b.Transport]; d != 0 {
+			return d
+		}
+		return a.Threads - b.Threads
+	})
 	return rows
 }
 

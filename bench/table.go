@@ -3,10 +3,12 @@ package bench
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"fsshim/bench/micro"
+	"fsshim/bench/threads"
 )
 
 // WriteTable prints the report's summary: a header naming the work, one
@@ -14,13 +16,35 @@ import (
 // range over the runs and the ratio to native, then the errors.
 func (r *Report) WriteTable(w io.Writer) {
 	fmt.Fprintln(w, r.Description)
-	fmt.Fprintf(w, "%d run(s) per transport, interleaved; host: Linux %s, %d CPUs, %s\n\n", r.Runs, r.Host.Kernel, r.Host.CPUs, r.Host.Go)
-	writeRows(w, r.Rows, r.Workload == Postmark)
+	fmt.Fprintf(w, "%d run(s) per transport, interleaved; host: Linux %s, %d CPUs, %s", r.Runs, r.Host.Kernel, r.Host.CPUs, r.Host.Go)
+	if r.LoadStart > 0 || r.LoadEnd > 0 {
+		fmt.Fprintf(w, "; load average %.2f at start, %.2f at end", r.LoadStart, r.LoadEnd)
+	}
+	fmt.Fprint(w, "\n\n")
+	// The load at the end counts the runs' own threads; the one at the
+	// start, before them, is other work's.
+	if r.Workload == Threads && r.LoadStart > 0.5*float64(r.Host.CPUs) {
+		fmt.Fprintf(w, "Note: other work kept the machine busy (load %.1f on %d CPUs before the runs): the threads competed with it for CPUs, so the scaling understates what idle CPUs give.\n\n",
+			r.LoadStart, r.Host.CPUs)
+	}
+	if r.Workload == Threads {
+		writeScaling(w, r.Rows, r.Threads)
+		fmt.Fprintln(w)
+		writeThreadRows(w, r.Rows)
+	} else {
+		writeRows(w, r.Rows, r.Workload == Postmark)
+	}
 	fmt.Fprintln(w)
-	if r.Workload == Postmark {
+	switch r.Workload {
+	case Threads:
+		fmt.Fprintln(w, "iter/s: timed iterations of all threads together per second, from the barrier's release to the last thread's end (monotonic clock); median and range over the runs.")
+		fmt.Fprintln(w, "One iteration of one thread: "+threads.Does+".")
+		fmt.Fprintln(w, "Before the clock: "+threads.Setup+".")
+		fmt.Fprintf(w, "× %s: the transport's median ÷ its median at %s (the scaling; up to N with a CPU per thread).\n", scalingBase(r.Rows), scalingBase(r.Rows))
+	case Postmark:
 		fmt.Fprintln(w, "tx/s: transactions per second of the transaction phase; total s: creation + transactions + deletion.")
 		fmt.Fprintln(w, "Debian's postmark reports whole seconds only: its row is the wall time of the whole process (start-up included).")
-	} else {
+	default:
 		fmt.Fprintln(w, "ns/op: mean over one timed loop per run (monotonic clock, after a warm-up); median and range over the runs.")
 		for _, o := range micro.Ops {
 			fmt.Fprintf(w, "  %-22s %s\n", o.Title+":", o.Does)
@@ -40,6 +64,87 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 }
 
+// scalingBase names the threads rows' scaling base: their smallest
+// thread count.
+func scalingBase(rows []Row) string {
+	n := 0
+	for _, row := range rows {
+		if n == 0 || row.Threads < n {
+			n = row.Threads
+		}
+	}
+	return threadsTitle(max(n, 1))
+}
+
+// writeScaling prints the threads rows' scaling as a matrix: one line per
+// transport, one column per thread count.
+func writeScaling(w io.Writer, rows []Row, counts []int) {
+	fmt.Fprintf(w, "thread scaling (median iter/s at N threads ÷ at %s):\n", scalingBase(rows))
+	head := []string{""}
+	right := []bool{false}
+	col := map[int]int{}
+	for _, row := range rows {
+		if _, ok := col[row.Threads]; !ok && (len(counts) == 0 || slices.Contains(counts, row.Threads)) {
+			col[row.Threads] = len(head)
+			head = append(head, threadsTitle(row.Threads))
+			right = append(right, true)
+		}
+	}
+	var lines []tableLine
+	var cur *tableLine
+	for _, row := range rows {
+		if cur == nil || cur.cells[0] != row.Transport {
+			lines = append(lines, tableLine{cells: make([]string, len(head))})
+			cur = &lines[len(lines)-1]
+			cur.cells[0] = row.Transport
+			for i := 1; i < len(head); i++ {
+				cur.cells[i] = "–"
+			}
+		}
+		if i, ok := col[row.Threads]; ok && row.Scaling > 0 {
+			cur.cells[i] = fmt.Sprintf("%.2f", row.Scaling)
+		}
+		if row.Status != "" {
+			cur.status = row.Status
+		}
+	}
+	writeColumns(w, head, right, lines)
+}
+
+// writeThreadRows lays the threads rows out by transport, the scaling
+// beside the median.
+func writeThreadRows(w io.Writer, rows []Row) {
+	head := []string{"transport", "threads", "runs", "median", "unit", "× " + scalingBase(rows), "min – max", "× native"}
+	right := []bool{false, true, true, true, false, true, true, true}
+	var lines []tableLine
+	last := ""
+	for _, row := range rows {
+		tr := row.Transport
+		if tr == last {
+			tr = ""
+		}
+		last = row.Transport
+		if row.Status != "" {
+			lines = append(lines, tableLine{cells: []string{tr, fmt.Sprint(row.Threads)}, status: row.Status})
+			continue
+		}
+		lines = append(lines, tableLine{cells: []string{
+			tr, fmt.Sprint(row.Threads), fmt.Sprint(row.N),
+			FormatValue(row.Median, row.Unit), row.Unit, formatRatio(row.Scaling),
+			FormatValue(row.Min, row.Unit) + " – " + FormatValue(row.Max, row.Unit),
+			formatRatio(row.Ratio),
+		}})
+	}
+	writeColumns(w, head, right, lines)
+}
+
+// tableLine is one line of writeColumns: its cells, or the first cells
+// and a status that runs on past the columns.
+type tableLine struct {
+	cells  []string
+	status string
+}
+
 // writeRows lays the rows out in aligned columns. Rows without a figure
 // print their status after the transport.
 func writeRows(w io.Writer, rows []Row, totals bool) {
@@ -49,11 +154,7 @@ func writeRows(w io.Writer, rows []Row, totals bool) {
 		head = append(head[:6:6], "total s", "× native")
 		right = append(right[:6:6], true, true)
 	}
-	type line struct {
-		cells  []string
-		status string
-	}
-	var lines []line
+	var lines []tableLine
 	last := ""
 	for _, row := range rows {
 		title := row.Title
@@ -62,7 +163,7 @@ func writeRows(w io.Writer, rows []Row, totals bool) {
 		}
 		last = row.Title
 		if row.Status != "" {
-			lines = append(lines, line{cells: []string{title, row.Transport}, status: row.Status})
+			lines = append(lines, tableLine{cells: []string{title, row.Transport}, status: row.Status})
 			continue
 		}
 		c := []string{
@@ -79,8 +180,14 @@ func writeRows(w io.Writer, rows []Row, totals bool) {
 			c = append(c, t)
 		}
 		c = append(c, formatRatio(row.Ratio))
-		lines = append(lines, line{cells: c})
+		lines = append(lines, tableLine{cells: c})
 	}
+	writeColumns(w, head, right, lines)
+}
+
+// writeColumns prints head and lines in aligned columns, right-aligned
+// where right says so.
+func writeColumns(w io.Writer, head []string, right []bool, lines []tableLine) {
 	width := make([]int, len(head))
 	for i, h := range head {
 		width[i] = utf8.RuneCountInString(h)

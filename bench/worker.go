@@ -13,6 +13,7 @@ import (
 	"fsshim/bench/fsys"
 	"fsshim/bench/micro"
 	"fsshim/bench/postmark"
+	"fsshim/bench/threads"
 	flag "fsshim/internal/flags"
 )
 
@@ -60,6 +61,13 @@ const workerUsage = `usage (hidden; the harness runs these):
       and print ns/op per op
   fsshim bench-worker postmark [--linked] CFG
       run the PostMark configuration in CFG once and print its figures
+  fsshim bench-worker threads [--linked] N ITERS DIR
+      for each thread count of N (a comma-separated list, e.g. 1,2,4), in
+      turn: N OS threads each make DIR/tK and its files, warm up, wait at a
+      barrier, then run ITERS iterations of: %s;
+      print iterations/s of all threads (barrier release to the last
+      thread's end) and remove what they made; DIR must exist (unless
+      --linked)
 With --linked the calls go to an in-process ramfs (linked.Linked) mounted
 at DIR, or at the configuration's locations; without, they are raw syscalls.
 `
@@ -68,7 +76,7 @@ at DIR, or at the configuration's locations; without, they are raw syscalls.
 // workload and prints its numbers as ResultPrefix lines on stdout.
 func Worker(args []string, stdout, stderr io.Writer) int {
 	usage := func() int {
-		fmt.Fprintf(stderr, workerUsage, strings.Join(micro.Names(), ", "))
+		fmt.Fprintf(stderr, workerUsage, strings.Join(micro.Names(), ", "), threads.Does)
 		return 2
 	}
 	if len(args) == 0 {
@@ -139,6 +147,42 @@ func Worker(args []string, stdout, stderr io.Writer) int {
 			return fail(err)
 		}
 		emit(stdout, newPostmarkResult(r))
+		return 0
+	case "threads":
+		if len(rest) != 3 {
+			return usage()
+		}
+		counts, err := threads.ParseCounts(rest[0])
+		if err != nil {
+			return fail(err)
+		}
+		iters, err := strconv.Atoi(rest[1])
+		if err != nil || iters < 1 {
+			return fail(fmt.Errorf("bad iteration count %q", rest[1]))
+		}
+		dir, err := filepath.Abs(rest[2])
+		if err != nil {
+			return fail(err)
+		}
+		var s fsys.Sys = fsys.Raw{}
+		if *linked {
+			l, err := fsys.NewLinked([]string{dir}, 0)
+			if err != nil {
+				return fail(err)
+			}
+			s = l
+		}
+		for _, n := range counts {
+			r, err := threads.Run(s, n, iters, dir)
+			if err != nil {
+				threads.Remove(s, n, dir)
+				return fail(fmt.Errorf("%d threads: %v", n, err))
+			}
+			if err := threads.Remove(s, n, dir); err != nil {
+				return fail(fmt.Errorf("%d threads: cleanup: %v", n, err))
+			}
+			emit(stdout, r)
+		}
 		return 0
 	}
 	return usage()

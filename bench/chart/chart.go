@@ -27,7 +27,8 @@ type errPoints struct {
 
 // Write draws the ladder of r to file: one line per workload row (or
 // micro op), one marker per transport at its median with a bar over its
-// range, on a log axis. Micro-benchmarks are drawn in ns/op; PostMark rows, whose
+// range, on a log axis. Micro-benchmarks are drawn in ns/op, thread
+// counts in iterations per second; PostMark rows, whose
 // units differ, as the ratio to native, each point labelled with its
 // median. The format follows the file's extension (.png, .svg, also
 // .pdf, .eps, .jpg, .tif).
@@ -72,9 +73,12 @@ func Write(r *bench.Report, file string) error {
 	p.Title.Text = wrap(title, 110)
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
-	if ratio {
+	switch {
+	case ratio:
 		p.X.Label.Text = "cost relative to native (× native, log scale; labels: medians)"
-	} else {
+	case r.Workload == bench.Threads:
+		p.X.Label.Text = "iterations per second, all threads together (median, bars: min–max over runs; log scale)"
+	default:
 		p.X.Label.Text = "ns per operation (median, bars: min–max over runs; log scale)"
 	}
 	names := make([]string, n)

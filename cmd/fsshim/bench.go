@@ -10,6 +10,7 @@ import (
 	"fsshim/bench"
 	"fsshim/bench/micro"
 	"fsshim/bench/postmark"
+	"fsshim/bench/threads"
 	flag "fsshim/internal/flags"
 )
 
@@ -37,7 +38,7 @@ called in-process) — interleaved run by run, and prints the median, the range
 and the ratio to native of each.
 
 Usage:
-  fsshim bench [postmark|micro] [options]
+  fsshim bench [postmark|micro|threads] [options]
 
 Workloads:
   postmark  (default) PostMark (bench/postmark) on each transport, in
@@ -46,6 +47,12 @@ Workloads:
             --config, the built-in configuration:
               %s
   micro     one loop per operation, in ns/op:
+              %s
+  threads   thread scaling: 1, 2 and 4 (--threads) OS threads of one
+            process doing independent file work in one mount, each in a
+            directory of its own, in iterations per second of all threads
+            together and as the ratio to the same transport's 1-thread
+            figure. One iteration of one thread:
               %s
 
 Options:
@@ -59,11 +66,12 @@ func benchMain(args []string, stdout, stderr io.Writer) int {
 	runs := fs.Int("runs", 3, "`N` runs of every transport")
 	jsonFile := fs.String("json", "", "write every run's raw numbers and the summary as JSON to `FILE`")
 	plotFile := fs.String("plot", "", "draw the ladder chart to `FILE` (.png or .svg) with fsshim-chart, found beside fsshim or in $PATH")
-	iters := fs.Int("iters", bench.DefaultMicroIters, "micro: `N` iterations per op per run (getdents: N/20)")
+	iters := fs.Int("iters", 0, fmt.Sprintf("micro: `N` iterations per op per run (default %d; getdents: N/20); threads: per thread per run (default %d)", bench.DefaultMicroIters, bench.DefaultThreadIters))
+	threadList := fs.String("threads", "1,2,4", "threads: comma-separated `LIST` of thread counts")
 	ops := fs.String("ops", "all", "micro: comma-separated `LIST` of ops")
 	cpm := fs.String("c-postmark", "", "postmark: Debian's postmark `BINARY` (default /usr/bin/postmark when installed; - for none)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, benchUsage, bench.DescribeConfig(bench.DefaultPostmarkConfig()), strings.Join(micro.Names(), ", "))
+		fmt.Fprintf(stderr, benchUsage, bench.DescribeConfig(bench.DefaultPostmarkConfig()), strings.Join(micro.Names(), ", "), threads.Does)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -78,7 +86,7 @@ func benchMain(args []string, stdout, stderr io.Writer) int {
 	}
 	opt := bench.Options{Workload: bench.Postmark, Runs: *runs, Iters: *iters, CPostmark: *cpm, Progress: stderr}
 	switch rest := fs.Args(); {
-	case len(rest) == 1 && (rest[0] == bench.Postmark || rest[0] == bench.Micro):
+	case len(rest) == 1 && (rest[0] == bench.Postmark || rest[0] == bench.Micro || rest[0] == bench.Threads):
 		opt.Workload = rest[0]
 	case len(rest) > 0:
 		fs.Usage()
@@ -86,6 +94,9 @@ func benchMain(args []string, stdout, stderr io.Writer) int {
 	}
 	if *runs < 1 {
 		return errorf("--runs must be at least 1")
+	}
+	if *iters < 0 {
+		return errorf("--iters must be at least 1")
 	}
 	for _, t := range strings.Split(*transports, ",") {
 		if t = strings.TrimSpace(t); t != "" {
@@ -95,6 +106,9 @@ func benchMain(args []string, stdout, stderr io.Writer) int {
 	var err error
 	if opt.Ops, err = micro.ParseOps(*ops); err != nil {
 		return errorf("--ops: %v", err)
+	}
+	if opt.Threads, err = threads.ParseCounts(*threadList); err != nil {
+		return errorf("--threads: %v", err)
 	}
 	opt.Config = bench.DefaultPostmarkConfig()
 	opt.ConfigName = "built-in default"
