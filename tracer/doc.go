@@ -16,13 +16,14 @@
 //
 // Goroutines and what guards what:
 //
-//   - Under unotify, the receivers (server.serveAll, grow), each on a
-//     locked OS thread (the first launched the target): each receives a
-//     notification and serves it with its own buffers and timings (a
-//     receiver is the emul.Target of its call). They share procs, whose
-//     tids procs.mu guards and pidfds procs.pidMu; a task's procMem is used only by
-//     the receiver serving that thread's call, up to its answer, and the
-//     thread makes no other call before it. Everything they tell emul of
+//   - Under unotify, the receivers (server.serveAll, grow): goroutines
+//     that take turns on the listener (the token, handOff), each serving
+//     the notification it got with its own buffers and timings (a
+//     receiver is the emul.Target of its call). The locked OS thread
+//     that launched the target only waits for the end. The receivers
+//     share procs, whose tids procs.mu guards and pidfds procs.pidMu; a
+//     task is locked (task.mu) by the receiver serving that thread's
+//     call until it is done with it. Everything they tell emul of
 //     a process (ids, NSpid, shared tables, fd tables) goes through
 //     emul.Kernel methods that take its lock.
 //   - Under ptrace, the tracer goroutine, on the locked OS thread that
@@ -41,8 +42,8 @@
 //
 // Lock order: procs.mu, then emul.Kernel.mu, then placeholders.mu or
 // procs.pidMu (emul handlers reach them under emul's lock: the Oracle's
-// Holds and Find, dataFDs' pidfd); hostOps.mu, Stats.mu and server.recvMu
-// are taken alone. placeholders.mu guards the
+// Holds and Find, dataFDs' pidfd); task.mu is taken before emul's lock;
+// hostOps.mu, Stats.mu and server.recvMu are taken alone. placeholders.mu guards the
 // placeholder table, hostOps.mu the FIFO opens in progress, Stats.mu the
 // statistics rows, server.recvMu the receivers' count and first error.
 package tracer

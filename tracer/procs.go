@@ -154,19 +154,18 @@ func (ps *procs) task(tid int) *task {
 }
 
 // taskOf is task for a transport that serves several calls at once: it
-// also says whether the thread is new, and returns the task locked
-// (task.mu), to be unlocked when the call has been answered and the
-// receiver is done with it.
-func (ps *procs) taskOf(tid int) (_ *task, fresh bool) {
+// returns the task locked (task.mu), to be unlocked when the call has been
+// answered and the receiver is done with it.
+func (ps *procs) taskOf(tid int) *task {
 	t, fresh := ps.learn(tid)
 	if t == nil {
-		return nil, false
+		return nil
 	}
 	t.mu.Lock()
 	if !fresh {
 		ps.refresh(t.proc, tid)
 	}
-	return t, fresh
+	return t
 }
 
 // learn returns the task for tid and whether it is new; a new one's
@@ -206,20 +205,13 @@ func (ps *procs) learn(tid int) (_ *task, fresh bool) {
 	return t, true
 }
 
-// threads is the number of target threads learnt so far (that made a
-// routed call), for a transport that serves as many at once.
-func (ps *procs) threads() int {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	return len(ps.tids)
-}
-
 // refresh brings what emul knows of p up to date before tid's call.
 func (ps *procs) refresh(p *emul.Process, tid int) {
 	rescan, creds := ps.k.BeginCall(p, tid)
 	if rescan {
-		ps.rescan(p) // reads the credentials too
-	} else if creds {
+		ps.rescan(p)
+	}
+	if creds {
 		if st, err := readStatus(p.Tgid); err == nil {
 			ps.k.SetIDs(p, st.creds(), st.Umask)
 		}
@@ -253,9 +245,6 @@ func (ps *procs) rescan(p *emul.Process) {
 		return
 	}
 	ps.k.SetFDs(p, ps.ph.verified(p.Tgid, fds), mark)
-	if st, err := readStatus(p.Tgid); err == nil {
-		ps.k.SetIDs(p, st.creds(), st.Umask)
-	}
 }
 
 // reap forgets processes that have exited (their pidfds are readable), so

@@ -39,9 +39,9 @@ type Options struct {
 	// Pin runs the target and the serving thread on one CPU (ptrace
 	// only; the target sees a single CPU).
 	Pin bool
-	// Receivers is how many threads at most receive and serve calls at
-	// once under unotify (0: one per CPU); there are never more than
-	// the program has threads making calls.
+	// Receivers is how many goroutines at most receive and serve calls
+	// at once under unotify (0: DefaultReceivers); past the first, they
+	// start only once the program's calls are seen to overlap.
 	Receivers int
 }
 
@@ -100,7 +100,7 @@ func Run(opt Options) (Result, error) {
 				s.opt.Log("SECCOMP_IOCTL_NOTIF_SET_FLAGS: " + e.Error())
 			}
 		}
-		done <- s.serveAll()
+		go func() { done <- s.serveAll() }()
 		// The thread that forked the init stage is its parent for
 		// PR_SET_PDEATHSIG: it must outlive the init stage, which may
 		// still be reaping when the last filtered process is gone.
@@ -171,12 +171,11 @@ func exitCode(ps *os.ProcessState) int {
 	return ps.ExitCode()
 }
 
-// server is the unotify transport. Its receivers (receiver), each a
-// goroutine on a locked OS thread, wait on the listener at once and each
-// serves the notification it got (loop, serve) as the emul.Target that
-// answers it; one receiver starts with the program, and another each time
-// the program has more threads making calls than there are receivers, up
-// to Options.Receivers. A redirected call's goroutine (runRedirect)
+// server is the unotify transport. Its receivers (receiver), goroutines
+// not locked to a thread, take turns waiting on the listener (handOff) and
+// each serves the notification it got (loop, serve) as the emul.Target
+// that answers it; one receiver starts with the program, and another each time
+// calls are seen to overlap (handOff), up to Options.Receivers. A redirected call's goroutine (runRedirect)
 // answers its own notification.
 type server struct {
 	procs
@@ -200,6 +199,9 @@ type server struct {
 	// late answers the calls that waited for a lock whose holder ended
 	// (procs.exited); it is used under procs.mu.
 	late *receiver
+	// token is the listening token (handOff): one receiver at a time
+	// waits on the listener.
+	token chan struct{}
 }
 
 // receiver is one receiving goroutine's state, and the emul.Target of the
@@ -240,13 +242,23 @@ func newServer(opt Options) *server {
 		s.k.AnswerWaiters(s.late)
 	}
 	if s.opt.Receivers < 1 {
-		s.opt.Receivers = runtime.NumCPU()
+		s.opt.Receivers = DefaultReceivers()
 	}
 	if s.opt.Receivers > 1 {
 		s.k.Concurrent = true
 	}
+	s.token = make(chan struct{}, 1)
+	s.token <- struct{}{}
 	return s
 }
+
+// DefaultReceivers is the most receivers a run has by default: one per two
+// CPUs. A call in service keeps two threads busy, the program's (in the
+// kernel, handing over) and a receiver; more receivers than that would
+// take CPUs from the program's own threads. On 2 CPUs that is one: there
+// `fsshim bench threads` finds a second receiver makes two threads of the
+// program slower, not faster.
+func DefaultReceivers() int { return max(1, runtime.NumCPU()/2) }
 
 // serveAll runs receivers until every target is gone: this goroutine is
 // the first, and more start as the program's threads call (grow). It
@@ -275,33 +287,62 @@ func (s *server) run(r *receiver) {
 	}
 }
 
-// grow starts another receiver when the program has more threads making
-// calls than there are receivers, up to Options.Receivers. A receiver
-// that starts after the others have seen the listener hang up finds it
-// so too, and ends.
+// grow starts another receiver, up to Options.Receivers. A receiver that
+// starts after the others have seen the listener hang up finds it so too,
+// and ends.
 func (s *server) grow() {
-	if s.opt.Receivers <= 1 {
-		return
-	}
-	n := s.threads()
 	s.recvMu.Lock()
 	defer s.recvMu.Unlock()
-	if s.receivers >= s.opt.Receivers || s.receivers >= n || s.live == 0 {
+	if s.receivers >= s.opt.Receivers || s.live == 0 {
 		return
 	}
 	s.receivers++
 	s.live++
 	s.holdLFD()
 	go func() {
-		runtime.LockOSThread()
 		defer s.dropLFD()
 		s.run(&receiver{server: s})
 	}()
 }
 
+// The listening token. The kernel wakes every thread waiting on the
+// listener for each notification (recv_wait_event waits non-exclusively),
+// so receivers all waiting in RECV would each be woken by every call, the
+// losers only to sleep again. Instead one receiver at a time holds the
+// token and alone waits on the listener; having received a call, it keeps
+// the token, and so goes straight back to the listener after answering,
+// unless another call is already waiting: then it hands the token on (to
+// a receiver parked on it, or a new one, up to Options.Receivers) before
+// it serves its own, and the two are served at once. A program that makes
+// one call at a time is thus served by one receiver with no extra
+// wake-up, and only calls that do overlap wake a second.
+
+// handOff passes the token on when another call is waiting on the
+// listener, and reports whether it did. The caller has received a call and
+// not answered it yet, so the waiting call is another thread's.
+func (s *receiver) handOff() bool {
+	pfd := [1]unix.PollFd{{Fd: int32(s.lfd), Events: unix.POLLIN}}
+	if n, err := unix.Poll(pfd[:], 0); err != nil || n != 1 || pfd[0].Revents&unix.POLLIN == 0 {
+		return false
+	}
+	s.grow()
+	s.token <- struct{}{}
+	return true
+}
+
 // loop receives and answers notifications until every target is gone.
-func (s *receiver) loop() error {
+func (s *receiver) loop() (err error) {
+	held := false
+	defer func() {
+		if held {
+			s.token <- struct{}{} // for the next receiver to see the end too
+		}
+	}()
 	for {
+		if !held {
+			<-s.token
+			held = true
+		}
 		if s.k.HasWaiters() || s.ops.waiting() {
 			// A call waits for a lock: the holder may end without
 			// another syscall, so watch for exits as well. So does
@@ -326,6 +367,9 @@ func (s *receiver) loop() error {
 				continue
 			}
 			return fmt.Errorf("SECCOMP_IOCTL_NOTIF_RECV: %w", e)
+		}
+		if s.opt.Receivers > 1 && s.handOff() {
+			held = false
 		}
 		s.serve()
 	}
@@ -367,16 +411,13 @@ func (s *receiver) serve() {
 		t0 = time.Now()
 	}
 	n := &s.notif
-	t, fresh := s.taskOf(int(n.Pid))
+	t := s.taskOf(int(n.Pid))
 	if t == nil {
 		// The task is gone already; nothing to answer.
 		s.sendContinue(n.ID)
 		return
 	}
 	defer t.mu.Unlock()
-	if fresh {
-		s.grow()
-	}
 	t.mem.id = n.ID
 	t.mem.checked = false
 	t.mem.lfd = s.lfd
