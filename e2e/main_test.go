@@ -235,10 +235,16 @@ func fsshimTransportArgs(tr string, mounts []string, args ...string) []string {
 	return append(append([]string{a[0]}, transportFlags(tr)...), a[1:]...)
 }
 
-// transportFlags are fsshim's flags for the leg tr (see transports).
+// transportFlags are fsshim's flags for the leg tr (see transports). The
+// unotify leg runs with two receivers, so that calls that overlap (the
+// threads and processes of a case) are served at once, as they are on a
+// machine with more CPUs; the forward leg with the default.
 func transportFlags(tr string) []string {
-	if tr == "forward" {
+	switch tr {
+	case "forward":
 		return []string{"--transport", "unotify", "--data", "forward"}
+	case "unotify":
+		return []string{"--transport", "unotify", "--receivers", "2"}
 	}
 	return []string{"--transport", tr}
 }

@@ -141,6 +141,11 @@ func (k *Kernel) complete(t Target, c *Call, r *Result) Reply {
 	case InstallHostFD:
 		fd, e, p := t.InstallHostFD(c, r.Host, r.FDFlags)
 		r.Host.Close()
+		if c.installing {
+			k.mu.Lock()
+			k.installedLocked(c)
+			k.mu.Unlock()
+		}
 		return answerUnlessSent(t, c, int64(fd), e, p)
 	case Redirect:
 		v, e, p := t.Redirect(c, r.Redir)
@@ -188,14 +193,31 @@ func (k *Kernel) finishInstall(t Target, c *Call, f *File, fd int, e syscall.Err
 		k.installLocked(c.Proc, fd, f)
 	}
 	k.putFileLocked(f)
-	if c.installing {
-		c.installing = false
-		if k.installing--; k.installing == 0 {
-			k.installed.Broadcast()
-		}
-	}
+	k.installedLocked(c)
 	k.mu.Unlock()
 	return answerUnlessSent(t, c, int64(fd), e, p)
+}
+
+// installedLocked ends c's count in k.installing (Kernel.Concurrent): its
+// fd is recorded, or fsshim's own copy of a host file it installed is
+// closed.
+func (k *Kernel) installedLocked(c *Call) {
+	if !c.installing {
+		return
+	}
+	c.installing = false
+	if k.installing--; k.installing == 0 {
+		k.installed.Broadcast()
+	}
+}
+
+// waitInstallsLocked waits until no install is in flight (Kernel.
+// Concurrent): every fd handed out is recorded and fsshim holds no copy
+// of a host file it gave the program. k.mu is released while it waits.
+func (k *Kernel) waitInstallsLocked() {
+	for k.installing > 0 {
+		k.installed.Wait()
+	}
 }
 
 // AnswerWaiters answers, through t.Late, the deferred calls a release has

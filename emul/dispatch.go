@@ -222,7 +222,7 @@ func (k *Kernel) handleLocked(c *Call) Result {
 		}
 	}
 	r := table[c.Nr](k, c)
-	if r.Action == InstallFD && k.Concurrent {
+	if (r.Action == InstallFD || r.Action == InstallHostFD) && k.Concurrent {
 		k.installing++
 		c.installing = true
 	}

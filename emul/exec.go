@@ -115,6 +115,11 @@ type stagedCopy struct {
 // Execve follows execve(2) and execveat(2) (fs/exec.c: do_open_execat,
 // then the kernel's own loading). See the top of this file.
 func (k *Kernel) Execve(c *Call) Result {
+	// fsshim's own copy of a backing file it has just given a program
+	// (closed right after the answer) counts as a writer to the lease
+	// test of mayExecLocked: with several receivers, another may still
+	// hold one. Waited for first, before anything is looked at.
+	k.waitInstallsLocked()
 	r := k.execLocked(c)
 	if r.Action == Continue {
 		// Close-on-exec placeholders vanish with the exec, when it

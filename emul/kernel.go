@@ -226,9 +226,10 @@ type Kernel struct {
 	mounts []*Mount // sorted by path
 	// seq counts the changes to the processes' fd tables (fdEntry.seq).
 	seq uint64
-	// installing counts the InstallFD answers handed out and not yet
-	// recorded (finishInstall) while Concurrent; installed is signalled
-	// when one is. Both are k.mu's.
+	// installing counts, while Concurrent, the InstallFD answers handed
+	// out and not yet recorded (finishInstall), and the InstallHostFD
+	// ones whose host file fsshim has not closed yet (complete);
+	// installed is signalled when one ends. Both are k.mu's.
 	installing int
 	installed  sync.Cond
 	host       Host
@@ -724,9 +725,7 @@ func (k *Kernel) fileLocked(p *Process, fd int) *File {
 	if k.installing > 0 && fd >= 0 {
 		// An fd handed out and not yet recorded may be this one: the
 		// program can name it as soon as it has it.
-		for k.installing > 0 {
-			k.installed.Wait()
-		}
+		k.waitInstallsLocked()
 		return k.fileLocked(p, fd)
 	}
 	return nil
