@@ -50,9 +50,30 @@ func supervised(t string) bool {
 	return t == Unotify || t == Forward || t == Ptrace || t == PtracePin || t == GVisor
 }
 
-// gvisorArgv runs argv under runsc with its in-memory root overlay.
-func gvisorArgv(argv []string) []string {
-	return append([]string{"runsc", "--network=none", "--ignore-cgroups", "do"}, argv...)
+// gvisorArgv runs argv under runsc with its in-memory root overlay. The
+// sandbox sees the host's files through that overlay, except under /dev,
+// which is its own (its /dev/shm an empty tmpfs): a script run first
+// makes the directories dirs there and copies in the files of argv that
+// lie under /dev (the harness's scratch files, such as a PostMark
+// configuration), so the work runs on gVisor's tmpfs at the same paths.
+func gvisorArgv(dirs, argv []string) []string {
+	const script = `while [ "$1" != -- ]; do mkdir -p "$1" || exit 125; shift; done; shift
+while [ "$1" != -- ]; do mkdir -p "$(dirname "$1")" && printf %s "$2" > "$1" || exit 125; shift 2; done; shift
+exec "$@"`
+	a := []string{"runsc", "--network=none", "--ignore-cgroups", "do", "sh", "-c", script, "sh"}
+	a = append(append(a, dirs...), "--")
+	for _, f := range argv {
+		if !strings.HasPrefix(f, "/dev/") {
+			continue
+		}
+		if st, err := os.Stat(f); err == nil && st.Mode().IsRegular() {
+			if b, err := os.ReadFile(f); err == nil {
+				a = append(a, f, string(b))
+			}
+		}
+	}
+	a = append(a, "--")
+	return append(a, argv...)
 }
 
 // Workloads and the rows of their tables.
@@ -308,12 +329,15 @@ func probe(exe, transport, work string) error {
 		if _, err := exec.LookPath("runsc"); err != nil {
 			return errors.New("runsc (gVisor) is not installed")
 		}
-		argv = gvisorArgv([]string{"true"})
+		argv = gvisorArgv([]string{dir}, []string{"true"})
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.Dir = work
+	if transport == GVisor {
+		cmd.Dir = "/" // the sandbox starts in the caller's directory, which it may not have
+	}
 	err := cmd.Run()
 	if err != nil {
 		msg := strings.TrimSpace(out.String())
@@ -339,7 +363,7 @@ func transportArgs(transport string) []string {
 // supervise wraps argv in fsshim with the transport and mounts.
 func supervise(exe, transport string, mounts []string, argv []string) []string {
 	if transport == GVisor {
-		return gvisorArgv(argv) // its root overlay holds the work
+		return gvisorArgv(mounts, argv) // its root overlay holds the work
 	}
 	a := append([]string{exe}, transportArgs(transport)...)
 	for _, m := range mounts {
@@ -549,6 +573,9 @@ func runJob(opt Options, j job, run int) ([]Sample, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), opt.Timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, j.argv[0], j.argv[1:]...)
+	if j.transport == GVisor {
+		cmd.Dir = "/" // see probe
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
