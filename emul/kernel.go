@@ -25,12 +25,15 @@
 // "Preconditions:" line; every layer method and resolver method runs
 // under k.mu. A Target's primitives are called without k.mu (they may
 // block, or call back into the Kernel): the fd a transport hands the
-// program (ADDFD), its answer and its host calls happen outside it, so a
+// program (ADDFD), its answer and the transport's own host calls happen
+// outside it, and so do the copies of a call's paths from the program
+// (Call.prefetch) and of a stat record to it (Call.answerOut). A
 // transport may call Handle and Complete from several goroutines at once
 // (unotify's receivers, linked's callers); calls then wait for each other
-// only for the handler itself. With Kernel.Concurrent, a call that finds
-// an fd unknown while an InstallFD is between its ADDFD and its record
-// waits for it on k.installed (fileLocked).
+// for the handler itself, host calls a handler makes (opening a backing
+// file, staging an exec copy) included. With Kernel.Concurrent, a call
+// that finds an fd unknown while an install is in flight waits for it on
+// k.installed (fileLocked), as an execve does (Execve).
 package emul
 
 import (
