@@ -1,6 +1,8 @@
 package emul
 
 import (
+	"syscall"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -197,12 +199,28 @@ func (k *Kernel) Handle(c *Call) Result {
 	}
 	// The copies from and to the caller's memory are made outside k.mu
 	// where they can be: its paths before, a stat record after.
-	c.prefetch()
 	b := c.buf
+	pre := prefetchArgs[c.Nr]
+	if pre[0] != 0 {
+		c.prefetch(pre)
+	}
 	b.later, b.outLen = true, 0
-	r := k.handleLocked(c)
+	k.mu.Lock()
+	var r Result
+	if e, ok := k.injected(c); ok {
+		r = fail(e)
+	} else {
+		r = table[c.Nr](k, c)
+	}
+	if k.Concurrent && (r.Action == InstallFD || r.Action == InstallHostFD) {
+		k.installing++
+		c.installing = true
+	}
+	k.mu.Unlock()
 	b.later = false
-	b.preAt = [2]prefetched{}
+	if pre[0] != 0 {
+		b.preAt = [2]prefetched{}
+	}
 	if b.outLen > 0 {
 		if r.Action == Return && r.Err == 0 {
 			r = retE(r.Val, writeFull(c.Mem, b.stat[:b.outLen], b.outAddr))
@@ -212,21 +230,15 @@ func (k *Kernel) Handle(c *Call) Result {
 	return r
 }
 
-// handleLocked runs c's handler under k.mu.
-func (k *Kernel) handleLocked(c *Call) Result {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.Inject != nil {
-		if e, ok := k.injectLocked(c); ok {
-			return fail(e)
-		}
+// injected asks the Injector, if there is one, whether c fails on
+// purpose.
+//
+// Preconditions: k.mu is held.
+func (k *Kernel) injected(c *Call) (syscall.Errno, bool) {
+	if k.Inject == nil {
+		return 0, false
 	}
-	r := table[c.Nr](k, c)
-	if (r.Action == InstallFD || r.Action == InstallHostFD) && k.Concurrent {
-		k.installing++
-		c.installing = true
-	}
-	return r
+	return k.injectLocked(c)
 }
 
 func itoa(n int) string {

@@ -124,17 +124,17 @@ var prefetchArgs = func() (t [sysTableSize][2]uint8) {
 	return t
 }()
 
-// prefetch reads c's path arguments into its scratch space (pathBytes
-// finds them there). Reading a path has no effect on the caller, so doing
+// prefetch reads c's path arguments, args (prefetchArgs[c.Nr]), into its
+// scratch space (pathBytes finds them there). Reading a path has no effect on the caller, so doing
 // it early changes no answer: an error is kept and given when the
 // handler asks for that path.
-func (c *Call) prefetch() {
+func (c *Call) prefetch(args [2]uint8) {
 	b := c.buf
 	b.preAt = [2]prefetched{}
-	if c.Mem == nil || c.Nr < 0 || c.Nr >= len(prefetchArgs) {
+	if c.Mem == nil {
 		return
 	}
-	for i, a := range prefetchArgs[c.Nr] {
+	for i, a := range args {
 		if a == 0 {
 			continue
 		}
