@@ -275,6 +275,7 @@ func requireTmpfs(t *testing.T) {
 // proc is one program run.
 type proc struct {
 	args    []string
+	dir     string // the working directory; "" for the test's own
 	stdin   string
 	timeout time.Duration
 	// uid, when not 0, runs the program as that user and group, with no
@@ -318,6 +319,7 @@ func execute(p proc) (result, error) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, p.args[0], p.args[1:]...)
 	cmd.Env = testEnv()
+	cmd.Dir = p.dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if p.uid != 0 {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(p.uid), Gid: uint32(p.uid), Groups: []uint32{}}

@@ -197,10 +197,10 @@ func runNSInit(cfg initConfig, fail func(int, string, ...any)) {
 	if err := dropPrivileges(os.Geteuid() == 0); err != nil {
 		fail(ExitInternal, "isolating the program: %v (--no-isolation runs it without namespaces)", err)
 	}
-	self, err := os.Executable()
-	if err != nil {
-		fail(ExitInternal, "init stage: %v", err)
-	}
+	// fsshim's own binary by the kernel's link to it, not by its path:
+	// the path may lie in a directory the isolation just covered (fsshim
+	// run from the directory it serves, as with the default --overlay .).
+	const self = "/proc/self/exe"
 	// The control socket stays PID 1's alone.
 	unix.CloseOnExec(initCtlFD)
 	sock := os.NewFile(initSockFD, "fsshim-init")
