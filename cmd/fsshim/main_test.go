@@ -59,3 +59,31 @@ func TestOverlayPath(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckTransportFlags: the flags that belong to one transport are
+// refused with the other, and a negative receiver count is refused, each
+// with the flag named.
+func TestCheckTransportFlags(t *testing.T) {
+	for _, c := range []struct {
+		o    options
+		want string // "" for accepted
+	}{
+		{options{transport: "unotify", receivers: 2}, ""},
+		{options{transport: "unotify", receivers: -1}, "--receivers -1"},
+		{options{transport: "ptrace", receivers: 2}, "--receivers is for --transport unotify"},
+		{options{transport: "ptrace", pin: true}, ""},
+		{options{transport: "unotify", pin: true}, "--pin is for --transport ptrace"},
+	} {
+		c.o.data = "passthrough"
+		if c.o.transport == "ptrace" {
+			c.o.data = "forward"
+		}
+		_, err := check(c.o)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%+v: %v, want accepted", c.o, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%+v: %v, want an error naming %q", c.o, err, c.want)
+		}
+	}
+}

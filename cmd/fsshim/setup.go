@@ -40,7 +40,7 @@ func check(o options) (*setup, error) {
 	}
 	switch {
 	case o.receivers < 0:
-		return nil, fmt.Errorf("--receivers %d: want 1 or more (0: one per CPU)", o.receivers)
+		return nil, fmt.Errorf("--receivers %d: want 1 or more (0: one per two CPUs)", o.receivers)
 	case o.receivers > 0 && s.transport == policy.Ptrace:
 		return nil, errors.New("--receivers is for --transport unotify (ptrace's tracer serves from its one thread)")
 	}
