@@ -485,12 +485,19 @@ func microJobs(opt *Options, rep *Report, work string, avail map[string]bool) ([
 	rep.Description = fmt.Sprintf("micro-benchmarks: %d iterations per op (getdents: %d), ns/op",
 		opt.Iters, micro.Ops[len(micro.Ops)-1].Iterations(opt.Iters))
 	args := []string{"bench-worker", "micro", strings.Join(names, ","), strconv.Itoa(opt.Iters), dir}
+	return dirJobs(opt, avail, Micro, dir, args, parseMicro(len(ops))), nil
+}
+
+// dirJobs makes one job per available transport for a worker that works
+// in dir (bench-worker WORKLOAD ... DIR): natively there, linked with
+// --linked, and supervised with dir as the mount.
+func dirJobs(opt *Options, avail map[string]bool, workload, dir string, args []string, parse func([]byte, time.Duration, int) ([]Sample, error)) []job {
 	var jobs []job
 	for _, t := range opt.Transports {
 		if !avail[t] {
 			continue
 		}
-		j := job{workload: Micro, transport: t, parse: parseMicro(len(ops))}
+		j := job{workload: workload, transport: t, parse: parse}
 		w := append([]string{opt.Exe}, args...)
 		switch t {
 		case Native:
@@ -504,7 +511,7 @@ func microJobs(opt *Options, rep *Report, work string, avail map[string]bool) ([
 		}
 		jobs = append(jobs, j)
 	}
-	return jobs, nil
+	return jobs
 }
 
 // threadsJobs runs every thread count in one worker process per
@@ -536,26 +543,7 @@ func threadsJobs(opt *Options, rep *Report, work string, avail map[string]bool) 
 	rep.Description = fmt.Sprintf("thread scaling: %s threads in one mount, %d timed iterations per thread, %s",
 		strings.Join(list, ", "), opt.Iters, ThreadsUnit)
 	args := []string{"bench-worker", "threads", strings.Join(list, ","), strconv.Itoa(opt.Iters), dir}
-	var jobs []job
-	for _, t := range opt.Transports {
-		if !avail[t] {
-			continue
-		}
-		j := job{workload: Threads, transport: t, parse: parseThreads(counts)}
-		w := append([]string{opt.Exe}, args...)
-		switch t {
-		case Native:
-			j.argv = w
-		case Linked:
-			j.argv = append(w[:3:3], append([]string{"--linked"}, w[3:]...)...)
-			j.mounts = []string{dir}
-		default:
-			j.argv = supervise(opt.Exe, t, []string{dir}, w)
-			j.mounts = []string{dir}
-		}
-		jobs = append(jobs, j)
-	}
-	return jobs, nil
+	return dirJobs(opt, avail, Threads, dir, args, parseThreads(counts)), nil
 }
 
 // DefaultMicroIters is the micro-benchmarks' default iteration count.

@@ -102,21 +102,9 @@ func Worker(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(err)
 		}
-		n, err := strconv.Atoi(rest[1])
-		if err != nil || n < 1 {
-			return fail(fmt.Errorf("bad iteration count %q", rest[1]))
-		}
-		dir, err := filepath.Abs(rest[2])
+		n, dir, s, err := iterDirSys(rest[1], rest[2], *linked)
 		if err != nil {
 			return fail(err)
-		}
-		var s fsys.Sys = fsys.Raw{}
-		if *linked {
-			l, err := fsys.NewLinked([]string{dir}, 0)
-			if err != nil {
-				return fail(err)
-			}
-			s = l
 		}
 		for _, op := range ops {
 			r, err := micro.Run(s, op, n, dir)
@@ -156,21 +144,9 @@ func Worker(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(err)
 		}
-		iters, err := strconv.Atoi(rest[1])
-		if err != nil || iters < 1 {
-			return fail(fmt.Errorf("bad iteration count %q", rest[1]))
-		}
-		dir, err := filepath.Abs(rest[2])
+		iters, dir, s, err := iterDirSys(rest[1], rest[2], *linked)
 		if err != nil {
 			return fail(err)
-		}
-		var s fsys.Sys = fsys.Raw{}
-		if *linked {
-			l, err := fsys.NewLinked([]string{dir}, 0)
-			if err != nil {
-				return fail(err)
-			}
-			s = l
 		}
 		for _, n := range counts {
 			r, err := threads.Run(s, n, iters, dir)
@@ -186,6 +162,28 @@ func Worker(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	return usage()
+}
+
+// iterDirSys reads the ITERS and DIR arguments of the micro and threads
+// workers and makes the system they call: raw syscalls, or a linked ramfs
+// mounted at DIR.
+func iterDirSys(iters, dir string, linked bool) (int, string, fsys.Sys, error) {
+	n, err := strconv.Atoi(iters)
+	if err != nil || n < 1 {
+		return 0, "", nil, fmt.Errorf("bad iteration count %q", iters)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return 0, "", nil, err
+	}
+	if !linked {
+		return n, abs, fsys.Raw{}, nil
+	}
+	l, err := fsys.NewLinked([]string{abs}, 0)
+	if err != nil {
+		return 0, "", nil, err
+	}
+	return n, abs, l, nil
 }
 
 func emit(w io.Writer, v any) {
