@@ -100,9 +100,9 @@ func testMain(m *testing.M) int {
 	return code
 }
 
-func goBuild(root, out, pkg string) ([]byte, error) {
+func goBuild(root, out, pkg string, flags ...string) ([]byte, error) {
 	// go test puts its own toolchain first in PATH.
-	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd := exec.Command("go", append(append([]string{"build"}, flags...), "-o", out, pkg)...)
 	cmd.Dir = root
 	return cmd.CombinedOutput()
 }

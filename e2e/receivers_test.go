@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -28,9 +27,7 @@ func fsshimRace(t *testing.T) string {
 			return
 		}
 		bin := filepath.Join(binDir, "fsshim-race")
-		cmd := exec.Command("go", "build", "-race", "-o", bin, "./cmd/fsshim")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
+		if out, err := goBuild(root, bin, "./cmd/fsshim", "-race"); err != nil {
 			raceBinErr = fmt.Sprintf("go build -race ./cmd/fsshim: %v\n%s", err, out)
 			return
 		}

@@ -129,8 +129,7 @@ var prefetchArgs = func() (t [sysTableSize][2]uint8) {
 // it early changes no answer: an error is kept and given when the
 // handler asks for that path.
 func (c *Call) prefetch(args [2]uint8) {
-	b := c.buf
-	b.preAt = [2]prefetched{}
+	b := c.buf // its preAt is empty: Handle empties it after each call
 	if c.Mem == nil {
 		return
 	}

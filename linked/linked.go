@@ -89,9 +89,10 @@ func (l *Linked) Syscall(nr int, a0, a1, a2, a3, a4, a5 uintptr) (int64, syscall
 		}
 	}
 	emulated := false
-	switch nr {
-	case unix.SYS_CLOSE, unix.SYS_DUP2, unix.SYS_DUP3, unix.SYS_FCNTL, unix.SYS_CLOSE_RANGE:
-		// A negative fd is in no table (emul answers EBADF).
+	if nr == unix.SYS_CLOSE || nr == unix.SYS_CLOSE_RANGE {
+		// emul answers the rest of the fd-table calls on an emulated
+		// fd itself (the table is its own); a negative fd is in no
+		// table (emul answers EBADF).
 		emulated = int32(a0) >= 0 && l.k.FileOf(l.p, int(int32(a0))) != nil
 	}
 	c := calls.Get().(*emul.Call)
