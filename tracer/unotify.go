@@ -174,9 +174,9 @@ func exitCode(ps *os.ProcessState) int {
 // server is the unotify transport. Its receivers (receiver), goroutines
 // not locked to a thread, take turns waiting on the listener (handOff) and
 // each serves the notification it got (loop, serve) as the emul.Target
-// that answers it; one receiver starts with the program, and another each time
-// calls are seen to overlap (handOff), up to Options.Receivers. A redirected call's goroutine (runRedirect)
-// answers its own notification.
+// that answers it; one receiver starts with the program, and another each
+// time calls are seen to overlap (handOff), up to Options.Receivers. A
+// redirected call's goroutine (runRedirect) answers its own notification.
 type server struct {
 	procs
 	lfd int
@@ -261,7 +261,7 @@ func newServer(opt Options) *server {
 func DefaultReceivers() int { return max(1, runtime.NumCPU()/2) }
 
 // serveAll runs receivers until every target is gone: this goroutine is
-// the first, and more start as the program's threads call (grow). It
+// the first, and more start when calls overlap (handOff, grow). It
 // returns the first receiver error.
 func (s *server) serveAll() error {
 	s.recvMu.Lock()
@@ -321,8 +321,7 @@ func (s *server) grow() {
 // listener, and reports whether it did. The caller has received a call and
 // not answered it yet, so the waiting call is another thread's.
 func (s *receiver) handOff() bool {
-	pfd := [1]unix.PollFd{{Fd: int32(s.lfd), Events: unix.POLLIN}}
-	if n, err := unix.Poll(pfd[:], 0); err != nil || n != 1 || pfd[0].Revents&unix.POLLIN == 0 {
+	if s.listenerNow()&unix.POLLIN == 0 {
 		return false
 	}
 	s.grow()
@@ -331,7 +330,7 @@ func (s *receiver) handOff() bool {
 }
 
 // loop receives and answers notifications until every target is gone.
-func (s *receiver) loop() (err error) {
+func (s *receiver) loop() error {
 	held := false
 	defer func() {
 		if held {
@@ -396,10 +395,15 @@ func (s *server) waitEvent() {
 	}
 }
 
-func (s *server) hungUp() bool {
-	pfd := []unix.PollFd{{Fd: int32(s.lfd), Events: unix.POLLIN}}
-	n, err := unix.Poll(pfd, 0)
-	return err == nil && n == 1 && pfd[0].Revents&unix.POLLHUP != 0
+func (s *server) hungUp() bool { return s.listenerNow()&unix.POLLHUP != 0 }
+
+// listenerNow is the listener's poll state at this moment (0 if none).
+func (s *server) listenerNow() int16 {
+	pfd := [1]unix.PollFd{{Fd: int32(s.lfd), Events: unix.POLLIN}}
+	if n, err := unix.Poll(pfd[:], 0); err != nil || n != 1 {
+		return 0
+	}
+	return pfd[0].Revents
 }
 
 // serve answers the notification in s.notif. Timing is taken only when
