@@ -19,9 +19,6 @@ var knownDifferences = map[string]string{
 	// The kernel runs the exec and would walk "prog" from the dirfd,
 	// which is a placeholder (emul/exec.go).
 	"exec_dirfd": "execveat relative to a directory fd of a mount answers EXDEV",
-	// Knowing that a host component is a symlink takes a question to the
-	// kernel per component; fsshim asks only before a "..".
-	"symlink_host_into": "host symlinks that point into a mount are followed by the host, not into the ramfs",
 }
 
 // knownDifference returns the reason case name is known to differ under

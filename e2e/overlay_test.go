@@ -202,6 +202,58 @@ func runIn(t *testing.T, dir string, args ...string) (stdout, stderr string, exi
 	return out.String(), errb.String(), exit
 }
 
+// A host symlink that points into an overlay leads where Linux would go:
+// into the merged view (the lower files, the program's changes), not to
+// the host directory behind it, which stays as it was. The same script
+// runs natively on a copy of the tree with the symlink pointing at it.
+func TestOverlayHostSymlinkInto(t *testing.T) {
+	requireFsshim(t)
+	const script = `l="$1"; d="$2"
+cat "$l/lnk/a" "$l/lnk/sub/c"
+echo new > "$l/lnk/n" && cat "$d/n"
+echo more >> "$l/lnk/sub/c" && cat "$d/sub/c"
+rm "$l/lnk/b" && ls "$d"
+mkdir "$l/lnk/sub/x" && ls "$d/sub"
+cd "$l/lnk/sub" && cat ../a && ls ..
+`
+	run := func(t *testing.T, tree string, args func(links string) []string) result {
+		t.Helper()
+		links := workDir(t)
+		if err := os.Symlink(tree, filepath.Join(links, "lnk")); err != nil {
+			t.Fatal(err)
+		}
+		r, err := execute(proc{args: append(args(links), "sh", "-c", script, "sh", links, tree)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.stdout = strings.ReplaceAll(strings.ReplaceAll(r.stdout, tree, "$D"), links, "$L")
+		return r
+	}
+	nat := workDir(t)
+	overlayTree(t, nat)
+	want := run(t, nat, func(string) []string { return nil })
+	if want.exit != 0 {
+		t.Fatalf("the native run failed: exit %d\n%s", want.exit, indent(want.stderr))
+	}
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			requireTransport(t, tr)
+			h := workDir(t)
+			overlayTree(t, h)
+			before := snapshot(t, h)
+			got := run(t, h, func(string) []string {
+				return append(append([]string{fsshimBin, "--overlay", h}, transportFlags(tr)...), "--")
+			})
+			if got.exit != want.exit || got.stdout != want.stdout {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s", got.exit, want.exit, indent(got.stdout), indent(want.stdout), indent(got.stderr))
+			}
+			if after := snapshot(t, h); after != before {
+				t.Errorf("the host directory changed:\nbefore:\n%s\nafter:\n%s", before, after)
+			}
+		})
+	}
+}
+
 // With no --mount and no --overlay the current directory is an overlay:
 // existing files are there, new ones stay in fsshim, nothing is copied
 // first and the directory is not touched.

@@ -158,6 +158,11 @@ type resolver struct {
 	// ".." (hostConfirm). restart: the walk must be run again with
 	// confirm, since a trusted ".." led where the answer depends on it.
 	trusted, confirm, restart bool
+	// entered: the walk entered a mount. confirmAll: every host
+	// component is asked of the kernel (HostLinker), as the kernel's own
+	// walk meets it: the walk runs so when the kernel, given the path,
+	// would end in a mount's shadow (hostDiverges).
+	entered, confirmAll bool
 }
 
 // walkLocked resolves name relative to dirfd for process p, the way Linux's
@@ -175,7 +180,57 @@ func (k *Kernel) walkLocked(p *Process, dirfd int, name string, fl walkFlags) (l
 		r = &resolver{k: k, p: p, fl: fl, dirfd: dirfd, name: name, confirm: true}
 		l, e = r.walk()
 	}
+	if e == 0 && r.hostDiverges(l) {
+		// A host symlink leads the kernel into a mount: walk again,
+		// asking the kernel about every host component.
+		r = &resolver{k: k, p: p, fl: fl, dirfd: dirfd, name: name, confirm: true, confirmAll: true}
+		l, e = r.walk()
+	}
 	return l, e
+}
+
+// ShadowReacher is implemented by an ExecShadow that can tell where the
+// kernel's own walk of a host path ends, as the program's processes
+// resolve it (their root and mount namespace).
+type ShadowReacher interface {
+	// Reaches resolves absolute path hp (following a final symlink
+	// when follow): reach says the kernel's walk of it ends in a
+	// mount's shadow (for a missing path: the directory it stops in is
+	// one), known is false when the kernel's answer does not tell.
+	Reaches(hp string, follow bool) (reach, known bool)
+}
+
+// hostDiverges reports whether l, a result the walk left on the host as
+// written (the kernel would be let resolve it), is one the kernel would
+// resolve into a mount: through a host symlink that points into one (or
+// through one and back out with ".."), which the lexical walk does not
+// see. The kernel would find the mount's shadow there, not the ramfs, so
+// the path must be walked as the kernel walks it (confirmAll). It asks
+// the kernel where the path ends (ShadowReacher), and walks again when
+// the answer is a shadow or tells nothing. Paths the walk already took
+// through a mount, magic link or ramfs symlink, scoped lookups (openat2's
+// RESOLVE_*) and /proc are left as they are.
+//
+// Preconditions: k.mu is held.
+func (r *resolver) hostDiverges(l loc) bool {
+	if !l.host || l.redirected || r.confirmAll || r.entered || r.inMount || r.viaLink || !r.root.host || r.root.hostPath == "" ||
+		r.fl&(noSymlinks|beneath|inRoot) != 0 || strings.HasPrefix(l.hostPath, "/proc/") || l.hostPath == "/proc" {
+		return false
+	}
+	sr, ok := r.k.shadow.src.(ShadowReacher)
+	if !ok {
+		return false
+	}
+	if _, ok := r.k.host.(HostLinker); !ok {
+		return false
+	}
+	hp := r.name
+	if !strings.HasPrefix(hp, "/") {
+		hp = r.root.hostPath + "/" + hp
+	}
+	follow := r.fl&followLast != 0 || strings.HasSuffix(r.name, "/") && r.fl&lastNoFollow == 0
+	reach, known := sr.Reaches(hp, follow)
+	return reach || !known
 }
 
 // walk runs the resolver from its start to its result.
@@ -340,8 +395,31 @@ func (r *resolver) hostStep(c string) (done bool, e syscall.Errno) {
 	if m := r.k.mountAt(np); m != nil {
 		return false, r.enterMount(m)
 	}
+	if r.confirmAll && r.follows() {
+		return false, r.hostLookup(np)
+	}
 	r.cur.hostPath = np
 	return false, 0
+}
+
+// hostLookup takes host component np as the kernel's own walk would meet
+// it (the walk is in confirmAll): a symlink is followed (hostLink), a
+// directory or the last component goes on, a missing or non-directory
+// component before the last fails as the kernel's lookup would.
+//
+// Preconditions: k.mu is held.
+func (r *resolver) hostLookup(np string) syscall.Errno {
+	typ, target, err := r.k.host.(HostLinker).HostLstat(r.p.Tgid, np)
+	switch e := Errno(err); {
+	case err == nil && typ == syscall.S_IFLNK:
+		return r.hostLink(target) // from the directory holding the link
+	case err == nil && typ != syscall.S_IFDIR && !r.last():
+		return syscall.ENOTDIR
+	case (e == syscall.ENOENT || e == syscall.ENOTDIR) && !r.last():
+		return e
+	}
+	r.cur.hostPath, r.cur.known = np, len(np)
+	return 0
 }
 
 // hostDotdot is ".." on the host (fs/namei.c:follow_dotdot): the parent
@@ -450,6 +528,12 @@ func (r *resolver) enterMount(m *Mount) syscall.Errno {
 		return syscall.EXDEV
 	}
 	r.cur = mountRoot(m)
+	r.entered = true
+	// A walk that asks the kernel about every host component does so
+	// because a host symlink leads into a mount, where the kernel
+	// finds the shadow: from here the kernel's walk of the string is
+	// not emul's.
+	r.viaLink = r.viaLink || r.confirmAll
 	return 0
 }
 

@@ -154,6 +154,12 @@ func setupShadows(protect []string) error {
 	if wd != "" {
 		unix.Chdir(wd) // enter it again: now the shadow's, where it lies under one
 	}
+	// The program's root, last: fsshim resolves host paths in it to see
+	// where the kernel's own walk of them ends (shadowConn.Reaches).
+	if root, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+		fds = append(fds, root)
+		msg.Root = true
+	}
 	b, _ := json.Marshal(msg)
 	var oob []byte
 	if len(fds) > 0 {
@@ -172,9 +178,11 @@ func setupShadows(protect []string) error {
 }
 
 // shadowMsg is what the init stage sends: the paths shadowed, in the
-// order of the fds that come with it, or why there are none.
+// order of the fds that come with it, or why there are none. Root says
+// that one more fd follows them: the program's root directory.
 type shadowMsg struct {
 	Paths []string
+	Root  bool   `json:",omitempty"`
 	Err   string `json:",omitempty"`
 }
 
@@ -187,10 +195,14 @@ type shadowConn struct {
 	ctl   int
 	log   func(string)
 	roots map[string]int
+	// root is the program's root directory (-1: none); devs the device
+	// numbers of the shadows' tmpfs, as fstat gives them.
+	root int
+	devs []uint64
 }
 
 func newShadowConn(ctl int, log func(string)) *shadowConn {
-	return &shadowConn{ctl: ctl, log: log}
+	return &shadowConn{ctl: ctl, log: log, root: -1}
 }
 
 // ShadowRoot returns the fd of the writable clone of the shadow over
@@ -238,6 +250,99 @@ func (s *shadowConn) receive() {
 	for i, p := range msg.Paths {
 		if i < len(fds) {
 			s.roots[p] = fds[i]
+			var st unix.Stat_t
+			if unix.Fstat(fds[i], &st) == nil {
+				s.devs = append(s.devs, st.Dev)
+			}
 		}
+	}
+	if msg.Root && len(fds) == len(msg.Paths)+1 {
+		s.root = fds[len(msg.Paths)]
+	}
+}
+
+// Reaches (emul.ShadowReacher) reports where the kernel's own walk of
+// host path hp ends, resolved as the program resolves it (in its root and
+// mount namespace; RESOLVE_IN_ROOT makes absolute symlinks lead there
+// too), following a final symlink when follow: reach is set when it ends
+// in a shadow. When hp does not exist, it looks at the directories above
+// it, up to the first that exists: a walk without ".." that entered a
+// shadow would still be in it there. known is false when that does not
+// tell (hp has "..", the name below that directory exists, as a symlink
+// or a file, or the kernel's walk failed otherwise). Magic links are not
+// followed (emul walks them itself).
+func (s *shadowConn) Reaches(hp string, follow bool) (reach, known bool) {
+	s.once.Do(s.receive)
+	if s.root < 0 || len(s.devs) == 0 {
+		return false, true
+	}
+	dotdot := false
+	for _, c := range strings.Split(hp, "/") {
+		dotdot = dotdot || c == ".."
+	}
+	for {
+		fd, err := s.open(hp, follow)
+		switch {
+		case err == nil:
+			reach, err = s.inShadow(fd, "")
+			unix.Close(fd)
+			return reach, err == nil
+		case dotdot || err != unix.ENOENT && err != unix.ENOTDIR:
+			return false, false
+		}
+		dir, name := filepath.Split(strings.TrimRight(hp, "/"))
+		if name == "" || dir == "" {
+			return false, false
+		}
+		fd, err = s.open(dir, true)
+		if err != nil {
+			hp, follow = dir, true
+			continue
+		}
+		reach, err = s.inShadow(fd, name)
+		unix.Close(fd)
+		return reach, err == nil && !reach || reach
+	}
+}
+
+// open opens hp in the program's root, as Reaches resolves it.
+func (s *shadowConn) open(hp string, follow bool) (int, error) {
+	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
+	if !follow {
+		how.Flags |= unix.O_NOFOLLOW
+	}
+	for {
+		fd, err := unix.Openat2(s.root, hp, &how)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
+
+// inShadow reports whether fd lies in a shadow; with name, fd is the
+// directory where the kernel's walk stopped, and name, the next
+// component, must be missing there (an error otherwise: a symlink or a
+// file there says nothing of where the walk would have gone).
+func (s *shadowConn) inShadow(fd int, name string) (bool, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return false, err
+	}
+	for _, d := range s.devs {
+		if st.Dev == d {
+			return true, nil
+		}
+	}
+	if name == "" {
+		return false, nil
+	}
+	var nst unix.Stat_t
+	switch err := unix.Fstatat(fd, name, &nst, unix.AT_SYMLINK_NOFOLLOW); err {
+	case unix.ENOENT:
+		return false, nil
+	case nil:
+		return false, unix.EEXIST
+	default:
+		return false, err
 	}
 }

@@ -21,9 +21,10 @@ func init() {
 }
 
 // scenSymlinkHostInto goes through host symlinks to the work directory:
-// Linux follows them into it. fsshim leaves a path that stays on the host
-// as written to the kernel, which finds the host directory the mount hides
-// (e2e/known_test.go).
+// Linux follows them into it, in any position, absolute or relative, one
+// after another, and ".." after them is the parent of where they led.
+// Under fsshim the kernel would meet the mount's shadow there, so emul
+// must walk such paths as the kernel does.
 func scenSymlinkHostInto(s *S) {
 	tmp, err := os.MkdirTemp("", "sysseq-")
 	if err != nil {
@@ -32,8 +33,15 @@ func scenSymlinkHostInto(s *S) {
 	defer os.RemoveAll(tmp)
 	s.masks = append(s.masks, [2]string{tmp, "$TMP"})
 	s.mkdir("sub", 0o755).OK()
-	for target, link := range map[string]string{s.work: "w", s.work + "/sub": "s"} {
-		if err := os.Symlink(target, tmp+"/"+link); err != nil {
+	links := [][2]string{
+		{s.work, "w"},            // absolute, to the mount's root
+		{s.work + "/sub", "s"},   // absolute, into it
+		{"w/sub", "rel"},         // relative, through another link
+		{s.work + "/f", "file"},  // to a file in it
+		{s.work + "/new", "new"}, // to a name not there yet
+	}
+	for _, l := range links {
+		if err := os.Symlink(l[0], tmp+"/"+l[1]); err != nil {
 			panic(err)
 		}
 	}
@@ -41,6 +49,29 @@ func scenSymlinkHostInto(s *S) {
 	s.content(tmp + "/w/f")
 	s.stat(tmp + "/w/f")
 	s.content(tmp + "/s/../f")
+	s.content(tmp + "/file")
+	s.lstat(tmp + "/file")
+	s.stat(tmp + "/rel")
+	s.stat(tmp + "/rel/../f")
+	s.stat(tmp + "/s/../../" + path.Base(s.work) + "/f")
+	// Made, changed and removed through the links.
+	fd := s.open(tmp+"/w/g", wronly|creat, 0o600).OK()
+	s.write(fd, "through a host symlink")
+	s.close(fd)
+	s.content("g")
+	s.mkdir(tmp+"/rel/d", 0o755).OK()
+	s.stat("sub/d")
+	s.rename(tmp+"/w/g", tmp+"/s/d/h").OK()
+	s.content("sub/d/h")
+	s.chmod(tmp+"/s/d/h", 0o640).OK()
+	s.stat("sub/d/h")
+	s.close(s.open(tmp+"/new", wronly|creat, 0o644).OK())
+	s.stat("new")
+	s.open(tmp+"/w/nope/x", rdonly, 0).Err(unix.ENOENT)
+	s.open(tmp+"/file/x", rdonly, 0).Err(unix.ENOTDIR)
+	s.unlink(tmp + "/s/d/h").OK()
+	s.rmdir(tmp + "/rel/d").OK()
+	s.unlink(tmp + "/w/new").OK()
 	s.unlink("f").OK()
 	s.rmdir("sub").OK()
 }
