@@ -460,7 +460,7 @@ func snapshot(t *testing.T, dir string) string {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, p)
-		line := fmt.Sprintf("%s %v size=%d mtime=%d", rel, fi.Mode(), fi.Size(), fi.ModTime().UnixNano())
+		line := fmt.Sprintf("%s %v size=%d mtime=%d%s", rel, fi.Mode(), fi.Size(), fi.ModTime().UnixNano(), attributes(p, fi))
 		if fi.Mode().IsRegular() {
 			b, err := os.ReadFile(p)
 			if err != nil {
@@ -476,6 +476,39 @@ func snapshot(t *testing.T, dir string) string {
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
+}
+
+// attributes describes the extended attributes of p (names and values)
+// and, for a regular file or directory, its inode flags (FS_IOC_GETFLAGS),
+// for snapshot.
+func attributes(p string, fi fs.FileInfo) string {
+	var out strings.Builder
+	buf := make([]byte, 1<<16)
+	if n, err := unix.Llistxattr(p, buf); err == nil {
+		names := strings.Split(strings.TrimRight(string(buf[:n]), "\x00"), "\x00")
+		sort.Strings(names)
+		for _, name := range names {
+			if name == "" {
+				continue
+			}
+			v := make([]byte, 1<<16)
+			m, err := unix.Lgetxattr(p, name, v)
+			if err != nil {
+				fmt.Fprintf(&out, " xattr:%s=<%v>", name, err)
+				continue
+			}
+			fmt.Fprintf(&out, " xattr:%s=%q", name, v[:m])
+		}
+	}
+	if fi.Mode().IsRegular() || fi.IsDir() {
+		if fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0); err == nil {
+			if fl, err := unix.IoctlGetUint32(fd, unix.FS_IOC_GETFLAGS); err == nil {
+				fmt.Fprintf(&out, " flags=%#x", fl)
+			}
+			unix.Close(fd)
+		}
+	}
+	return out.String()
 }
 
 // normalizeWork replaces the work directory w (and its parent) by $W and

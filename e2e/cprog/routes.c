@@ -24,7 +24,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/xattr.h>
+#include <linux/fs.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -312,6 +315,39 @@ static void root_only(void)
 	acct(NULL);
 }
 
+/*
+ * attributes: extended attributes and inode flags of the marker and of P
+ * itself, by its path and through /proc/self/root (which the kernel
+ * resolves): setxattr, file_setattr (Linux 6.17) and the
+ * FS_IOC_SETFLAGS ioctl on an fd.
+ */
+static void attributes(void)
+{
+	char path[4096];
+	const char *fmts[] = {"%s%s", "/proc/self/root%s%s"};
+	const char *names[] = {"/marker", ""};
+	for (int i = 0; i < 2; i++) {
+		for (int j = 0; j < 2; j++) {
+			char what[128];
+			snprintf(path, sizeof path, fmts[i], P, names[j]);
+			snprintf(what, sizeof what, "setxattr %s%s", i ? "/proc/self/root P" : "P", names[j]);
+			report(what, setxattr(path, "user.escaped", "1", 1, 0));
+			struct {
+				unsigned long long xflags;
+				unsigned int extsize, nextents, projid, cowextsize;
+			} fa = {.xflags = 0x00000080 /* FS_XFLAG_NODUMP */};
+			snprintf(what, sizeof what, "file_setattr %s%s", i ? "/proc/self/root P" : "P", names[j]);
+			report(what, syscall(469, AT_FDCWD, path, &fa, sizeof fa, 0));
+			int fd = open(path, O_RDONLY | O_NONBLOCK);
+			int fl = FS_NODUMP_FL;
+			snprintf(what, sizeof what, "FS_IOC_SETFLAGS %s%s", i ? "/proc/self/root P" : "P", names[j]);
+			report(what, fd < 0 ? -1 : ioctl(fd, FS_IOC_SETFLAGS, &fl));
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -327,6 +363,7 @@ int main(int argc, char **argv)
 		perror("chdir");
 		return 2;
 	}
+	attributes(); /* first: the routes below remove the marker */
 	magic_links();
 	host_symlinks();
 	clone_fs();
