@@ -225,6 +225,7 @@ find out/tree -printf '%y %m %s %n %T@ %p -> %l\n' | sort
 cksum tree/a.txt out/tree/a.txt tree/sub/numbers out/tree/sub/numbers tree/sub/deep/big out/tree/sub/deep/big tree/sparse out/tree/sparse
 tar --sort=name --owner=0 --group=0 --numeric-owner -cf t2.tar -C out tree
 cksum < t.tar; cksum < t2.tar
+tar --mtime=@1000000000 --owner=0 --group=0 --numeric-owner -cf t3.tar tree && cksum < t3.tar
 tar -czf t.tgz tree && tar -tzf t.tgz | sort
 rm -r out/tree/sub
 tar -xf t.tar -C out tree/sub/numbers && stat -c '%a %s %Y' out/tree/sub/numbers
