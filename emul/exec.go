@@ -87,6 +87,16 @@ type ExecShadow interface {
 	ShadowRoot(p string) (fd int, ok bool)
 }
 
+// ShadowViewer is implemented by an ExecShadow that also has each shadow
+// as the program's mount namespace shows it (read-only, with the mount
+// flags the program's view has): ShadowView returns an fd on the shadow
+// over mount path p there, which emul opens directories from to stand
+// for the mount's directories in the program's fd table
+// (dirPlaceholderLocked). Never closed by emul.
+type ShadowViewer interface {
+	ShadowView(p string) (fd int, ok bool)
+}
+
 // SetExecShadow gives the kernel its ExecShadow (before the program runs).
 func (k *Kernel) SetExecShadow(s ExecShadow) {
 	k.mu.Lock()
@@ -330,10 +340,14 @@ func (k *Kernel) kernelPlaceLocked(p *Process, dirfd int, name string) string {
 	var err error
 	if dirfd == atFDCWD {
 		base, err = k.host.Cwd(p.Tgid)
-	} else {
-		if k.fileLocked(p, dirfd) != nil {
-			return "" // the kernel would walk from a placeholder
+	} else if f := k.fileLocked(p, dirfd); f != nil {
+		// The kernel walks from the placeholder: a directory of the
+		// shadow, or a file it cannot walk from.
+		if f.shadowAt == "" {
+			return ""
 		}
+		base = f.shadowAt
+	} else {
 		base, err = k.host.FDPath(p.Tgid, dirfd)
 	}
 	if err != nil || !strings.HasPrefix(base, "/") {
@@ -736,6 +750,64 @@ func (k *Kernel) kernelChdirLocked(c *Call, r Result) Result {
 	fs.kernelAstray = false
 	return cont()
 }
+
+// dirPlaceholderLocked gives f, a description of a directory of a mount
+// about to be installed, the exec shadow's directory of the same path as
+// its placeholder (made there if need be) and reports whether it did. The
+// kernel then walks from the placeholder as from the directory: an
+// execveat relative to it finds the copy emul puts at the name the kernel
+// looks up, an fchdir to it moves the kernel's working directory there as
+// a chdir does (Fchdir), and ".." from it climbs the shadow's directories
+// towards the host directories above the mount, as the ramfs's do. The
+// placeholder is opened from the program's view of the shadow (read-only,
+// nosuid, nodev), never from fsshim's writable clone: the program holds
+// it, and calls on it that emul does not see can change nothing. O_PATH
+// descriptions keep their own placeholders (a transport cannot install
+// an O_PATH file, and a directory opened for reading answers the unrouted
+// calls differently), as do mounts without an exec shadow.
+func (k *Kernel) dirPlaceholderLocked(f *File) bool {
+	if k.shadow.src == nil || f.flags&oPath != 0 || f.ino == nil || !isDir(f.ino) {
+		return false
+	}
+	v, ok := k.shadow.src.(ShadowViewer)
+	if !ok {
+		return false
+	}
+	at := string(f.path)
+	m, rel, root, ok := k.shadowOfLocked(at)
+	if !ok || m != f.m {
+		return false
+	}
+	view, ok := v.ShadowView(m.Path)
+	if !ok {
+		return false
+	}
+	name := "."
+	if rel != "" {
+		dir, _, e := shadowDir(root, rel+"/.", true)
+		if e != 0 {
+			return false
+		}
+		unix.Close(dir)
+		name = rel
+	}
+	fd, err := unix.Openat(view, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	if f.placeholder != nil {
+		f.placeholder.Close()
+	}
+	f.placeholder, f.shadowAt = shadowDirFile(fd), at
+	return true
+}
+
+// shadowDirFile is a directory of an exec shadow, as a placeholder.
+type shadowDirFile int
+
+func (d shadowDirFile) ReadAt([]byte, int64) (int, error) { return 0, syscall.EISDIR }
+func (d shadowDirFile) Close() error                      { return unix.Close(int(d)) }
+func (d shadowDirFile) Fd() uintptr                       { return uintptr(d) }
 
 // errnoOf is the errno of a host call's error.
 func errnoOf(err error) syscall.Errno {

@@ -628,8 +628,9 @@ func (r *resolver) leaveMount() syscall.Errno {
 // kernelAgrees reports whether the kernel, given the same string, starts
 // where this walk started: true for absolute paths and host starts; for a
 // start in a mount only when it is the working directory and the kernel's
-// own working directory is the same path (a program started there). A
-// ramfs dirfd is a placeholder file to the kernel, so never.
+// own working directory is the same path (a program started there), or a
+// ramfs dirfd whose placeholder is the exec shadow's directory of the
+// same path (exec.go); any other placeholder is a file to the kernel.
 //
 // Preconditions: k.mu is held.
 func (r *resolver) kernelAgrees() bool {
@@ -637,7 +638,11 @@ func (r *resolver) kernelAgrees() bool {
 	if strings.HasPrefix(r.name, "/") && r.fl&inRoot == 0 || r.root.host {
 		return true
 	}
-	if r.dirfd != atFDCWD || p.fs.cwd == nil {
+	if r.dirfd != atFDCWD {
+		f := r.k.identLocked(p, r.dirfd)
+		return f != nil && f.shadowAt != "" && f.shadowAt == string(f.path)
+	}
+	if p.fs.cwd == nil {
 		return false
 	}
 	return r.k.hostCwdIs(p, string(p.fs.cwd.path))

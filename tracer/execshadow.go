@@ -59,17 +59,18 @@ import (
 // mountShadows mounts a tmpfs over each of paths (outermost first; paths
 // missing from the program's view are skipped), makes the directories of
 // the working directory wd there when wd lies under one, and returns the
-// paths shadowed with an fd on a writable detached clone of each. The
-// mounts are read-only when it returns.
-func mountShadows(paths []string, wd string) (shadowed []string, fds []int, err error) {
+// paths shadowed with an fd on a writable detached clone of each and an
+// O_PATH fd on each mount as the program sees it (views). The mounts are
+// read-only when it returns.
+func mountShadows(paths []string, wd string) (shadowed []string, fds, views []int, err error) {
 	ps := append([]string(nil), paths...)
 	sort.Slice(ps, func(i, j int) bool { return len(ps[i]) < len(ps[j]) })
 	defer func() {
 		if err != nil {
-			for _, fd := range fds {
+			for _, fd := range append(fds, views...) {
 				unix.Close(fd)
 			}
-			shadowed, fds = nil, nil
+			shadowed, fds, views = nil, nil, nil
 		}
 	}()
 	for _, p := range ps {
@@ -82,7 +83,7 @@ func mountShadows(paths []string, wd string) (shadowed []string, fds []int, err 
 			}
 			// Inside an outer shadow, still writable here.
 			if err := os.MkdirAll(p, 0o755); err != nil {
-				return nil, nil, fmt.Errorf("making %s in its shadow: %w", p, err)
+				return nil, nil, nil, fmt.Errorf("making %s in its shadow: %w", p, err)
 			}
 		}
 		// A path on a noexec mount keeps that: the kernel refuses to
@@ -93,27 +94,38 @@ func mountShadows(paths []string, wd string) (shadowed []string, fds []int, err 
 			flags |= unix.MS_NOEXEC
 		}
 		if err := unix.Mount("tmpfs", p, "tmpfs", flags, "mode=0755"); err != nil {
-			return nil, nil, fmt.Errorf("mounting the exec shadow of %s: %w", p, err)
+			return nil, nil, nil, fmt.Errorf("mounting the exec shadow of %s: %w", p, err)
 		}
 		fd, err := unix.OpenTree(unix.AT_FDCWD, p, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 		if err != nil {
-			return nil, nil, fmt.Errorf("cloning the exec shadow of %s: %w", p, err)
+			return nil, nil, nil, fmt.Errorf("cloning the exec shadow of %s: %w", p, err)
 		}
 		shadowed = append(shadowed, p)
 		fds = append(fds, fd)
 	}
 	if wd != "" && under(shadowed, wd) != "" {
 		if err := os.MkdirAll(wd, 0o755); err != nil {
-			return nil, nil, fmt.Errorf("making the working directory %s in its shadow: %w", wd, err)
+			return nil, nil, nil, fmt.Errorf("making the working directory %s in its shadow: %w", wd, err)
 		}
 	}
 	for _, p := range shadowed {
 		attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
 		if err := unix.MountSetattr(unix.AT_FDCWD, p, 0, &attr); err != nil {
-			return nil, nil, fmt.Errorf("making the exec shadow of %s read-only: %w", p, err)
+			return nil, nil, nil, fmt.Errorf("making the exec shadow of %s read-only: %w", p, err)
 		}
 	}
-	return shadowed, fds, nil
+	// The views: directory fds fsshim opens from them stand for the
+	// program's directories of the mounts (emul/exec.go), with the
+	// mount's flags as the program has them (read-only, nosuid, nodev,
+	// noexec where the path's own mount is).
+	for _, p := range shadowed {
+		fd, err := unix.Open(p, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("opening the exec shadow of %s: %w", p, err)
+		}
+		views = append(views, fd)
+	}
+	return shadowed, fds, views, nil
 }
 
 // under returns the path of ps that p is or lies below, the longest one,
@@ -146,8 +158,9 @@ func slicesContain(ps []string, p string) bool {
 // for: the init stage must not go on then.
 func setupShadows(protect []string) error {
 	wd, _ := os.Getwd()
-	paths, fds, err := mountShadows(protect, filepath.Clean(wd))
-	msg := shadowMsg{Paths: paths}
+	paths, fds, views, err := mountShadows(protect, filepath.Clean(wd))
+	msg := shadowMsg{Paths: paths, Views: len(views) > 0}
+	fds = append(fds, views...)
 	if err != nil {
 		msg.Err = err.Error()
 	}
@@ -172,9 +185,11 @@ func setupShadows(protect []string) error {
 }
 
 // shadowMsg is what the init stage sends: the paths shadowed, in the
-// order of the fds that come with it, or why there are none.
+// order of the fds that come with it (the writable clones, then with
+// Views the views in the same order), or why there are none.
 type shadowMsg struct {
 	Paths []string
+	Views bool   `json:",omitempty"`
 	Err   string `json:",omitempty"`
 }
 
@@ -187,6 +202,7 @@ type shadowConn struct {
 	ctl   int
 	log   func(string)
 	roots map[string]int
+	views map[string]int
 }
 
 func newShadowConn(ctl int, log func(string)) *shadowConn {
@@ -201,8 +217,16 @@ func (s *shadowConn) ShadowRoot(p string) (int, bool) {
 	return fd, ok
 }
 
+// ShadowView returns the fd of the shadow over mount path p as the
+// program's mount namespace shows it (read-only; emul.ShadowViewer).
+func (s *shadowConn) ShadowView(p string) (int, bool) {
+	s.once.Do(s.receive)
+	fd, ok := s.views[p]
+	return fd, ok
+}
+
 func (s *shadowConn) receive() {
-	s.roots = map[string]int{}
+	s.roots, s.views = map[string]int{}, map[string]int{}
 	buf := make([]byte, 1<<16)
 	oob := make([]byte, unix.CmsgSpace(4*256))
 	var n, oobn int
@@ -238,6 +262,9 @@ func (s *shadowConn) receive() {
 	for i, p := range msg.Paths {
 		if i < len(fds) {
 			s.roots[p] = fds[i]
+		}
+		if j := len(msg.Paths) + i; msg.Views && j < len(fds) {
+			s.views[p] = fds[j]
 		}
 	}
 }

@@ -2,6 +2,7 @@ package tracer
 
 import (
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -21,26 +22,64 @@ import (
 // Where kcmp cannot answer (a kernel without it, or a target fsshim may
 // not inspect, EPERM), the placeholder's name in /proc/PID/fd is compared
 // instead.
+//
+// A directory's placeholder may be the exec shadow's directory of the
+// same path (emul/exec.go), whose name in /proc/PID/fd is that path and
+// says nothing of the description: it is known by the directory it is
+// (device and inode, shared by every description of that directory) and
+// then by kcmp among the descriptions on it.
 type placeholders struct {
 	mu   sync.Mutex
 	fds  map[uint64]int // description id -> fsshim's fd on its placeholder
+	dirs map[devIno][]uint64
 	self int
 	// noKcmp is set once kcmp answered ENOSYS.
 	noKcmp bool
 }
 
+// devIno names a directory a placeholder is.
+type devIno struct{ dev, ino uint64 }
+
 func newPlaceholders() *placeholders {
-	return &placeholders{fds: map[uint64]int{}, self: os.Getpid()}
+	return &placeholders{fds: map[uint64]int{}, dirs: map[devIno][]uint64{}, self: os.Getpid()}
 }
 
 // add records fd (fsshim's own, now owned by ph) as the placeholder of id.
 func (ph *placeholders) add(id uint64, fd int) {
+	var st unix.Stat_t
+	isDir := unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR
 	ph.mu.Lock()
 	defer ph.mu.Unlock()
 	if old, ok := ph.fds[id]; ok {
-		unix.Close(old)
+		ph.dropLocked(id, old)
 	}
 	ph.fds[id] = fd
+	if isDir {
+		k := devIno{st.Dev, st.Ino}
+		ph.dirs[k] = append(ph.dirs[k], id)
+	}
+}
+
+// dropLocked closes fd, the copy of id's placeholder, and forgets both.
+func (ph *placeholders) dropLocked(id uint64, fd int) {
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		k := devIno{st.Dev, st.Ino}
+		ids := ph.dirs[k]
+		for i, x := range ids {
+			if x == id {
+				ids = append(ids[:i], ids[i+1:]...)
+				break
+			}
+		}
+		if len(ids) == 0 {
+			delete(ph.dirs, k)
+		} else {
+			ph.dirs[k] = ids
+		}
+	}
+	unix.Close(fd)
+	delete(ph.fds, id)
 }
 
 // closeAll drops every copy (the run is over).
@@ -51,6 +90,7 @@ func (ph *placeholders) closeAll() {
 		unix.Close(fd)
 		delete(ph.fds, id)
 	}
+	clear(ph.dirs)
 }
 
 const kcmpFile = 0 // KCMP_FILE
@@ -82,10 +122,14 @@ func (ph *placeholders) same(tgid, fd int, id uint64) (same, answered bool) {
 	return false, true // EBADF: fd is not open in the target; ESRCH: it is gone
 }
 
-// Holds implements emul.FDOracle: kcmp's answer, else the fd's name.
+// Holds implements emul.FDOracle: kcmp's answer, else the fd's name (or,
+// for a shadow directory, the directory it is).
 func (ph *placeholders) Holds(tgid, fd int, f *emul.File) bool {
 	if s, answered := ph.same(tgid, fd, f.ID()); answered {
 		return s
+	}
+	if f.ShadowDir() != "" {
+		return slices.Contains(ph.onDir(tgid, fd), f.ID())
 	}
 	id, ok := placeholderAt(tgid, fd)
 	return ok && id == f.ID()
@@ -95,6 +139,37 @@ func (ph *placeholders) Holds(tgid, fd int, f *emul.File) bool {
 func (ph *placeholders) Find(tgid, fd int) uint64 {
 	if id, ok := placeholderAt(tgid, fd); ok && ph.holdsID(tgid, fd, id) {
 		return id
+	}
+	return ph.findDir(tgid, fd)
+}
+
+// onDir returns the descriptions whose placeholders are the directory fd
+// of tgid is, if it is one.
+func (ph *placeholders) onDir(tgid, fd int) []uint64 {
+	ph.mu.Lock()
+	none := len(ph.dirs) == 0
+	ph.mu.Unlock()
+	if none {
+		return nil
+	}
+	var st unix.Stat_t
+	if unix.Stat("/proc/"+strconv.Itoa(tgid)+"/fd/"+strconv.Itoa(fd), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return nil
+	}
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	return slices.Clone(ph.dirs[devIno{st.Dev, st.Ino}])
+}
+
+// findDir returns the description whose placeholder fd of tgid is, when
+// that is a shadow directory: the one of the descriptions on that
+// directory kcmp finds (or, where kcmp cannot tell, the only one), or 0.
+func (ph *placeholders) findDir(tgid, fd int) uint64 {
+	ids := ph.onDir(tgid, fd)
+	for _, id := range ids {
+		if s, answered := ph.same(tgid, fd, id); s || !answered && len(ids) == 1 {
+			return id
+		}
 	}
 	return 0
 }
@@ -116,17 +191,23 @@ func (ph *placeholders) Forget(f *emul.File) {
 	ph.mu.Lock()
 	defer ph.mu.Unlock()
 	if fd, ok := ph.fds[f.ID()]; ok {
-		unix.Close(fd)
-		delete(ph.fds, f.ID())
+		ph.dropLocked(f.ID(), fd)
 	}
 }
 
 // verified keeps of a table read from /proc (scanFDs) the entries that
-// are fsshim's placeholders in the kernel's eyes.
-func (ph *placeholders) verified(tgid int, fds map[int]uint64) map[int]uint64 {
+// are fsshim's placeholders in the kernel's eyes, and adds the fds on
+// directories that are placeholders of shadow directories (others, which
+// scanFDs cannot name).
+func (ph *placeholders) verified(tgid int, fds map[int]uint64, others []int) map[int]uint64 {
 	for fd, id := range fds {
 		if !ph.holdsID(tgid, fd, id) {
 			delete(fds, fd)
+		}
+	}
+	for _, fd := range others {
+		if id := ph.findDir(tgid, fd); id != 0 {
+			fds[fd] = id
 		}
 	}
 	return fds

@@ -97,14 +97,16 @@ func readStatus(tid int) (taskStatus, error) {
 const placeholderPrefix = "fsshim-"
 
 // scanFDs reads the target's fd table and returns the fds that are fsshim
-// placeholders, by description id.
-func scanFDs(tgid int) (map[int]uint64, error) {
+// placeholders, by description id, and the fds on other directories
+// (which may be placeholders too: placeholders.verified).
+func scanFDs(tgid int) (map[int]uint64, []int, error) {
 	dir := "/proc/" + strconv.Itoa(tgid) + "/fd"
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := map[int]uint64{}
+	var dirs []int
 	buf := make([]byte, 256)
 	for _, e := range ents {
 		fd, err := strconv.Atoi(e.Name())
@@ -117,9 +119,11 @@ func scanFDs(tgid int) (map[int]uint64, error) {
 		}
 		if id, ok := placeholderID(string(buf[:n])); ok {
 			out[fd] = id
+		} else if n > 0 && buf[0] == '/' {
+			dirs = append(dirs, fd) // a path: perhaps a directory
 		}
 	}
-	return out, nil
+	return out, dirs, nil
 }
 
 // placeholderID parses "/memfd:fsshim-123 (deleted)".

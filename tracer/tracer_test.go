@@ -78,7 +78,7 @@ func TestScanFDsFindsPlaceholders(t *testing.T) {
 		t.Skip(err)
 	}
 	defer unix.Close(fd)
-	m, err := scanFDs(os.Getpid())
+	m, _, err := scanFDs(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
