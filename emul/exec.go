@@ -802,6 +802,22 @@ func (k *Kernel) dirPlaceholderLocked(f *File) bool {
 	return true
 }
 
+// shadowDirsLocked makes the exec shadow's directories at the absolute
+// paths ps (directories of mounts a walk passed through before it left
+// the mount by ".."), so that the kernel, walking the same string, finds
+// them on its way out as emul's walk found the ramfs's.
+func (k *Kernel) shadowDirsLocked(ps []string) {
+	for _, p := range ps {
+		_, rel, root, ok := k.shadowOfLocked(p)
+		if !ok || rel == "" {
+			continue
+		}
+		if dir, _, e := shadowDir(root, rel+"/.", true); e == 0 {
+			unix.Close(dir)
+		}
+	}
+}
+
 // shadowDirFile is a directory of an exec shadow, as a placeholder.
 type shadowDirFile int
 

@@ -158,6 +158,11 @@ type resolver struct {
 	// ".." (hostConfirm). restart: the walk must be run again with
 	// confirm, since a trusted ".." led where the answer depends on it.
 	trusted, confirm, restart bool
+	// climbed holds the directories of mounts with an exec shadow that
+	// the walk left by "..": a walk that goes on to the host is
+	// continued, and the kernel then climbs the same directories of the
+	// shadow (leaveMount).
+	climbed []string
 }
 
 // walkLocked resolves name relative to dirfd for process p, the way Linux's
@@ -604,6 +609,9 @@ func (r *resolver) mountDotdot() syscall.Errno {
 	if err != nil {
 		return Errno(err)
 	}
+	if r.k.shadow.src != nil {
+		r.climbed = append(r.climbed, st.abs)
+	}
 	st.dir, st.abs = parent, path.Dir(st.abs)
 	return 0
 }
@@ -622,6 +630,10 @@ func (r *resolver) leaveMount() syscall.Errno {
 	}
 	r.cur = hostAt(path.Dir(r.cur.m.Path))
 	r.redirected = r.redirected || r.viaLink || !r.kernelAgrees()
+	if !r.redirected && len(r.climbed) > 0 {
+		r.k.shadowDirsLocked(r.climbed) // exec.go
+		r.climbed = r.climbed[:0]
+	}
 	return 0
 }
 
