@@ -761,12 +761,14 @@ func (k *Kernel) kernelChdirLocked(c *Call, r Result) Result {
 // towards the host directories above the mount, as the ramfs's do. The
 // placeholder is opened from the program's view of the shadow (read-only,
 // nosuid, nodev), never from fsshim's writable clone: the program holds
-// it, and calls on it that emul does not see can change nothing. O_PATH
-// descriptions keep their own placeholders (a transport cannot install
-// an O_PATH file, and a directory opened for reading answers the unrouted
-// calls differently), as do mounts without an exec shadow.
+// it, and calls on it that emul does not see can change nothing. An
+// O_PATH description of a directory gets one too (a transport cannot
+// install an O_PATH file): under the passthrough data path, whose data
+// calls are not routed, those calls on it then answer as on a directory
+// opened for reading (read EISDIR where O_PATH gives EBADF; README,
+// Limits). Mounts without an exec shadow keep the other placeholders.
 func (k *Kernel) dirPlaceholderLocked(f *File) bool {
-	if k.shadow.src == nil || f.flags&oPath != 0 || f.ino == nil || !isDir(f.ino) {
+	if k.shadow.src == nil || f.ino == nil || !isDir(f.ino) {
 		return false
 	}
 	v, ok := k.shadow.src.(ShadowViewer)
