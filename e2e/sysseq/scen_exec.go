@@ -89,6 +89,15 @@ func scenFchdirExec(s *S) {
 	}
 	s.fstatat(fd, "../../a/b/prog", 0)
 	s.close(fd).OK()
+	// And through an O_PATH one.
+	pfd := s.open("a/b", opath|odir, 0).OK()
+	g := s.openat(pfd, up+"etc/passwd", rdonly, 0).OK()
+	s.read(g, 64).OK()
+	s.close(g).OK()
+	s.fchdir(pfd).OK()
+	s.content("c/../" + up + "etc/passwd")
+	s.fchdir(top).OK()
+	s.close(pfd).OK()
 	s.close(top).OK()
 
 	s.execExpect("fchdir to a/b, ./prog", 7, "f:a/b", "execve", "-", "./prog", "0", "p0", "-info", "exe", "x")
@@ -100,6 +109,7 @@ func scenFchdirExec(s *S) {
 	s.execExpect("execveat(dirfd of a/b, \"../run.sh\")", 7, "-", "execveat", "d:a/b", "../run.sh", "0", "p0", "s")
 	s.execExpect("execveat(close-on-exec dirfd of a/b, \"../run.sh\")", 100, "-", "execveat", "dc:a/b", "../run.sh", "0", "p0", "s")
 	s.execExpect("execveat(close-on-exec dirfd of a/b, \"prog\")", 7, "-", "execveat", "dc:a/b", "prog", "0", "p0", "-info", "c")
+	s.execExpect("execveat(O_PATH dirfd of a/b, \"prog\")", 7, "-", "execveat", "p:a/b", "prog", "0", "p0", "-info", "o")
 	s.execExpect("execveat(dirfd of a/b, the host's sysseq by ..)", 7, "-", "execveat", "d:a/b", host, "0", "p0", "-info", "host")
 }
 
