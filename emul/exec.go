@@ -804,6 +804,30 @@ func (k *Kernel) dirPlaceholderLocked(f *File) bool {
 	return true
 }
 
+// kernelClimbsLocked readies the kernel's walk, of the same string as
+// emul's, through ps, the directories of mounts emul's walk left by ".."
+// on its way to the host, and reports whether the kernel will find them.
+// With exec shadows it makes them there. Without (--no-isolation) the
+// kernel walks the host directories behind the mount: only where each is
+// a directory there does it climb as emul did (where one is missing or a
+// symlink, the call is answered EXDEV instead: README, Limits).
+func (k *Kernel) kernelClimbsLocked(p *Process, ps []string) bool {
+	if k.shadow.src != nil {
+		k.shadowDirsLocked(ps)
+		return true
+	}
+	hl, ok := k.host.(HostLinker)
+	if !ok {
+		return true // no way to tell: as written (hostConfirm's rule)
+	}
+	for _, d := range ps {
+		if typ, _, err := hl.HostLstat(p.Tgid, d); err != nil || typ != syscall.S_IFDIR {
+			return false
+		}
+	}
+	return true
+}
+
 // shadowDirsLocked makes the exec shadow's directories at the absolute
 // paths ps (directories of mounts a walk passed through before it left
 // the mount by ".."), so that the kernel, walking the same string, finds

@@ -158,10 +158,10 @@ type resolver struct {
 	// ".." (hostConfirm). restart: the walk must be run again with
 	// confirm, since a trusted ".." led where the answer depends on it.
 	trusted, confirm, restart bool
-	// climbed holds the directories of mounts with an exec shadow that
-	// the walk left by "..": a walk that goes on to the host is
-	// continued, and the kernel then climbs the same directories of the
-	// shadow (leaveMount).
+	// climbed holds the directories of mounts the walk left by "..": a
+	// walk that goes on to the host is continued, and the kernel then
+	// climbs the same directories, of the exec shadow or the host
+	// (leaveMount).
 	climbed []string
 }
 
@@ -609,9 +609,7 @@ func (r *resolver) mountDotdot() syscall.Errno {
 	if err != nil {
 		return Errno(err)
 	}
-	if r.k.shadow.src != nil {
-		r.climbed = append(r.climbed, st.abs)
-	}
+	r.climbed = append(r.climbed, st.abs)
 	st.dir, st.abs = parent, path.Dir(st.abs)
 	return 0
 }
@@ -631,7 +629,7 @@ func (r *resolver) leaveMount() syscall.Errno {
 	r.cur = hostAt(path.Dir(r.cur.m.Path))
 	r.redirected = r.redirected || r.viaLink || !r.kernelAgrees()
 	if !r.redirected && len(r.climbed) > 0 {
-		r.k.shadowDirsLocked(r.climbed) // exec.go
+		r.redirected = !r.k.kernelClimbsLocked(r.p, r.climbed) // exec.go
 		r.climbed = r.climbed[:0]
 	}
 	return 0
