@@ -19,13 +19,24 @@ package emul
 // close-on-exec fds.
 //
 // Where the kernel looks: the path as the caller wrote it, taken
-// lexically from the kernel's working directory (or the host directory
-// of a dirfd), whose directories the shadow holds as plain directories.
-// That is why Chdir into a mount is also let run (after the ramfs
-// allowed it): the kernel's working directory then moves to the shadow's
-// directory of the same name, and a relative exec from there finds the
-// copy. A path whose lexical place is outside every mount (a host symlink
-// into a mount) gets its copy at the file's own path in the mount.
+// lexically from the kernel's working directory or the dirfd, whose
+// directories the shadow holds as plain directories. That is why Chdir
+// into a mount is also let run (after the ramfs allowed it): the
+// kernel's working directory then moves to the shadow's directory of the
+// same name, and a relative exec from there finds the copy. For the same
+// reason a directory of a mount the program opens (O_PATH too) gets the
+// shadow's directory of the same path as its placeholder
+// (dirPlaceholderLocked): the kernel walks an execveat(dirfd, name, 0)
+// from there, and an Fchdir to it is let run as a chdir is. A path whose
+// lexical place is outside every mount (a host symlink into a mount) gets
+// its copy at the file's own path in the mount.
+//
+// The same agreement serves walks that leave a mount: a path that climbs
+// out with ".." (from the working directory, a dirfd or an absolute path
+// through the mount) is continued, and the kernel climbs the shadow's
+// directories of the same names to the host directory above the mount;
+// the directories it passes are made in the shadow first
+// (kernelClimbsLocked).
 //
 // execveat(fd, "", AT_EMPTY_PATH) of an emulated fd (fexecve) runs its
 // placeholder: the transport fills it with the file's data (Fill) and the
@@ -47,24 +58,34 @@ package emul
 //     in the name); after fexecve it is the placeholder
 //     ("/memfd:fsshim-N (deleted)"). AT_EXECFN is the path as given, as in
 //     Linux (/dev/fd/N after fexecve).
-//   - Set-user-ID and set-group-ID bits are not honoured (the shadow is
-//     nosuid); the program runs with the caller's ids.
+//   - Set-user-ID and set-group-ID bits give no privileges: the program
+//     runs with no_new_privs (tracer/launch.go), under which the kernel
+//     ignores them on every exec, of host programs too. The shadow is
+//     nosuid besides, so that emul's chmod and chown rules never decide
+//     who gains privileges.
 //   - ETXTBSY for writers counts the newest copy of a file only: a program
 //     still running from an older copy (the file was changed and run
 //     again) does not hold its file busy.
-//   - An exec that names a directory fd of a mount (execveat(dirfd, "x",
-//     0)) is answered EXDEV (with a log line): the kernel would walk from
-//     a placeholder. After an fchdir into a mount (which the kernel cannot
-//     follow) a relative exec runs the file emul finds from a copy put
-//     where the kernel's own working directory leads (/proc/PID/exe then
-//     names that place), or is answered EXDEV when that is outside the
-//     mounts.
+//   - Where a directory's placeholder could not be the shadow's
+//     directory (the program's view of the shadow could not be opened, or
+//     under ptrace the program's own open of it failed), an exec relative
+//     to it is answered EXDEV (with a log line), and after an fchdir to it
+//     (which the kernel then cannot follow) a relative exec runs the file
+//     emul finds from a copy put where the kernel's own working directory
+//     leads (/proc/PID/exe then names that place), or is answered EXDEV
+//     when that is outside the mounts.
+//   - A directory renamed after it was opened keeps the shadow's
+//     directory of its old path as placeholder: a relative exec or a
+//     climb out with ".." through that fd, or after an fchdir to it,
+//     starts where the old path was.
 //   - Copies stay in the shadow until replaced by a newer one or the run
 //     ends: host memory outside --size.
 //
 // Without an ExecShadow (a program run without namespaces), execs of files
 // in mounts are answered EXDEV with a log line: the kernel would find the
-// host's file, or none.
+// host's file, or none. Walks that climb out of a mount through its
+// directories are then left to the kernel only where the host has those
+// directories behind the mount (kernelClimbsLocked).
 
 import (
 	"debug/elf"

@@ -13,12 +13,19 @@ package tracer
 // stage mounts a tmpfs of its own, the path's "shadow", and makes it
 // read-only for the program (nosuid, nodev too; noexec where the path's
 // own mount is). Before it makes it read-only it takes a detached writable
-// clone of the same tmpfs (open_tree(OPEN_TREE_CLONE)) and hands it to
-// fsshim over the control socket (setupShadows); it keeps nothing itself. fsshim (emul/exec.go)
-// writes, before it lets an exec of a file in a mount run, a copy of the
-// file at the name the kernel will look up, and keeps the directories the
-// kernel's working directory moves through, so that a relative exec after
-// a chdir into a mount is found there too.
+// clone of the same tmpfs (open_tree(OPEN_TREE_CLONE)), after it an
+// O_PATH fd on the mount as the program sees it (the view), and hands
+// both to fsshim over the control socket (setupShadows); it keeps nothing
+// itself. fsshim (emul/exec.go) writes, before it lets an exec of a file
+// in a mount run, a copy of the file at the name the kernel will look up,
+// and keeps the directories the kernel's working directory moves through,
+// so that a relative exec after a chdir into a mount is found there too.
+// A directory of a mount the program opens gets, as its placeholder, the
+// shadow's directory of the same path opened through the view: read-only,
+// nosuid and nodev as the program's own view, so that the calls on it the
+// kernel runs can change nothing, while an execveat relative to it, an
+// fchdir to it and ".." out of the mount from it go where they would go
+// from the directory.
 //
 // The boundary holds: the shadow is a tmpfs, not the host directory, and
 // read-only in the program's namespace (a root program lacks
@@ -26,11 +33,12 @@ package tracer
 // towards a mount path meets EROFS or ENOENT there, as before; the host
 // directory under it is now out of the kernel's reach altogether. The
 // writable clone lives only in fsshim, which the program cannot reach.
-// Only execs and chdirs into mounts are continued towards a shadow, and
-// fsshim checks them first against the ramfs (emul/exec.go); a thread
-// that flips the path afterwards can only make the kernel run another
-// copy fsshim put there or a host program (which the program could run
-// anyway), or fail.
+// Only execs, chdirs and fchdirs into mounts and walks that climb out of
+// them are continued towards a shadow, and fsshim checks them first
+// against the ramfs (emul/exec.go); a thread that flips the path
+// afterwards can only make the kernel run another copy fsshim put there
+// or a host program (which the program could run anyway), reach a host
+// file the program could name itself, or fail.
 //
 // Why this way rather than rewriting the call: under ptrace fsshim could
 // turn the exec into execveat(fd, "", AT_EMPTY_PATH) on an fd it
