@@ -1,6 +1,7 @@
 package tracer
 
 import (
+	"bytes"
 	"os"
 	"slices"
 	"strconv"
@@ -29,10 +30,15 @@ import (
 // (device and inode, shared by every description of that directory) and
 // then by kcmp among the descriptions on it.
 type placeholders struct {
-	mu   sync.Mutex
-	fds  map[uint64]int // description id -> fsshim's fd on its placeholder
-	dirs map[devIno][]uint64
-	self int
+	mu  sync.Mutex
+	fds map[uint64]int // description id -> fsshim's fd on its placeholder
+	// dirs lists the descriptions on each shadow directory, dirOf the
+	// directory of each, paths how many placeholders each shadow
+	// directory's path names (what /proc/PID/fd shows of them).
+	dirs  map[devIno][]uint64
+	dirOf map[uint64]shadowDir
+	paths map[string]int
+	self  int
 	// noKcmp is set once kcmp answered ENOSYS.
 	noKcmp bool
 }
@@ -40,42 +46,50 @@ type placeholders struct {
 // devIno names a directory a placeholder is.
 type devIno struct{ dev, ino uint64 }
 
-func newPlaceholders() *placeholders {
-	return &placeholders{fds: map[uint64]int{}, dirs: map[devIno][]uint64{}, self: os.Getpid()}
+// shadowDir is the shadow directory a placeholder is: its identity and
+// its path.
+type shadowDir struct {
+	devIno
+	path string
 }
 
-// add records fd (fsshim's own, now owned by ph) as the placeholder of id.
-func (ph *placeholders) add(id uint64, fd int) {
+func newPlaceholders() *placeholders {
+	return &placeholders{fds: map[uint64]int{}, dirs: map[devIno][]uint64{}, dirOf: map[uint64]shadowDir{}, paths: map[string]int{}, self: os.Getpid()}
+}
+
+// add records fd (fsshim's own, now owned by ph) as the placeholder of id;
+// dir is the path of the shadow directory it is, or "" (emul.File.ShadowDir).
+func (ph *placeholders) add(id uint64, fd int, dir string) {
 	var st unix.Stat_t
-	isDir := unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR
+	if dir != "" && (unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR) {
+		dir = ""
+	}
 	ph.mu.Lock()
 	defer ph.mu.Unlock()
 	if old, ok := ph.fds[id]; ok {
 		ph.dropLocked(id, old)
 	}
 	ph.fds[id] = fd
-	if isDir {
-		k := devIno{st.Dev, st.Ino}
-		ph.dirs[k] = append(ph.dirs[k], id)
+	if dir != "" {
+		sd := shadowDir{devIno{st.Dev, st.Ino}, dir}
+		ph.dirOf[id] = sd
+		ph.dirs[sd.devIno] = append(ph.dirs[sd.devIno], id)
+		ph.paths[dir]++
 	}
 }
 
 // dropLocked closes fd, the copy of id's placeholder, and forgets both.
 func (ph *placeholders) dropLocked(id uint64, fd int) {
-	var st unix.Stat_t
-	if unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		k := devIno{st.Dev, st.Ino}
-		ids := ph.dirs[k]
-		for i, x := range ids {
-			if x == id {
-				ids = append(ids[:i], ids[i+1:]...)
-				break
-			}
-		}
+	if sd, ok := ph.dirOf[id]; ok {
+		delete(ph.dirOf, id)
+		ids := slices.DeleteFunc(ph.dirs[sd.devIno], func(x uint64) bool { return x == id })
 		if len(ids) == 0 {
-			delete(ph.dirs, k)
+			delete(ph.dirs, sd.devIno)
 		} else {
-			ph.dirs[k] = ids
+			ph.dirs[sd.devIno] = ids
+		}
+		if ph.paths[sd.path]--; ph.paths[sd.path] <= 0 {
+			delete(ph.paths, sd.path)
 		}
 	}
 	unix.Close(fd)
@@ -91,6 +105,8 @@ func (ph *placeholders) closeAll() {
 		delete(ph.fds, id)
 	}
 	clear(ph.dirs)
+	clear(ph.dirOf)
+	clear(ph.paths)
 }
 
 const kcmpFile = 0 // KCMP_FILE
@@ -195,10 +211,19 @@ func (ph *placeholders) Forget(f *emul.File) {
 	}
 }
 
+// namesShadowDir reports whether link, an fd's name in /proc/PID/fd, is
+// the path of a shadow directory some placeholder is (scanFDs).
+func (ph *placeholders) namesShadowDir(link []byte) bool {
+	link = bytes.TrimSuffix(link, []byte(" (deleted)"))
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	return ph.paths[string(link)] > 0
+}
+
 // verified keeps of a table read from /proc (scanFDs) the entries that
-// are fsshim's placeholders in the kernel's eyes, and adds the fds on
-// directories that are placeholders of shadow directories (others, which
-// scanFDs cannot name).
+// are fsshim's placeholders in the kernel's eyes, and adds those of
+// others (fds scanFDs could not name, whose path is a shadow directory's)
+// that are placeholders of shadow directories.
 func (ph *placeholders) verified(tgid int, fds map[int]uint64, others []int) map[int]uint64 {
 	for fd, id := range fds {
 		if !ph.holdsID(tgid, fd, id) {

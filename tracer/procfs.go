@@ -97,33 +97,34 @@ func readStatus(tid int) (taskStatus, error) {
 const placeholderPrefix = "fsshim-"
 
 // scanFDs reads the target's fd table and returns the fds that are fsshim
-// placeholders, by description id, and the fds on other directories
-// (which may be placeholders too: placeholders.verified).
-func scanFDs(tgid int) (map[int]uint64, []int, error) {
-	dir := "/proc/" + strconv.Itoa(tgid) + "/fd"
-	ents, err := os.ReadDir(dir)
+// placeholders, by description id, and the other fds whose link dir
+// reports as perhaps a shadow directory's placeholder (placeholders.
+// verified tells); dir may be nil.
+func scanFDs(tgid int, dir func(link []byte) bool) (map[int]uint64, []int, error) {
+	fdDir := "/proc/" + strconv.Itoa(tgid) + "/fd"
+	ents, err := os.ReadDir(fdDir)
 	if err != nil {
 		return nil, nil, err
 	}
 	out := map[int]uint64{}
-	var dirs []int
-	buf := make([]byte, 256)
+	var others []int
+	buf := make([]byte, unix.PathMax)
 	for _, e := range ents {
 		fd, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		n, err := unix.Readlink(dir+"/"+e.Name(), buf)
+		n, err := unix.Readlink(fdDir+"/"+e.Name(), buf)
 		if err != nil {
 			continue
 		}
 		if id, ok := placeholderID(string(buf[:n])); ok {
 			out[fd] = id
-		} else if n > 0 && buf[0] == '/' {
-			dirs = append(dirs, fd) // a path: perhaps a directory
+		} else if dir != nil && dir(buf[:n]) {
+			others = append(others, fd)
 		}
 	}
-	return out, dirs, nil
+	return out, others, nil
 }
 
 // placeholderID parses "/memfd:fsshim-123 (deleted)".

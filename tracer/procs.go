@@ -240,7 +240,7 @@ func (ps *procs) checkShared(parent, p *emul.Process) {
 // to be fsshim's own (placeholders.verified).
 func (ps *procs) rescan(p *emul.Process) {
 	mark := ps.k.ScanStart(p)
-	fds, others, err := scanFDs(p.Tgid)
+	fds, others, err := scanFDs(p.Tgid, ps.ph.namesShadowDir)
 	if err != nil {
 		return
 	}

@@ -758,7 +758,7 @@ func (s *ptracer) keepPlaceholder(tgid, fd int, f *emul.File) {
 		s.opt.Log("pidfd_getfd of a placeholder: " + err.Error())
 		return
 	}
-	s.ph.add(f.ID(), own)
+	s.ph.add(f.ID(), own, f.ShadowDir())
 }
 
 // restart makes the tracee, stopped at a syscall-exit stop, execute its
