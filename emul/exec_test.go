@@ -168,9 +168,10 @@ func TestExecScriptInterpreter(t *testing.T) {
 
 // A chdir into a mount is let run after the shadow has the directory, so
 // the kernel's working directory follows; a relative exec then finds its
-// copy there. After an fchdir (which the kernel cannot follow) a relative
-// exec's copy goes where the kernel looks, or is refused when that is
-// outside the mounts.
+// copy there. After an fchdir to a directory whose placeholder is not the
+// shadow's directory (here the ExecShadow has no view of the shadow, so
+// the kernel cannot follow) a relative exec's copy goes where the kernel
+// looks, or is refused when that is outside the mounts.
 func TestExecRelative(t *testing.T) {
 	r, dir, kcwd := execRig(t)
 	r.ok(unix.SYS_MKDIR, r.mem.str("/m/a"), 0o755)
@@ -187,7 +188,7 @@ func TestExecRelative(t *testing.T) {
 	r.mustContinue("chdir ..", r.call(unix.SYS_CHDIR, r.mem.str("..")))
 	*kcwd = "/m/a"
 	r.mustContinue("./p", r.execve("./p"))
-	// fchdir: emul's alone.
+	// fchdir to a memfd placeholder: emul's alone.
 	fd := r.ok(unix.SYS_OPENAT, cwd, r.mem.str("/m/a/b"), unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	if res := r.call(unix.SYS_FCHDIR, uint64(fd)); res.Action != Return || res.Err != 0 {
 		t.Fatalf("fchdir: %v %v", res.Action, res.Err)
@@ -203,7 +204,8 @@ func TestExecRelative(t *testing.T) {
 	c.Args[0] = r.mem.str("../p")
 	r.mustFail("a forked child's relative exec", r.k.Handle(&c), syscall.EXDEV)
 	r.mustContinue("absolute exec after fchdir", r.execve("/m/a/p"))
-	// A dirfd of the mount: the kernel would walk from its placeholder.
+	// A dirfd of the mount on a memfd placeholder: the kernel would walk
+	// from a file.
 	r.mustFail("execveat(dirfd)", r.call(unix.SYS_EXECVEAT, uint64(fd), r.mem.str("../p"), 0, 0, 0), syscall.EXDEV)
 	// An absolute chdir brings the kernel back in step.
 	if res := r.call(unix.SYS_CHDIR, r.mem.str("..")); res.Action != Return || res.Err != 0 {

@@ -31,7 +31,7 @@ func init() {
 }
 
 // scenExecDirfd runs a program by execveat relative to a directory fd of
-// the work directory (fsshim: a known difference, see e2e/known_test.go).
+// the work directory.
 func scenExecDirfd(s *S) {
 	self, err := os.ReadFile("/proc/self/exe")
 	if err != nil {
