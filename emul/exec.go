@@ -807,14 +807,20 @@ func (k *Kernel) dirPlaceholderLocked(f *File) bool {
 	}
 	name := "."
 	if rel != "" {
+		name = rel
+	}
+	const flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	fd, err := unix.Openat(view, name, flags, 0)
+	if err != nil && rel != "" {
+		// Not there yet (or a copy of a program stands on the way):
+		// made through the writable side, then opened again.
 		dir, _, e := shadowDir(root, rel+"/.", true)
 		if e != 0 {
 			return false
 		}
 		unix.Close(dir)
-		name = rel
+		fd, err = unix.Openat(view, name, flags, 0)
 	}
-	fd, err := unix.Openat(view, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return false
 	}

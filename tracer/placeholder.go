@@ -32,13 +32,13 @@ import (
 type placeholders struct {
 	mu  sync.Mutex
 	fds map[uint64]int // description id -> fsshim's fd on its placeholder
-	// dirs lists the descriptions on each shadow directory, dirOf the
-	// directory of each, paths how many placeholders each shadow
-	// directory's path names (what /proc/PID/fd shows of them).
-	dirs  map[devIno][]uint64
-	dirOf map[uint64]shadowDir
-	paths map[string]int
-	self  int
+	// dirs lists the descriptions on each shadow directory, byPath
+	// those on each shadow directory's path (what /proc/PID/fd shows of
+	// them), oldest first, dirOf the directory of each.
+	dirs   map[devIno][]uint64
+	byPath map[string][]uint64
+	dirOf  map[uint64]shadowDir
+	self   int
 	// noKcmp is set once kcmp answered ENOSYS.
 	noKcmp bool
 }
@@ -54,7 +54,7 @@ type shadowDir struct {
 }
 
 func newPlaceholders() *placeholders {
-	return &placeholders{fds: map[uint64]int{}, dirs: map[devIno][]uint64{}, dirOf: map[uint64]shadowDir{}, paths: map[string]int{}, self: os.Getpid()}
+	return &placeholders{fds: map[uint64]int{}, dirs: map[devIno][]uint64{}, byPath: map[string][]uint64{}, dirOf: map[uint64]shadowDir{}, self: os.Getpid()}
 }
 
 // add records fd (fsshim's own, now owned by ph) as the placeholder of id;
@@ -74,7 +74,7 @@ func (ph *placeholders) add(id uint64, fd int, dir string) {
 		sd := shadowDir{devIno{st.Dev, st.Ino}, dir}
 		ph.dirOf[id] = sd
 		ph.dirs[sd.devIno] = append(ph.dirs[sd.devIno], id)
-		ph.paths[dir]++
+		ph.byPath[dir] = append(ph.byPath[dir], id)
 	}
 }
 
@@ -82,14 +82,16 @@ func (ph *placeholders) add(id uint64, fd int, dir string) {
 func (ph *placeholders) dropLocked(id uint64, fd int) {
 	if sd, ok := ph.dirOf[id]; ok {
 		delete(ph.dirOf, id)
-		ids := slices.DeleteFunc(ph.dirs[sd.devIno], func(x uint64) bool { return x == id })
-		if len(ids) == 0 {
+		other := func(x uint64) bool { return x == id }
+		if ids := slices.DeleteFunc(ph.dirs[sd.devIno], other); len(ids) == 0 {
 			delete(ph.dirs, sd.devIno)
 		} else {
 			ph.dirs[sd.devIno] = ids
 		}
-		if ph.paths[sd.path]--; ph.paths[sd.path] <= 0 {
-			delete(ph.paths, sd.path)
+		if ids := slices.DeleteFunc(ph.byPath[sd.path], other); len(ids) == 0 {
+			delete(ph.byPath, sd.path)
+		} else {
+			ph.byPath[sd.path] = ids
 		}
 	}
 	unix.Close(fd)
@@ -105,8 +107,8 @@ func (ph *placeholders) closeAll() {
 		delete(ph.fds, id)
 	}
 	clear(ph.dirs)
+	clear(ph.byPath)
 	clear(ph.dirOf)
-	clear(ph.paths)
 }
 
 const kcmpFile = 0 // KCMP_FILE
@@ -153,10 +155,18 @@ func (ph *placeholders) Holds(tgid, fd int, f *emul.File) bool {
 
 // Find implements emul.FDOracle.
 func (ph *placeholders) Find(tgid, fd int) uint64 {
-	if id, ok := placeholderAt(tgid, fd); ok && ph.holdsID(tgid, fd, id) {
-		return id
+	var buf [unix.PathMax]byte
+	n, err := unix.Readlink("/proc/"+strconv.Itoa(tgid)+"/fd/"+strconv.Itoa(fd), buf[:])
+	if err != nil {
+		return 0
 	}
-	return ph.findDir(tgid, fd)
+	if id, ok := placeholderID(string(buf[:n])); ok {
+		if ph.holdsID(tgid, fd, id) {
+			return id
+		}
+		return 0
+	}
+	return ph.findDir(tgid, fd, buf[:n])
 }
 
 // onDir returns the descriptions whose placeholders are the directory fd
@@ -178,13 +188,26 @@ func (ph *placeholders) onDir(tgid, fd int) []uint64 {
 }
 
 // findDir returns the description whose placeholder fd of tgid is, when
-// that is a shadow directory: the one of the descriptions on that
-// directory kcmp finds (or, where kcmp cannot tell, the only one), or 0.
-func (ph *placeholders) findDir(tgid, fd int) uint64 {
-	ids := ph.onDir(tgid, fd)
-	for _, id := range ids {
-		if s, answered := ph.same(tgid, fd, id); s || !answered && len(ids) == 1 {
-			return id
+// that is a shadow directory and link the fd's name in /proc/PID/fd: the
+// one of the descriptions on a shadow directory of that path kcmp finds,
+// newest first (or, where kcmp cannot tell, the only one on the
+// directory fd is), or 0.
+func (ph *placeholders) findDir(tgid, fd int, link []byte) uint64 {
+	link = bytes.TrimSuffix(link, []byte(" (deleted)"))
+	ph.mu.Lock()
+	ids := slices.Clone(ph.byPath[string(link)])
+	ph.mu.Unlock()
+	unanswered := false
+	for i := len(ids) - 1; i >= 0; i-- {
+		s, answered := ph.same(tgid, fd, ids[i])
+		if s {
+			return ids[i]
+		}
+		unanswered = unanswered || !answered
+	}
+	if unanswered {
+		if on := ph.onDir(tgid, fd); len(on) == 1 {
+			return on[0]
 		}
 	}
 	return 0
@@ -217,21 +240,21 @@ func (ph *placeholders) namesShadowDir(link []byte) bool {
 	link = bytes.TrimSuffix(link, []byte(" (deleted)"))
 	ph.mu.Lock()
 	defer ph.mu.Unlock()
-	return ph.paths[string(link)] > 0
+	return len(ph.byPath[string(link)]) > 0
 }
 
 // verified keeps of a table read from /proc (scanFDs) the entries that
 // are fsshim's placeholders in the kernel's eyes, and adds those of
-// others (fds scanFDs could not name, whose path is a shadow directory's)
-// that are placeholders of shadow directories.
-func (ph *placeholders) verified(tgid int, fds map[int]uint64, others []int) map[int]uint64 {
+// others (fds scanFDs could not name, by their names, which are shadow
+// directories' paths) that are placeholders of shadow directories.
+func (ph *placeholders) verified(tgid int, fds map[int]uint64, others map[int]string) map[int]uint64 {
 	for fd, id := range fds {
 		if !ph.holdsID(tgid, fd, id) {
 			delete(fds, fd)
 		}
 	}
-	for _, fd := range others {
-		if id := ph.findDir(tgid, fd); id != 0 {
+	for fd, link := range others {
+		if id := ph.findDir(tgid, fd, []byte(link)); id != 0 {
 			fds[fd] = id
 		}
 	}

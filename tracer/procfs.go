@@ -98,16 +98,16 @@ const placeholderPrefix = "fsshim-"
 
 // scanFDs reads the target's fd table and returns the fds that are fsshim
 // placeholders, by description id, and the other fds whose link dir
-// reports as perhaps a shadow directory's placeholder (placeholders.
-// verified tells); dir may be nil.
-func scanFDs(tgid int, dir func(link []byte) bool) (map[int]uint64, []int, error) {
+// reports as perhaps a shadow directory's placeholder, with their links
+// (placeholders.verified tells); dir may be nil.
+func scanFDs(tgid int, dir func(link []byte) bool) (map[int]uint64, map[int]string, error) {
 	fdDir := "/proc/" + strconv.Itoa(tgid) + "/fd"
 	ents, err := os.ReadDir(fdDir)
 	if err != nil {
 		return nil, nil, err
 	}
 	out := map[int]uint64{}
-	var others []int
+	var others map[int]string
 	buf := make([]byte, unix.PathMax)
 	for _, e := range ents {
 		fd, err := strconv.Atoi(e.Name())
@@ -121,7 +121,10 @@ func scanFDs(tgid int, dir func(link []byte) bool) (map[int]uint64, []int, error
 		if id, ok := placeholderID(string(buf[:n])); ok {
 			out[fd] = id
 		} else if dir != nil && dir(buf[:n]) {
-			others = append(others, fd)
+			if others == nil {
+				others = map[int]string{}
+			}
+			others[fd] = string(buf[:n])
 		}
 	}
 	return out, others, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -179,9 +180,9 @@ func TestShadowDirPlaceholdersFound(t *testing.T) {
 	ph.mu.Lock()
 	fd10 := ph.fds[10]
 	ph.dropLocked(10, fd10)
-	left := len(ph.dirs) == 1 && ph.paths[dir] == 1
+	left := len(ph.dirs) == 1 && slices.Equal(ph.byPath[dir], []uint64{11})
 	ph.mu.Unlock()
 	if !left {
-		t.Errorf("after dropping one: dirs %v paths %v", ph.dirs, ph.paths)
+		t.Errorf("after dropping one: dirs %v by path %v", ph.dirs, ph.byPath)
 	}
 }
