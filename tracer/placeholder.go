@@ -26,9 +26,10 @@ import (
 //
 // A directory's placeholder may be the exec shadow's directory of the
 // same path (emul/exec.go), whose name in /proc/PID/fd is that path and
-// says nothing of the description: it is known by the directory it is
-// (device and inode, shared by every description of that directory) and
-// then by kcmp among the descriptions on it.
+// says nothing of the description: it is known by kcmp among the
+// descriptions on a shadow directory of that path, or, where kcmp cannot
+// answer, by the directory it is (device and inode) when only one
+// description is on it.
 type placeholders struct {
 	mu  sync.Mutex
 	fds map[uint64]int // description id -> fsshim's fd on its placeholder
