@@ -283,3 +283,54 @@ func TestExecNoexec(t *testing.T) {
 		}
 	}
 }
+
+// Set-user-ID bits give no privileges under fsshim, to a program stored in
+// a mount as to a host program: the program runs with no_new_privs, under
+// which the kernel ignores them on every exec (README, Limits). Natively
+// the same commands gain root. Root only: it makes set-user-ID root
+// programs and runs them as an unprivileged user.
+func TestExecSetuidNotHonoured(t *testing.T) {
+	requireFsshim(t)
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make set-user-ID root programs")
+	}
+	requireTool(t, "setpriv", "util-linux")
+	id := requireTool(t, "id", "coreutils")
+	// Root makes a set-user-ID root copy of id in "$1" and runs it, and
+	// the host copy "$2", as nobody.
+	const script = `cp "$3" "$1/id" && chmod 4755 "$1/id" &&
+for p in "$1/id" "$2"; do setpriv --reuid=65534 --regid=65534 --clear-groups "$p" -u; done`
+	host := workDir(t)
+	data, err := os.ReadFile(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostID := filepath.Join(host, "id")
+	if err := os.WriteFile(hostID, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(hostID, 0o755|os.ModeSetuid); err != nil {
+		t.Fatal(err)
+	}
+	nat, err := execute(proc{args: []string{"sh", "-c", script, "sh", workDir(t), hostID, id}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nat.stdout != "0\n0\n" {
+		t.Skipf("natively the set-user-ID programs did not run as root (a nosuid tmpfs?): %q %q", nat.stdout, nat.stderr)
+	}
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			requireTransport(t, tr)
+			w, checkHost := mountDir(t)
+			r, err := execute(proc{args: append(append([]string{fsshimBin}, transportFlags(tr)...), "--mount", w, "--", "sh", "-c", script, "sh", w, hostID, id)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "65534\n65534\n"; r.stdout != want {
+				t.Errorf("stdout %q, want %q (stderr %q)", r.stdout, want, r.stderr)
+			}
+			checkHost()
+		})
+	}
+}

@@ -16,9 +16,6 @@ var knownDifferences = map[string]string{
 	// SQLite's WAL mode maps its -shm file MAP_SHARED and writable.
 	"sqlite3_wal/ptrace":  "under ptrace (--data forward), needs MAP_SHARED writable mappings (WAL's -shm file)",
 	"sqlite3_wal/forward": "under --data forward, needs MAP_SHARED writable mappings (WAL's -shm file)",
-	// The kernel runs the exec and would walk "prog" from the dirfd,
-	// which is a placeholder (emul/exec.go).
-	"exec_dirfd": "execveat relative to a directory fd of a mount answers EXDEV",
 }
 
 // knownDifference returns the reason case name is known to differ under

@@ -19,13 +19,24 @@ package emul
 // close-on-exec fds.
 //
 // Where the kernel looks: the path as the caller wrote it, taken
-// lexically from the kernel's working directory (or the host directory
-// of a dirfd), whose directories the shadow holds as plain directories.
-// That is why Chdir into a mount is also let run (after the ramfs
-// allowed it): the kernel's working directory then moves to the shadow's
-// directory of the same name, and a relative exec from there finds the
-// copy. A path whose lexical place is outside every mount (a host symlink
-// into a mount) gets its copy at the file's own path in the mount.
+// lexically from the kernel's working directory or the dirfd, whose
+// directories the shadow holds as plain directories. That is why Chdir
+// into a mount is also let run (after the ramfs allowed it): the
+// kernel's working directory then moves to the shadow's directory of the
+// same name, and a relative exec from there finds the copy. For the same
+// reason a directory of a mount the program opens (O_PATH too) gets the
+// shadow's directory of the same path as its placeholder
+// (dirPlaceholderLocked): the kernel walks an execveat(dirfd, name, 0)
+// from there, and an Fchdir to it is let run as a chdir is. A path whose
+// lexical place is outside every mount (a host symlink into a mount) gets
+// its copy at the file's own path in the mount.
+//
+// The same agreement serves walks that leave a mount: a path that climbs
+// out with ".." (from the working directory, a dirfd or an absolute path
+// through the mount) is continued, and the kernel climbs the shadow's
+// directories of the same names to the host directory above the mount;
+// the directories it passes are made in the shadow first
+// (kernelClimbsLocked).
 //
 // execveat(fd, "", AT_EMPTY_PATH) of an emulated fd (fexecve) runs its
 // placeholder: the transport fills it with the file's data (Fill) and the
@@ -47,24 +58,34 @@ package emul
 //     in the name); after fexecve it is the placeholder
 //     ("/memfd:fsshim-N (deleted)"). AT_EXECFN is the path as given, as in
 //     Linux (/dev/fd/N after fexecve).
-//   - Set-user-ID and set-group-ID bits are not honoured (the shadow is
-//     nosuid); the program runs with the caller's ids.
+//   - Set-user-ID and set-group-ID bits give no privileges: the program
+//     runs with no_new_privs (tracer/launch.go), under which the kernel
+//     ignores them on every exec, of host programs too. The shadow is
+//     nosuid besides, so that emul's chmod and chown rules never decide
+//     who gains privileges.
 //   - ETXTBSY for writers counts the newest copy of a file only: a program
 //     still running from an older copy (the file was changed and run
 //     again) does not hold its file busy.
-//   - An exec that names a directory fd of a mount (execveat(dirfd, "x",
-//     0)) is answered EXDEV (with a log line): the kernel would walk from
-//     a placeholder. After an fchdir into a mount (which the kernel cannot
-//     follow) a relative exec runs the file emul finds from a copy put
-//     where the kernel's own working directory leads (/proc/PID/exe then
-//     names that place), or is answered EXDEV when that is outside the
-//     mounts.
+//   - Where a directory's placeholder could not be the shadow's
+//     directory (the program's view of the shadow could not be opened, or
+//     under ptrace the program's own open of it failed), an exec relative
+//     to it is answered EXDEV (with a log line), and after an fchdir to it
+//     (which the kernel then cannot follow) a relative exec runs the file
+//     emul finds from a copy put where the kernel's own working directory
+//     leads (/proc/PID/exe then names that place), or is answered EXDEV
+//     when that is outside the mounts.
+//   - A directory renamed after it was opened keeps the shadow's
+//     directory of its old path as placeholder: a relative exec or a
+//     climb out with ".." through that fd, or after an fchdir to it,
+//     starts where the old path was.
 //   - Copies stay in the shadow until replaced by a newer one or the run
 //     ends: host memory outside --size.
 //
 // Without an ExecShadow (a program run without namespaces), execs of files
 // in mounts are answered EXDEV with a log line: the kernel would find the
-// host's file, or none.
+// host's file, or none. Walks that climb out of a mount through its
+// directories are then left to the kernel only where the host has those
+// directories behind the mount (kernelClimbsLocked).
 
 import (
 	"debug/elf"
@@ -85,6 +106,16 @@ import (
 // and directories under (never closed by emul).
 type ExecShadow interface {
 	ShadowRoot(p string) (fd int, ok bool)
+}
+
+// ShadowViewer is implemented by an ExecShadow that also has each shadow
+// as the program's mount namespace shows it (read-only, with the mount
+// flags the program's view has): ShadowView returns an fd on the shadow
+// over mount path p there, which emul opens directories from to stand
+// for the mount's directories in the program's fd table
+// (dirPlaceholderLocked). Never closed by emul.
+type ShadowViewer interface {
+	ShadowView(p string) (fd int, ok bool)
 }
 
 // SetExecShadow gives the kernel its ExecShadow (before the program runs).
@@ -330,10 +361,14 @@ func (k *Kernel) kernelPlaceLocked(p *Process, dirfd int, name string) string {
 	var err error
 	if dirfd == atFDCWD {
 		base, err = k.host.Cwd(p.Tgid)
-	} else {
-		if k.fileLocked(p, dirfd) != nil {
-			return "" // the kernel would walk from a placeholder
+	} else if f := k.fileLocked(p, dirfd); f != nil {
+		// The kernel walks from the placeholder: a directory of the
+		// shadow, or a file it cannot walk from.
+		if f.shadowAt == "" {
+			return ""
 		}
+		base = f.shadowAt
+	} else {
 		base, err = k.host.FDPath(p.Tgid, dirfd)
 	}
 	if err != nil || !strings.HasPrefix(base, "/") {
@@ -736,6 +771,112 @@ func (k *Kernel) kernelChdirLocked(c *Call, r Result) Result {
 	fs.kernelAstray = false
 	return cont()
 }
+
+// dirPlaceholderLocked gives f, a description of a directory of a mount
+// about to be installed, the exec shadow's directory of the same path as
+// its placeholder (made there if need be) and reports whether it did. The
+// kernel then walks from the placeholder as from the directory: an
+// execveat relative to it finds the copy emul puts at the name the kernel
+// looks up, an fchdir to it moves the kernel's working directory there as
+// a chdir does (Fchdir), and ".." from it climbs the shadow's directories
+// towards the host directories above the mount, as the ramfs's do. The
+// placeholder is opened from the program's view of the shadow (read-only,
+// nosuid, nodev), never from fsshim's writable clone: the program holds
+// it, and calls on it that emul does not see can change nothing. An
+// O_PATH description of a directory gets one too (a transport cannot
+// install an O_PATH file): under the passthrough data path, whose data
+// calls are not routed, those calls on it then answer as on a directory
+// opened for reading (read EISDIR where O_PATH gives EBADF; README,
+// Limits). Mounts without an exec shadow keep the other placeholders.
+func (k *Kernel) dirPlaceholderLocked(f *File) bool {
+	if k.shadow.src == nil || f.ino == nil || !isDir(f.ino) {
+		return false
+	}
+	v, ok := k.shadow.src.(ShadowViewer)
+	if !ok {
+		return false
+	}
+	at := string(f.path)
+	m, rel, root, ok := k.shadowOfLocked(at)
+	if !ok || m != f.m {
+		return false
+	}
+	view, ok := v.ShadowView(m.Path)
+	if !ok {
+		return false
+	}
+	name := "."
+	if rel != "" {
+		name = rel
+	}
+	const flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	fd, err := unix.Openat(view, name, flags, 0)
+	if err != nil && rel != "" {
+		// Not there yet (or a copy of a program stands on the way):
+		// made through the writable side, then opened again.
+		dir, _, e := shadowDir(root, rel+"/.", true)
+		if e != 0 {
+			return false
+		}
+		unix.Close(dir)
+		fd, err = unix.Openat(view, name, flags, 0)
+	}
+	if err != nil {
+		return false
+	}
+	if f.placeholder != nil {
+		f.placeholder.Close()
+	}
+	f.placeholder, f.shadowAt = shadowDirFile(fd), at
+	return true
+}
+
+// kernelClimbsLocked readies the kernel's walk, of the same string as
+// emul's, through ps, the directories of mounts emul's walk left by ".."
+// on its way to the host, and reports whether the kernel will find them.
+// With exec shadows it makes them there. Without (--no-isolation) the
+// kernel walks the host directories behind the mount: only where each is
+// a directory there does it climb as emul did (where one is missing or a
+// symlink, the call is answered EXDEV instead: README, Limits).
+func (k *Kernel) kernelClimbsLocked(p *Process, ps []string) bool {
+	if k.shadow.src != nil {
+		k.shadowDirsLocked(ps)
+		return true
+	}
+	hl, ok := k.host.(HostLinker)
+	if !ok {
+		return true // no way to tell: as written (hostConfirm's rule)
+	}
+	for _, d := range ps {
+		if typ, _, err := hl.HostLstat(p.Tgid, d); err != nil || typ != syscall.S_IFDIR {
+			return false
+		}
+	}
+	return true
+}
+
+// shadowDirsLocked makes the exec shadow's directories at the absolute
+// paths ps (directories of mounts a walk passed through before it left
+// the mount by ".."), so that the kernel, walking the same string, finds
+// them on its way out as emul's walk found the ramfs's.
+func (k *Kernel) shadowDirsLocked(ps []string) {
+	for _, p := range ps {
+		_, rel, root, ok := k.shadowOfLocked(p)
+		if !ok || rel == "" {
+			continue
+		}
+		if dir, _, e := shadowDir(root, rel+"/.", true); e == 0 {
+			unix.Close(dir)
+		}
+	}
+}
+
+// shadowDirFile is a directory of an exec shadow, as a placeholder.
+type shadowDirFile int
+
+func (d shadowDirFile) ReadAt([]byte, int64) (int, error) { return 0, syscall.EISDIR }
+func (d shadowDirFile) Close() error                      { return unix.Close(int(d)) }
+func (d shadowDirFile) Fd() uintptr                       { return uintptr(d) }
 
 // errnoOf is the errno of a host call's error.
 func errnoOf(err error) syscall.Errno {

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"fsshim/ramfs"
 )
 
 // dirShadow is an ExecShadow over a test directory for mount /m.
@@ -166,9 +168,10 @@ func TestExecScriptInterpreter(t *testing.T) {
 
 // A chdir into a mount is let run after the shadow has the directory, so
 // the kernel's working directory follows; a relative exec then finds its
-// copy there. After an fchdir (which the kernel cannot follow) a relative
-// exec's copy goes where the kernel looks, or is refused when that is
-// outside the mounts.
+// copy there. After an fchdir to a directory whose placeholder is not the
+// shadow's directory (here the ExecShadow has no view of the shadow, so
+// the kernel cannot follow) a relative exec's copy goes where the kernel
+// looks, or is refused when that is outside the mounts.
 func TestExecRelative(t *testing.T) {
 	r, dir, kcwd := execRig(t)
 	r.ok(unix.SYS_MKDIR, r.mem.str("/m/a"), 0o755)
@@ -185,7 +188,7 @@ func TestExecRelative(t *testing.T) {
 	r.mustContinue("chdir ..", r.call(unix.SYS_CHDIR, r.mem.str("..")))
 	*kcwd = "/m/a"
 	r.mustContinue("./p", r.execve("./p"))
-	// fchdir: emul's alone.
+	// fchdir to a memfd placeholder: emul's alone.
 	fd := r.ok(unix.SYS_OPENAT, cwd, r.mem.str("/m/a/b"), unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	if res := r.call(unix.SYS_FCHDIR, uint64(fd)); res.Action != Return || res.Err != 0 {
 		t.Fatalf("fchdir: %v %v", res.Action, res.Err)
@@ -201,7 +204,8 @@ func TestExecRelative(t *testing.T) {
 	c.Args[0] = r.mem.str("../p")
 	r.mustFail("a forked child's relative exec", r.k.Handle(&c), syscall.EXDEV)
 	r.mustContinue("absolute exec after fchdir", r.execve("/m/a/p"))
-	// A dirfd of the mount: the kernel would walk from its placeholder.
+	// A dirfd of the mount on a memfd placeholder: the kernel would walk
+	// from a file.
 	r.mustFail("execveat(dirfd)", r.call(unix.SYS_EXECVEAT, uint64(fd), r.mem.str("../p"), 0, 0, 0), syscall.EXDEV)
 	// An absolute chdir brings the kernel back in step.
 	if res := r.call(unix.SYS_CHDIR, r.mem.str("..")); res.Action != Return || res.Err != 0 {
@@ -235,4 +239,76 @@ func TestExecEmptyPath(t *testing.T) {
 	if res := r.call(unix.SYS_EXECVEAT, uint64(fd), r.mem.str("x"), 0, 0, 0x8000); res.Action != Continue {
 		t.Errorf("unknown flags: %v, want continue (the kernel's EINVAL)", res.Action)
 	}
+}
+
+// Without exec shadows (--no-isolation) a walk that climbs out of a mount
+// through its directories is left to the kernel only where the host has
+// those directories behind the mount, which the kernel then walks; else
+// it is answered EXDEV, not left to fail or land elsewhere.
+func TestClimbOutWithoutShadow(t *testing.T) {
+	h := &linkHost{movingHost: movingHost{cwd: "/", fds: map[int]string{}}, dirs: map[string]bool{"/m/x": true}}
+	k := NewKernel([]*Mount{{Path: "/m", FS: ramfs.New(ramfs.Options{})}}, h)
+	r := &rig{t: t, k: k, p: k.Process(1, nil), mem: newArena(), nextFD: 3}
+	r.ok(unix.SYS_MKDIR, r.mem.str("/m/x"), 0o755)
+	r.ok(unix.SYS_MKDIR, r.mem.str("/m/x/y"), 0o755)
+	buf := r.mem.alloc(sizeofStat)
+	r.continued(unix.SYS_NEWFSTATAT, cwd, r.mem.str("/m/x/../../etc"), buf, 0)
+	r.errno(syscall.EXDEV, unix.SYS_NEWFSTATAT, cwd, r.mem.str("/m/x/y/../../../etc"), buf, 0)
+	h.dirs["/m/x/y"] = true
+	r.continued(unix.SYS_NEWFSTATAT, cwd, r.mem.str("/m/x/y/../../../etc"), buf, 0)
+	h.links = map[string]string{"/m/x/y": "/t"}
+	delete(h.dirs, "/m/x/y")
+	r.errno(syscall.EXDEV, unix.SYS_NEWFSTATAT, cwd, r.mem.str("/m/x/y/../../../etc"), buf, 0)
+}
+
+// viewShadow is a dirShadow that also serves the program's view of the
+// shadow (in a test, the same directory).
+type viewShadow struct{ dirShadow }
+
+func (s viewShadow) ShadowView(p string) (int, bool) { return s.fd, p == "/m" }
+
+// A directory of a mount opened for reading, or O_PATH, gets the shadow's
+// directory of the same path as its placeholder: an fchdir to it is
+// continued (the kernel's working directory follows), and an execveat
+// relative to it puts the copy where the kernel looks from there. Without
+// the program's view of the shadow neither can be.
+func TestDirPlaceholderIsShadowDir(t *testing.T) {
+	r, dir, _ := execRig(t)
+	root, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(root) })
+	r.k.SetExecShadow(viewShadow{dirShadow{root}})
+	r.ok(unix.SYS_MKDIR, r.mem.str("/m/a"), 0o755)
+	r.ok(unix.SYS_MKDIR, r.mem.str("/m/a/b"), 0o755)
+	r.writeFile("/m/a/b/p", "\x7fELF...", 0o755)
+	fd := r.ok(unix.SYS_OPEN, r.mem.str("/m/a/b"), unix.O_RDONLY|unix.O_DIRECTORY)
+	if f := r.k.fileLocked(r.p, int(fd)); f == nil || f.ShadowDir() != "/m/a/b" {
+		t.Fatalf("placeholder of /m/a/b: %v", f)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "a/b")); err != nil || !fi.IsDir() {
+		t.Fatalf("shadow directory a/b: %v %v", fi, err)
+	}
+	r.mustContinue("fchdir", r.call(unix.SYS_FCHDIR, uint64(fd)))
+	if r.p.fs.kernelAstray {
+		t.Error("fchdir to a shadow placeholder left the kernel astray")
+	}
+	r.mustContinue("execveat(fd, p)", r.call(unix.SYS_EXECVEAT, uint64(fd), r.mem.str("p"), 0, 0, 0))
+	shadowHas(t, dir, "a/b/p", "\x7fELF...")
+	pfd := r.ok(unix.SYS_OPEN, r.mem.str("/m/a"), unix.O_PATH)
+	r.writeFile("/m/a/b/p", "\x7fELF2", 0o755)
+	r.mustContinue("execveat(O_PATH fd, b/p)", r.call(unix.SYS_EXECVEAT, uint64(pfd), r.mem.str("b/p"), 0, 0, 0))
+	shadowHas(t, dir, "a/b/p", "\x7fELF2")
+
+	r.k.SetExecShadow(dirShadow{root})
+	dfd := r.ok(unix.SYS_OPEN, r.mem.str("/m/a"), unix.O_RDONLY|unix.O_DIRECTORY)
+	if f := r.k.fileLocked(r.p, int(dfd)); f == nil || f.ShadowDir() != "" {
+		t.Fatalf("placeholder of /m/a without a view: %v", f.ShadowDir())
+	}
+	r.ok(unix.SYS_FCHDIR, uint64(dfd))
+	if !r.p.fs.kernelAstray {
+		t.Error("fchdir to a placeholder the kernel cannot walk from did not mark the kernel astray")
+	}
+	r.mustFail("execveat(memfd placeholder, b/p)", r.call(unix.SYS_EXECVEAT, uint64(dfd), r.mem.str("b/p"), 0, 0, 0), syscall.EXDEV)
 }

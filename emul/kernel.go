@@ -749,6 +749,9 @@ type File struct {
 	// placeholder is the file the transport is to install for the
 	// description, until it takes it (TakePlaceholder).
 	placeholder ramfs.DataFile
+	// shadowAt is, when the placeholder is the exec shadow's directory
+	// of the same path (exec.go: dirPlaceholderLocked), that path.
+	shadowAt string
 	// dents is the listing getdents serves a directory of an overlay
 	// mount from (overlay.go), taken at position 0.
 	dents []dent
@@ -759,6 +762,15 @@ func (f *File) ID() uint64 { return f.id }
 
 // Path is the absolute path the description was opened by.
 func (f *File) Path() string { return string(f.path) }
+
+// ShadowDir is the path of the exec shadow's directory the description's
+// placeholder is, as the program's mount namespace names it, or "" when
+// the placeholder is no such directory (exec.go).
+func (f *File) ShadowDir() string { return f.shadowAt }
+
+// NoShadowDir tells f that its transport installed another placeholder
+// than the shadow directory (before the install is finished).
+func (f *File) NoShadowDir() { f.shadowAt = "" }
 
 // files holds descriptions whose last reference went (putFileLocked), for
 // newFileLocked to use again with their path buffers, as the kernel takes

@@ -43,6 +43,9 @@ type PlaceholderMaker interface {
 // placeholderLocked gives the description of r (an InstallFD answer) the
 // placeholder its transport is to install, when the mount makes them.
 func (k *Kernel) placeholderLocked(m *Mount, r Result) Result {
+	if k.dirPlaceholderLocked(r.File) { // exec.go
+		return r
+	}
 	if !k.Passthrough || m.Placeholders == nil {
 		return r
 	}

@@ -418,7 +418,12 @@ func (k *Kernel) leaveCwdLocked(p *Process) {
 	p.fs.kernelAstray = false
 }
 
-// Fchdir follows fchdir(2).
+// Fchdir follows fchdir(2). Into a directory whose placeholder is the
+// exec shadow's directory of the same path (exec.go), the kernel's fchdir
+// runs too once emul's succeeded, as for a chdir: the kernel's working
+// directory is then that shadow directory, from which a relative exec
+// finds its copy and ".." leads where emul's walk goes. Into any other
+// placeholder the kernel cannot follow.
 func (k *Kernel) Fchdir(c *Call) Result {
 	p := c.Proc
 	f := k.identLocked(p, fdArg(c.Args[0]))
@@ -427,8 +432,13 @@ func (k *Kernel) Fchdir(c *Call) Result {
 		return cont()
 	}
 	r := k.setCwdLocked(p, loc{m: f.m, ino: f.ino, absDir: f.path})
-	if r.Err == 0 {
-		p.fs.kernelAstray = true // the kernel cannot follow into a placeholder (exec.go)
+	if r.Err != 0 {
+		return r
 	}
+	if f.shadowAt != "" && f.shadowAt == string(f.path) {
+		p.fs.kernelAstray = false
+		return cont()
+	}
+	p.fs.kernelAstray = true
 	return r
 }

@@ -163,6 +163,11 @@ type resolver struct {
 	// walk meets it: the walk runs so when the kernel, given the path,
 	// would end in a mount's shadow (hostDiverges).
 	entered, confirmAll bool
+	// climbed holds the directories of mounts the walk left by "..": a
+	// walk that goes on to the host is continued, and the kernel then
+	// climbs the same directories, of the exec shadow or the host
+	// (leaveMount).
+	climbed []string
 }
 
 // walkLocked resolves name relative to dirfd for process p, the way Linux's
@@ -688,6 +693,7 @@ func (r *resolver) mountDotdot() syscall.Errno {
 	if err != nil {
 		return Errno(err)
 	}
+	r.climbed = append(r.climbed, st.abs)
 	st.dir, st.abs = parent, path.Dir(st.abs)
 	return 0
 }
@@ -706,14 +712,19 @@ func (r *resolver) leaveMount() syscall.Errno {
 	}
 	r.cur = hostAt(path.Dir(r.cur.m.Path))
 	r.redirected = r.redirected || r.viaLink || !r.kernelAgrees()
+	if !r.redirected && len(r.climbed) > 0 {
+		r.redirected = !r.k.kernelClimbsLocked(r.p, r.climbed) // exec.go
+		r.climbed = r.climbed[:0]
+	}
 	return 0
 }
 
 // kernelAgrees reports whether the kernel, given the same string, starts
 // where this walk started: true for absolute paths and host starts; for a
 // start in a mount only when it is the working directory and the kernel's
-// own working directory is the same path (a program started there). A
-// ramfs dirfd is a placeholder file to the kernel, so never.
+// own working directory is the same path (a program started there), or a
+// ramfs dirfd whose placeholder is the exec shadow's directory of the
+// same path (exec.go); any other placeholder is a file to the kernel.
 //
 // Preconditions: k.mu is held.
 func (r *resolver) kernelAgrees() bool {
@@ -721,7 +732,11 @@ func (r *resolver) kernelAgrees() bool {
 	if strings.HasPrefix(r.name, "/") && r.fl&inRoot == 0 || r.root.host {
 		return true
 	}
-	if r.dirfd != atFDCWD || p.fs.cwd == nil {
+	if r.dirfd != atFDCWD {
+		f := r.k.identLocked(p, r.dirfd)
+		return f != nil && f.shadowAt != "" && f.shadowAt == string(f.path)
+	}
+	if p.fs.cwd == nil {
 		return false
 	}
 	return r.k.hostCwdIs(p, string(p.fs.cwd.path))

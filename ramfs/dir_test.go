@@ -247,6 +247,23 @@ func TestReadDirNewestFirst(t *testing.T) {
 	if got := listDir(t, fsys, d); !slices.Equal(got, []string{"e", "h", "z"}) {
 		t.Errorf("after renames: %v", got)
 	}
+	// An exchange moves both names to the front, the new name first,
+	// each keeping its position (tmpfs's d_exchange).
+	offs := func() map[string]int64 {
+		return map[string]int64{"h": d.dir.byName["h"].off, "z": d.dir.byName["z"].off}
+	}
+	before := offs()
+	hIno, zIno := d.dir.byName["h"].inode, d.dir.byName["z"].inode
+	ok(t, fsys.Rename(d, "z", d, "h", RenameExchange))
+	if got := listDir(t, fsys, d); !slices.Equal(got, []string{"h", "z", "e"}) {
+		t.Errorf("after an exchange: %v", got)
+	}
+	if after := offs(); !maps.Equal(after, before) {
+		t.Errorf("positions before the exchange %v, after %v", before, after)
+	}
+	if d.dir.byName["h"].inode != zIno || d.dir.byName["z"].inode != hIno {
+		t.Error("the exchange did not swap the inodes")
+	}
 	// A listing sees nothing made after it started, and an entry renamed
 	// while it runs at most once.
 	seen := map[string]int{}

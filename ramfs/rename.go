@@ -55,11 +55,12 @@ func (fs *FS) childTowardLocked(anc, d *Inode) *Inode {
 //
 // ReadDir positions: in NewestFirst order the renamed entry goes to the
 // front of newDir, at the replaced entry's position or a new one (a
-// whiteout goes to oldDir's front first, at a new position). In
-// CreationOrder an entry renamed within its directory keeps its position;
-// an entry that replaces another takes the replaced one's position; an
-// entry moved to another directory without replacing gets a new position
-// there. Either way an entry is never reported twice by a ReadDir that
+// whiteout goes to oldDir's front first, at a new position); an exchange
+// moves both names to the front, newName first, each keeping its
+// position. In CreationOrder an entry renamed within its directory keeps
+// its position; an entry that replaces another takes the replaced one's
+// position; an entry moved to another directory without replacing gets a
+// new position there. Either way an entry is never reported twice by a ReadDir that
 // runs concurrently with renames.
 func (fs *FS) Rename(oldDir *Inode, oldName string, newDir *Inode, newName string, flags uint32) error {
 	if flags&^(RenameNoreplace|RenameExchange|RenameWhiteout) != 0 {
@@ -249,7 +250,19 @@ func (fs *FS) whiteoutLocked() *Inode {
 // Preconditions: fs.mu is locked.
 func (fs *FS) exchangeLocked(oldDir *Inode, src *dirent, newDir *Inode, dst *dirent) {
 	a, b := src.inode, dst.inode
-	src.inode, dst.inode = b, a
+	if fs.opt.DirOrder == NewestFirst {
+		// tmpfs: each name keeps its position, and both go to the front
+		// of their directories (d_exchange moves the two dentries to the
+		// head of their parents' child lists, the one now named oldName
+		// first), so a listing shows newName, then oldName.
+		od, nd := oldDir.dir, newDir.dir
+		od.remove(src)
+		od.addAt(src.name, b, src.off)
+		nd.remove(dst)
+		nd.addAt(dst.name, a, dst.off)
+	} else {
+		src.inode, dst.inode = b, a
+	}
 	if oldDir != newDir {
 		aDir, bDir := a.isDir(), b.isDir()
 		if aDir {

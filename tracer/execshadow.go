@@ -13,12 +13,19 @@ package tracer
 // stage mounts a tmpfs of its own, the path's "shadow", and makes it
 // read-only for the program (nosuid, nodev too; noexec where the path's
 // own mount is). Before it makes it read-only it takes a detached writable
-// clone of the same tmpfs (open_tree(OPEN_TREE_CLONE)) and hands it to
-// fsshim over the control socket (setupShadows); it keeps nothing itself. fsshim (emul/exec.go)
-// writes, before it lets an exec of a file in a mount run, a copy of the
-// file at the name the kernel will look up, and keeps the directories the
-// kernel's working directory moves through, so that a relative exec after
-// a chdir into a mount is found there too.
+// clone of the same tmpfs (open_tree(OPEN_TREE_CLONE)), after it an
+// O_PATH fd on the mount as the program sees it (the view), and hands
+// both to fsshim over the control socket (setupShadows); it keeps nothing
+// itself. fsshim (emul/exec.go) writes, before it lets an exec of a file
+// in a mount run, a copy of the file at the name the kernel will look up,
+// and keeps the directories the kernel's working directory moves through,
+// so that a relative exec after a chdir into a mount is found there too.
+// A directory of a mount the program opens gets, as its placeholder, the
+// shadow's directory of the same path opened through the view: read-only,
+// nosuid and nodev as the program's own view, so that the calls on it the
+// kernel runs can change nothing, while an execveat relative to it, an
+// fchdir to it and ".." out of the mount from it go where they would go
+// from the directory.
 //
 // The boundary holds: the shadow is a tmpfs, not the host directory, and
 // read-only in the program's namespace (a root program lacks
@@ -26,11 +33,12 @@ package tracer
 // towards a mount path meets EROFS or ENOENT there, as before; the host
 // directory under it is now out of the kernel's reach altogether. The
 // writable clone lives only in fsshim, which the program cannot reach.
-// Only execs and chdirs into mounts are continued towards a shadow, and
-// fsshim checks them first against the ramfs (emul/exec.go); a thread
-// that flips the path afterwards can only make the kernel run another
-// copy fsshim put there or a host program (which the program could run
-// anyway), or fail.
+// Only execs, chdirs and fchdirs into mounts and walks that climb out of
+// them are continued towards a shadow, and fsshim checks them first
+// against the ramfs (emul/exec.go); a thread that flips the path
+// afterwards can only make the kernel run another copy fsshim put there
+// or a host program (which the program could run anyway), reach a host
+// file the program could name itself, or fail.
 //
 // Why this way rather than rewriting the call: under ptrace fsshim could
 // turn the exec into execveat(fd, "", AT_EMPTY_PATH) on an fd it
@@ -59,17 +67,18 @@ import (
 // mountShadows mounts a tmpfs over each of paths (outermost first; paths
 // missing from the program's view are skipped), makes the directories of
 // the working directory wd there when wd lies under one, and returns the
-// paths shadowed with an fd on a writable detached clone of each. The
-// mounts are read-only when it returns.
-func mountShadows(paths []string, wd string) (shadowed []string, fds []int, err error) {
+// paths shadowed with an fd on a writable detached clone of each and an
+// O_PATH fd on each mount as the program sees it (views). The mounts are
+// read-only when it returns.
+func mountShadows(paths []string, wd string) (shadowed []string, fds, views []int, err error) {
 	ps := append([]string(nil), paths...)
 	sort.Slice(ps, func(i, j int) bool { return len(ps[i]) < len(ps[j]) })
 	defer func() {
 		if err != nil {
-			for _, fd := range fds {
+			for _, fd := range append(fds, views...) {
 				unix.Close(fd)
 			}
-			shadowed, fds = nil, nil
+			shadowed, fds, views = nil, nil, nil
 		}
 	}()
 	for _, p := range ps {
@@ -82,7 +91,7 @@ func mountShadows(paths []string, wd string) (shadowed []string, fds []int, err 
 			}
 			// Inside an outer shadow, still writable here.
 			if err := os.MkdirAll(p, 0o755); err != nil {
-				return nil, nil, fmt.Errorf("making %s in its shadow: %w", p, err)
+				return nil, nil, nil, fmt.Errorf("making %s in its shadow: %w", p, err)
 			}
 		}
 		// A path on a noexec mount keeps that: the kernel refuses to
@@ -93,27 +102,38 @@ func mountShadows(paths []string, wd string) (shadowed []string, fds []int, err 
 			flags |= unix.MS_NOEXEC
 		}
 		if err := unix.Mount("tmpfs", p, "tmpfs", flags, "mode=0755"); err != nil {
-			return nil, nil, fmt.Errorf("mounting the exec shadow of %s: %w", p, err)
+			return nil, nil, nil, fmt.Errorf("mounting the exec shadow of %s: %w", p, err)
 		}
 		fd, err := unix.OpenTree(unix.AT_FDCWD, p, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 		if err != nil {
-			return nil, nil, fmt.Errorf("cloning the exec shadow of %s: %w", p, err)
+			return nil, nil, nil, fmt.Errorf("cloning the exec shadow of %s: %w", p, err)
 		}
 		shadowed = append(shadowed, p)
 		fds = append(fds, fd)
 	}
 	if wd != "" && under(shadowed, wd) != "" {
 		if err := os.MkdirAll(wd, 0o755); err != nil {
-			return nil, nil, fmt.Errorf("making the working directory %s in its shadow: %w", wd, err)
+			return nil, nil, nil, fmt.Errorf("making the working directory %s in its shadow: %w", wd, err)
 		}
 	}
 	for _, p := range shadowed {
 		attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
 		if err := unix.MountSetattr(unix.AT_FDCWD, p, 0, &attr); err != nil {
-			return nil, nil, fmt.Errorf("making the exec shadow of %s read-only: %w", p, err)
+			return nil, nil, nil, fmt.Errorf("making the exec shadow of %s read-only: %w", p, err)
 		}
 	}
-	return shadowed, fds, nil
+	// The views: directory fds fsshim opens from them stand for the
+	// program's directories of the mounts (emul/exec.go), with the
+	// mount's flags as the program has them (read-only, nosuid, nodev,
+	// noexec where the path's own mount is).
+	for _, p := range shadowed {
+		fd, err := unix.Open(p, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("opening the exec shadow of %s: %w", p, err)
+		}
+		views = append(views, fd)
+	}
+	return shadowed, fds, views, nil
 }
 
 // under returns the path of ps that p is or lies below, the longest one,
@@ -146,8 +166,9 @@ func slicesContain(ps []string, p string) bool {
 // for: the init stage must not go on then.
 func setupShadows(protect []string) error {
 	wd, _ := os.Getwd()
-	paths, fds, err := mountShadows(protect, filepath.Clean(wd))
-	msg := shadowMsg{Paths: paths}
+	paths, fds, views, err := mountShadows(protect, filepath.Clean(wd))
+	msg := shadowMsg{Paths: paths, Views: len(views) > 0}
+	fds = append(fds, views...)
 	if err != nil {
 		msg.Err = err.Error()
 	}
@@ -178,10 +199,12 @@ func setupShadows(protect []string) error {
 }
 
 // shadowMsg is what the init stage sends: the paths shadowed, in the
-// order of the fds that come with it, or why there are none. Root says
+// order of the fds that come with it (the writable clones, then with
+// Views the views in the same order), or why there are none. Root says
 // that one more fd follows them: the program's root directory.
 type shadowMsg struct {
 	Paths []string
+	Views bool   `json:",omitempty"`
 	Root  bool   `json:",omitempty"`
 	Err   string `json:",omitempty"`
 }
@@ -195,6 +218,7 @@ type shadowConn struct {
 	ctl   int
 	log   func(string)
 	roots map[string]int
+	views map[string]int
 	// root is the program's root directory (-1: none); devs the device
 	// numbers of the shadows' tmpfs, as fstat gives them.
 	root int
@@ -213,8 +237,16 @@ func (s *shadowConn) ShadowRoot(p string) (int, bool) {
 	return fd, ok
 }
 
+// ShadowView returns the fd of the shadow over mount path p as the
+// program's mount namespace shows it (read-only; emul.ShadowViewer).
+func (s *shadowConn) ShadowView(p string) (int, bool) {
+	s.once.Do(s.receive)
+	fd, ok := s.views[p]
+	return fd, ok
+}
+
 func (s *shadowConn) receive() {
-	s.roots = map[string]int{}
+	s.roots, s.views = map[string]int{}, map[string]int{}
 	buf := make([]byte, 1<<16)
 	oob := make([]byte, unix.CmsgSpace(4*256))
 	var n, oobn int
@@ -247,6 +279,10 @@ func (s *shadowConn) receive() {
 			}
 		}
 	}
+	nfd := len(msg.Paths) // the fds before the root's
+	if msg.Views {
+		nfd *= 2
+	}
 	for i, p := range msg.Paths {
 		if i < len(fds) {
 			s.roots[p] = fds[i]
@@ -255,9 +291,12 @@ func (s *shadowConn) receive() {
 				s.devs = append(s.devs, st.Dev)
 			}
 		}
+		if j := len(msg.Paths) + i; msg.Views && j < len(fds) {
+			s.views[p] = fds[j]
+		}
 	}
-	if msg.Root && len(fds) == len(msg.Paths)+1 {
-		s.root = fds[len(msg.Paths)]
+	if msg.Root && len(fds) == nfd+1 {
+		s.root = fds[nfd]
 	}
 }
 

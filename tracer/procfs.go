@@ -97,29 +97,37 @@ func readStatus(tid int) (taskStatus, error) {
 const placeholderPrefix = "fsshim-"
 
 // scanFDs reads the target's fd table and returns the fds that are fsshim
-// placeholders, by description id.
-func scanFDs(tgid int) (map[int]uint64, error) {
-	dir := "/proc/" + strconv.Itoa(tgid) + "/fd"
-	ents, err := os.ReadDir(dir)
+// placeholders, by description id, and the other fds whose link dir
+// reports as perhaps a shadow directory's placeholder, with their links
+// (placeholders.verified tells); dir may be nil.
+func scanFDs(tgid int, dir func(link []byte) bool) (map[int]uint64, map[int]string, error) {
+	fdDir := "/proc/" + strconv.Itoa(tgid) + "/fd"
+	ents, err := os.ReadDir(fdDir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := map[int]uint64{}
-	buf := make([]byte, 256)
+	var others map[int]string
+	buf := make([]byte, unix.PathMax)
 	for _, e := range ents {
 		fd, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		n, err := unix.Readlink(dir+"/"+e.Name(), buf)
+		n, err := unix.Readlink(fdDir+"/"+e.Name(), buf)
 		if err != nil {
 			continue
 		}
 		if id, ok := placeholderID(string(buf[:n])); ok {
 			out[fd] = id
+		} else if dir != nil && dir(buf[:n]) {
+			if others == nil {
+				others = map[int]string{}
+			}
+			others[fd] = string(buf[:n])
 		}
 	}
-	return out, nil
+	return out, others, nil
 }
 
 // placeholderID parses "/memfd:fsshim-123 (deleted)".

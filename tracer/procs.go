@@ -240,11 +240,11 @@ func (ps *procs) checkShared(parent, p *emul.Process) {
 // to be fsshim's own (placeholders.verified).
 func (ps *procs) rescan(p *emul.Process) {
 	mark := ps.k.ScanStart(p)
-	fds, err := scanFDs(p.Tgid)
+	fds, others, err := scanFDs(p.Tgid, ps.ph.namesShadowDir)
 	if err != nil {
 		return
 	}
-	ps.k.SetFDs(p, ps.ph.verified(p.Tgid, fds), mark)
+	ps.k.SetFDs(p, ps.ph.verified(p.Tgid, fds, others), mark)
 }
 
 // reap forgets processes that have exited (their pidfds are readable), so

@@ -558,6 +558,13 @@ func (s *ptracer) skip(pid int, r *unix.PtraceRegs, v int64, mark bool) {
 // back at the exit stop, so even a stack too small for the ABI's promise
 // (a goroutine stack close to its guard) gets its memory back unchanged.
 //
+// A directory whose description emul gave the exec shadow's directory of
+// the same path as placeholder (emul.File.ShadowDir) is opened by the
+// target instead: openat(AT_FDCWD, that path, O_RDONLY|O_DIRECTORY), which
+// its mount namespace resolves to the read-only shadow. Should that fail
+// (a program that changed its root), the memfd is made after all, and the
+// description told it has no shadow directory.
+//
 // SetFD (dup2 semantics) needs two more calls, which are run by restarting
 // the syscall instruction (rip-2) from the exit stop: dup3(memfd, SetFD,
 // flags), then close(memfd). Between those steps the tracee passes through
@@ -579,8 +586,10 @@ type injection struct {
 	t0      time.Time
 	step    int
 	entry   bool // waiting for the syscall-entry stop of a restarted step
-	// nameAt is where the memfd name went; saved is what was there.
+	// nameAt is where the memfd name (or the shadow directory's path)
+	// went; saved is what was there; name is the memfd name.
 	nameAt uint64
+	name   string
 	saved  []byte
 	fd     int   // the memfd's number in the target
 	final  int64 // the answer of the original call
@@ -590,7 +599,8 @@ type injection struct {
 }
 
 const (
-	stepMemfd = iota
+	stepMemfd   = iota
+	stepOpenDir // the openat of a shadow directory
 	stepDup3
 	stepClose
 	stepRedirect // the host call of an emul.Redirect (redirect.go)
@@ -602,25 +612,46 @@ func (s *ptracer) InstallFD(c *emul.Call, f *emul.File, fdFlags, setFD int) (int
 	pid := c.Tid
 	t := s.tids[pid]
 	in := &injection{t: t, call: *c, file: f, fdFlags: fdFlags, setFD: setFD, orig: s.regs, hd: s.hd, t0: s.t0}
-	name := placeholderPrefix + strconv.FormatUint(f.ID(), 10) + "\x00"
-	in.nameAt = (s.regs.Rsp - redZone - uint64(len(name))) &^ 15
-	in.saved = make([]byte, len(name))
+	in.name = placeholderPrefix + strconv.FormatUint(f.ID(), 10) + "\x00"
+	if ph := f.TakePlaceholder(); ph != nil {
+		ph.Close() // emul's own; the tracee makes its placeholder itself
+	}
+	dir := f.ShadowDir()
+	payload := in.name
+	if dir != "" {
+		in.step = stepOpenDir
+		if len(dir)+1 > len(payload) {
+			payload = dir + "\x00"
+		}
+	}
+	in.nameAt = (s.regs.Rsp - redZone - uint64(len(payload))) &^ 15
+	in.saved = make([]byte, len(payload))
 	if _, err := t.mem.ReadAt(in.saved, in.nameAt); err != nil {
 		s.opt.Log(fmt.Sprintf("placeholder for an emulated open: no room below the stack pointer %#x: %v", s.regs.Rsp, err))
 		return -1, unix.ENFILE, emul.Did
 	}
-	if _, err := t.mem.WriteAt([]byte(name), in.nameAt); err != nil {
+	first := in.name
+	if dir != "" {
+		first = dir + "\x00"
+	}
+	if _, err := t.mem.WriteAt([]byte(first), in.nameAt); err != nil {
 		s.opt.Log(fmt.Sprintf("placeholder for an emulated open: writing the placeholder name at %#x: %v", in.nameAt, err))
 		return -1, unix.ENFILE, emul.Did
 	}
 	t.mem.spent = 0
-	var flags uint64
-	if fdFlags&unix.O_CLOEXEC != 0 {
-		flags = unix.MFD_CLOEXEC
-	}
 	regs := s.regs
-	regs.Orig_rax = unix.SYS_MEMFD_CREATE
-	regs.Rdi, regs.Rsi = in.nameAt, flags
+	if dir != "" {
+		flags := uint64(unix.O_RDONLY | unix.O_DIRECTORY)
+		if fdFlags&unix.O_CLOEXEC != 0 {
+			flags |= unix.O_CLOEXEC
+		}
+		fdcwd := int64(unix.AT_FDCWD)
+		regs.Orig_rax = unix.SYS_OPENAT
+		regs.Rdi, regs.Rsi, regs.Rdx, regs.R10 = uint64(fdcwd), in.nameAt, flags, 0
+	} else {
+		regs.Orig_rax = unix.SYS_MEMFD_CREATE
+		regs.Rdi, regs.Rsi = in.nameAt, memfdFlags(fdFlags)
+	}
 	if e := ptraceSetRegs(pid, &regs); e != 0 {
 		return -1, e, emul.Sent // killed meanwhile: no one to answer
 	}
@@ -648,8 +679,20 @@ func (s *ptracer) syscallStop(pid int) {
 	switch in.step {
 	case stepRedirect:
 		s.endRedirect(pid, in, v)
+	case stepOpenDir:
+		if v < 0 {
+			// No shadow directory there: a memfd after all.
+			in.file.NoShadowDir()
+			in.t.mem.WriteAt([]byte(in.name), in.nameAt)
+			in.t.mem.spent = 0
+			in.step = stepMemfd
+			s.restart(pid, in, unix.SYS_MEMFD_CREATE, in.nameAt, memfdFlags(in.fdFlags), 0)
+			return
+		}
+		fallthrough
 	case stepMemfd:
-		// memfd_create has copied the name: give the stack its bytes back.
+		// memfd_create or openat has copied the name: give the stack
+		// its bytes back.
 		in.t.mem.WriteAt(in.saved, in.nameAt)
 		in.t.mem.spent = 0
 		if v < 0 {
@@ -675,6 +718,14 @@ func (s *ptracer) syscallStop(pid int) {
 		}
 		s.finishInstall(in, in.setFD, 0)
 	}
+}
+
+// memfdFlags are memfd_create's flags for an fd with fdFlags.
+func memfdFlags(fdFlags int) uint64 {
+	if fdFlags&unix.O_CLOEXEC != 0 {
+		return unix.MFD_CLOEXEC
+	}
+	return 0
 }
 
 // finishInstall ends an InstallFD injection: fd is the tracee's new fd
@@ -707,7 +758,7 @@ func (s *ptracer) keepPlaceholder(tgid, fd int, f *emul.File) {
 		s.opt.Log("pidfd_getfd of a placeholder: " + err.Error())
 		return
 	}
-	s.ph.add(f.ID(), own)
+	s.ph.add(f.ID(), own, f.ShadowDir())
 }
 
 // restart makes the tracee, stopped at a syscall-exit stop, execute its

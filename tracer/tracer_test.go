@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,7 +79,7 @@ func TestScanFDsFindsPlaceholders(t *testing.T) {
 		t.Skip(err)
 	}
 	defer unix.Close(fd)
-	m, err := scanFDs(os.Getpid())
+	m, _, err := scanFDs(os.Getpid(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,5 +134,55 @@ func TestStatsReport(t *testing.T) {
 	var back Report
 	if err := json.Unmarshal(buf.Bytes(), &back); err != nil || back.Total.Calls != 102 {
 		t.Errorf("JSON round trip: %v %+v", err, back.Total)
+	}
+}
+
+// A shadow directory's placeholder shows its path in /proc/PID/fd, which
+// several descriptions of the same directory share: a re-read finds each
+// by the directory, then kcmp.
+func TestShadowDirPlaceholdersFound(t *testing.T) {
+	dir := t.TempDir()
+	ph := newPlaceholders()
+	defer ph.closeAll()
+	var fds [2]int
+	for i := range fds {
+		fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+		own, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ph.add(uint64(10+i), own, dir)
+		fds[i] = fd
+	}
+	m, others, err := scanFDs(os.Getpid(), ph.namesShadowDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ph.verified(os.Getpid(), m, others)
+	if got[fds[0]] != 10 || got[fds[1]] != 11 {
+		t.Errorf("verified = %v, want fd %d -> 10, fd %d -> 11", got, fds[0], fds[1])
+	}
+	if id := ph.Find(os.Getpid(), fds[1]); id != 11 {
+		t.Errorf("Find = %d, want 11", id)
+	}
+	other, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(other)
+	if id := ph.Find(os.Getpid(), other); id != 0 {
+		t.Errorf("Find of another fd on the same directory = %d, want 0", id)
+	}
+	ph.mu.Lock()
+	fd10 := ph.fds[10]
+	ph.dropLocked(10, fd10)
+	left := len(ph.dirs) == 1 && slices.Equal(ph.byPath[dir], []uint64{11})
+	ph.mu.Unlock()
+	if !left {
+		t.Errorf("after dropping one: dirs %v by path %v", ph.dirs, ph.byPath)
 	}
 }

@@ -528,7 +528,7 @@ func (s *receiver) InstallFD(c *emul.Call, f *emul.File, fdFlags, setFD int) (in
 		}
 		return -1, e, emul.Did // EMFILE and friends are the call's answer
 	}
-	s.ph.add(f.ID(), mfd)
+	s.ph.add(f.ID(), mfd, f.ShadowDir())
 	return fd, 0, emul.Sent
 }
 

@@ -333,6 +333,16 @@ func scenGetdentsOrder(s *S) {
 	s.mkdir("d/sub", 0o755).OK()
 	s.lseek(fd, 0, unix.SEEK_SET).Is(0)
 	s.printf("after changes: %s", s.orderOf(fd))
+	// An exchange within the directory, and one with another directory:
+	// where the two names go in the listing is the file system's choice.
+	s.renameat2(unix.AT_FDCWD, "d/c", unix.AT_FDCWD, "d/h", unix.RENAME_EXCHANGE).OK()
+	s.lseek(fd, 0, unix.SEEK_SET).Is(0)
+	s.printf("after an exchange: %s", s.orderOf(fd))
+	mustWrite("o/e", "")
+	s.renameat2(unix.AT_FDCWD, "o/e", unix.AT_FDCWD, "d/z", unix.RENAME_EXCHANGE).OK()
+	s.lseek(fd, 0, unix.SEEK_SET).Is(0)
+	s.printf("after an exchange with o/e: %s", s.orderOf(fd))
+	s.rename("o/e", "d/e").OK()
 	// Read three records, keep the position, change the directory, resume.
 	s.lseek(fd, 0, unix.SEEK_SET).Is(0)
 	var pos int64

@@ -27,10 +27,11 @@ import (
 func init() {
 	register("exec", scenExec)
 	register("exec_dirfd", scenExecDirfd)
+	register("fchdir_exec", scenFchdirExec)
 }
 
 // scenExecDirfd runs a program by execveat relative to a directory fd of
-// the work directory (fsshim: a known difference, see e2e/known_test.go).
+// the work directory.
 func scenExecDirfd(s *S) {
 	self, err := os.ReadFile("/proc/self/exe")
 	if err != nil {
@@ -42,18 +43,99 @@ func scenExecDirfd(s *S) {
 	s.execExpect("execveat(dirfd of sub, \"missing\")", 100, "-", "execveat", "d:sub", "missing", "0", "m")
 }
 
+// scenFchdirExec enters a directory below the work directory by fchdir
+// (as a program that saved its place with open(".") does), climbs out of
+// it and of the work directory with "..", and runs programs relative to
+// it: a copy of sysseq, a "#!" script one level up, and the host's sysseq
+// by a path that climbs out. Then the same through a directory fd:
+// "..": out of the work directory from it, and execveat relative to it
+// (a script through a close-on-exec dirfd cannot be opened by its
+// interpreter: ENOENT).
+func scenFchdirExec(s *S) {
+	self, err := os.ReadFile("/proc/self/exe")
+	if err != nil {
+		panic(err)
+	}
+	host, err := os.Executable()
+	if err != nil {
+		panic(err)
+	}
+	host = "@UP" + strings.TrimPrefix(host, "/")
+	up := strings.Repeat("../", 16)
+	s.mkdir("a", 0o755).OK()
+	s.mkdir("a/b", 0o755).OK()
+	s.mkdir("a/b/c", 0o755).OK()
+	s.writeFile("a/b/prog", string(self), 0o755)
+	s.writeFile("a/run.sh", "#!/bin/sh\necho script \"$0\" \"$@\"\nexit 7\n", 0o755)
+
+	top := s.open(".", rdonly|odir, 0).OK()
+	fd := s.open("a/b", rdonly|odir, 0).OK()
+	s.fchdir(fd).OK()
+	s.getcwd(4096)
+	above(s, "../../..")
+	s.content(up + "etc/passwd")
+	s.content("c/../" + up + "etc/passwd")
+	s.stat("../../a/b/prog")
+	mustWrite("f", "written after fchdir")
+	s.content("../b/f")
+	s.fchdir(top).OK()
+	s.content("a/b/f")
+
+	// Through the directory fd.
+	for _, p := range []string{up + "etc/passwd", "c/../" + up + "etc/passwd", "../../a/b/f"} {
+		g := s.openat(fd, p, rdonly, 0).OK()
+		s.read(g, 64).OK()
+		s.close(g).OK()
+	}
+	s.fstatat(fd, "../../a/b/prog", 0)
+	s.close(fd).OK()
+	// And through an O_PATH one.
+	pfd := s.open("a/b", opath|odir, 0).OK()
+	g := s.openat(pfd, up+"etc/passwd", rdonly, 0).OK()
+	s.read(g, 64).OK()
+	s.close(g).OK()
+	s.fchdir(pfd).OK()
+	s.content("c/../" + up + "etc/passwd")
+	s.fchdir(top).OK()
+	s.close(pfd).OK()
+	s.close(top).OK()
+
+	s.execExpect("fchdir to a/b, ./prog", 7, "f:a/b", "execve", "-", "./prog", "0", "p0", "-info", "exe", "x")
+	s.execExpect("fchdir to a/b, c/../prog", 7, "f:a/b", "execve", "-", "c/../prog", "0", "p0", "-info", "y")
+	s.execExpect("fchdir to a/b, ../run.sh", 7, "f:a/b", "execve", "-", "../run.sh", "0", "p0", "z")
+	s.execExpect("fchdir to a/b, the host's sysseq by ..", 7, "f:a/b", "execve", "-", host, "0", "p0", "-info", "host")
+	s.execExpect("fchdir to a/b, ./missing", 100, "f:a/b", "execve", "-", "./missing", "0", "m")
+	s.execExpect("execveat(dirfd of a, \"b/prog\")", 7, "-", "execveat", "d:a", "b/prog", "0", "p0", "-info", "exe", "b")
+	s.execExpect("execveat(dirfd of a/b, \"../run.sh\")", 7, "-", "execveat", "d:a/b", "../run.sh", "0", "p0", "s")
+	s.execExpect("execveat(close-on-exec dirfd of a/b, \"../run.sh\")", 100, "-", "execveat", "dc:a/b", "../run.sh", "0", "p0", "s")
+	s.execExpect("execveat(close-on-exec dirfd of a/b, \"prog\")", 7, "-", "execveat", "dc:a/b", "prog", "0", "p0", "-info", "c")
+	s.execExpect("execveat(O_PATH dirfd of a/b, \"prog\")", 7, "-", "execveat", "p:a/b", "prog", "0", "p0", "-info", "o")
+	s.execExpect("execveat(dirfd of a/b, the host's sysseq by ..)", 7, "-", "execveat", "d:a/b", host, "0", "p0", "-info", "host")
+}
+
 // runExec is sysseq -exec CHDIR KIND FD PATH FLAGS ARGV...: chdir to
-// CHDIR ("-": stay), open FD ("-": none, "r:PATH" read-only, "p:PATH"
+// CHDIR ("-": stay; "f:PATH": open PATH and fchdir to it), open FD ("-": none, "r:PATH" read-only, "p:PATH"
 // O_PATH, "d:PATH" a directory; opened without O_CLOEXEC, "c" after the
 // letter adds it), then execve(PATH, ARGV) (KIND "execve") or
 // execveat(FD, PATH, ARGV, FLAGS) (KIND "execveat"; FLAGS a number). "@FD"
-// in PATH becomes FD's number.
+// in PATH becomes FD's number, "@UP" enough "../" to reach "/" from
+// anywhere.
 func runExec(args []string) int {
 	if len(args) < 6 {
 		fmt.Println("usage: -exec CHDIR KIND FD PATH FLAGS ARGV...")
 		return 2
 	}
-	if args[0] != "-" {
+	if p, ok := strings.CutPrefix(args[0], "f:"); ok {
+		v, e := sysOpen(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if e == 0 {
+			_, _, e = unix.Syscall(unix.SYS_FCHDIR, uintptr(v), 0, 0)
+			unix.Close(int(v))
+		}
+		if e != 0 {
+			fmt.Printf("fchdir = %s\n", errName(e))
+			return 2
+		}
+	} else if args[0] != "-" {
 		if _, e := sysPath1(unix.SYS_CHDIR, args[0], 0, 0); e != 0 {
 			fmt.Printf("chdir = %s\n", errName(e))
 			return 2
@@ -83,7 +165,9 @@ func runExec(args []string) int {
 		fmt.Printf("fd %d\n", fd)
 	}
 	flags, _ := strconv.Atoi(args[4])
-	path, err := unix.BytePtrFromString(strings.ReplaceAll(args[3], "@FD", strconv.Itoa(fd)))
+	p := strings.ReplaceAll(args[3], "@FD", strconv.Itoa(fd))
+	p = strings.ReplaceAll(p, "@UP", strings.Repeat("../", 16))
+	path, err := unix.BytePtrFromString(p)
 	if err != nil {
 		return 2
 	}
