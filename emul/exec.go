@@ -871,6 +871,43 @@ func (k *Kernel) shadowDirsLocked(ps []string) {
 	}
 }
 
+// mirrorLocked readies the exec shadows for a call whose walk went
+// through a mount and back out to the host (a ramfs symlink to a host
+// path, or ".." above a mount's root after one): it makes there the
+// directories the walk climbed out of and each symlink it followed, with
+// the same target, so that the kernel, walking the same string, takes the
+// same route through the shadows and ends at the same host path; the call
+// is then continued and the kernel does everything else, as for any host
+// path. It reports false when a shadow is missing or cannot be written.
+//
+// The shadows stay read-only to the program: what it finds there later
+// (a stale symlink, after the ramfs one changed) leads only to host paths
+// a symlink of its own named, and every call on a path in a mount is
+// walked by emul again, which refreshes what it continues through.
+func (k *Kernel) mirrorLocked(pl *shadowPlan) bool {
+	k.shadowDirsLocked(pl.dirs)
+	for _, ln := range pl.links {
+		_, rel, root, ok := k.shadowOfLocked(ln[0])
+		if !ok || rel == "" {
+			return false
+		}
+		dir, base, e := shadowDir(root, rel, true)
+		if e != 0 {
+			return false
+		}
+		buf := make([]byte, len(ln[1])+1)
+		if n, err := unix.Readlinkat(dir, base, buf); err != nil || n != len(ln[1]) || string(buf[:n]) != ln[1] {
+			removeShadowTree(dir, base)
+			if err := unix.Symlinkat(ln[1], dir, base); err != nil {
+				unix.Close(dir)
+				return false
+			}
+		}
+		unix.Close(dir)
+	}
+	return true
+}
+
 // shadowDirFile is a directory of an exec shadow, as a placeholder.
 type shadowDirFile int
 

@@ -212,7 +212,12 @@ func (k *Kernel) renameCommon(c *Call, olddirfd int, oldAddr uint64, newdirfd in
 	}
 	if ol.host && nl.host {
 		if ol.redirected || nl.redirected {
-			return k.hostResult(c, loc{host: true, redirected: true, hostPath: ol.hostPath})
+			// Both walks' routes must be shown to the kernel.
+			for _, l := range []loc{ol, nl} {
+				if l.redirected && (l.mirror == nil || !k.mirrorLocked(l.mirror)) {
+					return k.hostResult(c, loc{host: true, redirected: true, hostPath: l.hostPath})
+				}
+			}
 		}
 		return cont()
 	}

@@ -265,8 +265,13 @@ func (k *Kernel) hostResult(c *Call, l loc) Result {
 	}
 	// The walk went through a mount and came back out (a symlink in the
 	// ramfs to a host path, or ".." above a mount root); the host kernel
-	// would resolve the original string differently, so it cannot be
-	// continued. Not supported yet: say so instead of guessing.
+	// would resolve the original string through the mount's exec shadow,
+	// which is made to hold that route (mirrorLocked). Where it cannot
+	// be (no shadow, or a route through a magic link to an emulated
+	// directory), say so instead of guessing.
+	if l.mirror != nil && k.mirrorLocked(l.mirror) {
+		return cont()
+	}
 	if k.OnFault != nil {
 		k.OnFault("path leads from a mount back to the host (" + l.hostPath + "): answered EXDEV")
 	}

@@ -56,6 +56,23 @@ type loc struct {
 	// from the host at its last component, so the kernel, given the
 	// same string, reaches the host directory at the mount's path.
 	kernelRoot bool
+	// mirror, for a redirected host result: what the exec shadow must
+	// hold for the kernel's own walk of the same string to take emul's
+	// route and end at the same host path (nil: no such shadow can make
+	// the kernel agree; mirrorLocked).
+	mirror *shadowPlan
+}
+
+// shadowPlan is the part of a walk's route through mounts that the
+// kernel, walking the same string through the exec shadows, must find
+// there: the directories the walk climbed out of by "..", and each ramfs
+// symlink it followed (its absolute path and target). The other ramfs
+// directories on the route are the parents of those, or where the walk
+// started (a working directory or dirfd the kernel already has in the
+// shadow).
+type shadowPlan struct {
+	dirs  []string
+	links [][2]string
 }
 
 // ovLoc is an overlay's part of a loc: lo is the entry named when it is in
@@ -168,6 +185,13 @@ type resolver struct {
 	// climbs the same directories, of the exec shadow or the host
 	// (leaveMount).
 	climbed []string
+	// followed holds the ramfs symlinks the walk followed (absolute
+	// path, target). unmirrorable: the route took a step no exec shadow can
+	// show the kernel (a magic link to an emulated directory or overlay
+	// file, or a start the kernel does not share), so a redirected
+	// result cannot be continued (shadowPlan).
+	followed     [][2]string
+	unmirrorable bool
 }
 
 // walkLocked resolves name relative to dirfd for process p, the way Linux's
@@ -265,7 +289,11 @@ func (r *resolver) walk() (loc, syscall.Errno) {
 		}
 	}
 	if r.cur.host {
-		return loc{host: true, hostPath: r.cur.hostPath, redirected: r.redirected}, 0
+		l := loc{host: true, hostPath: r.cur.hostPath, redirected: r.redirected}
+		if r.redirected && !r.unmirrorable && r.k.shadow.src != nil {
+			l.mirror = &shadowPlan{dirs: r.climbed, links: r.followed}
+		}
+		return l, 0
 	}
 	st := r.cur
 	return loc{m: st.m, ino: st.dir.ino, ov: ovLoc{lo: st.dir.lo}, abs: st.abs, slash: r.slash, kernelRoot: r.kernelRoot()}, 0
@@ -583,7 +611,7 @@ func (r *resolver) hostMagic(np string) (done, jumped bool, e syscall.Errno) {
 			return false, false, syscall.ENOTDIR
 		}
 		// To the kernel the link leads to a placeholder file.
-		r.inMount = true
+		r.inMount, r.unmirrorable = true, true
 		r.cur = walkState{m: f.m, dir: upper(f.ino), abs: string(f.path)}
 		return false, true, 0
 	}
@@ -593,6 +621,7 @@ func (r *resolver) hostMagic(np string) (done, jumped bool, e syscall.Errno) {
 			// overlay's entry.
 			r.comps = append(splitPath(hp), r.comps...)
 			r.cur = hostAt("/")
+			r.unmirrorable = true
 			return false, true, 0
 		}
 	}
@@ -623,6 +652,7 @@ func (r *resolver) jump(to walkState, agrees bool) syscall.Errno {
 	}
 	r.cur = to
 	r.viaLink = r.viaLink || !agrees
+	r.unmirrorable = r.unmirrorable || !agrees
 	return 0
 }
 
@@ -658,7 +688,7 @@ func (r *resolver) mountStep(c string) (done bool, e syscall.Errno) {
 		return false, e
 	}
 	if child.typ() == syscall.S_IFLNK && r.follows() {
-		return false, r.pickLink(child)
+		return false, r.pickLink(child, path.Join(st.abs, c))
 	}
 	if r.last() {
 		r.res = loc{m: st.m, dir: st.dir.ino, name: c, ino: child.ino, ov: ovLoc{lo: child.lo, dlo: st.dir.lo}, abs: path.Join(st.abs, c), slash: r.slash}
@@ -711,7 +741,9 @@ func (r *resolver) leaveMount() syscall.Errno {
 		return syscall.EXDEV
 	}
 	r.cur = hostAt(path.Dir(r.cur.m.Path))
-	r.redirected = r.redirected || r.viaLink || !r.kernelAgrees()
+	agrees := r.kernelAgrees()
+	r.unmirrorable = r.unmirrorable || !agrees
+	r.redirected = r.redirected || r.viaLink || !agrees
 	if !r.redirected && len(r.climbed) > 0 {
 		r.redirected = !r.k.kernelClimbsLocked(r.p, r.climbed) // exec.go
 		r.climbed = r.climbed[:0]
@@ -791,14 +823,14 @@ func (k *Kernel) hostCwdIs(p *Process, hp string) bool {
 	return err == nil && cwd == hp
 }
 
-// pickLink follows symlink n of the mount the walk is in, as
-// fs/namei.c:pick_link: ELOOP with RESOLVE_NO_SYMLINKS or past
+// pickLink follows symlink n of the mount the walk is in, found at
+// absolute path at (kept for a shadowPlan), as fs/namei.c:pick_link: ELOOP with RESOLVE_NO_SYMLINKS or past
 // MAXSYMLINKS; the target's components come next, from "/" for an
 // absolute target (nd_jump_root: the start with RESOLVE_IN_ROOT, EXDEV
 // with RESOLVE_BENEATH).
 //
 // Preconditions: k.mu is held.
-func (r *resolver) pickLink(n node) syscall.Errno {
+func (r *resolver) pickLink(n node, at string) syscall.Errno {
 	if r.fl&noSymlinks != 0 {
 		return syscall.ELOOP
 	}
@@ -811,6 +843,7 @@ func (r *resolver) pickLink(n node) syscall.Errno {
 	if err != nil {
 		return Errno(err)
 	}
+	r.followed = append(r.followed, [2]string{at, target})
 	if r.last() && strings.HasSuffix(target, "/") {
 		// A final symlink whose target ends in "/" must name a
 		// directory, like a trailing slash.

@@ -18,6 +18,7 @@ func init() {
 	register("climb_out_deep", scenClimbOutDeep)
 	register("dotdot_host", scenDotdotHost)
 	register("symlink_host_into", scenSymlinkHostInto)
+	register("symlink_out", scenSymlinkOut)
 }
 
 // scenSymlinkHostInto goes through host symlinks to the work directory:
@@ -74,6 +75,68 @@ func scenSymlinkHostInto(s *S) {
 	s.unlink(tmp + "/w/new").OK()
 	s.unlink("f").OK()
 	s.rmdir("sub").OK()
+}
+
+// scenSymlinkOut follows symlinks made in the work directory that lead
+// out of it: absolute ones to host files and directories, relative ones
+// that climb out, one through another, and ".." after one. Linux goes on
+// on the host, for reading, writing, creating, removing and running.
+func scenSymlinkOut(s *S) {
+	tmp, err := os.MkdirTemp("", "sysseq-")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(tmp)
+	s.masks = append(s.masks, [2]string{tmp, "$TMP"})
+	if err := os.WriteFile(tmp+"/hostfile", []byte("on the host\n"), 0o644); err != nil {
+		panic(err)
+	}
+	if err := os.Mkdir(tmp+"/hostdir", 0o755); err != nil {
+		panic(err)
+	}
+	up := strings.Repeat("../", strings.Count(s.work, "/")+2) // from a/b
+	s.mkdir("a", 0o755).OK()
+	s.mkdir("a/b", 0o755).OK()
+	s.symlink(tmp+"/hostfile", "abs").OK()
+	s.symlink(tmp+"/hostdir", "a/dir").OK()
+	s.symlink(up+tmp[1:]+"/hostfile", "a/b/rel").OK()
+	s.symlink("a/b", "inner").OK()
+	s.symlink("/etc", "etc").OK()
+	self, err := os.Executable()
+	if err != nil {
+		panic(err)
+	}
+	s.masks = append(s.masks, [2]string{self, "$SYSSEQ"})
+	s.symlink(self, "prog").OK()
+	s.content("abs")
+	s.stat("abs")
+	s.content("a/b/rel")
+	s.content("inner/rel")
+	s.content("inner/../dir/../hostfile")
+	s.access("etc/passwd", unix.R_OK).OK() // root's: its owner shows as 65534 to nobody under fsshim
+	s.access("abs", unix.R_OK).OK()
+	s.readlink("a/dir/..", 64)
+	fd := s.open("a/dir/new", wronly|creat, 0o600).OK()
+	s.write(fd, "made through a symlink")
+	s.close(fd)
+	s.content(tmp + "/hostdir/new")
+	s.mkdir("a/dir/sub", 0o755).OK()
+	s.rename("a/dir/new", "a/dir/sub/moved").OK()
+	s.chmod("a/dir/sub/moved", 0o640).OK()
+	s.stat(tmp + "/hostdir/sub/moved")
+	s.truncate("abs", 3).OK()
+	s.content(tmp + "/hostfile")
+	s.unlink("a/dir/sub/moved").OK()
+	s.rmdir("a/dir/sub").OK()
+	s.execExpect("a symlink to a host program", 7, "-", "execve", "-", "./prog", "0", "p0", "-info", "out")
+	s.chdir("a/dir").OK()
+	s.content("../hostfile")
+	s.chdir(s.work).OK()
+	for _, n := range []string{"abs", "a/dir", "a/b/rel", "inner", "etc", "prog"} {
+		s.unlink(n).OK()
+	}
+	s.rmdir("a/b").OK()
+	s.rmdir("a").OK()
 }
 
 // scenDotdotHost follows ".." after host symlinks as Linux does: ".." is
