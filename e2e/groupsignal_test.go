@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -43,7 +44,9 @@ func TestGroupSignalReachesProgram(t *testing.T) {
 			syscall.Kill(-cmd.Process.Pid, sig)
 			err := cmd.Wait()
 			ee, _ := err.(*exec.ExitError)
-			if ee == nil || ee.ExitCode() != 7 || out.String() != "got\n" {
+			// fsshim passes SIGTERM and SIGHUP (and a SIGINT no terminal
+			// sent) on to the program as well, so the trap may run twice.
+			if ee == nil || ee.ExitCode() != 7 || !strings.HasPrefix(out.String(), "got\n") {
 				t.Errorf("fsshim ended with %v, stdout %q; want exit 7 and \"got\" from the program's trap", err, out.String())
 			}
 		})
