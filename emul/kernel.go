@@ -376,10 +376,15 @@ type Process struct {
 	NeedScan bool
 	// unseen holds the threads whose continued calls may have put
 	// placeholders in the fd table that fds lacks (a dup the kernel
-	// made). Such a call has run by the time its thread makes its next
-	// call, so the transport re-reads the table then (TakeUnseen); until
-	// then a miss in fds asks the kernel (fileLocked).
-	unseen map[int]bool
+	// made), each with where the new fd is to be looked for. Such a call
+	// has run by the time its thread makes its next call, so the
+	// transport looks then (BeginCall, FoundDup); until then a miss in
+	// fds asks the kernel (fileLocked).
+	unseen map[int]DupProbe
+	// dups counts the marks in unseen ever made: a probe is to be
+	// trusted only when no other dup of the process may have run since
+	// its own (markUnseen, BeginCall).
+	dups uint64
 	// execBy holds the threads whose continued execve may not have run
 	// yet: once it runs, close-on-exec placeholders are gone. A thread's
 	// next call comes after its execve has run or failed, so the mark
@@ -420,22 +425,43 @@ type FDOracle interface {
 	Forget(f *File)
 }
 
-// markUnseen notes that tid's continued call may add placeholders emul
-// does not know of.
-func (p *Process) markUnseen(tid int) {
+// DupProbe says where the fd a continued dup of an emulated fd made is to
+// be found in the target's table: the placeholder of description ID at
+// fd Min itself (Exact: dup2, dup3), or at the lowest fd from Min on that
+// holds it and that emul does not have as it yet (dup, F_DUPFD: the
+// kernel took the lowest free number from Min on). Mark is ScanStart's
+// mark from when the call was seen, for FoundDup.
+type DupProbe struct {
+	ID    uint64
+	Min   int
+	Exact bool
+	Mark  uint64
+	// alone: no other thread's dup was pending when this one was seen;
+	// dups is Process.dups then.
+	alone bool
+	dups  uint64
+}
+
+// markUnseen notes that tid's continued call duplicates f to fd min
+// (exact) or to the lowest free fd from min on.
+func (k *Kernel) markUnseen(p *Process, tid int, f *File, min int, exact bool) {
 	if p.unseen == nil {
-		p.unseen = map[int]bool{}
+		p.unseen = map[int]DupProbe{}
 	}
-	p.unseen[tid] = true
+	delete(p.unseen, tid)
+	p.dups++
+	p.unseen[tid] = DupProbe{ID: f.id, Min: min, Exact: exact, Mark: k.seq, alone: len(p.unseen) == 0, dups: p.dups}
 }
 
 // BeginCall is told of each call of thread tid before it is handled: the
 // thread's earlier continued calls have run by now. It reports whether the
-// fd table must be re-read first (one of them duplicated a placeholder, or
-// was an execve, or the table was never read or has grown; the caller
-// re-reads it then: ScanStart, SetFDs), and whether the credentials and
-// umask must be (the caller reads them and gives them to SetIDs).
-func (k *Kernel) BeginCall(p *Process, tid int) (rescan, creds bool) {
+// fd table must be re-read first (an earlier call was an execve, or the
+// table was never read or has grown; the caller re-reads it then:
+// ScanStart, SetFDs), else where a placeholder an earlier call duplicated
+// is to be looked for (probe; the caller looks and tells FoundDup, or
+// re-reads the whole table), and whether the credentials and umask must
+// be read (the caller reads them and gives them to SetIDs).
+func (k *Kernel) BeginCall(p *Process, tid int) (rescan bool, probe *DupProbe, creds bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if p.execBy[tid] {
@@ -443,13 +469,62 @@ func (k *Kernel) BeginCall(p *Process, tid int) (rescan, creds bool) {
 		delete(p.execBy, tid)
 		rescan = true
 	}
-	if p.unseen[tid] {
+	if pr, ok := p.unseen[tid]; ok {
 		delete(p.unseen, tid)
-		rescan = true
+		probe = &pr
+		// The fd this dup made is the first of its description from
+		// Min on that emul lacks only while no other dup of the
+		// process (another thread's, or another process's on a shared
+		// table) can have run since the call was seen: else the whole
+		// table is read.
+		if !pr.alone || pr.dups != p.dups || p.SharedFDs {
+			rescan = true
+		}
 	}
 	creds = p.CredsStale
 	p.CredsStale = false
-	return rescan || p.NeedScan, creds
+	rescan = rescan || p.NeedScan
+	if rescan {
+		probe = nil // the read of the whole table finds it
+	}
+	return rescan, probe, creds
+}
+
+// FoundDup is told that the kernel's fd table holds, at fd, the
+// placeholder of description id (the transport asked the kernel, after
+// pr's call had run). It reports whether the entry is new to emul; one
+// that emul had already is left as it is (the look goes on past it, for
+// a non-exact probe).
+func (k *Kernel) FoundDup(p *Process, fd int, id uint64, pr DupProbe) (installed bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	f := k.files[id]
+	if f == nil || p.Dead {
+		return false
+	}
+	if e, ok := p.fds[fd]; ok && e.file == f {
+		if !e.tentative || p.changed > pr.Mark {
+			return false
+		}
+		// A dup2's entry, made before the kernel ran it: the kernel
+		// now shows it, and nothing changed the table since.
+		e.tentative = false
+		p.fds[fd] = e
+		return false
+	}
+	if e, ok := p.fds[fd]; ok && e.seq > pr.Mark {
+		return false // made since by another call of the process
+	}
+	overtaken := p.changed > pr.Mark
+	k.installLocked(p, fd, f)
+	if overtaken && k.Oracle != nil {
+		// Other calls changed the table meanwhile: checked at each
+		// use until the table is read again, as SetFDs does.
+		e := p.fds[fd]
+		e.tentative = true
+		p.fds[fd] = e
+	}
+	return true
 }
 
 // SetNSpid gives p its pids in the PID namespaces (Process.NSpid).

@@ -1,6 +1,7 @@
 package emul
 
 import (
+	"math"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -325,8 +326,8 @@ func (k *Kernel) Dup(c *Call) Result {
 		// process's (linked), emul answers as ksys_dup does.
 		return fail(syscall.EBADF)
 	}
-	if k.fileLocked(c.Proc, fdArg(c.Args[0])) != nil {
-		c.Proc.markUnseen(c.Tid)
+	if f := k.fileLocked(c.Proc, fdArg(c.Args[0])); f != nil {
+		k.markUnseen(c.Proc, c.Tid, f, 0, false)
 	}
 	return cont()
 }
@@ -377,7 +378,7 @@ func (k *Kernel) dupTo(c *Call, oldfd, newfd, flags int, three bool) Result {
 	e := p.fds[newfd]
 	e.tentative = true
 	p.fds[newfd] = e
-	p.markUnseen(c.Tid)
+	k.markUnseen(p, c.Tid, f, newfd, true)
 	return cont()
 }
 
@@ -391,7 +392,13 @@ func (k *Kernel) Fcntl(c *Call) Result {
 	}
 	switch int(c.Args[1]) {
 	case syscall.F_DUPFD, unix.F_DUPFD_CLOEXEC:
-		p.markUnseen(c.Tid)
+		// The kernel takes the lowest free fd from arg on (an
+		// unsigned long; past the fd limit it fails, EINVAL).
+		min := c.Args[2]
+		if min > math.MaxInt32 {
+			min = math.MaxInt32
+		}
+		k.markUnseen(p, c.Tid, f, int(min), false)
 		return cont()
 	case syscall.F_GETFL:
 		if f.flags&oPath != 0 {

@@ -16,8 +16,15 @@
 //	deny rules      io_uring_*, io_setup, open_by_handle_at,
 //	                pivot_root, uselib                          -> ERRNO(ENOSYS)
 //	routed rules    Path, FD, Exec and Socket classes           -> USER_NOTIF or TRACE
-//	                mmap only when MAP_ANONYMOUS is clear in arg3
+//	                mmap only when MAP_ANONYMOUS is clear in arg3;
+//	                under passthrough, fcntl only for the commands
+//	                emul answers or learns from (low word of arg1)
 //	default                                                     -> ALLOW
+//
+// Arguments are loaded only on the branch of the call they decide, after
+// its number was compared, so every call allowed whatever its arguments
+// is one the kernel caches as allowed (seccomp_cache_prepare) and runs no
+// filter for; TestCacheableAllows keeps it so.
 //
 // Every syscall that takes a path, a dirfd or an fd naming a file is routed
 // or denied; coverage_test.go walks the whole x86-64 table to keep it so.

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"golang.org/x/net/bpf"
@@ -60,6 +61,8 @@ func DumpFor(t *Table, tr Transport, d Data) (string, error) {
 		act := retName(ret)
 		if d == Passthrough && dataCalls[r.Nr] {
 			act = retName(retAllow) + " (--data passthrough: the kernel serves it)"
+		} else if c, ok := cmdRoutesUnder(d)[r.Nr]; ok && r.Class != Deny {
+			act += fmt.Sprintf(" if cmd (arg%d) is %s, else allow (--data passthrough: fsshim has nothing to add)", c.arg, strings.Join(c.names, ", "))
 		} else if r.Nr == unix.SYS_MMAP && r.Class != Deny {
 			act += " if flags (arg3) lack MAP_ANONYMOUS, else allow"
 		}
@@ -199,6 +202,13 @@ func constName(field int, v uint32) string {
 	case int(argLo(mmapFlagsArg)):
 		if v == unix.MAP_ANONYMOUS {
 			return "MAP_ANONYMOUS"
+		}
+	}
+	for _, c := range cmdCalls {
+		if field == int(argLo(c.arg)) {
+			if i := slices.Index(c.cmds, v); i >= 0 {
+				return c.names[i]
+			}
 		}
 	}
 	return ""

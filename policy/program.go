@@ -127,7 +127,7 @@ func Program(tr Transport) ([]unix.SockFilter, error) {
 // ProgramFor is Program for data mode d: under Passthrough the data
 // calls (DataCalls) are not routed, except those named in extra.
 func ProgramFor(tr Transport, d Data, extra ...int) ([]unix.SockFilter, error) {
-	insns, err := build(RoutedUnder(d, extra...), tr, arch.X86_64.SyscallNames)
+	insns, err := build(RoutedUnder(d, extra...), tr, arch.X86_64.SyscallNames, cmdRoutesUnder(d, extra...))
 	if err != nil {
 		return nil, err
 	}
@@ -137,8 +137,17 @@ func ProgramFor(tr Transport, d Data, extra ...int) ([]unix.SockFilter, error) {
 // build assembles the program for rules. known is the library's x86-64 name
 // table; rules whose names it lacks are routed by number with this package's
 // own instructions instead of being dropped. Tests pass a reduced table to
-// exercise that path.
-func build(rules []Rule, tr Transport, known map[string]int) ([]bpf.Instruction, error) {
+// exercise that path. The rules in cmds are routed only for the commands
+// listed there (cmdBlock).
+//
+// The kernel caches, per syscall number, an ALLOW that the filter gives
+// whatever the arguments and instruction pointer (seccomp_cache_prepare:
+// it runs the program with only nr and arch known, and any other load
+// makes the number uncacheable); a cached call skips the filter. So
+// argument loads sit only on the branch of the call whose arguments
+// decide, after its number was compared: every number the filter allows
+// whatever the arguments stays cached. TestCacheableAllows checks it.
+func build(rules []Rule, tr Transport, known map[string]int, cmds map[int]cmdRoute) ([]bpf.Instruction, error) {
 	// Policy.Assemble picks its syscall table and byte order from GOARCH;
 	// the program is for x86-64 and only an amd64 build assembles it right.
 	if runtime.GOARCH != "amd64" {
@@ -158,6 +167,9 @@ func build(rules []Rule, tr Transport, known map[string]int) ([]bpf.Instruction,
 	for _, r := range rules {
 		if _, err := action(r, tr); err != nil {
 			return nil, err
+		}
+		if _, ok := cmds[r.Nr]; ok && r.Class != Deny {
+			continue // cmdBlock below
 		}
 		nr, ok := known[r.Name]
 		if !ok {
@@ -229,8 +241,8 @@ func build(rules []Rule, tr Transport, known map[string]int) ([]bpf.Instruction,
 		bpf.JumpIf{Cond: bpf.JumpEqual, Val: nrNone, SkipTrue: 1},
 		bpf.RetConstant{Val: retKillProcess},
 	}
-	// Rules the library cannot name, by number. Every block either returns
-	// or leaves nr in A.
+	// Rules the library cannot name, by number, then the calls routed by
+	// command. Every block either returns or leaves nr in A.
 	for _, r := range byNumber {
 		ret, _ := action(r, tr)
 		if r.Nr == unix.SYS_MMAP && r.Class != Deny {
@@ -248,11 +260,32 @@ func build(rules []Rule, tr Transport, known map[string]int) ([]bpf.Instruction,
 			bpf.RetConstant{Val: ret},
 		)
 	}
+	for _, r := range rules {
+		if c, ok := cmds[r.Nr]; ok && r.Class != Deny {
+			prog = append(prog, cmdBlock(r.Nr, c, route)...)
+		}
+	}
 	prog = append(prog, lib...)
 	if len(prog) > maxInsns {
 		return nil, fmt.Errorf("policy: seccomp program has %d instructions, the kernel takes at most %d", len(prog), maxInsns)
 	}
 	return prog, nil
+}
+
+// cmdBlock routes syscall nr (in A) only when the low 32 bits of its
+// command argument are one of c.cmds, and allows it otherwise; any other
+// nr falls through with A unchanged.
+func cmdBlock(nr int, c cmdRoute, route uint32) []bpf.Instruction {
+	n := len(c.cmds)
+	out := []bpf.Instruction{
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(nr), SkipFalse: uint8(n + 3)},
+		bpf.LoadAbsolute{Off: argLo(c.arg), Size: 4},
+	}
+	for i, cmd := range c.cmds {
+		// The k-th comparison jumps over the rest and the allow.
+		out = append(out, bpf.JumpIf{Cond: bpf.JumpEqual, Val: cmd, SkipTrue: uint8(n - i)})
+	}
+	return append(out, bpf.RetConstant{Val: retAllow}, bpf.RetConstant{Val: route})
 }
 
 // toSockFilter encodes insns for seccomp(2).

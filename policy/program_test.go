@@ -256,7 +256,7 @@ func TestProgramRoutesUnknownNamesByNumber(t *testing.T) {
 	rules := append(Rules(), Rule{Name: "fsshim_test_future", Nr: 490, Class: Path})
 	for _, tr := range []Transport{Unotify, Ptrace} {
 		t.Run(tr.String(), func(t *testing.T) {
-			insns, err := build(rules, tr, known)
+			insns, err := build(rules, tr, known, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -268,7 +268,7 @@ func TestProgramRoutesUnknownNamesByNumber(t *testing.T) {
 // If only unknown names are left, the library is not asked at all.
 func TestProgramAllByNumber(t *testing.T) {
 	rules := []Rule{{"mmap", unix.SYS_MMAP, FD}, {"open", unix.SYS_OPEN, Path}, {"io_uring_setup", unix.SYS_IO_URING_SETUP, Deny}}
-	insns, err := build(rules, Unotify, map[string]int{})
+	insns, err := build(rules, Unotify, map[string]int{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,11 +289,11 @@ func TestProgramErrors(t *testing.T) {
 	}
 	// A name the library knows under another number is a mistake in one
 	// of the tables, not something to paper over.
-	if _, err := build([]Rule{{"open", 3, Path}}, Unotify, arch.X86_64.SyscallNames); err == nil ||
+	if _, err := build([]Rule{{"open", 3, Path}}, Unotify, arch.X86_64.SyscallNames, nil); err == nil ||
 		!strings.Contains(err.Error(), "open") {
 		t.Errorf("build with open=3: err = %v, want a mismatch error", err)
 	}
-	if _, err := build([]Rule{{"open", 2, Class(9)}}, Unotify, arch.X86_64.SyscallNames); err == nil {
+	if _, err := build([]Rule{{"open", 2, Class(9)}}, Unotify, arch.X86_64.SyscallNames, nil); err == nil {
 		t.Errorf("build with an unknown class succeeded")
 	}
 }

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -329,6 +330,65 @@ var dataCalls = map[int]bool{
 	unix.SYS_TEE:             true,
 	unix.SYS_FADVISE64:       true,
 	unix.SYS_READAHEAD:       true,
+}
+
+// cmdRoute is a routed call whose command argument decides whether fsshim
+// has anything to do with it: the filter routes it only for the commands
+// in cmds and allows every other one.
+type cmdRoute struct {
+	arg  int      // index of the command argument (an unsigned int in the kernel)
+	cmds []uint32 // commands routed, in the order the filter tests them
+	// names spell cmds for --dump-policy and --stats, in the same order.
+	names []string
+}
+
+// cmdCalls are the calls Passthrough routes only for some commands.
+//
+// fcntl: emul answers F_GETFL and F_SETFL (the flags of a description are
+// its own, not its placeholder's) and the POSIX and OFD lock commands of
+// an emulated fd, and learns of the new fd of F_DUPFD and
+// F_DUPFD_CLOEXEC; every other command (F_GETFD, F_SETFD, F_SETOWN,
+// leases, seals, pipe sizes, ...) it continues on any fd, so the kernel
+// answers them unrouted. The kernel reads the command as an unsigned int:
+// the filter compares the low 32 bits of the argument alone.
+var cmdCalls = map[int]cmdRoute{
+	unix.SYS_FCNTL: {
+		arg: 1,
+		cmds: []uint32{unix.F_DUPFD, unix.F_DUPFD_CLOEXEC, unix.F_GETFL, unix.F_SETFL,
+			unix.F_GETLK, unix.F_SETLK, unix.F_SETLKW, unix.F_OFD_GETLK, unix.F_OFD_SETLK, unix.F_OFD_SETLKW},
+		names: []string{"F_DUPFD", "F_DUPFD_CLOEXEC", "F_GETFL", "F_SETFL",
+			"F_GETLK", "F_SETLK", "F_SETLKW", "F_OFD_GETLK", "F_OFD_SETLK", "F_OFD_SETLKW"},
+	},
+}
+
+// cmdRoutesUnder returns the calls routed by command under data mode d:
+// none under Forward (every fd call is routed), and under Passthrough
+// those of cmdCalls that no fault injection names (extra: those are
+// routed whole).
+func cmdRoutesUnder(d Data, extra ...int) map[int]cmdRoute {
+	if d != Passthrough {
+		return nil
+	}
+	out := map[int]cmdRoute{}
+	for nr, c := range cmdCalls {
+		if !slices.Contains(extra, nr) {
+			out[nr] = c
+		}
+	}
+	return out
+}
+
+// CmdRouted describes, for --stats, the calls data mode d routes only for
+// some commands (extra as for RoutedUnder): "fcntl (only F_DUPFD, ...)".
+func CmdRouted(d Data, extra ...int) []string {
+	var out []string
+	routes := cmdRoutesUnder(d, extra...)
+	for _, r := range sortedRules {
+		if c, ok := routes[r.Nr]; ok {
+			out = append(out, fmt.Sprintf("%s (only %s)", r.Name, strings.Join(c.names, ", ")))
+		}
+	}
+	return out
 }
 
 // DataCalls returns the rules of the calls Passthrough leaves unrouted,

@@ -175,14 +175,25 @@ func forwardSignal(ctl int, sig syscall.Signal) error {
 }
 
 // runNSInit is PID 1 of an isolated program: it sets up the namespaces,
-// starts the second stage with the init socket, and never returns.
-func runNSInit(cfg initConfig, fail func(int, string, ...any)) {
+// starts the program, reaps, and never returns. Under unotify it installs
+// the filter on its own thread (the init stage runs locked to its main
+// thread, and a filter installed without TSYNC is that thread's alone) and
+// forks the program from that thread, which the child inherits it from;
+// under ptrace a second stage of fsshim is started with the init socket to
+// be traced from its first instruction (ptrace.go).
+func runNSInit(cfg initConfig, ptrace bool, fail func(int, string, ...any)) {
 	// Handle every signal (not ignore it: an ignored signal would stay
 	// ignored in the program): as PID 1 this process is not to die of the
-	// terminal's SIGINT, and the program gets that one itself.
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs)
+	// terminal's SIGINT, and the program gets that one itself. Asking the
+	// runtime for every signal takes a hand-off between two threads per
+	// signal (milliseconds in all): it goes on while the namespaces are
+	// set up, and is done before the program is forked, which takes the
+	// signal dispositions as they are then.
+	handling := make(chan struct{})
 	go func() {
+		sigs := make(chan os.Signal, 16)
+		signal.Notify(sigs)
+		close(handling)
 		for range sigs {
 		}
 	}()
@@ -194,29 +205,18 @@ func runNSInit(cfg initConfig, fail func(int, string, ...any)) {
 	}
 	// Root here is root on the host: an unprivileged fsshim's init stage
 	// keeps its user's uid in its user namespace.
-	if err := dropPrivileges(os.Geteuid() == 0); err != nil {
+	if err := dropPrivileges(os.Geteuid() == 0, !ptrace); err != nil {
 		fail(ExitInternal, "isolating the program: %v (--no-isolation runs it without namespaces)", err)
 	}
-	// fsshim's own binary by the kernel's link to it, not by its path:
-	// the path may lie in a directory the isolation just covered (fsshim
-	// run from the directory it serves, as with the default --overlay .).
-	const self = "/proc/self/exe"
 	// The control socket stays PID 1's alone.
 	unix.CloseOnExec(initCtlFD)
-	sock := os.NewFile(initSockFD, "fsshim-init")
-	cmd := &exec.Cmd{
-		Path:       self,
-		Args:       append([]string{os.Args[0] + stage2Suffix}, os.Args[1:]...),
-		Stdin:      os.Stdin,
-		Stdout:     os.Stdout,
-		Stderr:     os.Stderr,
-		ExtraFiles: []*os.File{sock},
+	ready := func() { <-handling }
+	var prog int
+	if ptrace {
+		prog = startStage2(ready, fail)
+	} else {
+		prog = startFiltered(ready, fail)
 	}
-	if err := cmd.Start(); err != nil {
-		fail(ExitInternal, "init stage: starting the program: %v", err)
-	}
-	sock.Close()
-	prog := cmd.Process.Pid
 	go passSignals(prog)
 	status := 0
 	for {
@@ -240,17 +240,73 @@ func runNSInit(cfg initConfig, fail func(int, string, ...any)) {
 	os.Exit(status)
 }
 
+// startStage2 starts the second stage with the init socket, and returns
+// its pid. ready is called before the fork.
+func startStage2(ready func(), fail func(int, string, ...any)) int {
+	// fsshim's own binary by the kernel's link to it, not by its path:
+	// the path may lie in a directory the isolation just covered (fsshim
+	// run from the directory it serves, as with the default --overlay .).
+	const self = "/proc/self/exe"
+	sock := os.NewFile(initSockFD, "fsshim-init")
+	cmd := &exec.Cmd{
+		Path:       self,
+		Args:       append([]string{os.Args[0] + stage2Suffix}, os.Args[1:]...),
+		Stdin:      os.Stdin,
+		Stdout:     os.Stdout,
+		Stderr:     os.Stderr,
+		ExtraFiles: []*os.File{sock},
+	}
+	ready()
+	if err := cmd.Start(); err != nil {
+		fail(ExitInternal, "init stage: starting the program: %v", err)
+	}
+	sock.Close()
+	return cmd.Process.Pid
+}
+
+// startFiltered installs the filter on this thread, hands the listener
+// over and forks the program from this thread, and returns its pid. The
+// child runs no code of fsshim's but the fork's own (raw calls that set up
+// fds 0 to 2, then execve), and runs it under the filter already, as the
+// program's first calls. What this thread does afterwards (wait4, exit)
+// the filter lets through, or, under --data forward, fsshim continues.
+// ready is called before the fork.
+func startFiltered(ready func(), fail func(int, string, ...any)) int {
+	path, argv := os.Args[1], os.Args[2:]
+	// Not the program's: closed by its execve, kept open here (a close
+	// now would be a call to fsshim).
+	unix.CloseOnExec(initSockFD)
+	installUnotify(readFilter(fail), fail) // launch.go
+	ready()
+	// syscall.ForkExec rather than os.StartProcess, which forks once
+	// more first to probe for pidfd support.
+	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{
+		Env:   os.Environ(),
+		Files: []uintptr{0, 1, 2},
+	})
+	if err != nil {
+		var errno syscall.Errno
+		if !errors.As(err, &errno) {
+			fail(ExitInternal, "init stage: starting the program: %v", err)
+		}
+		fail(execFailure(errno), "cannot execute %s: %v", path, errno)
+	}
+	return pid
+}
+
 // dropPrivileges takes from a root program's bounding set what would undo
 // the isolation: CAP_SYS_ADMIN (unmount or remount the covers, mount,
 // setns), CAP_DAC_READ_SEARCH (open_by_handle_at with an fd on another
 // mount of the same file system reaches a covered file through a writable
 // mount) and CAP_SYS_PTRACE (attach to PID 1, whose other threads keep
-// their capabilities). Then this thread, which forks the next stage (the
-// init stage runs locked to the main thread), gives up every capability,
-// and PID 1 becomes non-dumpable: the program, with the same ids, cannot
-// attach to it. Credentials are per thread: the next stage gets this
-// thread's.
-func dropPrivileges(root bool) error {
+// their capabilities). Then this thread, which forks the program (or the
+// next stage, under ptrace; the init stage runs locked to the main
+// thread), gives up every capability but, for a root program forked here
+// (forksProgram), those of the bounding set: what an execve by root would
+// give it, and no_new_privs keeps it from gaining more at its own execve.
+// PID 1 becomes non-dumpable: the program, with the same ids, cannot
+// attach to it. Credentials are per thread: the child gets this thread's.
+func dropPrivileges(root, forksProgram bool) error {
 	if root {
 		for _, c := range []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_DAC_READ_SEARCH, unix.CAP_SYS_PTRACE} {
 			if err := unix.Prctl(unix.PR_CAPBSET_DROP, c, 0, 0, 0); err != nil {
@@ -263,6 +319,20 @@ func dropPrivileges(root bool) error {
 	}
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
+	if root && forksProgram {
+		if err := unix.Capget(&hdr, &data[0]); err != nil {
+			return fmt.Errorf("capget: %w", err)
+		}
+		for _, c := range []uint{unix.CAP_SYS_ADMIN, unix.CAP_DAC_READ_SEARCH, unix.CAP_SYS_PTRACE} {
+			d, bit := &data[c/32], uint32(1)<<(c%32)
+			d.Effective &^= bit
+			d.Permitted &^= bit
+			d.Inheritable &^= bit
+		}
+		for i := range data {
+			data[i].Inheritable = 0
+		}
+	}
 	if err := unix.Capset(&hdr, &data[0]); err != nil {
 		return fmt.Errorf("capset: %w", err)
 	}

@@ -64,11 +64,32 @@ func RunInitStage() {
 			fail(ExitInternal, "init stage: reading its configuration: %v", err)
 		}
 		if cfg.Isolate {
-			runNSInit(cfg, fail) // isolate.go; never returns
+			runNSInit(cfg, argv0 == initPtraceArg0, fail) // isolate.go; never returns
 		}
 		unix.Close(initCtlFD)
 	}
 
+	prog := readFilter(fail)
+	if argv0 == initPtraceArg0 {
+		execTraced(prog, path, argv, fail) // ptrace.go; never returns
+	}
+	installUnotify(prog, fail)
+	unix.Close(initSockFD)
+	err := unix.Exec(path, argv, os.Environ())
+	fail(execFailure(err), "cannot execute %s: %v", path, err)
+}
+
+// execFailure is the exit code for a failed execve of the program.
+func execFailure(err error) int {
+	if errors.Is(err, unix.ENOENT) {
+		return ExitNotFound
+	}
+	return ExitCannotExec
+}
+
+// readFilter reads the filter from the supervisor on the init socket, and
+// sets no_new_privs for installing it on this thread.
+func readFilter(fail func(int, string, ...any)) []unix.SockFilter {
 	// The filter arrives as one datagram: 8 bytes per instruction.
 	buf := make([]byte, 8*4096)
 	n, err := unix.Read(initSockFD, buf)
@@ -88,9 +109,14 @@ func RunInitStage() {
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		fail(ExitInternal, "prctl(PR_SET_NO_NEW_PRIVS): %v", err)
 	}
-	if argv0 == initPtraceArg0 {
-		execTraced(prog, path, argv, fail) // ptrace.go; never returns
-	}
+	return prog
+}
+
+// installUnotify installs the filter with a listener on this thread
+// alone and hands the listener to the supervisor. From then on this
+// thread's routed calls, and those of every process it forks, wait for
+// the supervisor.
+func installUnotify(prog []unix.SockFilter, fail func(int, string, ...any)) {
 	flags := uintptr(unix.SECCOMP_FILTER_FLAG_NEW_LISTENER | unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
 	lfd, e := installFilter(prog, flags)
 	if e == unix.EINVAL {
@@ -100,20 +126,11 @@ func RunInitStage() {
 	if e != 0 {
 		fail(ExitInternal, "installing the seccomp filter: %v", e)
 	}
-	// From here on this thread's file syscalls wait for the supervisor.
 	rights := unix.UnixRights(lfd)
 	if err := unix.Sendmsg(initSockFD, []byte{'L'}, rights, nil, 0); err != nil {
 		fail(ExitInternal, "handing the listener to the supervisor: %v", err)
 	}
 	unix.Close(lfd)
-	unix.Close(initSockFD)
-	env := os.Environ()
-	err = unix.Exec(path, argv, env)
-	code := ExitCannotExec
-	if errors.Is(err, unix.ENOENT) {
-		code = ExitNotFound
-	}
-	fail(code, "cannot execute %s: %v", path, err)
 }
 
 // Program describes the target to launch.

@@ -119,26 +119,50 @@ const kcmpFile = 0 // KCMP_FILE
 // that placeholder, the kernel has no kcmp, or fsshim may not inspect the
 // target (EPERM).
 func (ph *placeholders) same(tgid, fd int, id uint64) (same, answered bool) {
+	switch ph.compare(tgid, fd, id) {
+	case fdSame:
+		return true, true
+	case fdUnknown:
+		return false, false
+	}
+	return false, true
+}
+
+// fdCompare is kcmp's answer on a target's fd and a placeholder.
+type fdCompare int
+
+const (
+	fdUnknown fdCompare = iota // kcmp cannot tell (see same)
+	fdSame                     // the fd holds the placeholder
+	fdOther                    // the fd is open on another file
+	fdClosed                   // the fd is not open, or the target is gone
+)
+
+// compare is same with the reason for a "no".
+func (ph *placeholders) compare(tgid, fd int, id uint64) fdCompare {
 	ph.mu.Lock()
 	own, ok := ph.fds[id]
 	noKcmp := ph.noKcmp
 	ph.mu.Unlock()
 	if !ok || noKcmp {
-		return false, false
+		return fdUnknown
 	}
 	r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(ph.self), uintptr(tgid), kcmpFile, uintptr(own), uintptr(fd), 0)
 	switch e {
 	case 0:
-		return r == 0, true
+		if r == 0 {
+			return fdSame
+		}
+		return fdOther
 	case unix.ENOSYS:
 		ph.mu.Lock()
 		ph.noKcmp = true
 		ph.mu.Unlock()
-		return false, false
+		return fdUnknown
 	case unix.EPERM:
-		return false, false
+		return fdUnknown
 	}
-	return false, true // EBADF: fd is not open in the target; ESRCH: it is gone
+	return fdClosed // EBADF: fd is not open in the target; ESRCH: it is gone
 }
 
 // Holds implements emul.FDOracle: kcmp's answer, else the fd's name (or,

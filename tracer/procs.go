@@ -207,8 +207,8 @@ func (ps *procs) learn(tid int) (_ *task, fresh bool) {
 
 // refresh brings what emul knows of p up to date before tid's call.
 func (ps *procs) refresh(p *emul.Process, tid int) {
-	rescan, creds := ps.k.BeginCall(p, tid)
-	if rescan {
+	rescan, probe, creds := ps.k.BeginCall(p, tid)
+	if rescan || probe != nil && !ps.findDup(p, *probe) {
 		ps.rescan(p)
 	}
 	if creds {
@@ -245,6 +245,46 @@ func (ps *procs) rescan(p *emul.Process) {
 		return
 	}
 	ps.k.SetFDs(p, ps.ph.verified(p.Tgid, fds, others), mark)
+}
+
+// maxDupProbe bounds the fds findDup asks about before it reads the
+// whole table instead.
+const maxDupProbe = 64
+
+// findDup looks for the fd that a continued dup of an emulated fd made
+// (pr), asking the kernel (kcmp) fd by fd rather than reading the whole
+// table: at pr.Min itself for dup2 and dup3; else from pr.Min up, where
+// the kernel took the lowest free number, so every fd below the new one
+// was open when it ran. It reports false where that does not settle it
+// (kcmp cannot answer, the dup failed, a hole before the new fd: an fd
+// closed since, or the probe ran long), and the caller reads the whole
+// table.
+func (ps *procs) findDup(p *emul.Process, pr emul.DupProbe) bool {
+	if pr.Exact {
+		same, answered := ps.ph.same(p.Tgid, pr.Min, pr.ID)
+		if !answered || !same {
+			return false
+		}
+		ps.k.FoundDup(p, pr.Min, pr.ID, pr)
+		return true
+	}
+	for fd := pr.Min; fd < pr.Min+maxDupProbe; fd++ {
+		switch ps.ph.compare(p.Tgid, fd, pr.ID) {
+		case fdOther:
+			continue
+		case fdSame:
+			if ps.k.FoundDup(p, fd, pr.ID, pr) {
+				return true
+			}
+			// emul has this one already (an earlier dup): the new
+			// one is above it.
+			continue
+		}
+		// kcmp cannot tell, or a hole: an fd closed since, or the dup
+		// failed.
+		return false
+	}
+	return false
 }
 
 // reap forgets processes that have exited (their pidfds are readable), so

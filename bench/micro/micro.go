@@ -57,6 +57,8 @@ const (
 
 // Ops lists every micro-benchmark, cheapest first.
 var Ops = []Op{
+	{Name: "unrouted", Title: "getppid", Does: "getppid, which no transport intercepts: the host kernel's call, plus under a filter what the filter's presence costs (the kernel's entry into seccomp; the filter program does not run, the call being in the kernel's cache of calls allowed whatever their arguments)",
+		Divisor: 1, prepare: prepUnrouted},
 	{Name: "bare", Title: "dup(-1)", Does: "dup(-1), answered EBADF: by the kernel, natively and (after the round trip) supervised, where every data mode routes dup (passthrough leaves close to the kernel); linked, by emul through its dispatcher, the syscall as a function call",
 		RowTitles: map[string]string{"linked": "syscall as a function call"}, Divisor: 1, prepare: prepBare},
 	{Name: "stat", Title: "stat", Does: "stat of a 100-byte file", Divisor: 1, prepare: prepStat},
@@ -143,6 +145,16 @@ func Run(s fsys.Sys, op Op, n int, dir string) (Result, error) {
 }
 
 func nothing() error { return nil }
+
+func prepUnrouted(fsys.Sys, string) (func(int) error, func() error, error) {
+	body := func(int) error {
+		if _, _, e := unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0); e != 0 {
+			return fmt.Errorf("getppid: %v", e)
+		}
+		return nil
+	}
+	return body, nothing, nil
+}
 
 func prepBare(s fsys.Sys, _ string) (func(int) error, func() error, error) {
 	body := func(int) error {

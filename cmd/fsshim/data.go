@@ -91,6 +91,9 @@ func (p dataPlan) writeUnrouted(w io.Writer) {
 		}
 	}
 	fmt.Fprintf(w, "not intercepted (--data passthrough: the kernel serves them, on a mount's files too): %s\n", strings.Join(names, ", "))
+	if by := policy.CmdRouted(p.mode, p.extra...); len(by) > 0 {
+		fmt.Fprintf(w, "intercepted for some commands only (the others fsshim has nothing to add to): %s\n", strings.Join(by, "; "))
+	}
 }
 
 // dev is the device number of mount i's backing files (0 under forward).

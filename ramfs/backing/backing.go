@@ -6,12 +6,14 @@
 // mount fail writes with a real ENOSPC, and its pages are the kernel's to
 // account and to give back when a file is removed.
 //
-// The tmpfs is mounted by a short-lived helper (fsshim itself, started
-// again in a mount namespace of its own, and a user namespace when fsshim
-// is not root): it mounts one tmpfs per mount of the program, opens each
-// root, detaches the mounts (MNT_DETACH: they stay alive through the open
-// fds and are in no mount table any more), passes the directory fds back
-// over a socket and exits. fsshim then holds one fd per mount, none per
+// Where fsshim may mount (root), it makes each tmpfs itself with the new
+// mount API (fsopen, fsconfig, fsmount): the mount fsmount returns is in no
+// mount table, and fsshim keeps a directory fd on its root. Elsewhere the
+// tmpfs is mounted by a short-lived helper (fsshim itself, started again
+// in a user and mount namespace of its own): it mounts one tmpfs per mount
+// of the program, opens each root, detaches the mounts (MNT_DETACH: they
+// stay alive through the open fds and are in no mount table any more),
+// passes the directory fds back over a socket and exits. fsshim then holds one fd per mount, none per
 // file: a backing file is reached by openat on that fd with its inode
 // number as name.
 package backing

@@ -253,3 +253,50 @@ func TestOpenKeepsTimes(t *testing.T) {
 			before.Atime, before.Mtime, before.Ctime, after.Atime, after.Mtime, after.Ctime)
 	}
 }
+
+// TestBothWaysToMount: the tmpfs made in fsshim itself (root) and the one
+// the helper makes are alike: private (mode 0700, a device of their own,
+// reached by no path of fsshim's mount table) and sized.
+func TestBothWaysToMount(t *testing.T) {
+	for _, way := range []struct {
+		name  string
+		mount func([]int64) ([]*Dir, error)
+	}{{"here", mountHere}, {"helper", mountByHelper}} {
+		t.Run(way.name, func(t *testing.T) {
+			dirs, err := way.mount([]int64{64 << 10, 0})
+			if err != nil {
+				t.Skipf("skipping: %v", err)
+			}
+			defer func() {
+				for _, d := range dirs {
+					d.Close()
+				}
+			}()
+			if len(dirs) != 2 || dirs[0].Dev() == dirs[1].Dev() {
+				t.Fatalf("got %d stores, devices %v", len(dirs), dirs)
+			}
+			var st unix.Stat_t
+			if err := unix.Fstat(dirs[0].fd, &st); err != nil || st.Mode&0o7777 != 0o700 {
+				t.Errorf("store root mode %o (%v), want 0700", st.Mode&0o7777, err)
+			}
+			mi, err := os.ReadFile("/proc/self/mountinfo")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range dirs {
+				dev := strconv.FormatUint(uint64(unix.Major(d.Dev())), 10) + ":" + strconv.FormatUint(uint64(unix.Minor(d.Dev())), 10)
+				if bytes.Contains(mi, []byte(" "+dev+" ")) {
+					t.Errorf("store %s is in fsshim's mount table", dev)
+				}
+			}
+			fs := ramfs.New(ramfs.Options{Store: dirs[0]})
+			n, _ := fs.Create(fs.Root(), "f", 0o644, 0, 0)
+			if k, err := fs.WriteAt(n, make([]byte, 128<<10), 0); k >= 128<<10 {
+				t.Errorf("wrote %d bytes into 64 KiB (%v)", k, err)
+			}
+			if _, err := fs.WriteAt(n, []byte("x"), 200<<10); !errors.Is(err, syscall.ENOSPC) {
+				t.Errorf("a write past a full store: %v, want ENOSPC", err)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package backing
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -24,10 +25,79 @@ func init() {
 // Mount makes one private tmpfs per size (bytes; 0 = no limit, as tmpfs's
 // size=0) and returns them. The error wraps ErrUnavailable when the kernel
 // refuses the namespaces or the mount.
+//
+// Where fsshim may mount in its own mount namespace (root), the tmpfs is
+// made here, with the new mount API: fsmount returns a mount that is in no
+// namespace's tree at all, as the helper's is once detached, and no
+// process is started. Elsewhere the helper makes it in a user namespace.
 func Mount(sizes []int64) ([]*Dir, error) {
 	if len(sizes) == 0 {
 		return nil, nil
 	}
+	dirs, err := mountHere(sizes)
+	if err == nil {
+		return dirs, nil
+	}
+	if !errors.Is(err, unix.EPERM) && !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EACCES) {
+		return nil, wrap(err)
+	}
+	return mountByHelper(sizes)
+}
+
+// mountHere makes the tmpfs mounts with fsopen, fsconfig and fsmount.
+func mountHere(sizes []int64) ([]*Dir, error) {
+	var dirs []*Dir
+	fail := func(err error) ([]*Dir, error) {
+		for _, d := range dirs {
+			d.Close()
+		}
+		return nil, err
+	}
+	for _, size := range sizes {
+		fd, err := detachedTmpfs(size)
+		if err != nil {
+			return fail(err)
+		}
+		d, err := newDir(fd) // closes fd on failure
+		if err != nil {
+			return fail(err)
+		}
+		dirs = append(dirs, d)
+	}
+	return dirs, nil
+}
+
+// detachedTmpfs returns a directory fd on the root of a new tmpfs that no
+// path reaches (the helper's options: mode=0700, huge=never, size).
+func detachedTmpfs(size int64) (int, error) {
+	fsfd, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("fsopen tmpfs: %w", err)
+	}
+	defer unix.Close(fsfd)
+	for _, o := range [][2]string{{"source", "fsshim"}, {"mode", "0700"}, {"huge", "never"}, {"size", strconv.FormatInt(size, 10)}} {
+		if err := unix.FsconfigSetString(fsfd, o[0], o[1]); err != nil {
+			return -1, fmt.Errorf("fsconfig %s=%s: %w", o[0], o[1], err)
+		}
+	}
+	if err := unix.FsconfigCreate(fsfd); err != nil {
+		return -1, fmt.Errorf("fsconfig create: %w", err)
+	}
+	mfd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV)
+	if err != nil {
+		return -1, fmt.Errorf("fsmount: %w", err)
+	}
+	defer unix.Close(mfd)
+	fd, err := unix.Openat(mfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("opening the tmpfs root: %w", err)
+	}
+	return fd, nil
+}
+
+// mountByHelper makes the tmpfs mounts in a helper process (see the
+// package doc).
+func mountByHelper(sizes []int64) ([]*Dir, error) {
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, wrap(err)
