@@ -52,3 +52,32 @@ func TestGroupSignalReachesProgram(t *testing.T) {
 		})
 	}
 }
+
+// Signals fsshim is started with ignored (nohup's SIGHUP, the SIGINT of a
+// shell's background job) stay ignored in the program, as they would
+// natively, though fsshim and its init stage handle them on the way.
+// Other ignored signals are not passed on (README, Limits).
+func TestIgnoredSignalsStayIgnored(t *testing.T) {
+	requireFsshim(t)
+	for _, tr := range transports {
+		for _, iso := range []string{"isolated", "no-isolation"} {
+			t.Run(tr+"/"+iso, func(t *testing.T) {
+				requireTransport(t, tr)
+				args := append([]string{fsshimBin}, transportFlags(tr)...)
+				if iso == "no-isolation" {
+					args = append(args, "--no-isolation")
+				}
+				script := `trap '' INT HUP; exec "$@"`
+				full := append(append([]string{"sh", "-c", script, "sh"}, args...),
+					"--", "sh", "-c", `kill -INT $$; kill -HUP $$; echo survived`)
+				r, err := execute(proc{args: full})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.exit != 0 || r.stdout != "survived\n" {
+					t.Errorf("exit %d, stdout %q, stderr %q; want the program to survive the signals it was started with ignored", r.exit, r.stdout, r.stderr)
+				}
+			})
+		}
+	}
+}

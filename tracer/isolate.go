@@ -74,6 +74,11 @@ type initConfig struct {
 	Isolate bool
 	// Protect are the host directories to make read-only.
 	Protect []string
+	// Ignored are the signals fsshim was started with ignored: the
+	// program starts with them ignored too, as it would natively (nohup,
+	// a shell's background job), though fsshim and its init stage
+	// handle some of them on the way (ignoredSignals).
+	Ignored []int `json:",omitempty"`
 }
 
 // The init stage's control socket (isolated runs: signals to pass on).
@@ -210,7 +215,12 @@ func runNSInit(cfg initConfig, ptrace bool, fail func(int, string, ...any)) {
 	}
 	// The control socket stays PID 1's alone.
 	unix.CloseOnExec(initCtlFD)
-	ready := func() { <-handling }
+	ready := func() {
+		<-handling
+		// The program, or the second stage that execs it, is forked
+		// with these ignored, which its execve keeps.
+		ignore(cfg.Ignored)
+	}
 	var prog int
 	if ptrace {
 		prog = startStage2(ready, fail)

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -67,6 +69,7 @@ func RunInitStage() {
 			runNSInit(cfg, argv0 == initPtraceArg0, fail) // isolate.go; never returns
 		}
 		unix.Close(initCtlFD)
+		ignore(cfg.Ignored) // the execve below keeps them ignored
 	}
 
 	prog := readFilter(fail)
@@ -213,7 +216,7 @@ func startInitStage(prog Program, argv0 string, log func(string)) (cmd *exec.Cmd
 // isolated or not) and keeps the control socket open only when it is
 // needed for signals; it returns that socket or -1.
 func configure(ctl int, prog Program, isolated bool) (int, error) {
-	cfg := initConfig{Isolate: isolated, Protect: prog.Protect}
+	cfg := initConfig{Isolate: isolated, Protect: prog.Protect, Ignored: ignoredAtStart}
 	if err := sendConfig(ctl, cfg); err != nil {
 		unix.Close(ctl)
 		return -1, fmt.Errorf("configuring the init stage: %w", err)
@@ -311,4 +314,30 @@ func encodeFilter(filter []unix.SockFilter) []byte {
 		binary.LittleEndian.PutUint32(b[4:], f.K)
 	}
 	return raw
+}
+
+// ignoredAtStart are the signals this process was started with ignored,
+// read before anything asks the runtime for a signal (package
+// initialisation comes before main's signal.Notify).
+var ignoredAtStart = ignoredSignals()
+
+// ignoredSignals lists the signals whose disposition is SIG_IGN.
+func ignoredSignals() []int {
+	var out []int
+	for s := 1; s < 65; s++ {
+		if s == int(unix.SIGKILL) || s == int(unix.SIGSTOP) {
+			continue
+		}
+		if signal.Ignored(syscall.Signal(s)) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// ignore sets the signals sigs to SIG_IGN, which an execve keeps.
+func ignore(sigs []int) {
+	for _, s := range sigs {
+		signal.Ignore(syscall.Signal(s))
+	}
 }
