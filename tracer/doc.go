@@ -31,10 +31,8 @@
 //     fields (injections, deferred calls, timings).
 //   - Under ptrace with --data passthrough, the fd hand-off's receiver
 //     (handoff.serve): it shares with the tracer only the handoff, whose
-//     grants and busy count handoff.mu guards; the tracer arms a thread
-//     before resuming it, the receiver takes the grant, and the tracer
-//     waits (handoff.settle) for taken grants to be closed before a
-//     routed call runs.
+//     grants handoff.mu guards; the tracer arms a thread before resuming
+//     it, and the receiver takes the grant.
 //   - Under unotify, one goroutine per redirected call in progress
 //     (runRedirect): it makes the host call and answers its own
 //     notification. It gets what it needs by value (the ids, the

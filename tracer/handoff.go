@@ -52,7 +52,6 @@ package tracer
 
 import (
 	"sync"
-	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -69,11 +68,7 @@ type handoff struct {
 	mu sync.Mutex
 	// armed holds, by thread id, what the armed task is to get.
 	armed map[int]*grant
-	// busy counts the grants taken and not closed yet (guarded by mu,
-	// read without it as a hint); idle is signalled when it drops to 0.
-	busy atomic.Int32
-	idle *sync.Cond
-	log  func(string)
+	log   func(string)
 	// done is closed when the receiver has ended.
 	done chan struct{}
 }
@@ -87,9 +82,7 @@ type grant struct {
 }
 
 func newHandoff(log func(string)) *handoff {
-	h := &handoff{armed: map[int]*grant{}, log: log, done: make(chan struct{})}
-	h.idle = sync.NewCond(&h.mu)
-	return h
+	return &handoff{armed: map[int]*grant{}, log: log, done: make(chan struct{})}
 }
 
 // arm lets tid's next hand-off notification install g.fd (which the
@@ -132,37 +125,7 @@ func (h *handoff) take(tid int, d *seccompData) *grant {
 		h.log("fd hand-off: an armed task's notification is not the call it was armed for: answered ENOSYS")
 		return nil
 	}
-	h.busy.Add(1)
 	return g
-}
-
-// release ends a taken grant: fsshim's copy of the file is closed.
-func (h *handoff) release(g *grant) {
-	unix.Close(g.fd)
-	h.mu.Lock()
-	if h.busy.Add(-1) == 0 {
-		h.idle.Broadcast()
-	}
-	h.mu.Unlock()
-}
-
-// settle waits until every fd handed over is fsshim's no more. With
-// FLAG_SEND the task runs on as soon as it has its fd, while the receiver
-// still holds its copy of the file for a moment: a routed call of the
-// program that the kernel is to run (flock, fcntl's locks, an exec of the
-// file, a lease) must not find that extra reference, which would keep a
-// lock the program's close has released, or the file busy. The wait is
-// short and needs no stop: the receiver is only waiting for the task to
-// take the fd in its seccomp wait.
-func (h *handoff) settle() {
-	if h.busy.Load() == 0 {
-		return
-	}
-	h.mu.Lock()
-	for h.busy.Load() > 0 {
-		h.idle.Wait()
-	}
-	h.mu.Unlock()
 }
 
 // closeAll drops every grant (the run is over).
@@ -221,8 +184,14 @@ func (h *handoff) answer(lfd int, n *seccompNotif) {
 		notifSend(lfd, &resp)
 		return
 	}
-	defer h.release(g)
-	a := seccompNotifAddfd{ID: n.ID, Flags: unix.SECCOMP_ADDFD_FLAG_SEND, Srcfd: uint32(g.fd)}
+	// The fd goes in first, and the answer after fsshim has closed its
+	// copy of the file: with FLAG_SEND the task would run on while that
+	// copy is still open, and a lock the program's close releases (flock,
+	// an OFD lock), a write lease or an exec of the file would find the
+	// file held by fsshim for a moment. The task cannot leave its call
+	// in between: the receiver has it (WAIT_KILLABLE_RECV), so only a
+	// kill ends the call.
+	a := seccompNotifAddfd{ID: n.ID, Srcfd: uint32(g.fd)}
 	if g.setFD >= 0 {
 		a.Flags |= unix.SECCOMP_ADDFD_FLAG_SETFD
 		a.Newfd = uint32(g.setFD)
@@ -230,17 +199,14 @@ func (h *handoff) answer(lfd int, n *seccompNotif) {
 	if g.cloexec {
 		a.NewfdFlags = unix.O_CLOEXEC
 	}
-	_, e := notifAddfd(lfd, &a)
-	switch e {
-	case 0, unix.ENOENT:
-		// Installed and answered; or the call is gone (the task was
-		// killed).
-	default:
-		// EMFILE and the like: the kernel left the call pending, and
-		// the errno is its answer.
-		resp := respOf(n.ID, 0, e)
-		notifSend(lfd, &resp)
+	fd, e := notifAddfd(lfd, &a)
+	unix.Close(g.fd)
+	if e == unix.ENOENT {
+		return // the call is gone (the task was killed)
 	}
+	// e: EMFILE and the like, the call's answer.
+	resp := respOf(n.ID, int64(fd), e)
+	notifSend(lfd, &resp)
 }
 
 // recvListener reads the listener the init stage sends on sock.

@@ -501,9 +501,6 @@ func (s *ptracer) seccompStop(pid int) {
 		s.resume(pid, 0)
 		return
 	}
-	if s.hand != nil {
-		s.hand.settle()
-	}
 	timed := s.opt.Stats != nil
 	r := &s.regs
 	if e := ptraceGetRegs(pid, r); e != 0 {
