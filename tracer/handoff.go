@@ -22,9 +22,10 @@ package tracer
 //     filter answers HandoffNr with SECCOMP_RET_USER_NOTIF, and the
 //     listener (installed with the filter, like unotify's, and held by
 //     fsshim alone) gets the notification. The hand-off's receiver answers
-//     it with ADDFD and FLAG_SEND: the kernel installs the fd at the lowest
-//     free number of the tracee (or the number dup2 semantics ask for),
-//     close-on-exec as the open asked, and the syscall returns it. The
+//     it with ADDFD, which installs the fd at the lowest free number of
+//     the tracee (or the number dup2 semantics ask for), close-on-exec as
+//     the open asked, closes its own copy of the file and sends the number
+//     as the call's result (answer says why not FLAG_SEND). The
 //     tracee's registers are its own but rax, as after any syscall, and for
 //     a regular file there is no stop after the one the open made.
 //   - The filter cannot tell the rewritten call from a program's own call
