@@ -147,7 +147,7 @@ func TestBenchThreadsEndToEnd(t *testing.T) {
 // or user cannot run is skipped with the reason.
 func TestThreadsSupervised(t *testing.T) {
 	exe := buildFsshim(t)
-	for _, tr := range []string{Unotify, Forward, Ptrace} {
+	for _, tr := range []string{Unotify, Forward, Ptrace, PtraceForward} {
 		t.Run(tr, func(t *testing.T) {
 			work := t.TempDir()
 			if err := probe(exe, tr, work); err != nil {

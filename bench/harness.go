@@ -34,20 +34,23 @@ const (
 	PtracePin = "ptrace-pin"
 	Linked    = "linked"
 	// Forward is unotify with --data forward: every file call, data
-	// calls included, served by fsshim (unotify's default, passthrough,
-	// leaves the data calls to the kernel).
+	// calls included, served by fsshim (the default, passthrough, leaves
+	// the data calls to the kernel).
 	Forward = "forward"
+	// PtraceForward is ptrace with --data forward, the ptrace rung of
+	// "every file call forwarded".
+	PtraceForward = "ptrace-forward"
 	// GVisor is a peer: gVisor's runsc (ptrace platform as installed,
 	// its in-memory root overlay) running the same work, when installed.
 	GVisor = "gvisor"
 )
 
 // AllTransports is the default transport list.
-var AllTransports = []string{Native, Unotify, Forward, Ptrace, PtracePin, Linked, GVisor}
+var AllTransports = []string{Native, Unotify, Forward, Ptrace, PtracePin, PtraceForward, Linked, GVisor}
 
 // supervised reports whether t runs the work under fsshim or a peer.
 func supervised(t string) bool {
-	return t == Unotify || t == Forward || t == Ptrace || t == PtracePin || t == GVisor
+	return t == Unotify || t == Forward || t == Ptrace || t == PtracePin || t == PtraceForward || t == GVisor
 }
 
 // gvisorArgv runs argv under runsc with its in-memory root overlay. The
@@ -356,6 +359,8 @@ func transportArgs(transport string) []string {
 		return []string{"--transport", Ptrace, "--pin"}
 	case Forward:
 		return []string{"--transport", Unotify, "--data", "forward"}
+	case PtraceForward:
+		return []string{"--transport", Ptrace, "--data", "forward"}
 	}
 	return []string{"--transport", transport}
 }

@@ -7,15 +7,13 @@ package e2e
 // stale. Nothing goes here without a reason a reader can check in
 // README.md's limits.
 var knownDifferences = map[string]string{
-	// Under ptrace file data is forwarded (fsshim cannot give a tracee
-	// an fd onto the data): shared writable mappings would have to see
-	// every write through the ramfs and the other way round; private and
-	// read-only ones work.
-	"mmap_shared/ptrace":  "under ptrace (--data forward), MAP_SHARED writable mappings of ramfs files answer ENODEV",
+	// Under --data forward file data is fsshim's: shared writable
+	// mappings would have to see every write through the ramfs and the
+	// other way round; private and read-only ones work.
 	"mmap_shared/forward": "under --data forward, MAP_SHARED writable mappings of ramfs files answer ENODEV",
 	// SQLite's WAL mode maps its -shm file MAP_SHARED and writable.
-	"sqlite3_wal/ptrace":  "under ptrace (--data forward), needs MAP_SHARED writable mappings (WAL's -shm file)",
-	"sqlite3_wal/forward": "under --data forward, needs MAP_SHARED writable mappings (WAL's -shm file)",
+	"sqlite3_wal/forward":        "under --data forward, needs MAP_SHARED writable mappings (WAL's -shm file)",
+	"sqlite3_wal/ptrace-forward": "under --data forward, needs MAP_SHARED writable mappings (WAL's -shm file)",
 }
 
 // knownDifference returns the reason case name is known to differ under

@@ -36,13 +36,15 @@ type progCase struct {
 	// uid, when not 0, runs both legs as that user (uid and gid), in work
 	// directories it owns; fsshim itself runs as that user too.
 	uid int
+	// legs are the fsshim legs to run, transports when nil.
+	legs []string
 }
 
 // known is the key of the case in knownDifferences.
 func (c progCase) known() string { return strings.TrimSuffix(c.name, asNobody) }
 
 // runCase runs c as the subtest c.name with the subtests native and
-// fsshim-TRANSPORT for each of transports.
+// fsshim-TRANSPORT for each of c.legs (transports when nil).
 func runCase(t *testing.T, c progCase) {
 	t.Helper()
 	t.Run(c.name, func(t *testing.T) {
@@ -90,7 +92,11 @@ func runCase(t *testing.T, c progCase) {
 				t.Errorf("the native run is not deterministic: line %d\nfirst:  %s\nsecond: %s\nexit %d and %d", n, x, y, r.exit, again.exit)
 			}
 		})
-		for _, tr := range transports {
+		legs := c.legs
+		if legs == nil {
+			legs = transports
+		}
+		for _, tr := range legs {
 			t.Run("fsshim-"+tr, func(t *testing.T) {
 				requireTransport(t, tr)
 				want, err := oracle()

@@ -203,9 +203,10 @@ func userNotifSupport() (skip string, fail string) {
 }
 
 // transports are the ways fsshim is run; runCase runs its fsshim leg once
-// for each: the --transport values (unotify with its default data path,
+// for each: the --transport values (with the default data path,
 // passthrough), and "forward", unotify with --data forward (every file
-// call served by fsshim, as ptrace does).
+// call served by fsshim). TestPrograms adds "ptrace-forward", ptrace with
+// --data forward.
 var transports = []string{"unotify", "ptrace", "forward"}
 
 // requireTransport is requireFsshim for fsshim --transport tr.
@@ -243,6 +244,8 @@ func transportFlags(tr string) []string {
 	switch tr {
 	case "forward":
 		return []string{"--transport", "unotify", "--data", "forward"}
+	case "ptrace-forward":
+		return []string{"--transport", "ptrace", "--data", "forward"}
 	case "unotify":
 		return []string{"--transport", "unotify", "--receivers", "2"}
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -26,6 +27,9 @@ func shCase(name, script string, extra ...string) progCase {
 // TestPrograms runs unmodified programs natively and under fsshim.
 func TestPrograms(t *testing.T) {
 	for _, c := range programCases(t) {
+		// And ptrace with --data forward, which no other test runs
+		// with real programs.
+		c.legs = append(slices.Clone(transports), "ptrace-forward")
 		runCase(t, c)
 	}
 }

@@ -58,3 +58,63 @@ func TestDumpPassthrough(t *testing.T) {
 		}
 	}
 }
+
+// TestHandoff: the ptrace program for passthrough answers HandoffNr, with
+// any arguments, with SECCOMP_RET_USER_NOTIF and still routes its other
+// calls with SECCOMP_RET_TRACE; no other program routes the number (the
+// kernel answers it ENOSYS). NeedsListener says which programs need a
+// listener.
+func TestHandoff(t *testing.T) {
+	if HandoffNr >= x32SyscallBit || HandoffNr < 1000 {
+		t.Fatalf("HandoffNr %#x is not between the x86-64 table and the x32 range", HandoffNr)
+	}
+	for _, c := range []struct {
+		tr       Transport
+		d        Data
+		want     uint32
+		listener bool
+	}{
+		{Ptrace, Passthrough, unix.SECCOMP_RET_USER_NOTIF, true},
+		{Ptrace, Forward, unix.SECCOMP_RET_ALLOW, false},
+		{Unotify, Passthrough, unix.SECCOMP_RET_ALLOW, true},
+		{Unotify, Forward, unix.SECCOMP_RET_ALLOW, true},
+	} {
+		prog, err := ProgramFor(c.tr, c.d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := NeedsListener(prog); got != c.listener {
+			t.Errorf("%v %v: NeedsListener %v, want %v", c.tr, c.d, got, c.listener)
+		}
+		insns, err := Disassemble(prog)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := c.tr.String() + " " + c.d.String()
+		cases := []vmCase{
+			{name: name + " handoff", d: x86(HandoffNr), want: c.want},
+			{name: name + " handoff with openat's arguments", d: x86(HandoffNr, ^uint64(99), 0x1000, unix.O_RDWR|unix.O_CLOEXEC, 0o644), want: c.want},
+			{name: name + " openat", d: x86(unix.SYS_OPENAT, ^uint64(99), 0x1000), want: expected(Rule{Class: Path}, c.tr)},
+			{name: name + " handoff+1", d: x86(HandoffNr + 1), want: unix.SECCOMP_RET_ALLOW},
+			{name: name + " x32", d: x86(x32SyscallBit | unix.SYS_OPENAT), want: unix.SECCOMP_RET_KILL_PROCESS},
+			{name: name + " i386", d: seccompData{Nr: HandoffNr, Arch: unix.AUDIT_ARCH_I386}, want: unix.SECCOMP_RET_KILL_PROCESS},
+		}
+		check(t, insns, cases)
+	}
+}
+
+func TestDumpHandoff(t *testing.T) {
+	for _, c := range []struct {
+		tr   Transport
+		d    Data
+		want bool
+	}{{Ptrace, Passthrough, true}, {Ptrace, Forward, false}, {Unotify, Passthrough, false}} {
+		out, err := DumpFor(nil, c.tr, c.d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(out, "hand-off: nr == 0x3ff0f5f5"); got != c.want {
+			t.Errorf("DumpFor(%v, %v) shows the hand-off: %v, want %v:\n%s", c.tr, c.d, got, c.want, out)
+		}
+	}
+}

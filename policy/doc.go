@@ -13,6 +13,7 @@
 //
 //	arch guard      seccomp_data.arch != AUDIT_ARCH_X86_64      -> KILL_PROCESS
 //	x32 guard       nr >= 0x40000000 (except nr == -1)          -> KILL_PROCESS
+//	hand-off        nr == HandoffNr (ptrace, data passthrough)  -> USER_NOTIF
 //	deny rules      io_uring_*, io_setup, open_by_handle_at,
 //	                pivot_root, uselib                          -> ERRNO(ENOSYS)
 //	routed rules    Path, FD, Exec and Socket classes           -> USER_NOTIF or TRACE

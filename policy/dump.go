@@ -70,6 +70,10 @@ func DumpFor(t *Table, tr Transport, d Data) (string, error) {
 	}
 	fmt.Fprintf(&b, "  guards: arch != AUDIT_ARCH_X86_64 -> %s; nr >= %#x except -1 (x32 ABI) -> %s\n",
 		retName(retKillProcess), x32SyscallBit, retName(retKillProcess))
+	if tr == Ptrace && d == Passthrough {
+		fmt.Fprintf(&b, "  hand-off: nr == %#x (no syscall) -> %s: the tracer's way to give a task an fd (only the task it armed is served; any other caller gets ENOSYS)\n",
+			HandoffNr, retName(retUserNotif))
+	}
 
 	fmt.Fprintf(&b, "\nBPF program (%d instructions, routed action %s):\n", len(insns), retName(route))
 	lastLoad := -1 // offset of the most recent load in program order

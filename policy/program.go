@@ -125,13 +125,62 @@ func Program(tr Transport) ([]unix.SockFilter, error) {
 }
 
 // ProgramFor is Program for data mode d: under Passthrough the data
-// calls (DataCalls) are not routed, except those named in extra.
+// calls (DataCalls) are not routed, except those named in extra. The
+// Ptrace program for Passthrough also answers HandoffNr with
+// SECCOMP_RET_USER_NOTIF (see HandoffNr), so it must be installed with a
+// listener (NeedsListener).
 func ProgramFor(tr Transport, d Data, extra ...int) ([]unix.SockFilter, error) {
 	insns, err := build(RoutedUnder(d, extra...), tr, arch.X86_64.SyscallNames, cmdRoutesUnder(d, extra...))
 	if err != nil {
 		return nil, err
 	}
+	if tr == Ptrace && d == Passthrough {
+		insns = withHandoff(insns)
+	}
 	return toSockFilter(insns)
+}
+
+// HandoffNr is the syscall number by which a ptrace tracer hands an fd to
+// a tracee under Passthrough. No kernel has a syscall by that number (the
+// x86-64 table ends below 1000; numbers from 0x40000000 are x32's), so a
+// program that calls it natively gets ENOSYS. The Ptrace program answers
+// it with SECCOMP_RET_USER_NOTIF, and only it: at the seccomp stop of a
+// routed call the tracer rewrites the call's number into HandoffNr,
+// leaving its arguments; after the stop the kernel runs the filter again
+// on the rewritten call (__seccomp_filter's recheck_after_trace, which
+// skips only a second SECCOMP_RET_TRACE), and the notification reaches
+// the listener the tracer holds, which answers it with
+// SECCOMP_IOCTL_NOTIF_ADDFD. The filter cannot tell the rewritten call
+// from a program's own call of the number, so the listener's side must:
+// it serves only the task the tracer armed, and answers every other
+// caller ENOSYS, as the kernel would.
+const HandoffNr = 0x3ff0_f5f5
+
+// withHandoff puts the HandoffNr rule right after the guards of a Ptrace
+// program (which leave nr in A): the number is in no rule table, so the
+// library would never name it.
+func withHandoff(insns []bpf.Instruction) []bpf.Instruction {
+	const guards = 7 // the arch and x32 guards (build)
+	out := make([]bpf.Instruction, 0, len(insns)+2)
+	out = append(out, insns[:guards]...)
+	out = append(out,
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: HandoffNr, SkipFalse: 1},
+		bpf.RetConstant{Val: retUserNotif},
+	)
+	return append(out, insns[guards:]...)
+}
+
+// NeedsListener reports whether prog can answer SECCOMP_RET_USER_NOTIF,
+// that is whether it must be installed with
+// SECCOMP_FILTER_FLAG_NEW_LISTENER (without a listener the kernel answers
+// such a call ENOSYS).
+func NeedsListener(prog []unix.SockFilter) bool {
+	for _, f := range prog {
+		if f.Code == unix.BPF_RET|unix.BPF_K && f.K&unix.SECCOMP_RET_ACTION_FULL == retUserNotif {
+			return true
+		}
+	}
+	return false
 }
 
 // build assembles the program for rules. known is the library's x86-64 name

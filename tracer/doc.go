@@ -29,6 +29,10 @@
 //   - Under ptrace, the tracer goroutine, on the locked OS thread that
 //     launched the target: it alone uses procs, procMem and the tracer's
 //     fields (injections, deferred calls, timings).
+//   - Under ptrace with --data passthrough, the fd hand-off's receiver
+//     (handoff.serve): it shares with the tracer only the handoff, whose
+//     grants handoff.mu guards; the tracer arms a thread before resuming
+//     it, and the receiver takes the grant.
 //   - Under unotify, one goroutine per redirected call in progress
 //     (runRedirect): it makes the host call and answers its own
 //     notification. It gets what it needs by value (the ids, the
@@ -43,7 +47,7 @@
 // Lock order: procs.mu, then emul.Kernel.mu, then placeholders.mu or
 // procs.pidMu (emul handlers reach them under emul's lock: the Oracle's
 // Holds and Find, dataFDs' pidfd); task.mu is taken before emul's lock;
-// hostOps.mu, Stats.mu and server.recvMu are taken alone. placeholders.mu guards the
+// hostOps.mu, Stats.mu, server.recvMu and handoff.mu are taken alone. placeholders.mu guards the
 // placeholder table, hostOps.mu the FIFO opens in progress, Stats.mu the
 // statistics rows, server.recvMu the receivers' count and first error.
 package tracer

@@ -40,6 +40,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"fsshim/emul"
+	"fsshim/policy"
 )
 
 // initPtraceArg0 marks the init stage of a ptrace target.
@@ -69,11 +70,29 @@ const redZone = 128
 // tracee reports group-stop as PTRACE_EVENT_STOP and can be left stopped
 // with PTRACE_LISTEN, and seizing lets the options be set before the
 // tracee runs a single routed call.
+//
+// A filter that answers policy.HandoffNr with SECCOMP_RET_USER_NOTIF (the
+// fd hand-off, handoff.go) goes in with a listener, as unotify's, which is
+// passed to the supervisor over the init socket.
 func execTraced(prog []unix.SockFilter, path string, argv []string, fail func(int, string, ...any)) {
-	// The socket goes before the filter: close is a routed call.
-	unix.Close(initSockFD)
-	if _, e := installFilter(prog, 0); e != 0 {
-		fail(ExitInternal, "installing the seccomp filter: %v", e)
+	if !policy.NeedsListener(prog) {
+		// The socket goes before the filter: close is a routed call.
+		unix.Close(initSockFD)
+		if _, e := installFilter(prog, 0); e != 0 {
+			fail(ExitInternal, "installing the seccomp filter: %v", e)
+		}
+	} else {
+		// WAIT_KILLABLE_RECV (Linux 5.19) is what makes a received
+		// hand-off certain to complete (handoff.go).
+		lfd, e := installFilter(prog, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER|unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
+		if e != 0 {
+			fail(ExitInternal, "installing the seccomp filter with a listener (the fd hand-off of --data passthrough under ptrace needs Linux 5.19; --data forward does without): %v", e)
+		}
+		if err := unix.Sendmsg(initSockFD, []byte{'L'}, unix.UnixRights(lfd), nil, 0); err != nil {
+			fail(ExitInternal, "handing the listener to the supervisor: %v", err)
+		}
+		unix.Close(lfd)
+		unix.Close(initSockFD)
 	}
 	err := unix.Exec(path, argv, os.Environ())
 	code := ExitCannotExec
@@ -85,12 +104,20 @@ func execTraced(prog []unix.SockFilter, path string, argv []string, fail func(in
 
 // launchTraced starts prog's init stage, seizes it and sends it the
 // filter. It must run on the thread that will issue every ptrace request.
-func launchTraced(prog Program, filter []unix.SockFilter, log func(string)) (*exec.Cmd, int, error) {
+// For a filter with a listener (policy.NeedsListener) it returns the init
+// socket too, on which the listener will come (later: the tracees must
+// be served until then), else -1.
+func launchTraced(prog Program, filter []unix.SockFilter, log func(string)) (*exec.Cmd, int, int, error) {
 	cmd, sockFD, ctlFD, isolated, err := startInitStage(prog, initPtraceArg0, log)
 	if err != nil {
-		return nil, -1, err
+		return nil, -1, -1, err
 	}
-	defer unix.Close(sockFD)
+	keep := false
+	defer func() {
+		if !keep {
+			unix.Close(sockFD)
+		}
+	}()
 	pid := cmd.Process.Pid
 	// Seized before it has its configuration: an isolated init stage
 	// forks the program's stage then, which must be traced already.
@@ -98,7 +125,7 @@ func launchTraced(prog Program, filter []unix.SockFilter, log func(string)) (*ex
 		unix.Close(ctlFD)
 		cmd.Process.Kill()
 		cmd.Wait() // not traced: the ordinary wait is safe
-		return nil, -1, fmt.Errorf("PTRACE_SEIZE: %w", err)
+		return nil, -1, -1, fmt.Errorf("PTRACE_SEIZE: %w", err)
 	}
 	ctl, err := configure(ctlFD, prog, isolated)
 	if err == nil {
@@ -113,9 +140,13 @@ func launchTraced(prog Program, filter []unix.SockFilter, log func(string)) (*ex
 		}
 		unix.Kill(pid, unix.SIGKILL)
 		reapTraced(pid)
-		return nil, -1, err
+		return nil, -1, -1, err
 	}
-	return cmd, ctl, nil
+	if policy.NeedsListener(filter) {
+		keep = true
+		return cmd, ctl, sockFD, nil
+	}
+	return cmd, ctl, -1, nil
 }
 
 // reapTraced waits for a killed tracee to be gone.
@@ -160,6 +191,9 @@ type ptracer struct {
 	hd time.Duration
 	// ctl is the control socket of an isolated init stage, or -1.
 	ctl int
+	// hand is the fd hand-off (handoff.go), nil when the filter has
+	// no listener (--data forward).
+	hand *handoff
 }
 
 // installHook, set only by tests, may change an InstallFD answer before it
@@ -178,6 +212,7 @@ func runPtrace(opt Options) (Result, error) {
 		redeliver: map[int][]siginfo{},
 	}
 	s.procs.init(opt)
+	s.k.Data = dataFDs{pidfd: s.pidfd}
 	s.exited = func(int) { s.k.AnswerWaiters(s) }
 	if s.opt.Log == nil {
 		s.opt.Log = func(m string) { fmt.Fprintln(os.Stderr, "fsshim:", m) }
@@ -202,12 +237,16 @@ func runPtrace(opt Options) (Result, error) {
 				s.opt.Log("--pin: " + err.Error())
 			}
 		}
-		cmd, ctl, err := launchTraced(opt.Program, opt.Filter, s.opt.Log)
+		cmd, ctl, sock, err := launchTraced(opt.Program, opt.Filter, s.opt.Log)
 		if err != nil {
 			startc <- started{err: err}
 			return
 		}
 		s.ctl = ctl
+		if sock >= 0 {
+			s.hand = newHandoff(s.opt.Log)
+			go s.hand.serve(sock, !opt.NoSyncWakeup)
+		}
 		if ctl >= 0 {
 			s.k.SetExecShadow(newShadowConn(ctl, s.opt.Log)) // execshadow.go
 		}
@@ -224,6 +263,12 @@ func runPtrace(opt Options) (Result, error) {
 		startc <- started{pid: s.main}
 		err = s.trace()
 		cmd.Process.Release()
+		if s.hand != nil {
+			// Every task is reaped: the listener hangs up, and the
+			// receiver ends.
+			<-s.hand.done
+			s.hand.closeAll()
+		}
 		done <- err
 	}()
 	st := <-startc
@@ -274,6 +319,11 @@ func (s *ptracer) stop(pid int, ws unix.WaitStatus) {
 	}
 	sig := int(ws>>8) & 0xff
 	ev := int(ws>>16) & 0xff
+	if in := s.inj[pid]; in != nil && in.quiet && (sig == syscallStopSig || ev != 0) {
+		// A stop other than a signal's delivery: the hand-off's call
+		// is over (signalStop looks at those).
+		s.endQuiet(pid, in)
+	}
 	switch {
 	case sig == syscallStopSig:
 		s.syscallStop(pid)
@@ -307,7 +357,7 @@ func (s *ptracer) stop(pid int, ws unix.WaitStatus) {
 // injects a call into it, else until its next seccomp or event stop.
 func (s *ptracer) resume(pid, sig int) {
 	var e syscall.Errno
-	if s.inj[pid] != nil {
+	if in := s.inj[pid]; in != nil && !in.quiet {
 		e = ptraceSyscall(pid, sig)
 	} else {
 		e = ptraceCont(pid, sig)
@@ -321,6 +371,15 @@ func (s *ptracer) resume(pid, sig int) {
 // then the signal is held back (its handler would run on fsshim's
 // registers) and raised again once the tracee is back in its own call.
 func (s *ptracer) signalStop(pid, sig int) {
+	if in := s.inj[pid]; in != nil && in.quiet {
+		if s.handOffInterrupted(pid) {
+			// Held like an injection's, and the restart of the
+			// call reported, so the signal is raised when it ends.
+			in.quiet, in.entry = false, true
+		} else {
+			s.endQuiet(pid, in)
+		}
+	}
 	if in := s.inj[pid]; in != nil {
 		var si siginfo
 		if ptraceGetSiginfo(pid, &si) == 0 {
@@ -349,14 +408,7 @@ func (s *ptracer) gone(pid int, ws unix.WaitStatus) {
 			s.exitCode = ws.ExitStatus()
 		}
 	}
-	if in := s.inj[pid]; in != nil {
-		if in.file != nil {
-			// The placeholder's call is gone: so is the Result's
-			// reference.
-			s.k.Release(in.file)
-		}
-		delete(s.inj, pid)
-	}
+	s.dropInjection(pid)
 	for id, d := range s.deferred {
 		if d.tid == pid {
 			delete(s.deferred, id)
@@ -365,6 +417,25 @@ func (s *ptracer) gone(pid int, ws unix.WaitStatus) {
 	delete(s.redeliver, pid)
 	delete(s.tids, pid)
 	s.reap()
+}
+
+// dropInjection forgets the call fsshim was running in pid, which is gone
+// (or, at an exec, was the thread group leader the exec replaced).
+func (s *ptracer) dropInjection(pid int) {
+	if in := s.inj[pid]; in != nil {
+		if in.file != nil {
+			// The placeholder's call is gone: so is the Result's
+			// reference.
+			s.k.Release(in.file)
+		}
+		if in.step == stepHandoff {
+			s.closeOwn(in)
+		}
+		delete(s.inj, pid)
+	}
+	if s.hand != nil {
+		s.hand.disarm(pid)
+	}
 }
 
 // learnChild records the task a fork, vfork or clone event announces: a
@@ -407,6 +478,9 @@ func (s *ptracer) learnChild(parent int) {
 // table lost its close-on-exec entries; emul learns that at the next use
 // of each (Kernel.Oracle).
 func (s *ptracer) execed(pid int) {
+	// pid is in no call of fsshim's: what is recorded for it was the
+	// thread group leader's, which a thread's exec has ended.
+	s.dropInjection(pid)
 	if old, e := ptraceEventMsg(pid); e == 0 && int(old) != pid {
 		if t := s.tids[int(old)]; t != nil {
 			delete(s.tids, int(old))
@@ -506,12 +580,17 @@ func (s *ptracer) Late(id uint64, val int64, errno syscall.Errno) {
 	s.skip(dc.tid, &dc.regs, v, false)
 }
 
-// InstallHostFD implements emul.Target. emul answers InstallHostFD only
-// when Kernel.HostFDs is set, which this transport never sets (an
-// overlay's lower file is copied up on open instead).
+// InstallHostFD implements emul.Target: the fd hand-off (handoff.go)
+// gives the tracee an fd sharing host's open file. emul answers
+// InstallHostFD only when Kernel.HostFDs is set, which needs the
+// hand-off (a filter with its listener, --data passthrough).
 func (s *ptracer) InstallHostFD(c *emul.Call, host emul.LowerFile, fdFlags int) (int, syscall.Errno, emul.Progress) {
-	s.opt.Log("InstallHostFD under ptrace: answered EIO")
-	return -1, unix.EIO, emul.Did
+	if s.hand == nil {
+		s.opt.Log("InstallHostFD under ptrace without the fd hand-off: answered EIO")
+		return -1, unix.EIO, emul.Did
+	}
+	e, p := s.handOff(c, int(host.Fd()), fdFlags, -1, nil, -1)
+	return -1, e, p
 }
 
 func (s *ptracer) markAnswered() {
@@ -596,6 +675,13 @@ type injection struct {
 	held   []siginfo
 	// handed is when a redirected call was handed to the tracee.
 	handed time.Time
+	// quiet: a hand-off whose call ends without a stop (the tracee
+	// was resumed with PTRACE_CONT); it is over at the tracee's next
+	// stop, unless that is the delivery of a signal that interrupted it.
+	quiet bool
+	// own is fsshim's reference to the placeholder a hand-off
+	// installs, or -1.
+	own int
 }
 
 const (
@@ -604,11 +690,27 @@ const (
 	stepDup3
 	stepClose
 	stepRedirect // the host call of an emul.Redirect (redirect.go)
+	stepHandoff  // the fd hand-off (handoff.go)
 )
 
 // InstallFD implements emul.Target: it begins the injection that makes
 // the placeholder in the tracee (Later); syscallStop ends it.
 func (s *ptracer) InstallFD(c *emul.Call, f *emul.File, fdFlags, setFD int) (int, syscall.Errno, emul.Progress) {
+	if s.hand != nil {
+		// The placeholder emul made (or a memfd) goes in by the
+		// hand-off; the call stops at its exit for the fd to be
+		// recorded.
+		own, err := placeholderFD(f)
+		if err != nil {
+			s.opt.Log("placeholder: " + err.Error())
+			return -1, unix.ENFILE, emul.Did
+		}
+		e, p := s.handOff(c, own, fdFlags, setFD, f, own)
+		if p != emul.Later {
+			unix.Close(own)
+		}
+		return -1, e, p
+	}
 	pid := c.Tid
 	t := s.tids[pid]
 	in := &injection{t: t, call: *c, file: f, fdFlags: fdFlags, setFD: setFD, orig: s.regs, hd: s.hd, t0: s.t0}
@@ -677,6 +779,8 @@ func (s *ptracer) syscallStop(pid int) {
 	}
 	v := int64(s.regs.Rax)
 	switch in.step {
+	case stepHandoff:
+		s.endHandOff(pid, in, v)
 	case stepRedirect:
 		s.endRedirect(pid, in, v)
 	case stepOpenDir:

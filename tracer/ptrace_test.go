@@ -457,6 +457,9 @@ func runHelper(mode string, args []string) error {
 		return helperEMFILE(args[0])
 	case "setfd":
 		return helperSetFD(args[0])
+	case "handoff":
+		n, _ := strconv.Atoi(args[1])
+		return helperHandoff(args[0], n)
 	case "stop":
 		return helperStop()
 	case "loop":

@@ -35,7 +35,10 @@ func subcommand(args []string) (int, bool) {
 const benchUsage = `fsshim bench runs the same work on every transport — native (the host
 kernel), unotify (seccomp user notification), ptrace, linked (emul and ramfs
 called in-process) — interleaved run by run, and prints the median, the range
-and the ratio to native of each.
+and the ratio to native of each. unotify and ptrace run with the default data
+path (passthrough: the kernel serves read and write); forward and
+ptrace-forward are the same transports with --data forward (every file call
+served by fsshim); ptrace-pin is ptrace with --pin.
 
 Usage:
   fsshim bench [postmark|micro|threads] [options]

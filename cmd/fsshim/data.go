@@ -24,26 +24,19 @@ type dataPlan struct {
 	extra []int
 }
 
-// planData decides the data mode (--data). Passthrough needs a transport
-// that can give the program a host fd (unotify's ADDFD) and a private
-// tmpfs; when the mode was not asked for explicitly and either is
-// missing, it falls back to forward: silently for ptrace, where forward
-// is the documented mode, with a warning on warn otherwise.
+// planData decides the data mode (--data). Passthrough needs a private
+// tmpfs (and a transport that can give the program an fd onto a file:
+// unotify's ADDFD, or ptrace's hand-off to the same ioctl); when the mode
+// was not asked for explicitly and the tmpfs cannot be had, it falls back
+// to forward with a warning on warn.
 func planData(s *setup, warn io.Writer) (dataPlan, error) {
-	explicit, tr, nmounts, capacity := s.dataSet, s.transport, s.table.Len(), s.capacity
+	explicit, nmounts, capacity := s.dataSet, s.table.Len(), s.capacity
 	mode, err := policy.ParseData(s.data)
 	if err != nil {
 		return dataPlan{}, err
 	}
 	plan := dataPlan{mode: mode}
 	if mode != policy.Passthrough {
-		return plan, nil
-	}
-	if tr != policy.Unotify {
-		if explicit {
-			return dataPlan{}, errors.New("--data passthrough needs --transport unotify (ptrace cannot give the program an fd onto the file's data)")
-		}
-		plan.mode = policy.Forward
 		return plan, nil
 	}
 	sizes := make([]int64, nmounts)
@@ -150,11 +143,11 @@ func giveBackMemory(ems []*emul.Mount) (stop func()) {
 	return func() { close(done) }
 }
 
-// dumpData is the data mode --dump-policy shows: the one asked for, as
-// the transport allows (a private tmpfs is not mounted to print it).
-func dumpData(flag string, tr policy.Transport) policy.Data {
+// dumpData is the data mode --dump-policy shows: the one asked for (a
+// private tmpfs is not mounted to print it).
+func dumpData(flag string) policy.Data {
 	d, err := policy.ParseData(flag)
-	if err != nil || tr != policy.Unotify {
+	if err != nil {
 		return policy.Forward
 	}
 	return d

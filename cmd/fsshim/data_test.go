@@ -8,9 +8,8 @@ import (
 	"fsshim/policy"
 )
 
-// TestPlanData: ptrace gets forward unless passthrough was asked for
-// (then fsshim refuses to start); unotify gets passthrough with a private
-// tmpfs per mount when the kernel gives one.
+// TestPlanData: both transports get passthrough with a private tmpfs per
+// mount when the kernel gives one, and forward when it is asked for.
 func TestPlanData(t *testing.T) {
 	table, err := policy.NewTable([]policy.Mount{{Path: "/a"}, {Path: "/b"}})
 	if err != nil {
@@ -19,11 +18,8 @@ func TestPlanData(t *testing.T) {
 	setupFor := func(data string, set bool, tr policy.Transport) *setup {
 		return &setup{options: options{data: data, dataSet: set}, transport: tr, table: table, capacity: 1 << 20}
 	}
-	if p, err := planData(setupFor("passthrough", false, policy.Ptrace), io.Discard); err != nil || p.mode != policy.Forward || p.stores != nil {
-		t.Errorf("ptrace, --data not given: mode %v, %d stores, %v; want forward", p.mode, len(p.stores), err)
-	}
-	if _, err := planData(setupFor("passthrough", true, policy.Ptrace), io.Discard); err == nil || !strings.Contains(err.Error(), "ptrace") {
-		t.Errorf("ptrace with --data passthrough: %v, want a refusal naming ptrace", err)
+	if p, err := planData(setupFor("forward", true, policy.Ptrace), io.Discard); err != nil || p.mode != policy.Forward || p.stores != nil {
+		t.Errorf("ptrace with --data forward: mode %v, %d stores, %v; want forward", p.mode, len(p.stores), err)
 	}
 	if _, err := planData(setupFor("sideways", true, policy.Unotify), io.Discard); err == nil {
 		t.Errorf("--data sideways accepted")
@@ -44,7 +40,15 @@ func TestPlanData(t *testing.T) {
 	if len(p.stores) != 2 || p.dev(0) == 0 || p.dev(0) == p.dev(1) || p.store(1) == nil || p.placeholders(0) == nil {
 		t.Errorf("passthrough: %d stores, devices %d and %d; want one tmpfs per mount", len(p.stores), p.dev(0), p.dev(1))
 	}
-	if dumpData("passthrough", policy.Ptrace) != policy.Forward || dumpData("passthrough", policy.Unotify) != policy.Passthrough {
-		t.Errorf("dumpData does not follow the transport")
+	pt, err := planData(setupFor("passthrough", false, policy.Ptrace), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pt.close()
+	if pt.mode != policy.Passthrough || len(pt.stores) != 2 {
+		t.Errorf("ptrace, --data not given: mode %v, %d stores; want passthrough", pt.mode, len(pt.stores))
+	}
+	if dumpData("passthrough") != policy.Passthrough || dumpData("forward") != policy.Forward {
+		t.Errorf("dumpData does not follow --data")
 	}
 }

@@ -77,7 +77,7 @@ func run(args []string, stderr io.Writer) int {
 		return fail(stderr, exitError, err)
 	}
 	defer closeLowers()
-	k, inject := newKernel(s, ems, stderr)
+	k, inject := newKernel(s, ems, data, stderr)
 	defer k.Cleanup()
 	k.Passthrough = data.mode == policy.Passthrough
 	defer giveBackMemory(ems)()
@@ -118,7 +118,7 @@ func fail(stderr io.Writer, code int, err error) int {
 // dumpPolicy is --dump-policy: the mount table, the routed syscalls and
 // the filter on stdout.
 func dumpPolicy(s *setup, stderr io.Writer) int {
-	text, err := policy.DumpFor(s.table, s.transport, dumpData(s.data, s.transport))
+	text, err := policy.DumpFor(s.table, s.transport, dumpData(s.data))
 	if err != nil {
 		return fail(stderr, exitError, err)
 	}

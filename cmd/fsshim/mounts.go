@@ -61,12 +61,14 @@ func buildMounts(s *setup, data dataPlan) ([]*emul.Mount, func(), error) {
 // newKernel puts emul in front of the mounts, with the --inject faults
 // (nil when there are none). Its Cleanup removes the host nodes behind
 // FIFOs, devices and sockets in the mounts.
-func newKernel(s *setup, ems []*emul.Mount, stderr io.Writer) (*emul.Kernel, *faults.Set) {
+func newKernel(s *setup, ems []*emul.Mount, data dataPlan, stderr io.Writer) (*emul.Kernel, *faults.Set) {
 	k := emul.NewKernel(ems, tracer.ProcHost())
-	// The unotify supervisor can give the program a host fd (ADDFD): an
-	// overlay's lower files are then read in place. Under ptrace they are
-	// copied up when opened.
-	k.HostFDs = s.transport == policy.Unotify
+	// The unotify supervisor can give the program a host fd (ADDFD), and
+	// so can the ptrace tracer when its filter has the listener of the
+	// fd hand-off (--data passthrough): an overlay's lower files are then
+	// read in place. Under ptrace with --data forward they are copied up
+	// when opened.
+	k.HostFDs = s.transport == policy.Unotify || data.mode == policy.Passthrough
 	var inject *faults.Set
 	if len(s.faults) > 0 {
 		inject = faults.NewSet(s.faults)
