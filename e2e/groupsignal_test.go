@@ -2,13 +2,11 @@ package e2e
 
 import (
 	"bytes"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // A signal sent to fsshim's whole process group (as a terminal sends
@@ -26,21 +24,7 @@ func TestGroupSignalReachesProgram(t *testing.T) {
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 			var out bytes.Buffer
 			cmd.Stdout = &out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			deadline := time.Now().Add(10 * time.Second)
-			for {
-				if _, err := os.Stat(ready); err == nil {
-					break
-				}
-				if time.Now().After(deadline) {
-					cmd.Process.Kill()
-					cmd.Wait()
-					t.Fatal("the program never started")
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			startReady(t, cmd, ready)
 			syscall.Kill(-cmd.Process.Pid, sig)
 			err := cmd.Wait()
 			ee, _ := err.(*exec.ExitError)

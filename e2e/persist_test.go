@@ -79,21 +79,7 @@ func saveOnSignal(t *testing.T, sig syscall.Signal) {
 	script := `cd "$1" && echo before > f && touch "$2" && while :; do sleep 0.05; done`
 	cmd := exec.Command(fsshimBin, "--mount", m, "--save", m+"="+out, "--", "sh", "-c", script, "sh", m, ready)
 	cmd.Env = testEnv()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := os.Stat(ready); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatal("the program never started")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	startReady(t, cmd, ready)
 	cmd.Process.Signal(sig)
 	err := cmd.Wait()
 	ee, _ := err.(*exec.ExitError)
@@ -266,5 +252,27 @@ func TestPreloadErrors(t *testing.T) {
 		if _, err := os.Stat(marker); err == nil {
 			t.Fatalf("the program ran although the preload of %s failed", src)
 		}
+	}
+}
+
+// startReady starts cmd and waits until the program it runs has made the
+// file ready (it touches it once it is running), failing the test after
+// 10 s.
+func startReady(t *testing.T, cmd *exec.Cmd, ready string) {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(ready); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatal("the program never started")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
