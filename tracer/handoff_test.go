@@ -3,7 +3,6 @@ package tracer
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -73,13 +72,7 @@ func TestHandoff(t *testing.T) {
 	}
 	defer func() { installHook = nil }()
 	self, _ := os.Executable()
-	outR, outW, _ := os.Pipe()
-	defer outR.Close()
-	out := make(chan string, 1)
-	go func() {
-		b, _ := io.ReadAll(outR)
-		out <- string(b)
-	}()
+	outW, output := collect(t)
 	const opens = 40
 	res, err := Run(Options{
 		Program: Program{Path: self, Argv: []string{helperArg0, "handoff", m, strconv.Itoa(opens)}, Env: os.Environ(),
@@ -87,8 +80,7 @@ func TestHandoff(t *testing.T) {
 		Filter: filter, Kernel: k, Transport: policy.Ptrace,
 		Log: func(m string) { t.Log("fsshim:", m) },
 	})
-	outW.Close()
-	said := <-out
+	said := output()
 	if err != nil || res.ExitCode != 0 || !strings.HasSuffix(said, "ok\n") {
 		t.Fatalf("exit %d, err %v; helper said:\n%s", res.ExitCode, err, said)
 	}

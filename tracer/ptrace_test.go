@@ -95,16 +95,7 @@ func runPinned(t testing.TB, tr policy.Transport, pin bool, mount, path string, 
 	}
 	k := emul.NewKernel([]*emul.Mount{{Path: mount, FS: ramfs.New(ramfs.Options{})}}, ProcHost())
 	k.OnFault = func(m string) { t.Log("fault:", m) }
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	out := make(chan string, 1)
-	go func() {
-		b, _ := io.ReadAll(r)
-		out <- string(b)
-	}()
+	w, output := collect(t)
 	res, err := Run(Options{
 		Program:   Program{Path: path, Argv: argv, Env: os.Environ(), Stdout: w, Stderr: os.Stderr},
 		Filter:    filter,
@@ -113,8 +104,28 @@ func runPinned(t testing.TB, tr policy.Transport, pin bool, mount, path string, 
 		Pin:       pin,
 		Log:       func(m string) { t.Log("fsshim:", m) },
 	})
-	w.Close()
-	return run{stdout: <-out, exit: res.ExitCode, err: err}
+	return run{stdout: output(), exit: res.ExitCode, err: err}
+}
+
+// collect returns the write end of a pipe for a program's output and a
+// func that closes it and returns all that was written. The write end is
+// closed at the test's end in any case, so the reader always ends.
+func collect(t testing.TB) (*os.File, func() string) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	out := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(r)
+		r.Close()
+		out <- string(b)
+	}()
+	return w, func() string {
+		w.Close()
+		return <-out
+	}
 }
 
 func runHelperUnder(t testing.TB, tr policy.Transport, mount string, args ...string) run {
@@ -236,21 +247,14 @@ func TestInstallFDFails(t *testing.T) {
 			filter, _ := policy.Program(tr)
 			k := emul.NewKernel([]*emul.Mount{{Path: m, FS: ramfs.New(ramfs.Options{})}}, ProcHost())
 			self, _ := os.Executable()
-			outR, outW, _ := os.Pipe()
-			defer outR.Close()
-			out := make(chan string, 1)
-			go func() {
-				b, _ := io.ReadAll(outR)
-				out <- string(b)
-			}()
+			outW, output := collect(t)
 			res, err := Run(Options{
 				Program: Program{Path: self, Argv: []string{helperArg0, "emfile", m}, Env: os.Environ(),
 					Stdout: outW, Stderr: os.Stderr},
 				Filter: filter, Kernel: k, Transport: tr,
 				Log: func(m string) { t.Log("fsshim:", m) },
 			})
-			outW.Close()
-			said := <-out
+			said := output()
 			if err != nil || res.ExitCode != 0 || said != "ok\n" {
 				t.Fatalf("exit %d, err %v; helper said:\n%s", res.ExitCode, err, said)
 			}
