@@ -824,10 +824,10 @@ func (k *Kernel) hostCwdIs(p *Process, hp string) bool {
 }
 
 // pickLink follows symlink n of the mount the walk is in, found at
-// absolute path at (kept for a shadowPlan), as fs/namei.c:pick_link: ELOOP with RESOLVE_NO_SYMLINKS or past
-// MAXSYMLINKS; the target's components come next, from "/" for an
-// absolute target (nd_jump_root: the start with RESOLVE_IN_ROOT, EXDEV
-// with RESOLVE_BENEATH).
+// absolute path at (kept for a shadowPlan), as fs/namei.c:pick_link:
+// ELOOP with RESOLVE_NO_SYMLINKS or past MAXSYMLINKS; the target's
+// components come next, from "/" for an absolute target (nd_jump_root:
+// the start with RESOLVE_IN_ROOT, EXDEV with RESOLVE_BENEATH).
 //
 // Preconditions: k.mu is held.
 func (r *resolver) pickLink(n node, at string) syscall.Errno {

@@ -340,7 +340,7 @@ func (s *shadowConn) Reaches(hp string, follow bool) (reach, known bool) {
 		}
 		reach, err = s.inShadow(fd, name)
 		unix.Close(fd)
-		return reach, err == nil && !reach || reach
+		return reach, reach || err == nil
 	}
 }
 
