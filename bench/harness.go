@@ -28,7 +28,10 @@ import (
 const (
 	Native  = "native"
 	Unotify = "unotify"
-	Ptrace  = "ptrace"
+	// UnotifyPin is unotify with --pin: program and fsshim on one CPU,
+	// so no install of an opened file waits for a cross-CPU wake-up.
+	UnotifyPin = "unotify-pin"
+	Ptrace     = "ptrace"
 	// PtracePin is ptrace with --pin: program and tracer on one CPU, so
 	// no stop waits for a cross-CPU wake-up.
 	PtracePin = "ptrace-pin"
@@ -46,11 +49,11 @@ const (
 )
 
 // AllTransports is the default transport list.
-var AllTransports = []string{Native, Unotify, Forward, Ptrace, PtracePin, PtraceForward, Linked, GVisor}
+var AllTransports = []string{Native, Unotify, UnotifyPin, Forward, Ptrace, PtracePin, PtraceForward, Linked, GVisor}
 
 // supervised reports whether t runs the work under fsshim or a peer.
 func supervised(t string) bool {
-	return t == Unotify || t == Forward || t == Ptrace || t == PtracePin || t == PtraceForward || t == GVisor
+	return t == Unotify || t == UnotifyPin || t == Forward || t == Ptrace || t == PtracePin || t == PtraceForward || t == GVisor
 }
 
 // gvisorArgv runs argv under runsc with its in-memory root overlay. The
@@ -355,6 +358,8 @@ func probe(exe, transport, work string) error {
 // transportArgs are fsshim's flags for a supervising transport.
 func transportArgs(transport string) []string {
 	switch transport {
+	case UnotifyPin:
+		return []string{"--transport", Unotify, "--pin"}
 	case PtracePin:
 		return []string{"--transport", Ptrace, "--pin"}
 	case Forward:

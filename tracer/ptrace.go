@@ -895,17 +895,3 @@ func (s *ptracer) finish(pid int, in *injection, v int64) {
 	s.markAnswered()
 	s.resume(pid, 0)
 }
-
-// pinThread binds the calling thread to the CPU it runs on. ptrace has no
-// synchronous wake-up: a tracer and a tracee on two CPUs pay a cross-CPU
-// wake-up at every stop and every resume (tens of µs in a VM whose idle
-// CPUs sleep deeply), while on one CPU the stop hands the CPU over directly.
-func pinThread() error {
-	cpu, err := getcpu()
-	if err != nil {
-		return err
-	}
-	var set unix.CPUSet
-	set.Set(cpu)
-	return unix.SchedSetaffinity(0, &set)
-}

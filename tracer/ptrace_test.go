@@ -175,14 +175,59 @@ func TestPtraceSkip(t *testing.T) {
 	}
 }
 
-// TestPtracePinned runs the skip checks with --pin: the target is bound to
-// the tracer's CPU and still sees every answer.
-func TestPtracePinned(t *testing.T) {
-	m := mountPath(t)
-	r := runHelperPinned(t, policy.Ptrace, true, m, "skip", m)
-	if r.err != nil || r.exit != 0 || !strings.Contains(r.stdout, "ok\n") {
-		t.Fatalf("exit %d, err %v\n%s", r.exit, r.err, r.stdout)
+// TestPinned runs the skip checks with --pin on each transport: the
+// program sees one CPU and still gets every answer, and under unotify,
+// which pins every thread of fsshim, the test process's threads have
+// their CPUs back once Run returns (under ptrace only the tracing thread
+// is pinned, and it ends with the run).
+func TestPinned(t *testing.T) {
+	if runtime.NumCPU() < 2 {
+		t.Skip("one CPU: a pinned program cannot be told from one that is not")
 	}
+	before := threadCPUs(t)
+	for _, tr := range transports {
+		t.Run(tr.String(), func(t *testing.T) {
+			m := mountPath(t)
+			r := runHelperPinned(t, tr, true, m, "pinned", m)
+			if r.err != nil || r.exit != 0 || !strings.Contains(r.stdout, "ok\n") {
+				t.Fatalf("exit %d, err %v\n%s", r.exit, r.err, r.stdout)
+			}
+			if !strings.HasPrefix(r.stdout, "cpus 1\n") {
+				t.Errorf("the pinned program said %q, want it to see one CPU", r.stdout)
+			}
+			if tr != policy.Unotify {
+				return
+			}
+			for tid, cpus := range threadCPUs(t) {
+				if b, ok := before[tid]; ok && b != cpus {
+					t.Errorf("thread %s: CPUs %s after the run, %s before", tid, cpus, b)
+				}
+			}
+		})
+	}
+}
+
+// threadCPUs returns the CPU list of every thread of this process, from
+// /proc (each thread's Cpus_allowed_list).
+func threadCPUs(t *testing.T) map[string]string {
+	t.Helper()
+	tids, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, e := range tids {
+		b, err := os.ReadFile("/proc/self/task/" + e.Name() + "/status")
+		if err != nil {
+			continue // ended since the listing
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "Cpus_allowed_list:"); ok {
+				out[e.Name()] = strings.TrimSpace(v)
+			}
+		}
+	}
+	return out
 }
 
 // TestPtracePlaceholder checks, from outside, that an emulated open left a
@@ -446,6 +491,13 @@ func BenchmarkEmulatedPread(b *testing.B) {
 func runHelper(mode string, args []string) error {
 	switch mode {
 	case "skip":
+		return helperSkip(args[0])
+	case "pinned":
+		var set unix.CPUSet
+		if err := unix.SchedGetaffinity(0, &set); err != nil {
+			return err
+		}
+		fmt.Printf("cpus %d\n", set.Count())
 		return helperSkip(args[0])
 	case "hold":
 		fd, err := unix.Open(args[0]+"/held", unix.O_CREAT|unix.O_RDWR, 0o644)

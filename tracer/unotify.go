@@ -36,8 +36,10 @@ type Options struct {
 	// Transport is how routed calls arrive; Filter must be built for it
 	// (policy.Program of the same transport).
 	Transport policy.Transport
-	// Pin runs the target and the serving thread on one CPU (ptrace
-	// only; the target sees a single CPU).
+	// Pin runs the target and fsshim on one CPU, the one the launching
+	// thread runs on (pin.go): under ptrace the tracing thread, under
+	// unotify every thread of fsshim until Run returns. The target sees
+	// a single CPU.
 	Pin bool
 	// Receivers is how many goroutines at most receive and serve calls
 	// at once under unotify (0: DefaultReceivers); past the first, they
@@ -69,10 +71,11 @@ func Run(opt Options) (Result, error) {
 		return runPtrace(opt) // ptrace.go
 	}
 	type started struct {
-		cmd *exec.Cmd
-		lfd int
-		ctl int
-		err error
+		cmd  *exec.Cmd
+		lfd  int
+		ctl  int
+		err  error
+		undo func() // --pin's
 	}
 	startc := make(chan started, 1)
 	done := make(chan error, 1)
@@ -86,8 +89,17 @@ func Run(opt Options) (Result, error) {
 	// thread) and then runs the receive loop.
 	go func() {
 		runtime.LockOSThread()
+		var undo func()
+		if opt.Pin {
+			// Every thread of fsshim, and the init stage forked from
+			// this one (pin.go); Run puts the masks back.
+			var err error
+			if undo, err = pinProcess(); err != nil {
+				s.opt.Log("--pin: " + err.Error())
+			}
+		}
 		cmd, lfd, ctl, err := launch(opt.Program, opt.Filter, s.opt.Log)
-		startc <- started{cmd, lfd, ctl, err}
+		startc <- started{cmd, lfd, ctl, err, undo}
 		if err != nil {
 			return
 		}
@@ -107,6 +119,9 @@ func Run(opt Options) (Result, error) {
 		<-reaped
 	}()
 	st := <-startc
+	if st.undo != nil {
+		defer st.undo()
+	}
 	if st.err == nil && opt.Started != nil {
 		opt.Started(st.cmd.Process.Pid)
 	}
@@ -241,7 +256,10 @@ func newServer(opt Options) *server {
 		s.ops.cancelFor(tgid)
 		s.k.AnswerWaiters(s.late)
 	}
-	if s.opt.Receivers < 1 {
+	switch {
+	case opt.Pin:
+		s.opt.Receivers = 1 // one CPU to serve on
+	case s.opt.Receivers < 1:
 		s.opt.Receivers = DefaultReceivers()
 	}
 	if s.opt.Receivers > 1 {

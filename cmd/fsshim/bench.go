@@ -38,7 +38,8 @@ called in-process) — interleaved run by run, and prints the median, the range
 and the ratio to native of each. unotify and ptrace run with the default data
 path (passthrough: the kernel serves read and write); forward and
 ptrace-forward are the same transports with --data forward (every file call
-served by fsshim); ptrace-pin is ptrace with --pin.
+served by fsshim); unotify-pin and ptrace-pin are unotify and ptrace with
+--pin (program and fsshim on one CPU).
 
 Usage:
   fsshim bench [postmark|micro|threads] [options]

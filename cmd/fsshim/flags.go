@@ -81,7 +81,7 @@ func parseFlags(args []string, stderr io.Writer) (options, int, bool) {
 	fs.BoolVar(&o.noSyncWake, "no-sync-wakeup", false, "do not ask the kernel for synchronous wake-ups (for measurements)")
 	fs.BoolVar(&o.noIsolation, "no-isolation", false, "run the program without namespaces of its own: the host directories behind mounts are then guarded by fsshim's path checks alone (see README, Threat model)")
 	fs.StringVar(&o.data, "data", "", "where file data is served, `MODE`: passthrough (the default: the program's fd is onto the file's data in kernel memory, the data calls are not intercepted) or forward (every file call goes to fsshim)")
-	fs.BoolVar(&o.pin, "pin", false, "with --transport ptrace: run the program and fsshim's tracing thread on one CPU, so that no ptrace stop waits for a cross-CPU wake-up (the program sees one CPU)")
+	fs.BoolVar(&o.pin, "pin", false, "run the program and fsshim on one CPU, the one fsshim starts on, so that no hand-over between them waits for a cross-CPU wake-up (ptrace stops; under unotify, the installs of opened files); the program sees one CPU")
 	fs.IntVar(&o.receivers, "receivers", 0, "with --transport unotify: serve at most `N` calls at once (0: one per two CPUs; past the first, a receiver starts only when a call is seen waiting while another is served)")
 	o.usage = func() {
 		fmt.Fprint(stderr, usageHead)

@@ -72,7 +72,9 @@ func TestCheckTransportFlags(t *testing.T) {
 		{options{transport: "unotify", receivers: -1}, "--receivers -1"},
 		{options{transport: "ptrace", receivers: 2}, "--receivers is for --transport unotify"},
 		{options{transport: "ptrace", pin: true}, ""},
-		{options{transport: "unotify", pin: true}, "--pin is for --transport ptrace"},
+		{options{transport: "unotify", pin: true}, ""},
+		{options{transport: "unotify", pin: true, receivers: 1}, ""},
+		{options{transport: "unotify", pin: true, receivers: 2}, "--pin with --receivers 2"},
 	} {
 		c.o.data = "passthrough"
 		if c.o.transport == "ptrace" {

@@ -35,8 +35,8 @@ func check(o options) (*setup, error) {
 	if s.transport, err = policy.ParseTransport(o.transport); err != nil {
 		return nil, err
 	}
-	if o.pin && s.transport != policy.Ptrace {
-		return nil, errors.New("--pin is for --transport ptrace (unotify hands over the CPU with synchronous wake-ups)")
+	if o.pin && o.receivers > 1 {
+		return nil, fmt.Errorf("--pin with --receivers %d: pinned, fsshim has one CPU to serve calls on, so one receiver", o.receivers)
 	}
 	switch {
 	case o.receivers < 0:
