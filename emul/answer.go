@@ -259,6 +259,9 @@ func (k *Kernel) InstallLowest(p *Process, min int, f *File, cloexec bool) int {
 //
 // Preconditions: k.mu is not held.
 func (k *Kernel) DupLowest(p *Process, fd, min int, cloexec bool) (nfd int, ok bool) {
+	if fd < 0 {
+		return -1, false // in no table: the caller's dup answers EBADF
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	f := k.fileLocked(p, fd)
