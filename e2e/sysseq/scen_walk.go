@@ -27,12 +27,8 @@ func init() {
 // Under fsshim the kernel would meet the mount's shadow there, so emul
 // must walk such paths as the kernel does.
 func scenSymlinkHostInto(s *S) {
-	tmp, err := os.MkdirTemp("", "sysseq-")
-	if err != nil {
-		panic(err)
-	}
+	tmp := s.hostTemp()
 	defer os.RemoveAll(tmp)
-	s.masks = append(s.masks, [2]string{tmp, "$TMP"})
 	s.mkdir("sub", 0o755).OK()
 	links := [][2]string{
 		{s.work, "w"},            // absolute, to the mount's root
@@ -82,12 +78,8 @@ func scenSymlinkHostInto(s *S) {
 // that climb out, one through another, and ".." after one. Linux goes on
 // on the host, for reading, writing, creating, removing and running.
 func scenSymlinkOut(s *S) {
-	tmp, err := os.MkdirTemp("", "sysseq-")
-	if err != nil {
-		panic(err)
-	}
+	tmp := s.hostTemp()
 	defer os.RemoveAll(tmp)
-	s.masks = append(s.masks, [2]string{tmp, "$TMP"})
 	if err := os.WriteFile(tmp+"/hostfile", []byte("on the host\n"), 0o644); err != nil {
 		panic(err)
 	}
@@ -144,12 +136,8 @@ func scenSymlinkOut(s *S) {
 // Each path here would land in the work directory if ".." were taken
 // lexically; Linux finds no such file.
 func scenDotdotHost(s *S) {
-	tmp, err := os.MkdirTemp("", "sysseq-")
-	if err != nil {
-		panic(err)
-	}
+	tmp := s.hostTemp()
 	defer os.RemoveAll(tmp)
-	s.masks = append(s.masks, [2]string{tmp, "$TMP"})
 	s.mkdir("sub", 0o755).OK()
 	mustWrite("f", "in the work directory")
 	for target, link := range map[string]string{s.work + "/sub": "s", "/dev/fd": "fd"} {
@@ -304,4 +292,16 @@ func scenRenameOrder(s *S) {
 
 	s.chmod("ro/d", 0o755).OK()
 	s.chmod("ro", 0o755).OK()
+}
+
+// hostTemp makes a directory on the host, outside the work directory, that
+// the scenario's output names $TMP (the same on both legs); the caller
+// removes it.
+func (s *S) hostTemp() string {
+	tmp, err := os.MkdirTemp("", "sysseq-")
+	if err != nil {
+		panic(err)
+	}
+	s.masks = append(s.masks, [2]string{tmp, "$TMP"})
+	return tmp
 }
