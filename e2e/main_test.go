@@ -486,32 +486,61 @@ func snapshot(t *testing.T, dir string) string {
 // for snapshot.
 func attributes(p string, fi fs.FileInfo) string {
 	var out strings.Builder
-	buf := make([]byte, 1<<16)
-	if n, err := unix.Llistxattr(p, buf); err == nil {
-		names := strings.Split(strings.TrimRight(string(buf[:n]), "\x00"), "\x00")
-		sort.Strings(names)
+	if names, err := xattrNames(p); err == nil {
 		for _, name := range names {
-			if name == "" {
-				continue
-			}
-			v := make([]byte, 1<<16)
-			m, err := unix.Lgetxattr(p, name, v)
+			v, err := xattrValue(p, name)
 			if err != nil {
 				fmt.Fprintf(&out, " xattr:%s=<%v>", name, err)
 				continue
 			}
-			fmt.Fprintf(&out, " xattr:%s=%q", name, v[:m])
+			fmt.Fprintf(&out, " xattr:%s=%q", name, v)
 		}
 	}
 	if fi.Mode().IsRegular() || fi.IsDir() {
-		if fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0); err == nil {
-			if fl, err := unix.IoctlGetUint32(fd, unix.FS_IOC_GETFLAGS); err == nil {
-				fmt.Fprintf(&out, " flags=%#x", fl)
-			}
-			unix.Close(fd)
+		if fl, err := inodeFlags(p); err == nil {
+			fmt.Fprintf(&out, " flags=%#x", fl)
 		}
 	}
 	return out.String()
+}
+
+// xattrNames returns the names of p's extended attributes, sorted
+// (llistxattr: a symlink's own).
+func xattrNames(p string) ([]string, error) {
+	buf := make([]byte, 64<<10)
+	n, err := unix.Llistxattr(p, buf)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, name := range strings.Split(string(buf[:n]), "\x00") {
+		if name != "" {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// xattrValue returns the value of p's extended attribute name.
+func xattrValue(p, name string) ([]byte, error) {
+	v := make([]byte, 64<<10)
+	n, err := unix.Lgetxattr(p, name, v)
+	if err != nil {
+		return nil, err
+	}
+	return v[:n], nil
+}
+
+// inodeFlags returns the inode flags of the regular file or directory p
+// (FS_IOC_GETFLAGS), not following a symlink.
+func inodeFlags(p string) (uint32, error) {
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Close(fd)
+	return unix.IoctlGetUint32(fd, unix.FS_IOC_GETFLAGS)
 }
 
 // normalizeWork replaces the work directory w (and its parent) by $W and

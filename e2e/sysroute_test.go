@@ -202,34 +202,22 @@ func hostAttrs(t *testing.T, dir string) string {
 		rel, _ := filepath.Rel(dir, p)
 		line := fmt.Sprintf("%s uid=%d gid=%d ctime=%d.%09d", rel, st.Uid, st.Gid, st.Ctim.Sec, st.Ctim.Nsec)
 		if d.Type().IsRegular() || d.IsDir() {
-			fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
-			if err != nil {
-				return err
-			}
-			flags, err := unix.IoctlGetUint32(fd, unix.FS_IOC_GETFLAGS)
-			unix.Close(fd)
+			flags, err := inodeFlags(p)
 			if err != nil && err != syscall.ENOTTY {
 				return fmt.Errorf("FS_IOC_GETFLAGS %s: %w", p, err)
 			}
 			line += fmt.Sprintf(" flags=%#x", flags)
 		}
-		buf := make([]byte, 64<<10)
-		n, err := unix.Llistxattr(p, buf)
+		names, err := xattrNames(p)
 		if err != nil && err != syscall.ENOTSUP {
 			return fmt.Errorf("llistxattr %s: %w", p, err)
 		}
-		names := strings.Split(strings.TrimRight(string(buf[:n]), "\x00"), "\x00")
-		sort.Strings(names)
 		for _, name := range names {
-			if name == "" {
-				continue
-			}
-			v := make([]byte, 64<<10)
-			m, err := unix.Lgetxattr(p, name, v)
+			v, err := xattrValue(p, name)
 			if err != nil {
 				return fmt.Errorf("lgetxattr %s %s: %w", p, name, err)
 			}
-			line += fmt.Sprintf(" %s=%q", name, v[:m])
+			line += fmt.Sprintf(" %s=%q", name, v)
 		}
 		lines = append(lines, line)
 		return nil
