@@ -23,13 +23,22 @@ import (
 // tracing thread, from which the program is forked, is the only one that
 // serves).
 func pinThread() error {
-	cpu, err := getcpu()
+	set, err := thisCPU()
 	if err != nil {
 		return err
 	}
-	var set unix.CPUSet
-	set.Set(cpu)
 	return unix.SchedSetaffinity(0, &set)
+}
+
+// thisCPU is the mask of the one CPU the calling thread runs on.
+func thisCPU() (unix.CPUSet, error) {
+	var set unix.CPUSet
+	cpu, err := getcpu()
+	if err != nil {
+		return set, err
+	}
+	set.Set(cpu)
+	return set, nil
 }
 
 // pinProcess binds every thread of fsshim to the CPU the calling thread
@@ -42,12 +51,10 @@ func pinProcess() (undo func(), err error) {
 	if err := unix.SchedGetaffinity(0, &old); err != nil {
 		return nil, err
 	}
-	cpu, err := getcpu()
+	set, err := thisCPU()
 	if err != nil {
 		return nil, err
 	}
-	var set unix.CPUSet
-	set.Set(cpu)
 	if err := setAllThreads(&set); err != nil {
 		setAllThreads(&old)
 		return nil, err

@@ -38,8 +38,8 @@ type Options struct {
 	Transport policy.Transport
 	// Pin runs the target and fsshim on one CPU, the one the launching
 	// thread runs on (pin.go): under ptrace the tracing thread, under
-	// unotify every thread of fsshim until Run returns. The target sees
-	// a single CPU.
+	// unotify every thread of fsshim until Run returns, with one
+	// receiver whatever Receivers says. The target sees a single CPU.
 	Pin bool
 	// Receivers is how many goroutines at most receive and serve calls
 	// at once under unotify (0: DefaultReceivers); past the first, they
