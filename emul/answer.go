@@ -67,7 +67,8 @@ const (
 	// Sent: the call has its answer already (it went with the fd), or
 	// the call is gone (the target died): nothing is to be answered.
 	Sent
-	// Recorded: as Did, and the new fd is in emul's table already.
+	// Recorded: as Did, and the new fd is in emul's table already,
+	// holding the Result's reference (InstallLowest).
 	Recorded
 	// Later: the primitive goes on after Complete returns; the
 	// transport finishes the call.
@@ -188,13 +189,19 @@ func (k *Kernel) FinishInstall(t Target, c *Call, f *File, fd int, errno syscall
 // releases it when there is none), then answers unless the answer went
 // with the fd already.
 func (k *Kernel) finishInstall(t Target, c *Call, f *File, fd int, e syscall.Errno, p Progress) Reply {
-	k.mu.Lock()
-	if e == 0 && p != Recorded {
-		k.installLocked(c.Proc, fd, f)
+	if p != Recorded || c.installing {
+		k.mu.RLock()
+		k.tab.Lock()
+		if p != Recorded {
+			if e == 0 {
+				k.installLocked(c.Proc, fd, f)
+			}
+			k.putFileLocked(f)
+		}
+		k.installedLocked(c)
+		k.tab.Unlock()
+		k.mu.RUnlock()
 	}
-	k.putFileLocked(f)
-	k.installedLocked(c)
-	k.mu.Unlock()
 	return answerUnlessSent(t, c, int64(fd), e, p)
 }
 
@@ -233,12 +240,15 @@ func (k *Kernel) AnswerWaiters(t Target) {
 // InstallLowest records f at the lowest free fd number of p at or above
 // min and returns it, for a transport whose fd table is emul's own
 // (linked): the choice and the record are one step, so two calls at once
-// never pick one number. The fd takes a reference of its own.
+// never pick one number. The fd takes over the Result's reference (the
+// transport's InstallFD then says Recorded).
 //
 // Preconditions: k.mu is not held.
 func (k *Kernel) InstallLowest(p *Process, min int, f *File, cloexec bool) int {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	k.tab.Lock()
+	defer k.tab.Unlock()
 	fd := min
 	for {
 		if _, used := p.fds[fd]; !used {
@@ -247,6 +257,7 @@ func (k *Kernel) InstallLowest(p *Process, min int, f *File, cloexec bool) int {
 		fd++
 	}
 	k.installLocked(p, fd, f)
+	f.refs-- // the fd's reference is the Result's
 	p.setCloexecLocked(fd, cloexec)
 	return fd
 }
@@ -262,8 +273,10 @@ func (k *Kernel) DupLowest(p *Process, fd, min int, cloexec bool) (nfd int, ok b
 	if fd < 0 {
 		return -1, false // in no table: the caller's dup answers EBADF
 	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	k.tab.Lock()
+	defer k.tab.Unlock()
 	f := k.fileLocked(p, fd)
 	if f == nil {
 		return -1, false
@@ -286,7 +299,9 @@ func (k *Kernel) DupLowest(p *Process, fd, min int, cloexec bool) (nfd int, ok b
 //
 // Preconditions: k.mu is not held.
 func (k *Kernel) Release(f *File) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	k.tab.Lock()
+	defer k.tab.Unlock()
 	k.putFileLocked(f)
 }

@@ -205,18 +205,31 @@ func (k *Kernel) Handle(c *Call) Result {
 		c.prefetch(pre)
 	}
 	b.later, b.outLen = true, 0
-	k.mu.Lock()
 	var r Result
-	if e, ok := k.injected(c); ok {
-		r = fail(e)
-	} else {
+	ran := false
+	if sharedCalls[c.Nr] && k.sharedOK() {
+		// shared.go: run with k.mu shared, or give up and run below.
+		k.mu.RLock()
+		c.shared = true
 		r = table[c.Nr](k, c)
+		k.releaseHeld(c)
+		c.shared = false
+		k.mu.RUnlock()
+		ran = r.Action != Return || r.Err != errExclusive
 	}
-	if k.Concurrent && (r.Action == InstallFD || r.Action == InstallHostFD) {
-		k.installing++
-		c.installing = true
+	if !ran {
+		k.mu.Lock()
+		if e, ok := k.injected(c); ok {
+			r = fail(e)
+		} else {
+			r = table[c.Nr](k, c)
+		}
+		if k.Concurrent && (r.Action == InstallFD || r.Action == InstallHostFD) {
+			k.installing++
+			c.installing = true
+		}
+		k.mu.Unlock()
 	}
-	k.mu.Unlock()
 	b.later = false
 	if pre[0] != 0 {
 		b.preAt = [2]prefetched{}

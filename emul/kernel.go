@@ -19,9 +19,12 @@
 // allocate nothing.
 //
 // Locking: Kernel.mu guards every table (processes, fds, descriptions,
-// locks) and is held through each handler; it is taken before any
-// ramfs.FS lock (ramfs has one lock per FS, taken inside its own
-// methods). Helpers that expect k.mu held end in "Locked" or say so in a
+// locks) and is held through each handler, exclusively, except by the
+// common calls of a Kernel whose fd table is its own (linked), which hold
+// it shared and the tables they change under Kernel.tab (shared.go, with
+// the rules that keep their checks true and the lock order). It is taken
+// before any ramfs.FS lock (taken inside the ramfs's own methods).
+// Helpers that expect k.mu held end in "Locked" or say so in a
 // "Preconditions:" line; every layer method and resolver method runs
 // under k.mu. A Target's primitives are called without k.mu (they may
 // block, or call back into the Kernel): the fd a transport hands the
@@ -29,11 +32,12 @@
 // outside it, and so do the copies of a call's paths from the program
 // (Call.prefetch) and of a stat record to it (Call.answerOut). A
 // transport may call Handle and Complete from several goroutines at once
-// (unotify's receivers, linked's callers); calls then wait for each other
-// for the handler itself, host calls a handler makes (opening a backing
-// file, staging an exec copy) included. With Kernel.Concurrent, a call
-// that finds an fd unknown while an install is in flight waits for it on
-// k.installed (fileLocked), as an execve does (Execve).
+// (unotify's receivers, linked's callers); a supervised target's calls
+// then wait for each other for the handler itself, host calls a handler
+// makes (opening a backing file, staging an exec copy) included. With
+// Kernel.Concurrent, a call that finds an fd unknown while an install is
+// in flight waits for it on k.installed (fileLocked), as an execve does
+// (Execve).
 package emul
 
 import (
@@ -163,6 +167,14 @@ type Call struct {
 	// until finishInstall records it.
 	installing bool
 
+	// shared: the call runs with Kernel.mu held shared (shared.go).
+	shared bool
+	// held are the descriptions a shared call looked up by fd, each with
+	// a reference of the call's, dropped when the handler returns
+	// (fdget's reference).
+	held  [2]*File
+	nheld int
+
 	// buf is the call's scratch (callBuf). A transport that reuses its
 	// Calls keeps it with them (linked); otherwise Handle lends one for
 	// the call.
@@ -177,6 +189,9 @@ type Call struct {
 type callBuf struct {
 	path [3][pathMax]byte
 	stat [sizeofStatx]byte
+	// data carries file data between the caller and the ramfs
+	// (readInto, writeFrom).
+	data scratch
 	// pre holds the call's path arguments as read before it took k.mu
 	// (prefetch), preAt what each read found.
 	pre   [2][pathMax]byte
@@ -225,7 +240,16 @@ type Mount struct {
 
 // Kernel holds the emulated state shared by every target process.
 type Kernel struct {
-	mu     sync.Mutex
+	// mu is held exclusively by every handler, and shared by the calls
+	// shared.go lists while the Kernel is one shared calls may run in
+	// (sharedOK); see "Locking" in the package doc.
+	mu sync.RWMutex
+	// tab guards, while mu is held shared, the tables a shared call
+	// changes: the fd tables (Process.fds, changed, NeedScan, sweepAt),
+	// files, nextID, seq, each File's refs, locks, waiters and done. A
+	// holder of mu exclusively touches them without it. A leaf: nothing
+	// is locked while it is held but ramfs's own locks.
+	tab    sync.Mutex
 	mounts []*Mount // sorted by path
 	// seq counts the changes to the processes' fd tables (fdEntry.seq).
 	seq uint64
@@ -286,6 +310,10 @@ type Kernel struct {
 	// OnFault, if set, is told about unexpected internal errors that were
 	// turned into EIO (so they are logged, never silent).
 	OnFault func(msg string)
+
+	// noShared runs every call exclusively (shared.go): tests compare
+	// the two ways. Set before the first call.
+	noShared bool
 }
 
 // NewKernel makes a Kernel serving the given mounts.
@@ -758,10 +786,22 @@ func (k *Kernel) FDs(p *Process) map[int]uint64 {
 	return m
 }
 
-func (k *Kernel) dropFDLocked(p *Process, fd int) {
+// dropFDLocked closes fd of p in emul's table; it reports whether fd was
+// there.
+func (k *Kernel) dropFDLocked(p *Process, fd int) bool {
+	f, last, ok := k.takeFDLocked(p, fd)
+	if last {
+		k.freeFile(f)
+	}
+	return ok
+}
+
+// takeFDLocked takes fd out of p's table and drops its reference on its
+// description f; last says it was f's last (see unrefFileLocked).
+func (k *Kernel) takeFDLocked(p *Process, fd int) (f *File, last, ok bool) {
 	e, ok := p.fds[fd]
 	if !ok {
-		return
+		return nil, false, false
 	}
 	delete(p.fds, fd)
 	k.seq++
@@ -770,7 +810,7 @@ func (k *Kernel) dropFDLocked(p *Process, fd int) {
 		// Any close of the file drops the process's POSIX locks on it.
 		k.releaseLocked(n, func(l *lock) bool { return l.kind == posixLock && l.proc == p })
 	}
-	k.putFileLocked(e.file)
+	return e.file, k.unrefFileLocked(e.file), true
 }
 
 // fileLocked returns the description behind fd of p, or nil when fd is not
@@ -815,8 +855,12 @@ type File struct {
 	m     *Mount
 	ino   *ramfs.Inode
 	flags int // open(2) flags as given, minus O_CREAT|O_EXCL|O_TRUNC|O_CLOEXEC
-	off   int64
-	refs  int
+	// off is the file position: a shared call (read, write, lseek)
+	// holds pos while it uses it, as f_pos_lock; others hold k.mu.
+	off int64
+	pos sync.Mutex
+	// refs: k.mu's, or k.tab's under k.mu shared.
+	refs int
 	// path is the absolute path the file was opened by (for getcwd after
 	// fchdir and for readlink of /proc/self/fd), kept in a buffer the
 	// description reuses (newFileLocked).
@@ -869,29 +913,59 @@ func (k *Kernel) newFileAtLocked(l *loc, ino *ramfs.Inode, flags int) *File {
 // allocFileLocked makes a description of ino with an empty path, with the
 // reference of the Result that hands it out.
 func (k *Kernel) allocFileLocked(m *Mount, ino *ramfs.Inode, flags int) *File {
+	f := makeFile(m, ino, flags)
+	k.registerFileLocked(f)
+	return f
+}
+
+// makeFile takes a description of ino from the pool, with an empty path,
+// a reference on ino and the reference of the Result that hands it out;
+// registerFileLocked gives it its id. It touches no table of emul's.
+func makeFile(m *Mount, ino *ramfs.Inode, flags int) *File {
 	f := files.Get().(*File)
-	*f = File{id: k.nextID, m: m, ino: ino, flags: flags, path: f.path[:0]}
-	k.nextID++
-	k.files[f.id] = f
+	*f = File{m: m, ino: ino, flags: flags, path: f.path[:0]}
 	m.FS.Ref(ino)
 	f.refs = 1 // the Result's reference, handed to the new fd or released by Complete
 	return f
 }
 
+// registerFileLocked gives f its id and puts it in k.files.
+func (k *Kernel) registerFileLocked(f *File) {
+	f.id = k.nextID
+	k.nextID++
+	k.files[f.id] = f
+}
+
 func (k *Kernel) putFileLocked(f *File) {
+	if k.unrefFileLocked(f) {
+		k.freeFile(f)
+	}
+}
+
+// unrefFileLocked drops a reference on f. On the last it takes f out of
+// emul's tables (k.files, its locks) and reports that f is to be freed
+// (freeFile), which a shared call does after it has let go of k.tab.
+func (k *Kernel) unrefFileLocked(f *File) (last bool) {
 	f.refs--
 	if f.refs > 0 {
-		return
+		return false
 	}
 	delete(k.files, f.id)
-	if f.placeholder != nil {
-		f.placeholder.Close() // never installed
-		f.placeholder = nil
-	}
 	if k.Oracle != nil {
 		k.Oracle.Forget(f)
 	}
 	k.dropFileLocksLocked(f)
+	return true
+}
+
+// freeFile releases what a description no table holds any more keeps
+// outside them: its placeholder, its inode's reference, and itself, to
+// the pool. It needs no lock of emul's.
+func (k *Kernel) freeFile(f *File) {
+	if f.placeholder != nil {
+		f.placeholder.Close() // never installed
+		f.placeholder = nil
+	}
 	f.m.FS.Unref(f.ino)
 	if cap(f.path) <= pathMax {
 		*f = File{path: f.path[:0]}
@@ -904,8 +978,16 @@ func cleanAbs(p string) string { return path.Clean(p) }
 // FileOf returns the description behind fd of p, or nil if fd is not an
 // emulated fd.
 func (k *Kernel) FileOf(p *Process, fd int) *File {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	if k.Oracle != nil {
+		// fileLocked may ask the kernel, or wait for an install.
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		return k.fileLocked(p, fd)
+	}
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	k.tab.Lock()
+	defer k.tab.Unlock()
 	return k.fileLocked(p, fd)
 }
 
@@ -913,7 +995,7 @@ func (k *Kernel) FileOf(p *Process, fd int) *File {
 // needs an open description. done means r is the answer: Continue for an
 // fd that is not emulated, EBADF for an O_PATH description.
 func (k *Kernel) ioFile(c *Call) (f *File, r Result, done bool) {
-	f = k.fileLocked(c.Proc, fdArg(c.Args[0]))
+	f = k.fdGet(c, fdArg(c.Args[0]))
 	if f == nil {
 		return nil, cont(), true
 	}

@@ -109,8 +109,9 @@ func (k *Kernel) procLowerLocked(p *Process, hp string) (string, bool) {
 // fdLocMod is fdLoc for a call that changes the file.
 //
 // Preconditions: k.mu is held.
-func (k *Kernel) fdLocMod(p *Process, fd int) (loc, Result, bool) {
-	l, r, done := k.fdLoc(p, fd)
+func (k *Kernel) fdLocMod(c *Call, fd int) (loc, Result, bool) {
+	p := c.Proc
+	l, r, done := k.fdLoc(c, fd)
 	if done && r.Action == Continue && fd != atFDCWD {
 		if hl, e, ok := k.hostLowerLocked(p, fd); ok {
 			if e != 0 {
@@ -135,7 +136,7 @@ func (k *Kernel) targetMod(c *Call, dirfd int, addr uint64, follow, emptyOK bool
 			}
 		}
 		if name == "" {
-			return k.fdLocMod(c.Proc, dirfd)
+			return k.fdLocMod(c, dirfd)
 		}
 	}
 	return k.target(c, dirfd, addr, follow, emptyOK)

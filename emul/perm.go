@@ -115,6 +115,13 @@ func (k *Kernel) mayCreateLocked(p *Process, m *Mount, dir node) syscall.Errno {
 	return k.permLocked(p, m, dir, mayWrite|mayExec)
 }
 
+// stickyLocked reports whether the sticky-bit rule of mayDeleteLocked
+// applies to p in dir: the answer then depends on the owner of the
+// victim, not on the directory alone.
+func (k *Kernel) stickyLocked(p *Process, dir node) bool {
+	return p.Uid != 0 && dir.mode()&syscall.S_ISVTX != 0
+}
+
 // mayDeleteLocked: write and search permission on the directory, and the
 // sticky-bit rule: in a sticky directory only the owner of the file or of
 // the directory (or root) may remove or rename it (may_delete).

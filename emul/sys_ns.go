@@ -19,7 +19,7 @@ func (k *Kernel) parentOf(c *Call, dirfd int, addr uint64) (loc, Result, bool) {
 	if e != 0 {
 		return loc{}, fail(e), true
 	}
-	l, e := k.walkPathLocked(c.Proc, dirfd, name, lastNoFollow)
+	l, e := k.walkPathLocked(c, dirfd, name, lastNoFollow)
 	if e != 0 {
 		return loc{}, fail(e), true
 	}
@@ -92,7 +92,7 @@ func (k *Kernel) rmdirCommon(c *Call, dirfd int, addr uint64) Result {
 	if e != 0 {
 		return fail(e)
 	}
-	l, e := k.walkPathLocked(c.Proc, dirfd, name, lastNoFollow)
+	l, e := k.walkPathLocked(c, dirfd, name, lastNoFollow)
 	if e != 0 {
 		return fail(e)
 	}
@@ -137,6 +137,9 @@ func (k *Kernel) unlinkCommon(c *Call, dirfd int, addr uint64) Result {
 	if l.slash {
 		return fail(syscall.ENOTDIR)
 	}
+	if c.shared && k.stickyLocked(c.Proc, l.parent()) {
+		return exclusive() // may_delete's owner rule: see shared.go
+	}
 	if e := k.mayDeleteLocked(c.Proc, l.m, l.parent(), l.node()); e != 0 {
 		return fail(e)
 	}
@@ -153,6 +156,9 @@ func (k *Kernel) Unlinkat(c *Call) Result {
 		return fail(syscall.EINVAL)
 	}
 	if flags&atRemovedir != 0 {
+		if c.shared {
+			return exclusive()
+		}
 		return k.rmdirCommon(c, fdArg(c.Args[0]), c.Args[1])
 	}
 	return k.unlinkCommon(c, fdArg(c.Args[0]), c.Args[1])
@@ -199,11 +205,11 @@ func (k *Kernel) renameCommon(c *Call, olddirfd int, oldAddr uint64, newdirfd in
 		return fail(e)
 	}
 	p := c.Proc
-	ol, e := k.walkPathLocked(p, olddirfd, oldName, lastNoFollow)
+	ol, e := k.walkPathLocked(c, olddirfd, oldName, lastNoFollow)
 	if e != 0 {
 		return fail(e)
 	}
-	nl, e := k.walkPathLocked(p, newdirfd, newName, lastNoFollow)
+	nl, e := k.walkPathLocked(c, newdirfd, newName, lastNoFollow)
 	if e != 0 {
 		return fail(e)
 	}
@@ -246,6 +252,14 @@ func (k *Kernel) renameCommon(c *Call, olddirfd int, oldAddr uint64, newdirfd in
 		return fail(syscall.EEXIST)
 	}
 	m := ol.m
+	if c.shared && (!ol.parent().same(nl.parent()) || ol.slash || nl.slash || k.stickyLocked(c.Proc, ol.parent())) {
+		// The ancestry checks below want the tree to hold still
+		// (lock_rename's s_vfs_rename_mutex), and a trailing slash or
+		// a sticky directory makes the answer depend on which inode
+		// a name leads to when the rename is made: exclusively
+		// (shared.go).
+		return exclusive()
+	}
 	if !ol.parent().same(nl.parent()) {
 		// lock_rename's trap: a directory cannot move below itself, nor
 		// be replaced by something from below it.
@@ -331,7 +345,7 @@ func (k *Kernel) linkCommon(c *Call, olddirfd int, oldAddr uint64, newdirfd int,
 	if ol.slash && !ol.node().isDir() {
 		return fail(syscall.ENOTDIR)
 	}
-	nl, e := k.walkPathLocked(p, newdirfd, newName, lastNoFollow)
+	nl, e := k.walkPathLocked(c, newdirfd, newName, lastNoFollow)
 	if e != 0 {
 		return fail(e)
 	}

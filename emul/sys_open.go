@@ -108,7 +108,11 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 	}
 	p := c.Proc
 	if len(name) >= 6 && name[0] == '/' && (name[1] == 'p' || name[1] == 'e') {
-		if r, ok := k.mountTableOpenLocked(p, string(name), flags); ok {
+		if c.shared {
+			if hasPrefix(name, "/proc/") || string(name) == "/etc/mtab" {
+				return exclusive() // mountTableOpenLocked's
+			}
+		} else if r, ok := k.mountTableOpenLocked(p, string(name), flags); ok {
 			return r // mounttab.go
 		}
 	}
@@ -125,7 +129,7 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 	if flags&syscall.O_NOFOLLOW == 0 && !(creating && flags&syscall.O_EXCL != 0) {
 		fl |= followLast
 	}
-	l, e := k.walkPathLocked(p, dirfd, name, fl)
+	l, e := k.walkPathLocked(c, dirfd, name, fl)
 	if e != 0 {
 		return fail(e)
 	}
@@ -134,6 +138,9 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 	}
 	fs := l.m.FS
 	if flags&oTmpfile == oTmpfile {
+		if c.shared {
+			return exclusive()
+		}
 		if !l.node().ok() {
 			return fail(syscall.ENOENT)
 		}
@@ -171,6 +178,12 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 		}
 		if err != nil {
 			undo()
+			if c.shared && err == syscall.EEXIST && flags&syscall.O_EXCL == 0 {
+				// Another thread made the name since the walk: the
+				// open opens what it made, which a walk under k.mu
+				// held exclusively finds.
+				return exclusive()
+			}
 			return errResult(err)
 		}
 		ino = n
@@ -214,6 +227,9 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 		if typ != syscall.S_IFREG && typ != syscall.S_IFDIR && typ != syscall.S_IFLNK && flags&oPath == 0 {
 			// A FIFO or device opens its shadow on the host; a
 			// socket cannot be opened (special.go).
+			if c.shared {
+				return exclusive()
+			}
 			return k.openSpecialLocked(l.m, ino, flags)
 		}
 		if typ == syscall.S_IFREG && flags&syscall.O_TRUNC != 0 && flags&oPath == 0 {
@@ -229,7 +245,7 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 	if k.passthroughLocked(l.m, ino, flags) {
 		return k.openDataLocked(l.m, ino, flags, l.absPath())
 	}
-	f := k.newFileAtLocked(&l, ino, flags&oKeepMask)
+	f := k.newFileAt(c, &l, ino, flags&oKeepMask)
 	return k.placeholderLocked(l.m, Result{Action: InstallFD, File: f, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1})
 }
 
@@ -281,15 +297,18 @@ func (k *Kernel) hostResult(c *Call, l loc) Result {
 
 // Close follows close(2). For an emulated fd the description reference is
 // dropped and the kernel closes the placeholder. When emul's table is the
-// process's fd table (no Oracle: linked), a negative fd, which names
-// nothing in any table, is answered EBADF here as close_fd answers it;
-// a supervised target's kernel answers it.
+// process's fd table (no Oracle: linked), there is no placeholder: the
+// close of an emulated fd is answered 0 here, and a negative fd, which
+// names nothing in any table, EBADF, as close_fd answers it; a supervised
+// target's kernel answers it.
 func (k *Kernel) Close(c *Call) Result {
 	fd := fdArg(c.Args[0])
 	if fd < 0 && k.Oracle == nil {
 		return fail(syscall.EBADF)
 	}
-	k.dropFDLocked(c.Proc, fd)
+	if k.dropFD(c, fd) && k.Oracle == nil {
+		return ret(0)
+	}
 	return cont()
 }
 
@@ -457,7 +476,7 @@ func (k *Kernel) Ioctl(c *Call) Result {
 		if c.Args[1] == fsIocSetflags {
 			// On a host file under an overlay: as on tmpfs, never
 			// on the host file.
-			_, r, done := k.fdLocMod(c.Proc, fdArg(c.Args[0]))
+			_, r, done := k.fdLocMod(c, fdArg(c.Args[0]))
 			if done {
 				return r
 			}

@@ -10,8 +10,8 @@ import (
 // rwFile returns the emulated file behind fd for a read (write=false) or
 // write, or nil when fd is not ours; e is EBADF for a description opened
 // without that access, EISDIR/EINVAL for a non-regular file.
-func (k *Kernel) rwFile(p *Process, fd int, write bool) (*File, syscall.Errno) {
-	f := k.fileLocked(p, fd)
+func (k *Kernel) rwFile(c *Call, fd int, write bool) (*File, syscall.Errno) {
+	f := k.fdGet(c, fd)
 	if f == nil {
 		return nil, 0
 	}
@@ -58,7 +58,7 @@ func (k *Kernel) readInto(c *Call, f *File, addr uint64, n int, off int64) (int,
 		if chunk > 1<<20 {
 			chunk = 1 << 20
 		}
-		buf := k.buf.get(chunk)
+		buf := c.scratch().data.get(chunk)
 		read := f.m.FS.ReadAt
 		if f.flags&syscall.O_NOATIME != 0 {
 			read = f.m.FS.ReadAtNoatime
@@ -104,7 +104,7 @@ func (k *Kernel) writeFrom(c *Call, f *File, addr uint64, n int, off int64) (int
 		if chunk > 1<<20 {
 			chunk = 1 << 20
 		}
-		buf := k.buf.get(chunk)
+		buf := c.scratch().data.get(chunk)
 		got, fault := copyIn(c.Mem, buf, addr+uint64(total))
 		if got > 0 {
 			w, err := f.m.FS.WriteAt(f.ino, buf[:got], off+int64(total))
@@ -138,15 +138,17 @@ func (k *Kernel) appendOff(f *File) int64 {
 
 // Read follows read(2).
 func (k *Kernel) Read(c *Call) Result {
-	f, e := k.rwFile(c.Proc, fdArg(c.Args[0]), false)
+	f, e := k.rwFile(c, fdArg(c.Args[0]), false)
 	if f == nil {
 		return cont()
 	}
 	if e != 0 {
 		return fail(e)
 	}
+	posLock(c, f)
 	n, e := k.readInto(c, f, c.Args[1], clampCount(c.Args[2]), f.off)
 	f.off += int64(n)
+	posUnlock(c, f)
 	return retE(int64(n), e)
 }
 
@@ -154,7 +156,7 @@ func (k *Kernel) Read(c *Call) Result {
 // the data is copied, so a write whose buffer faults still clears
 // set-user-ID/set-group-ID.
 func (k *Kernel) Write(c *Call) Result {
-	f, e := k.rwFile(c.Proc, fdArg(c.Args[0]), true)
+	f, e := k.rwFile(c, fdArg(c.Args[0]), true)
 	if f == nil {
 		return cont()
 	}
@@ -162,10 +164,15 @@ func (k *Kernel) Write(c *Call) Result {
 		return fail(e)
 	}
 	if f.flags&syscall.O_APPEND != 0 {
+		if c.shared {
+			return exclusive() // the end and the write are one step
+		}
 		f.off = k.appendOff(f)
 	}
+	posLock(c, f)
 	n, e := k.writeFrom(c, f, c.Args[1], clampCount(c.Args[2]), f.off)
 	f.off += int64(n)
+	posUnlock(c, f)
 	if n > 0 || e == syscall.EFAULT {
 		k.killPrivLocked(c.Proc, f.m, f.ino)
 	}
@@ -174,7 +181,7 @@ func (k *Kernel) Write(c *Call) Result {
 
 // Pread64 follows pread64(2).
 func (k *Kernel) Pread64(c *Call) Result {
-	f, e := k.rwFile(c.Proc, fdArg(c.Args[0]), false)
+	f, e := k.rwFile(c, fdArg(c.Args[0]), false)
 	if f == nil {
 		return cont()
 	}
@@ -192,7 +199,7 @@ func (k *Kernel) Pread64(c *Call) Result {
 // Pwrite64 follows pwrite64(2); with O_APPEND Linux appends regardless of
 // the offset.
 func (k *Kernel) Pwrite64(c *Call) Result {
-	f, e := k.rwFile(c.Proc, fdArg(c.Args[0]), true)
+	f, e := k.rwFile(c, fdArg(c.Args[0]), true)
 	if f == nil {
 		return cont()
 	}
@@ -204,6 +211,9 @@ func (k *Kernel) Pwrite64(c *Call) Result {
 		return fail(syscall.EINVAL)
 	}
 	if f.flags&syscall.O_APPEND != 0 {
+		if c.shared {
+			return exclusive() // the end and the write are one step
+		}
 		off = k.appendOff(f)
 	}
 	n, e := k.writeFrom(c, f, c.Args[1], clampCount(c.Args[2]), off)
@@ -216,7 +226,7 @@ func (k *Kernel) Pwrite64(c *Call) Result {
 // vector does readv/writev/preadv/pwritev(2) and the v2 variants: off < 0
 // means "at the file offset, and advance it".
 func (k *Kernel) vector(c *Call, write bool, off int64, flags uint64) Result {
-	f, e := k.rwFile(c.Proc, fdArg(c.Args[0]), write)
+	f, e := k.rwFile(c, fdArg(c.Args[0]), write)
 	if f == nil {
 		return cont()
 	}
@@ -342,6 +352,8 @@ func (k *Kernel) Lseek(c *Call) Result {
 	if done {
 		return r
 	}
+	posLock(c, f)
+	defer posUnlock(c, f)
 	off, whence := int64(c.Args[1]), int(c.Args[2])
 	fs := f.m.FS
 	var pos int64
@@ -407,13 +419,13 @@ func (k *Kernel) Sendfile(c *Call) Result {
 		}
 		offp = &off
 	}
-	if _, e := k.rwFile(p, in, false); e != 0 {
+	if _, e := k.rwFile(c, in, false); e != 0 {
 		if e == syscall.EISDIR {
 			e = syscall.EINVAL
 		}
 		return fail(e)
 	}
-	if _, e := k.rwFile(p, out, true); e != 0 {
+	if _, e := k.rwFile(c, out, true); e != 0 {
 		if e == syscall.EISDIR {
 			e = syscall.EINVAL
 		}
@@ -451,10 +463,10 @@ func (k *Kernel) CopyFileRange(c *Call) Result {
 	if fo == nil || fi == nil {
 		return fail(syscall.EXDEV)
 	}
-	if _, e := k.rwFile(p, in, false); e != 0 {
+	if _, e := k.rwFile(c, in, false); e != 0 {
 		return fail(e)
 	}
-	if _, e := k.rwFile(p, out, true); e != 0 {
+	if _, e := k.rwFile(c, out, true); e != 0 {
 		return fail(e)
 	}
 	if fo.flags&syscall.O_APPEND != 0 {

@@ -94,7 +94,7 @@ func (k *Kernel) Fchmod(c *Call) Result {
 	f := k.identLocked(c.Proc, fdArg(c.Args[0]))
 	if f == nil {
 		// A host file under an overlay is changed in the overlay.
-		l, r, done := k.fdLocMod(c.Proc, fdArg(c.Args[0]))
+		l, r, done := k.fdLocMod(c, fdArg(c.Args[0]))
 		if done {
 			return r
 		}
@@ -184,7 +184,7 @@ func (k *Kernel) Lchown(c *Call) Result {
 func (k *Kernel) Fchown(c *Call) Result {
 	f := k.identLocked(c.Proc, fdArg(c.Args[0]))
 	if f == nil {
-		l, r, done := k.fdLocMod(c.Proc, fdArg(c.Args[0]))
+		l, r, done := k.fdLocMod(c, fdArg(c.Args[0]))
 		if done {
 			return r
 		}
@@ -279,7 +279,7 @@ func (k *Kernel) Utimensat(c *Call) Result {
 	if c.Args[1] == 0 {
 		var r Result
 		var done bool
-		l, r, done = k.fdLocMod(c.Proc, fdArg(c.Args[0]))
+		l, r, done = k.fdLocMod(c, fdArg(c.Args[0]))
 		if done {
 			return r
 		}

@@ -18,13 +18,13 @@ func (k *Kernel) target(c *Call, dirfd int, addr uint64, follow, emptyOK bool) (
 		}
 	}
 	if len(name) == 0 && emptyOK {
-		return k.fdLoc(c.Proc, dirfd)
+		return k.fdLoc(c, dirfd)
 	}
 	var fl walkFlags
 	if follow {
 		fl = followLast
 	}
-	l, e := k.walkPathLocked(c.Proc, dirfd, name, fl)
+	l, e := k.walkPathLocked(c, dirfd, name, fl)
 	if e != 0 {
 		return loc{}, fail(e), true
 	}
@@ -35,12 +35,12 @@ func (k *Kernel) target(c *Call, dirfd int, addr uint64, follow, emptyOK bool) (
 }
 
 // fdLoc is the location of an fd itself (AT_EMPTY_PATH, f* calls).
-func (k *Kernel) fdLoc(p *Process, fd int) (loc, Result, bool) {
+func (k *Kernel) fdLoc(c *Call, fd int) (loc, Result, bool) {
 	var f *File
 	if fd == atFDCWD {
-		f = p.fs.cwd
+		f = c.Proc.fs.cwd
 	} else {
-		f = k.identLocked(p, fd)
+		f = k.identGet(c, fd)
 	}
 	if f == nil {
 		return loc{}, cont(), true
@@ -90,7 +90,7 @@ func (k *Kernel) Lstat(c *Call) Result {
 
 // Fstat follows fstat(2).
 func (k *Kernel) Fstat(c *Call) Result {
-	f := k.identLocked(c.Proc, fdArg(c.Args[0]))
+	f := k.identGet(c, fdArg(c.Args[0]))
 	if f == nil {
 		return cont()
 	}

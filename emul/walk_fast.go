@@ -17,16 +17,20 @@ import (
 // resolver (walk.go) walks the path from the start, as fs/namei.c drops
 // from its RCU walk to the ref walk when the fast one cannot go on.
 
-// walkPathLocked resolves path b for p, as walkLocked does: by the fast
-// walk when it can, else by the resolver. b stays the caller's; the loc
-// refers to it until the call returns.
+// walkPathLocked resolves path b for c's process, as walkLocked does: by
+// the fast walk when it can, else by the resolver. b stays the caller's;
+// the loc refers to it until the call returns. A shared call (shared.go)
+// takes the fast walk or gives up (errExclusive).
 //
 // Preconditions: k.mu is held.
-func (k *Kernel) walkPathLocked(p *Process, dirfd int, b []byte, fl walkFlags) (loc, syscall.Errno) {
-	if l, e, ok := k.walkFastLocked(p, dirfd, b, fl); ok {
+func (k *Kernel) walkPathLocked(c *Call, dirfd int, b []byte, fl walkFlags) (loc, syscall.Errno) {
+	if l, e, ok := k.walkFastLocked(c, dirfd, b, fl); ok {
 		return l, e
 	}
-	return k.walkLocked(p, dirfd, string(b), fl)
+	if c.shared {
+		return loc{}, errExclusive
+	}
+	return k.walkLocked(c.Proc, dirfd, string(b), fl)
 }
 
 // walkFastLocked walks b if it is a plain path (see above) that ends in a
@@ -35,7 +39,8 @@ func (k *Kernel) walkPathLocked(p *Process, dirfd int, b []byte, fl walkFlags) (
 // when ok, is the resolver's for the same path.
 //
 // Preconditions: k.mu is held.
-func (k *Kernel) walkFastLocked(p *Process, dirfd int, b []byte, fl walkFlags) (l loc, e syscall.Errno, ok bool) {
+func (k *Kernel) walkFastLocked(c *Call, dirfd int, b []byte, fl walkFlags) (l loc, e syscall.Errno, ok bool) {
+	p := c.Proc
 	if fl&^(followLast|lastNoFollow) != 0 || len(b) == 0 {
 		return loc{}, 0, false
 	}
@@ -70,7 +75,7 @@ func (k *Kernel) walkFastLocked(p *Process, dirfd int, b []byte, fl walkFlags) (
 		if dirfd == atFDCWD {
 			f = p.fs.cwd
 		} else {
-			f = k.identLocked(p, dirfd)
+			f = k.identGet(c, dirfd)
 		}
 		if f == nil {
 			return loc{}, 0, false

@@ -119,7 +119,7 @@ func FuzzWalk(f *testing.F) {
 		if ea != eb || a.host != b.host || a.hostPath != b.hostPath || a.m != b.m || a.ino != b.ino || a.abs != b.abs || a.name != b.name {
 			t.Fatalf("walk %q twice: %+v %v, then %+v %v", name, a, ea, b, eb)
 		}
-		if fa, ef, ok := k.walkFastLocked(r.p, atFDCWD, []byte(name), fl); ok {
+		if fa, ef, ok := k.walkFastLocked(&Call{Proc: r.p}, atFDCWD, []byte(name), fl); ok {
 			if ef != ea || ea == 0 && (fa.host != a.host || fa.redirected != a.redirected || fa.m != a.m || fa.dir != a.dir ||
 				fa.name != a.name || fa.ino != a.ino || fa.ov != a.ov || fa.absPath() != a.abs || fa.slash != a.slash || fa.kernelRoot != a.kernelRoot) {
 				t.Fatalf("walk %q (flags %#x): fast %+v %v (abs %q), resolver %+v %v", name, fl, fa, ef, fa.absPath(), a, ea)

@@ -181,7 +181,7 @@ func (k *Kernel) XattrFD(c *Call) Result {
 	f := k.identLocked(c.Proc, fdArg(c.Args[0]))
 	if f == nil {
 		if op := xattrOpOf(c.Nr); op == xSet || op == xRemove {
-			l, r, done := k.fdLocMod(c.Proc, fdArg(c.Args[0]))
+			l, r, done := k.fdLocMod(c, fdArg(c.Args[0]))
 			if done {
 				return r
 			}

@@ -89,10 +89,10 @@ func (l *Linked) Syscall(nr int, a0, a1, a2, a3, a4, a5 uintptr) (int64, syscall
 		}
 	}
 	emulated := false
-	if nr == unix.SYS_CLOSE || nr == unix.SYS_CLOSE_RANGE {
+	if nr == unix.SYS_CLOSE_RANGE {
 		// emul answers the rest of the fd-table calls on an emulated
-		// fd itself (the table is its own); a negative fd is in no
-		// table (emul answers EBADF).
+		// fd itself (the table is its own; a close of one is answered
+		// 0), but the range may hold host fds too.
 		emulated = int32(a0) >= 0 && l.k.FileOf(l.p, int(int32(a0))) != nil
 	}
 	c := calls.Get().(*emul.Call)
@@ -101,8 +101,8 @@ func (l *Linked) Syscall(nr int, a0, a1, a2, a3, a4, a5 uintptr) (int64, syscall
 	r := l.k.Handle(c)
 	var rep emul.Reply
 	if emulated && r.Action == emul.Continue && r.Fill == nil {
-		// close or close_range of an emulated fd: emul has done it,
-		// and there is no placeholder for the host kernel to close.
+		// close_range from an emulated fd: emul has done it, and
+		// there is no placeholder for the host kernel to close.
 	} else {
 		rep = l.k.Complete(l, c, &r)
 	}

@@ -1,0 +1,172 @@
+package emul
+
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"fsshim/ramfs"
+)
+
+// Shared calls. The common calls of a plain Kernel run with k.mu held
+// shared, so that calls from different threads (linked's goroutines) run
+// at once: stat, open, close, read, write, pread, pwrite, lseek, rename,
+// unlink and mkdir on the plain paths and files most programs use.
+// Everything such a call changes is behind a lock of its own: the
+// ramfs's (inside its methods), k.tab for the fd tables and descriptions
+// (a short section: a lookup, an install, a release), File.pos for a file
+// position. What it only reads (the mounts, the process's working
+// directory, credentials and umask, the exec shadow) changes only under
+// k.mu held exclusively.
+//
+// So two shared calls see each other's changes only in what shared calls
+// change: the names in directories, and the data, size and times of
+// files. An inode's type, mode, owner and extended attributes change
+// only in exclusive calls (chmod, chown, setxattr...), except the
+// set-user-ID and set-group-ID bits a write clears, which no permission
+// check reads. A check a shared call makes on the inode its walk found
+// therefore holds when it acts, and where the act goes by name the ramfs
+// looks the name up again under its own lock and makes the checks that
+// depend on what the name leads to then (Create's EEXIST, Rename's and
+// Unlink's type rules): the call takes effect as if it had run alone at
+// that moment, as a VFS call does under the parent's i_rwsem.
+//
+// A shared call that meets anything else — a path the fast walk does not
+// take (walk_fast.go), a special file, a mount-table file, O_TMPFILE,
+// O_APPEND, a name another thread made between its walk and its create,
+// a rename across directories, a trailing slash or a sticky directory
+// where the answer would depend on which inode a name leads to when the
+// call acts — gives up before it has changed anything (errExclusive), and
+// Handle runs it again with k.mu held exclusively, as the kernel's path
+// walk drops from RCU mode to ref-walk mode (fs/namei.c).
+//
+// A description a shared call finds by fd is held with a reference of
+// the call's until the handler returns (fdGet), as fdget does: another
+// thread's close cannot then free it, nor the pool hand it out again,
+// while the call uses it.
+//
+// Lock order: k.mu (shared or exclusive), then File.pos, then k.tab, then
+// a ramfs's locks. Nothing waits for k.mu while holding another of them,
+// and a description's last release (freeFile: its inode's reference in
+// the ramfs) is made after k.tab is let go.
+
+// sharedCalls are the syscalls whose handlers may run shared.
+var sharedCalls = func() (t [sysTableSize]bool) {
+	for _, nr := range []int{
+		unix.SYS_STAT, unix.SYS_LSTAT, unix.SYS_FSTAT, unix.SYS_NEWFSTATAT, unix.SYS_STATX,
+		unix.SYS_OPEN, unix.SYS_OPENAT, unix.SYS_CREAT, unix.SYS_CLOSE,
+		unix.SYS_READ, unix.SYS_WRITE, unix.SYS_PREAD64, unix.SYS_PWRITE64, unix.SYS_LSEEK,
+		unix.SYS_RENAME, unix.SYS_RENAMEAT, unix.SYS_RENAMEAT2,
+		unix.SYS_UNLINK, unix.SYS_UNLINKAT, unix.SYS_MKDIR, unix.SYS_MKDIRAT,
+	} {
+		t[nr] = true
+	}
+	return t
+}()
+
+// errExclusive is a shared call's answer when it must run exclusively
+// (see above). It is no errno: Handle never lets it out.
+const errExclusive syscall.Errno = 1 << 16
+
+// exclusive is the Result of a shared call that gives up.
+func exclusive() Result { return fail(errExclusive) }
+
+// sharedOK reports whether calls may run shared in k: a Kernel whose fd
+// table is its own (no Oracle: linked), with plain mounts and no
+// injected failures. A supervised Kernel asks the kernel about its fds
+// (FDOracle) and installs them from other goroutines (Concurrent), and an
+// overlay's copy-up changes the mount under its handlers: their calls run
+// exclusively.
+func (k *Kernel) sharedOK() bool {
+	return k.Oracle == nil && !k.overlays && k.Inject == nil && !k.Passthrough && !k.noShared
+}
+
+// fdGet returns the description behind fd of c's process, or nil, as
+// fileLocked does. In a shared call the description is held for the rest
+// of the call (Call.held).
+func (k *Kernel) fdGet(c *Call, fd int) *File {
+	if !c.shared {
+		return k.fileLocked(c.Proc, fd)
+	}
+	k.tab.Lock()
+	f := k.fileLocked(c.Proc, fd)
+	if f != nil {
+		f.refs++
+		c.held[c.nheld] = f
+		c.nheld++
+	}
+	k.tab.Unlock()
+	return f
+}
+
+// identGet is identLocked for c's process, holding the description in a
+// shared call as fdGet does.
+func (k *Kernel) identGet(c *Call, fd int) *File {
+	if !c.shared {
+		return k.identLocked(c.Proc, fd)
+	}
+	return k.fdGet(c, fd) // sharedOK: no Passthrough, so no data fds to ask about
+}
+
+// releaseHeld drops the references fdGet took for c.
+//
+// Preconditions: k.mu is held shared.
+func (k *Kernel) releaseHeld(c *Call) {
+	if c.nheld == 0 {
+		return
+	}
+	var last [len(c.held)]bool
+	k.tab.Lock()
+	for i := range c.nheld {
+		last[i] = k.unrefFileLocked(c.held[i])
+	}
+	k.tab.Unlock()
+	for i := range c.nheld {
+		if last[i] {
+			k.freeFile(c.held[i])
+		}
+		c.held[i] = nil
+	}
+	c.nheld = 0
+}
+
+// newFileAt is newFileAtLocked; a shared call holds k.tab only to give
+// the description its id.
+func (k *Kernel) newFileAt(c *Call, l *loc, ino *ramfs.Inode, flags int) *File {
+	if !c.shared {
+		return k.newFileAtLocked(l, ino, flags)
+	}
+	f := makeFile(l.m, ino, flags)
+	f.path = l.appendAbs(f.path)
+	k.tab.Lock()
+	k.registerFileLocked(f)
+	k.tab.Unlock()
+	return f
+}
+
+// dropFD is dropFDLocked; a shared call holds k.tab for the table only.
+func (k *Kernel) dropFD(c *Call, fd int) bool {
+	if !c.shared {
+		return k.dropFDLocked(c.Proc, fd)
+	}
+	k.tab.Lock()
+	f, last, ok := k.takeFDLocked(c.Proc, fd)
+	k.tab.Unlock()
+	if last {
+		k.freeFile(f)
+	}
+	return ok
+}
+
+// posLock takes f's position for a shared call; posUnlock gives it back.
+func posLock(c *Call, f *File) {
+	if c.shared {
+		f.pos.Lock()
+	}
+}
+
+func posUnlock(c *Call, f *File) {
+	if c.shared {
+		f.pos.Unlock()
+	}
+}
