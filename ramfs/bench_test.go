@@ -2,6 +2,8 @@ package ramfs
 
 import (
 	"fmt"
+	"sync/atomic"
+	"syscall"
 	"testing"
 )
 
@@ -105,4 +107,107 @@ func BenchmarkReadDirSeek(b *testing.B) {
 			pos = 2
 		}
 	}
+}
+
+// BenchmarkParallelDirs runs the per-directory workload of a traced program
+// per goroutine (b.RunParallel: GOMAXPROCS goroutines, so -cpu 1,2 gives 1
+// and 2), each in its own directory /tK of one FS, with the calls emul makes:
+// every path is walked from the root with LookupName. One iteration is stat
+// of a 512-byte file s, open+read of 512 bytes of a 4 KiB file r (atime by
+// the relatime rule), open(O_CREAT|O_TRUNC)+write of 512 bytes to w, and a
+// rename a -> b (back again on the next iteration). Independent directories
+// should scale with the goroutines.
+func BenchmarkParallelDirs(b *testing.B) {
+	fsys := New(Options{})
+	root := fsys.Root()
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		k := next.Add(1)
+		dname := []byte(fmt.Sprintf("t%d", k))
+		dir, err := fsys.Mkdir(root, string(dname), 0o755, 0, 0)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		if s, err := fsys.Create(dir, "s", 0o644, 0, 0); err != nil {
+			b.Error(err)
+			return
+		} else if _, err := fsys.WriteAt(s, make([]byte, 512), 0); err != nil {
+			b.Error(err)
+			return
+		}
+		if r, err := fsys.Create(dir, "r", 0o644, 0, 0); err != nil {
+			b.Error(err)
+			return
+		} else if _, err := fsys.WriteAt(r, make([]byte, 4096), 0); err != nil {
+			b.Error(err)
+			return
+		}
+		if _, err := fsys.Create(dir, "a", 0o644, 0, 0); err != nil {
+			b.Error(err)
+			return
+		}
+		sName, rName, wName := []byte("s"), []byte("r"), []byte("w")
+		buf := make([]byte, 512)
+		// walk looks up /tK/name as emul's walk does.
+		walk := func(name []byte) (*Inode, error) {
+			d, _, err := fsys.LookupName(root, dname)
+			if err != nil {
+				return nil, err
+			}
+			n, _, err := fsys.LookupName(d, name)
+			return n, err
+		}
+		from, to := "a", "b"
+		for pb.Next() {
+			// stat
+			s, err := walk(sName)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if fsys.Getattr(s).Size != 512 {
+				b.Error("size of s")
+				return
+			}
+			// open, read, close
+			r, err := walk(rName)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			fsys.Ref(r)
+			if k, err := fsys.ReadAt(r, buf, 1024); err != nil || k != len(buf) {
+				b.Error("read", k, err)
+				return
+			}
+			fsys.Unref(r)
+			// open(O_CREAT|O_TRUNC), write, close
+			w, err := walk(wName)
+			if err == syscall.ENOENT {
+				w, err = fsys.Create(dir, string(wName), 0o644, 0, 0)
+			}
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			fsys.Ref(w)
+			if err := fsys.Truncate(w, 0); err != nil {
+				b.Error(err)
+				return
+			}
+			if k, err := fsys.WriteAt(w, buf, 0); err != nil || k != len(buf) {
+				b.Error("write", k, err)
+				return
+			}
+			fsys.Unref(w)
+			// rename
+			if err := fsys.Rename(dir, from, dir, to, 0); err != nil {
+				b.Error(err)
+				return
+			}
+			from, to = to, from
+		}
+	})
 }

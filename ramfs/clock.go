@@ -18,6 +18,11 @@ import (
 // (ktime_get_coarse_real_ts64_mg), so timestamps keep the order of the
 // changes across inodes.
 //
+// The clock is safe for concurrent use without a lock: the floor and the
+// coarse clock's offset are atomics, and a resync racing with another only
+// stores a fresher offset. A clock given in Options.Now must be safe for
+// concurrent use too.
+//
 // The coarse clock here is the wall clock quantized to coarseTick, read
 // through the monotonic clock alone (one vDSO call instead of time.Now's
 // two) and set against the wall clock again every second, so that a step
@@ -113,7 +118,7 @@ func (c clock) fine() time.Time {
 // was seen and the coarse time equals it (so an access right after a
 // seen change is ordered after it). n may be nil (a new inode).
 //
-// Preconditions: fs.mu is locked.
+// Preconditions: n.mu is locked (if n is not nil).
 func (fs *FS) currentLocked(n *Inode) time.Time {
 	now := fs.clk.coarse()
 	if n != nil && n.ctimeSeen && now.Equal(n.ctime) {
@@ -127,7 +132,7 @@ func (fs *FS) currentLocked(n *Inode) time.Time {
 // ctime (inode_set_ctime_current): the coarse time, or a fine-grained one
 // when the ctime was seen and the coarse time is not after it.
 //
-// Preconditions: fs.mu is locked.
+// Preconditions: n.mu is locked.
 func (fs *FS) changeTimeLocked(n *Inode) time.Time {
 	now := fs.clk.coarse()
 	if n.ctimeSeen {

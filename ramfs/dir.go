@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -22,8 +24,15 @@ type dirent struct {
 // dirData is the content of a directory. byName gives O(1) lookup; order
 // holds the entries by ascending cookie, including removed ones (tombstones)
 // until the next compaction, so ReadDir can seek by binary search.
+//
+// mu is the directory's lock (Linux's i_rwsem): it guards the entries and
+// every field but parent, the dirents too; lookups and listings hold it
+// shared, changes exclusively. parent is read without a lock and written
+// with FS.renameMu and the directory's old and new parents' mu held, or
+// before the directory has a name.
 type dirData struct {
-	parent  *Inode // ".."; the root is its own parent. Kept after rmdir.
+	mu      sync.RWMutex
+	parent  atomic.Pointer[Inode] // ".."; the root is its own parent. Kept after rmdir.
 	byName  map[string]*dirent
 	order   []*dirent
 	removed int    // tombstones in order
@@ -37,10 +46,14 @@ type dirData struct {
 	newest  bool
 	byOff   map[int64]*dirent
 	nextOff int64
+
+	// _ makes the size a multiple of 64, as Inode's (TestInodeSize).
+	_ [16]byte
 }
 
 // newDirData makes an empty directory; its maps are made with its first
-// entry (a directory that never holds one costs no map).
+// entry (a directory that never holds one costs no map). Its parent is
+// to be set by the caller.
 func newDirData(order DirOrder) *dirData {
 	d := &dirData{next: 2}
 	if order == NewestFirst {
@@ -126,8 +139,12 @@ func direntBytes(name string) int64 { return direntCost + int64(len(name)) }
 // Lookup returns the entry name of dir. "." is dir and ".." its parent (the
 // root's parent is the root). Lookups in a removed directory give ENOENT.
 func (fs *FS) Lookup(dir *Inode, name string) (*Inode, error) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	d := dir.dir
+	if d == nil {
+		return nil, syscall.ENOTDIR
+	}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
 	return fs.lookupLocked(dir, name)
 }
 
@@ -136,6 +153,16 @@ func (fs *FS) Lookup(dir *Inode, name string) (*Inode, error) {
 // lookup, and for an entry found name is the entry's own copy of its name,
 // which the caller may keep. Errors: those of Lookup.
 func (fs *FS) LookupName(dir *Inode, b []byte) (n *Inode, name string, err error) {
+	return fs.lookupName(dir, b, false)
+}
+
+// LookupNameRef is LookupName followed by Ref with dir still locked, so
+// the inode cannot be released in between (as LookupRef).
+func (fs *FS) LookupNameRef(dir *Inode, b []byte) (n *Inode, name string, err error) {
+	return fs.lookupName(dir, b, true)
+}
+
+func (fs *FS) lookupName(dir *Inode, b []byte, ref bool) (n *Inode, name string, err error) {
 	d := dir.dir
 	if d == nil {
 		return nil, "", syscall.ENOTDIR
@@ -148,8 +175,8 @@ func (fs *FS) LookupName(dir *Inode, b []byte) (n *Inode, name string, err error
 	case bytes.IndexByte(b, '/') >= 0 || bytes.IndexByte(b, 0) >= 0:
 		return nil, "", syscall.EINVAL
 	}
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	d.mu.RLock()
+	defer d.mu.RUnlock()
 	if d.dead {
 		return nil, "", syscall.ENOENT
 	}
@@ -157,23 +184,31 @@ func (fs *FS) LookupName(dir *Inode, b []byte) (n *Inode, name string, err error
 	if de == nil {
 		return nil, "", syscall.ENOENT
 	}
+	if ref {
+		fs.Ref(de.inode)
+	}
 	return de.inode, de.name, nil
 }
 
-// LookupRef is Lookup followed by Ref under the same lock, so the inode
+// LookupRef is Lookup followed by Ref with dir still locked, so the inode
 // cannot be released in between.
 func (fs *FS) LookupRef(dir *Inode, name string) (*Inode, error) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	d := dir.dir
+	if d == nil {
+		return nil, syscall.ENOTDIR
+	}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
 	n, err := fs.lookupLocked(dir, name)
 	if err != nil {
 		return nil, err
 	}
-	fs.refLocked(n)
+	fs.Ref(n)
 	return n, nil
 }
 
-// Preconditions: fs.mu is locked.
+// Preconditions: dir.dir.mu is held, shared or exclusive, if dir is a
+// directory.
 func (fs *FS) lookupLocked(dir *Inode, name string) (*Inode, error) {
 	d := dir.dir
 	if d == nil {
@@ -183,7 +218,7 @@ func (fs *FS) lookupLocked(dir *Inode, name string) (*Inode, error) {
 	case ".":
 		return dir, nil
 	case "..":
-		return d.parent, nil
+		return d.parent.Load(), nil
 	}
 	if err := checkName(name); err != nil {
 		return nil, err
@@ -205,26 +240,26 @@ func (fs *FS) Parent(dir *Inode) *Inode {
 	if dir.dir == nil {
 		return nil
 	}
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	return dir.dir.parent
+	return dir.dir.parent.Load()
 }
 
 // Entries returns the number of entries of dir, not counting "." and "..";
 // 0 if dir is not a directory.
 func (fs *FS) Entries(dir *Inode) int {
-	if dir.dir == nil {
+	d := dir.dir
+	if d == nil {
 		return 0
 	}
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	return len(dir.dir.byName)
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return len(d.byName)
 }
 
 // checkCreateLocked checks that name may be created in dir, in the order of
 // Linux's filename_create and may_create.
 //
-// Preconditions: fs.mu is locked.
+// Preconditions: dir.dir.mu is held, shared or exclusive, if dir is a
+// directory.
 func (fs *FS) checkCreateLocked(dir *Inode, name string) error {
 	d := dir.dir
 	if d == nil {
@@ -245,22 +280,42 @@ func (fs *FS) checkCreateLocked(dir *Inode, name string) error {
 	return nil
 }
 
-// createLocked makes a new inode named name in dir, charging its costs plus
-// extra bytes. A setgid directory passes on its group, and its setgid bit to
-// subdirectories (inode_init_owner).
+// lockDir locks dir's entries and then dir itself, as a creation in dir
+// needs, and returns false (locking nothing) if dir is not a directory.
+func lockDir(dir *Inode) bool {
+	if dir.dir == nil {
+		return false
+	}
+	dir.dir.mu.Lock()
+	dir.mu.Lock()
+	return true
+}
+
+// unlockDir undoes lockDir.
+func unlockDir(dir *Inode) {
+	dir.mu.Unlock()
+	dir.dir.mu.Unlock()
+}
+
+// createLocked makes a new inode named name in dir, charging its costs (a
+// symlink's target included). A setgid directory passes on its group, and
+// its setgid bit to subdirectories (inode_init_owner).
 //
-// Preconditions: fs.mu is locked; checkCreateLocked(dir, name) passed.
-func (fs *FS) createLocked(dir *Inode, name string, mode, uid, gid uint32, rdev uint64, extra int64) (*Inode, error) {
-	n, _, err := fs.createOpenLocked(dir, name, mode, uid, gid, rdev, extra, -1)
+// Preconditions: dir.dir.mu and dir.mu are locked (lockDir);
+// checkCreateLocked(dir, name) passed.
+func (fs *FS) createLocked(dir *Inode, name string, mode, uid, gid uint32, rdev uint64, target string) (*Inode, error) {
+	n, _, err := fs.createOpenLocked(dir, name, mode, uid, gid, rdev, target, -1)
 	return n, err
 }
 
 // createOpenLocked is createLocked that, for a regular file with a
 // backing file, returns that file opened with open(2) flags (see
 // bornBackedLocked) when flags >= 0.
-func (fs *FS) createOpenLocked(dir *Inode, name string, mode, uid, gid uint32, rdev uint64, extra int64, flags int) (*Inode, DataFile, error) {
-	cost := inodeCost + direntBytes(name) + extra
-	if err := fs.reserveLocked(cost, 1); err != nil {
+//
+// Preconditions: as createLocked.
+func (fs *FS) createOpenLocked(dir *Inode, name string, mode, uid, gid uint32, rdev uint64, target string, flags int) (*Inode, DataFile, error) {
+	cost := inodeCost + direntBytes(name) + symlinkCost(len(target))
+	if err := fs.reserve(cost, 1); err != nil {
 		return nil, nil, err
 	}
 	if dmode := dir.mode.Load(); dmode&sISGID != 0 {
@@ -270,14 +325,15 @@ func (fs *FS) createOpenLocked(dir *Inode, name string, mode, uid, gid uint32, r
 		}
 	}
 	now := fs.clk.coarse()
-	n := fs.newInodeLocked(mode, uid, gid, rdev, now)
+	n := fs.newInode(mode, uid, gid, rdev, now)
+	n.target = target
 	df, err := fs.bornBackedLocked(n, flags)
 	if err != nil {
-		fs.reserveLocked(-cost, -1)
+		fs.charge(-cost, -1)
 		return nil, nil, err
 	}
 	if n.dir != nil {
-		n.dir.parent = dir
+		n.dir.parent.Store(dir)
 		dir.nlink++
 	}
 	dir.dir.add(name, n)
@@ -289,12 +345,14 @@ func (fs *FS) createOpenLocked(dir *Inode, name string, mode, uid, gid uint32, r
 // Errors: ENOTDIR, EEXIST (also for "." and ".."), ENOENT (empty name or
 // removed dir), ENAMETOOLONG, EINVAL (name with '/' or NUL), ENOSPC.
 func (fs *FS) Create(dir *Inode, name string, mode uint32, uid, gid uint32) (*Inode, error) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	if !lockDir(dir) {
+		return nil, syscall.ENOTDIR
+	}
+	defer unlockDir(dir)
 	if err := fs.checkCreateLocked(dir, name); err != nil {
 		return nil, err
 	}
-	return fs.createLocked(dir, name, sIFREG|mode&permMask, uid, gid, 0, 0)
+	return fs.createLocked(dir, name, sIFREG|mode&permMask, uid, gid, 0, "")
 }
 
 // CreateOpen is Create for an open(O_CREAT) that gives the caller an fd
@@ -304,12 +362,14 @@ func (fs *FS) Create(dir *Inode, name string, mode uint32, uid, gid uint32) (*In
 // DataFile is nil without a Store, or when the backing file could not be
 // opened with flags (the caller's OpenData then gets the error).
 func (fs *FS) CreateOpen(dir *Inode, name string, mode uint32, uid, gid uint32, flags int) (*Inode, DataFile, error) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	if !lockDir(dir) {
+		return nil, nil, syscall.ENOTDIR
+	}
+	defer unlockDir(dir)
 	if err := fs.checkCreateLocked(dir, name); err != nil {
 		return nil, nil, err
 	}
-	return fs.createOpenLocked(dir, name, sIFREG|mode&permMask, uid, gid, 0, 0, max(flags, 0))
+	return fs.createOpenLocked(dir, name, sIFREG|mode&permMask, uid, gid, 0, "", max(flags, 0))
 }
 
 // Tmpfile makes a regular file with no name, as open(O_TMPFILE) does
@@ -318,23 +378,26 @@ func (fs *FS) CreateOpen(dir *Inode, name string, mode uint32, uid, gid uint32, 
 // permission for O_EXCL is the caller's job. dir's times do not change.
 // Errors: ENOTDIR, ENOENT (dir was removed), ENOSPC.
 func (fs *FS) Tmpfile(dir *Inode, mode uint32, uid, gid uint32) (*Inode, error) {
-	if dir.dir == nil {
+	d := dir.dir
+	if d == nil {
 		return nil, syscall.ENOTDIR
 	}
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	if dir.dir.dead {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.dead {
 		return nil, syscall.ENOENT
 	}
-	if err := fs.reserveLocked(inodeCost, 1); err != nil {
+	if err := fs.reserve(inodeCost, 1); err != nil {
 		return nil, err
 	}
 	if dir.mode.Load()&sISGID != 0 {
+		dir.mu.Lock()
 		gid = dir.gid
+		dir.mu.Unlock()
 	}
-	n := fs.newInodeLocked(sIFREG|mode&permMask, uid, gid, 0, fs.clk.coarse())
+	n := fs.newInode(sIFREG|mode&permMask, uid, gid, 0, fs.clk.coarse())
 	if _, err := fs.bornBackedLocked(n, -1); err != nil {
-		fs.reserveLocked(-inodeCost, -1)
+		fs.charge(-inodeCost, -1)
 		return nil, err
 	}
 	n.nlink = 0
@@ -346,8 +409,8 @@ func (fs *FS) Tmpfile(dir *Inode, mode uint32, uid, gid uint32) (*Inode, error) 
 // ForbidLink takes away a Tmpfile inode's permission to be linked
 // (O_TMPFILE|O_EXCL).
 func (fs *FS) ForbidLink(n *Inode) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	n.linkable = false
 }
 
@@ -355,15 +418,17 @@ func (fs *FS) ForbidLink(n *Inode) {
 // one. Errors as Create, plus EMLINK when the parent has Options.MaxLinks
 // links.
 func (fs *FS) Mkdir(dir *Inode, name string, mode uint32, uid, gid uint32) (*Inode, error) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	if !lockDir(dir) {
+		return nil, syscall.ENOTDIR
+	}
+	defer unlockDir(dir)
 	if err := fs.checkCreateLocked(dir, name); err != nil {
 		return nil, err
 	}
 	if dir.nlink >= fs.maxLinks {
 		return nil, syscall.EMLINK
 	}
-	return fs.createLocked(dir, name, sIFDIR|mode&permMask, uid, gid, 0, 0)
+	return fs.createLocked(dir, name, sIFDIR|mode&permMask, uid, gid, 0, "")
 }
 
 // Mknod makes a FIFO, socket, character or block device, or regular file;
@@ -380,20 +445,26 @@ func (fs *FS) Mknod(dir *Inode, name string, mode uint32, rdev uint64, uid, gid 
 	default:
 		return nil, syscall.EINVAL
 	}
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	if !lockDir(dir) {
+		return nil, syscall.ENOTDIR
+	}
+	defer unlockDir(dir)
 	if err := fs.checkCreateLocked(dir, name); err != nil {
 		return nil, err
 	}
-	return fs.createLocked(dir, name, mode&(sIFMT|permMask), uid, gid, rdev, 0)
+	return fs.createLocked(dir, name, mode&(sIFMT|permMask), uid, gid, rdev, "")
 }
 
 // Link adds the name name in dir for target (vfs_link, shmem_link).
 // Errors: those of Create, then EXDEV (target of another FS), EPERM (target
 // is a directory), ENOENT (target has no links left), EMLINK, ENOSPC.
 func (fs *FS) Link(dir *Inode, name string, target *Inode) error {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	d := dir.dir
+	if d == nil {
+		return syscall.ENOTDIR
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if err := fs.checkCreateLocked(dir, name); err != nil {
 		return err
 	}
@@ -402,25 +473,41 @@ func (fs *FS) Link(dir *Inode, name string, target *Inode) error {
 		return syscall.EXDEV
 	case target.isDir():
 		return syscall.EPERM
+	}
+	if err := fs.linkLocked(dir, name, target); err != nil {
+		return err
+	}
+	dir.mu.Lock()
+	fs.modifiedLocked(dir)
+	dir.mu.Unlock()
+	return nil
+}
+
+// linkLocked is the part of Link that changes target.
+//
+// Preconditions: dir.dir.mu is locked; target is not a directory.
+func (fs *FS) linkLocked(dir *Inode, name string, target *Inode) error {
+	target.mu.Lock()
+	defer target.mu.Unlock()
+	switch {
 	case target.nlink == 0 && !target.linkable:
 		return syscall.ENOENT
 	case target.nlink >= fs.maxLinks:
 		return syscall.EMLINK
 	}
-	if err := fs.reserveLocked(direntBytes(name), 0); err != nil {
+	if err := fs.reserve(direntBytes(name), 0); err != nil {
 		return err
 	}
 	dir.dir.add(name, target)
 	target.nlink++
 	target.linkable = false
 	fs.ctimeLocked(target)
-	fs.modifiedLocked(dir)
 	return nil
 }
 
 // lookupVictimLocked finds the entry name of dir for Unlink and Rmdir.
 //
-// Preconditions: fs.mu is locked.
+// Preconditions: dir.dir.mu is held, shared or exclusive.
 func lookupVictimLocked(dir *Inode, name string) (*dirent, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
@@ -439,14 +526,15 @@ func lookupVictimLocked(dir *Inode, name string) (*dirent, error) {
 // Errors: ENOTDIR (dir), EISDIR ("." or ".." or a directory entry), ENOENT,
 // ENAMETOOLONG, EINVAL.
 func (fs *FS) Unlink(dir *Inode, name string) error {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	if dir.dir == nil {
+	d := dir.dir
+	if d == nil {
 		return syscall.ENOTDIR
 	}
 	if isDot(name) {
 		return syscall.EISDIR
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	de, err := lookupVictimLocked(dir, name)
 	if err != nil {
 		return err
@@ -456,8 +544,12 @@ func (fs *FS) Unlink(dir *Inode, name string) error {
 		return syscall.EISDIR
 	}
 	fs.removeEntryLocked(dir, de)
-	n.nlink--
+	dir.mu.Lock()
 	fs.modifiedLocked(dir)
+	dir.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.nlink--
 	fs.maybeFreeLocked(n)
 	if !n.freed {
 		// Still linked or open: its ctime shows the unlink (a freed
@@ -472,9 +564,8 @@ func (fs *FS) Unlink(dir *Inode, name string) error {
 // with ENOENT. Errors: ENOTDIR, EINVAL ("."), ENOTEMPTY (".." or not empty),
 // ENOENT, ENAMETOOLONG.
 func (fs *FS) Rmdir(dir *Inode, name string) error {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	if dir.dir == nil {
+	d := dir.dir
+	if d == nil {
 		return syscall.ENOTDIR
 	}
 	switch name {
@@ -483,6 +574,8 @@ func (fs *FS) Rmdir(dir *Inode, name string) error {
 	case "..":
 		return syscall.ENOTEMPTY
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	de, err := lookupVictimLocked(dir, name)
 	if err != nil {
 		return err
@@ -491,29 +584,37 @@ func (fs *FS) Rmdir(dir *Inode, name string) error {
 	if !n.isDir() {
 		return syscall.ENOTDIR
 	}
+	// The child's entries lock, after its parent's, keeps it empty until
+	// it is marked removed.
+	n.dir.mu.Lock()
+	defer n.dir.mu.Unlock()
 	if len(n.dir.byName) > 0 {
 		return syscall.ENOTEMPTY
 	}
 	fs.removeEntryLocked(dir, de)
+	n.mu.Lock()
 	fs.killDirLocked(n)
-	dir.nlink--
 	fs.ctimeLocked(n)
-	fs.modifiedLocked(dir)
 	fs.maybeFreeLocked(n)
+	n.mu.Unlock()
+	dir.mu.Lock()
+	dir.nlink--
+	fs.modifiedLocked(dir)
+	dir.mu.Unlock()
 	return nil
 }
 
 // removeEntryLocked removes de from dir and refunds its cost.
 //
-// Preconditions: fs.mu is locked.
+// Preconditions: dir.dir.mu is locked.
 func (fs *FS) removeEntryLocked(dir *Inode, de *dirent) {
-	fs.usedBytes -= direntBytes(de.name)
+	fs.charge(-direntBytes(de.name), 0)
 	dir.dir.remove(de)
 }
 
 // killDirLocked marks an empty directory removed.
 //
-// Preconditions: fs.mu is locked.
+// Preconditions: n.dir.mu and n.mu are locked.
 func (fs *FS) killDirLocked(n *Inode) {
 	n.nlink = 0
 	n.dir.dead = true
@@ -536,7 +637,8 @@ func (fs *FS) killDirLocked(n *Inode) {
 // EndOfDir, and entries made during the listing are not listed. ReadDir
 // applies the relatime rule to dir's atime.
 //
-// fn is called without the FS lock held, so it may call methods of fs.
+// fn is called without any lock of the FS held, so it may call methods of
+// fs.
 // Errors: ENOTDIR, ENOENT (dir was removed: iterate_dir's IS_DEADDIR), EINVAL
 // (pos < 0).
 func (fs *FS) ReadDir(dir *Inode, pos int64, fn func(name string, ino uint64, typ uint8, next int64) bool) error {
@@ -556,21 +658,22 @@ func (fs *FS) readDir(dir *Inode, pos int64, atime bool, fn func(name string, in
 	if pos < 0 {
 		return syscall.EINVAL
 	}
-	fs.mu.Lock()
+	d.mu.RLock()
 	if d.dead {
-		fs.mu.Unlock()
+		d.mu.RUnlock()
 		return syscall.ENOENT
 	}
 	if atime {
+		dir.mu.Lock()
 		fs.accessedLocked(dir)
+		dir.mu.Unlock()
 	}
 	if pos == 0 {
-		ino := dir.ino
-		fs.mu.Unlock()
-		if !fn(".", ino, dtDir, 1) {
+		d.mu.RUnlock()
+		if !fn(".", dir.ino, dtDir, 1) {
 			return nil
 		}
-		fs.mu.Lock()
+		d.mu.RLock()
 		pos = 1
 	}
 	if fs.opt.DirOrder == NewestFirst {
@@ -578,12 +681,12 @@ func (fs *FS) readDir(dir *Inode, pos int64, atime bool, fn func(name string, in
 		return nil
 	}
 	if pos == 1 {
-		ino := d.parent.ino
-		fs.mu.Unlock()
+		ino := d.parent.Load().ino
+		d.mu.RUnlock()
 		if !fn("..", ino, dtDir, 2) {
 			return nil
 		}
-		fs.mu.Lock()
+		d.mu.RLock()
 		pos = 2
 	}
 	gen, i := d.gen, d.seek(pos)
@@ -599,15 +702,15 @@ func (fs *FS) readDir(dir *Inode, pos int64, atime bool, fn func(name string, in
 		}
 		de := d.order[i]
 		name, ino, typ, next := de.name, de.inode.ino, dtype(de.inode.Mode()), de.cookie+1
-		fs.mu.Unlock()
+		d.mu.RUnlock()
 		if !fn(name, ino, typ, next) {
 			return nil
 		}
-		fs.mu.Lock()
+		d.mu.RLock()
 		pos = next
 		i++
 	}
-	fs.mu.Unlock()
+	d.mu.RUnlock()
 	return nil
 }
 
@@ -671,18 +774,18 @@ func (d *dirData) startAt(pos int64) int {
 }
 
 // readDirNewestLocked lists dir newest first from pos >= 1 (".." at 1),
-// calling fn without fs.mu held.
+// calling fn without dir.dir.mu held.
 //
-// Preconditions: fs.mu is held; it is released on return.
+// Preconditions: dir.dir.mu is held shared; it is released on return.
 func (fs *FS) readDirNewestLocked(dir *Inode, pos int64, fn func(name string, ino uint64, typ uint8, next int64) bool) {
 	d := dir.dir
 	if pos == 1 {
-		ino, next := d.parent.ino, d.resumeAt(d.live(len(d.order)-1))
-		fs.mu.Unlock()
+		ino, next := d.parent.Load().ino, d.resumeAt(d.live(len(d.order)-1))
+		d.mu.RUnlock()
 		if !fn("..", ino, dtDir, next) {
 			return
 		}
-		fs.mu.Lock()
+		d.mu.RLock()
 		pos = next
 	}
 	for {
@@ -693,12 +796,12 @@ func (fs *FS) readDirNewestLocked(dir *Inode, pos int64, fn func(name string, in
 		de := d.order[i]
 		name, ino, typ := de.name, de.inode.ino, dtype(de.inode.Mode())
 		next := d.resumeAt(d.live(i - 1))
-		fs.mu.Unlock()
+		d.mu.RUnlock()
 		if !fn(name, ino, typ, next) {
 			return
 		}
-		fs.mu.Lock()
+		d.mu.RLock()
 		pos = next
 	}
-	fs.mu.Unlock()
+	d.mu.RUnlock()
 }

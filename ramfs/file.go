@@ -1,6 +1,10 @@
 package ramfs
 
-import "syscall"
+import (
+	"sync"
+	"sync/atomic"
+	"syscall"
+)
 
 // fallocate(2) mode bits (include/uapi/linux/falloc.h).
 const (
@@ -50,42 +54,132 @@ func newNode(height int, pool *pagePool) *pnode {
 	return &pnode{kids: make([]*pnode, fan)}
 }
 
-// pagePool keeps the pages and leaf nodes of file data that went away
+// The page pool keeps the pages and leaf nodes of file data that went away
 // (a removed file, a truncation) for the next writes, as the kernel's
 // page allocator keeps free pages, up to poolPages of each: allocating a
-// page is most of what a small file's first write costs.
-type pagePool struct {
-	pages  []*page
-	leaves []*pnode
+// page is most of what a small file's first write costs. It is split in
+// poolShards shards, each with its own lock (a leaf lock) on cache lines
+// of its own, and a file uses the shard its inode number picks, so that
+// files written in parallel do not share one: a shard takes from, or gives
+// to, the others only when it is empty, or full.
+type pagePools struct {
+	shards [poolShards]pagePool
 }
 
-const poolPages = 256
+const (
+	poolPages  = 256
+	poolShards = 8
+	shardPages = poolPages / poolShards // of each kind per shard
+)
+
+// init links the shards to the set.
+func (ps *pagePools) init() {
+	for i := range ps.shards {
+		ps.shards[i].set, ps.shards[i].i = ps, i
+	}
+}
+
+// of returns the shard of n's pages.
+func (ps *pagePools) of(n *Inode) *pagePool {
+	return &ps.shards[n.ino%poolShards]
+}
+
+// pagePool is a shard of the page pool (pagePools).
+type pagePool struct {
+	mu sync.Mutex
+	// +checklocks:mu
+	pages []*page
+	// +checklocks:mu
+	leaves []*pnode
+	// npages and nleaves are len(pages) and len(leaves), written with mu
+	// held, for a look without it.
+	npages, nleaves atomic.Int32
+
+	set *pagePools
+	i   int
+	_   [64]byte // a cache line of its own
+}
+
+// shard returns the k-th shard after p (p itself for k = 0).
+func (p *pagePool) shard(k int) *pagePool {
+	return &p.set.shards[(p.i+k)%poolShards]
+}
 
 // page returns a zeroed page from the pool, or a new one.
 func (p *pagePool) page() *page {
-	if n := len(p.pages); n > 0 {
-		pg := p.pages[n-1]
-		p.pages = p.pages[:n-1]
-		clear(pg[:])
-		return pg
+	for k := range poolShards {
+		o := p.shard(k)
+		if o.npages.Load() == 0 {
+			continue
+		}
+		o.mu.Lock()
+		if n := len(o.pages); n > 0 {
+			pg := o.pages[n-1]
+			o.pages = o.pages[:n-1]
+			o.npages.Store(int32(n - 1))
+			o.mu.Unlock()
+			clear(pg[:])
+			return pg
+		}
+		o.mu.Unlock()
 	}
 	return new(page)
 }
 
 // leaf returns an empty leaf from the pool, or nil.
 func (p *pagePool) leaf() *pnode {
-	n := len(p.leaves)
-	if n == 0 {
-		return nil
+	for k := range poolShards {
+		o := p.shard(k)
+		if o.nleaves.Load() == 0 {
+			continue
+		}
+		o.mu.Lock()
+		if n := len(o.leaves); n > 0 {
+			l := o.leaves[n-1]
+			o.leaves = o.leaves[:n-1]
+			o.nleaves.Store(int32(n - 1))
+			o.mu.Unlock()
+			return l
+		}
+		o.mu.Unlock()
 	}
-	l := p.leaves[n-1]
-	p.leaves = p.leaves[:n-1]
-	return l
+	return nil
 }
 
+// putPage takes back a page, if the pool has room for it.
 func (p *pagePool) putPage(pg *page) {
-	if len(p.pages) < poolPages {
-		p.pages = append(p.pages, pg)
+	for k := range poolShards {
+		o := p.shard(k)
+		if o.npages.Load() >= shardPages {
+			continue
+		}
+		o.mu.Lock()
+		if n := len(o.pages); n < shardPages {
+			o.pages = append(o.pages, pg)
+			o.npages.Store(int32(n + 1))
+			o.mu.Unlock()
+			return
+		}
+		o.mu.Unlock()
+	}
+}
+
+// putLeaf takes back an empty leaf, if the pool has room for it.
+func (p *pagePool) putLeaf(l *pnode) {
+	l.unwritten, l.count = 0, 0
+	for k := range poolShards {
+		o := p.shard(k)
+		if o.nleaves.Load() >= shardPages {
+			continue
+		}
+		o.mu.Lock()
+		if n := len(o.leaves); n < shardPages {
+			o.leaves = append(o.leaves, l)
+			o.nleaves.Store(int32(n + 1))
+			o.mu.Unlock()
+			return
+		}
+		o.mu.Unlock()
 	}
 }
 
@@ -105,10 +199,7 @@ func (p *pagePool) putNode(n *pnode, h int) {
 			n.pages[i] = nil
 		}
 	}
-	if len(p.leaves) < poolPages {
-		n.unwritten, n.count = 0, 0
-		p.leaves = append(p.leaves, n)
-	}
+	p.putLeaf(n)
 }
 
 // release gives t's pages and leaves to the pool and empties t.
@@ -200,6 +291,9 @@ func (t *pageTree) punch(from, to int64, pool *pagePool) int64 {
 	freed := punchNode(t.root, t.height, 0, from, to, pool)
 	t.npages -= freed
 	if t.root.count == 0 {
+		if t.height == 1 {
+			pool.putLeaf(t.root)
+		}
 		t.root, t.height = nil, 0
 	}
 	for t.height > 1 && t.root.count == 1 && t.root.kids[0] != nil {
@@ -231,6 +325,9 @@ func punchNode(n *pnode, h int, base, from, to int64, pool *pagePool) int64 {
 		}
 		freed += punchNode(c, h-1, base+s*sp, from, to, pool)
 		if c.count == 0 {
+			if h == 2 {
+				pool.putLeaf(c)
+			}
 			n.kids[s] = nil
 			n.count--
 		}
@@ -358,14 +455,19 @@ func (fs *FS) readAt(n *Inode, p []byte, off int64, atime bool) (int, error) {
 	if fs.store != nil {
 		return fs.storeRead(n, p, off, atime)
 	}
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	if atime {
 		fs.accessedLocked(n)
 	}
-	t := &n.file
+	return n.file.read(p, off), nil
+}
+
+// read copies the data at off into p and returns the count: short at
+// EOF, 0 at or past it.
+func (t *pageTree) read(p []byte, off int64) int {
 	if off >= t.size {
-		return 0, nil
+		return 0
 	}
 	total := int(min(int64(len(p)), t.size-off))
 	buf := p[:total]
@@ -380,7 +482,7 @@ func (fs *FS) readAt(n *Inode, p []byte, off int64, atime bool) (int, error) {
 		buf = buf[c:]
 		off += int64(c)
 	}
-	return total, nil
+	return total
 }
 
 // WriteAt writes p at off and extends the size (shmem_file_write_iter).
@@ -406,8 +508,8 @@ func (fs *FS) WriteAt(n *Inode, p []byte, off int64) (int, error) {
 		_, k, err := fs.storeWrite(n, p, off, false)
 		return k, err
 	}
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	return fs.writeLocked(n, p, off)
 }
 
@@ -422,8 +524,8 @@ func (fs *FS) Append(n *Inode, p []byte) (off int64, k int, err error) {
 	if fs.store != nil {
 		return fs.storeWrite(n, p, 0, true)
 	}
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	off = n.file.size
 	if err := checkRange(off, len(p)); err != nil {
 		return off, 0, err
@@ -437,7 +539,7 @@ func (fs *FS) Append(n *Inode, p []byte) (off int64, k int, err error) {
 
 // writeLocked is WriteAt after the argument checks.
 //
-// Preconditions: fs.mu is locked; n is regular; len(p) > 0; off+len(p)
+// Preconditions: n.mu is locked; n is regular; len(p) > 0; off+len(p)
 // does not overflow.
 func (fs *FS) writeLocked(n *Inode, p []byte, off int64) (int, error) {
 	fs.modifiedLocked(n)
@@ -448,11 +550,10 @@ func (fs *FS) writeLocked(n *Inode, p []byte, off int64) (int, error) {
 		idx := pos >> pageShift
 		l, s := t.leaf(idx)
 		if l == nil || l.pages[s] == nil {
-			if fs.freeBytesLocked() < pageSize {
+			if fs.reserve(pageSize, 0) != nil {
 				break
 			}
-			fs.usedBytes += pageSize
-			l, s = t.insert(idx, &fs.pool)
+			l, s = t.insert(idx, fs.pools.of(n))
 		}
 		l.unwritten &^= 1 << s
 		done += copy(l.pages[s][pos&(pageSize-1):], p[done:])
@@ -489,19 +590,18 @@ func (fs *FS) WriteFault(n *Inode, off int64) error {
 	if fs.store != nil {
 		return fs.storeWriteFault(n, off)
 	}
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	fs.modifiedLocked(n)
 	t := &n.file
 	idx := off >> pageShift
 	l, s := t.leaf(idx)
 	if l == nil || l.pages[s] == nil {
-		if fs.freeBytesLocked() < pageSize {
+		if fs.reserve(pageSize, 0) != nil {
 			fs.maybeFreeLocked(n)
 			return syscall.ENOSPC
 		}
-		fs.usedBytes += pageSize
-		l, s = t.insert(idx, &fs.pool)
+		l, s = t.insert(idx, fs.pools.of(n))
 	}
 	l.unwritten &^= 1 << s
 	if off > t.size {
@@ -528,8 +628,8 @@ func (fs *FS) Truncate(n *Inode, size int64) error {
 	if fs.store != nil {
 		return fs.storeTruncate(n, size)
 	}
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	t := &n.file
 	if size <= t.size {
 		first := size >> pageShift
@@ -539,7 +639,7 @@ func (fs *FS) Truncate(n *Inode, size int64) error {
 			}
 			first++
 		}
-		fs.usedBytes -= t.punch(first, noPage, &fs.pool) * pageSize
+		fs.charge(-t.punch(first, noPage, fs.pools.of(n))*pageSize, 0)
 	}
 	t.size = size
 	fs.modifiedLocked(n)
@@ -602,21 +702,20 @@ func (fs *FS) Allocate(n *Inode, mode uint32, off, length int64) error {
 		return fs.storeAllocate(n, mode, off, length)
 	}
 	end := off + length
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	t := &n.file
 	if mode&FallocPunchHole != 0 {
-		fs.punchLocked(t, off, end)
+		fs.punchLocked(t, fs.pools.of(n), off, end)
 	} else {
 		first, last := off>>pageShift, (end-1)>>pageShift
 		missing := last - first + 1 - t.present(first, last+1)
-		if missing > fs.freeBytesLocked()/pageSize {
+		if !fs.reservePages(missing) {
 			return syscall.ENOSPC
 		}
-		fs.usedBytes += missing * pageSize
 		for idx := first; idx <= last && missing > 0; idx++ {
 			if l, s := t.leaf(idx); l == nil || l.pages[s] == nil {
-				l, s = t.insert(idx, &fs.pool)
+				l, s = t.insert(idx, fs.pools.of(n))
 				l.unwritten |= 1 << s
 				missing--
 			}
@@ -633,8 +732,9 @@ func (fs *FS) Allocate(n *Inode, mode uint32, off, length int64) error {
 // punchLocked frees the whole pages in [off, end) and zeroes the parts of
 // partial pages in it (shmem_truncate_range).
 //
-// Preconditions: fs.mu is locked.
-func (fs *FS) punchLocked(t *pageTree, off, end int64) {
+// Preconditions: the mu of the inode t belongs to is locked; pool is
+// that inode's shard.
+func (fs *FS) punchLocked(t *pageTree, pool *pagePool, off, end int64) {
 	first, last := off>>pageShift, end>>pageShift // pages [first, last) are whole unless off is unaligned
 	if po := off & (pageSize - 1); po != 0 {
 		if pg := t.get(first); pg != nil {
@@ -647,7 +747,7 @@ func (fs *FS) punchLocked(t *pageTree, off, end int64) {
 			clear(pg[:pe])
 		}
 	}
-	fs.usedBytes -= t.punch(first, last, &fs.pool) * pageSize
+	fs.charge(-t.punch(first, last, pool)*pageSize, 0)
 }
 
 // SeekData returns the first offset >= off that holds data
@@ -661,8 +761,8 @@ func (fs *FS) SeekData(n *Inode, off int64) (int64, error) {
 	if fs.store != nil {
 		return fs.storeSeek(n, off, seekData)
 	}
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	t := &n.file
 	if off < 0 || off >= t.size {
 		return 0, syscall.ENXIO
@@ -683,8 +783,8 @@ func (fs *FS) SeekHole(n *Inode, off int64) (int64, error) {
 	if fs.store != nil {
 		return fs.storeSeek(n, off, seekHole)
 	}
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	t := &n.file
 	if off < 0 || off >= t.size {
 		return 0, syscall.ENXIO

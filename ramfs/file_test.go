@@ -509,7 +509,14 @@ func TestReusedPagesReadAsZeros(t *testing.T) {
 		if err := fsys.Unlink(root, "old"); err != nil {
 			t.Fatal(err)
 		}
-		if len(fsys.pool.pages) == 0 {
+		pooled := 0
+		for i := range fsys.pools.shards {
+			sh := &fsys.pools.shards[i]
+			sh.mu.Lock()
+			pooled += len(sh.pages)
+			sh.mu.Unlock()
+		}
+		if pooled == 0 {
 			t.Fatal("no page went back to the pool")
 		}
 		n := mkfile(t, fsys, root, "new")

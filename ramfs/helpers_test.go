@@ -119,10 +119,12 @@ func listDir(t testing.TB, fs *FS, dir *Inode) []string {
 // checkInvariants recounts everything reachable from the root plus the
 // inodes in held (which the caller holds references on) and compares it
 // with the FS's own bookkeeping: Used, link counts, parents, directory
-// indexes and page trees.
+// indexes and page trees. It is meant for a quiescent FS: it takes
+// renameMu, so no directory moves, and each inode's lock while it reads
+// it, but the counts are only consistent when nothing runs concurrently.
 func checkInvariants(fs *FS, held ...*Inode) error {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	fs.renameMu.Lock()
+	defer fs.renameMu.Unlock()
 	var errs []string
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
 	seen := make(map[*Inode]bool)
@@ -133,6 +135,8 @@ func checkInvariants(fs *FS, held ...*Inode) error {
 			return false
 		}
 		seen[n] = true
+		n.mu.Lock()
+		defer n.mu.Unlock()
 		if n.freed {
 			fail("ino %d: reachable or held but freed", n.ino)
 		}
@@ -147,6 +151,8 @@ func checkInvariants(fs *FS, held ...*Inode) error {
 	var visit func(dir *Inode)
 	visit = func(dir *Inode) {
 		d := dir.dir
+		d.mu.RLock()
+		defer d.mu.RUnlock()
 		subdirs := uint32(0)
 		live := 0
 		prev := int64(1)
@@ -170,12 +176,14 @@ func checkInvariants(fs *FS, held ...*Inode) error {
 			links[n]++
 			if n.isDir() {
 				subdirs++
-				if n.dir.parent != dir {
-					fail("dir %d: child %q has parent %d", dir.ino, de.name, n.dir.parent.ino)
+				if p := n.dir.parent.Load(); p != dir {
+					fail("dir %d: child %q has parent %d", dir.ino, de.name, p.ino)
 				}
+				n.dir.mu.RLock()
 				if n.dir.dead {
 					fail("dir %d: child %q is dead", dir.ino, de.name)
 				}
+				n.dir.mu.RUnlock()
 			}
 			if count(n) && n.isDir() {
 				visit(n)
@@ -184,18 +192,24 @@ func checkInvariants(fs *FS, held ...*Inode) error {
 		if live != len(d.byName) || len(d.order)-live != d.removed {
 			fail("dir %d: %d live, %d indexed, %d slots, %d removed", dir.ino, live, len(d.byName), len(d.order), d.removed)
 		}
-		if dir.nlink != 2+subdirs {
+		if dir.nlink != 2+subdirs { // read with dir.dir.mu held
 			fail("dir %d: nlink %d, want %d", dir.ino, dir.nlink, 2+subdirs)
 		}
 	}
 	count(fs.root)
 	visit(fs.root)
 	for n, k := range links {
+		n.mu.Lock()
 		if !n.isDir() && n.nlink != k {
 			fail("ino %d: nlink %d, %d entries", n.ino, n.nlink, k)
 		}
+		n.mu.Unlock()
 	}
 	for _, n := range held {
+		if n.isDir() {
+			n.dir.mu.RLock()
+		}
+		n.mu.Lock()
 		if n.refs <= 0 {
 			fail("ino %d: held but refs %d", n.ino, n.refs)
 		}
@@ -206,11 +220,18 @@ func checkInvariants(fs *FS, held ...*Inode) error {
 			if n.isDir() && (!n.dir.dead || len(n.dir.byName) != 0) {
 				fail("ino %d: unreachable directory not dead and empty", n.ino)
 			}
+		}
+		n.mu.Unlock()
+		if n.isDir() {
+			n.dir.mu.RUnlock()
+		}
+		if !seen[n] {
 			count(n)
 		}
 	}
-	if bytes != fs.usedBytes || inodes != fs.usedInodes {
-		fail("used (%d bytes, %d inodes), recount (%d, %d)", fs.usedBytes, fs.usedInodes, bytes, inodes)
+	usedBytes, usedInodes := fs.Used()
+	if bytes != usedBytes || inodes != usedInodes {
+		fail("used (%d bytes, %d inodes), recount (%d, %d)", usedBytes, usedInodes, bytes, inodes)
 	}
 	if len(errs) > 0 {
 		return errors.New(strings.Join(errs, "\n"))

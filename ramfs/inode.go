@@ -1,6 +1,7 @@
 package ramfs
 
 import (
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -41,54 +42,67 @@ const (
 type Inode struct {
 	fs  *FS
 	ino uint64
-	// mode is written under fs.mu; the type bits never change.
+	// mode is written with mu locked; the type bits never change.
 	mode atomic.Uint32
 
-	// +checklocks:fs.mu
+	// mu guards the inode's state below (see Locking in the package
+	// doc); a directory's entries have a lock of their own, dir.mu.
+	mu sync.Mutex
+
+	// nlink of a directory is written with both mu and dir.mu held, so
+	// either is enough to read it.
+	// +checklocks:mu
 	nlink uint32
 	// refs counts open references (Ref/Unref).
-	// +checklocks:fs.mu
+	// +checklocks:mu
 	refs int64
 	// freed is set once a dead inode (no links, no references) has been
 	// uncharged; Ref of a freed inode charges it again.
-	// +checklocks:fs.mu
+	// +checklocks:mu
 	freed bool
 	// linkable lets Link give a name to an O_TMPFILE inode with no links
 	// (I_LINKABLE); it is cleared by the first Link.
-	// +checklocks:fs.mu
+	// +checklocks:mu
 	linkable bool
-	// +checklocks:fs.mu
+	// +checklocks:mu
 	uid, gid uint32
-	// +checklocks:fs.mu
+	// +checklocks:mu
 	rdev uint64
-	// +checklocks:fs.mu
+	// +checklocks:mu
 	atime, mtime, ctime, btime time.Time
 	// ctimeSeen is set when a stat has seen ctime since it last changed
 	// (I_CTIME_QUERIED): the next change takes a fine-grained time if
 	// the coarse one would not differ (clock.go).
-	// +checklocks:fs.mu
+	// +checklocks:mu
 	ctimeSeen bool
 
-	// dir is set for directories only.
+	// dir is set for directories only; the pointer never changes, what
+	// it points to is guarded by dir.mu.
 	dir *dirData
 	// hasData is set when the file has a backing file in the Store
 	// (store.go), whose key the kernel reports is dataKey.
-	// +checklocks:fs.mu
+	// +checklocks:mu
 	hasData bool
-	// +checklocks:fs.mu
+	// +checklocks:mu
 	dataKey uint64
 	// opened is the path the file was last opened by (SetOpenedPath).
-	// +checklocks:fs.mu
+	// +checklocks:mu
 	opened string
 	// file holds the size and pages of a regular file without a Store.
-	// +checklocks:fs.mu
+	// +checklocks:mu
 	file pageTree
-	// target is the target of a symlink; it never changes.
+	// target is the target of a symlink; it is set before the symlink
+	// has a name and never changes.
 	target string
 	// xattrs are the extended attributes (xattr.go); nil when there are
 	// none.
-	// +checklocks:fs.mu
+	// +checklocks:mu
 	xattrs map[string][]byte
+
+	// _ makes the size a multiple of 64 (a size class of its own), so
+	// that every inode starts a cache line and two inodes used on two
+	// CPUs never share one (TestInodeSize).
+	_ [56]byte
 }
 
 // Attr is the stat(2) view of an inode.
@@ -116,14 +130,12 @@ func (n *Inode) typ() uint32 { return n.mode.Load() & sIFMT }
 
 func (n *Inode) isDir() bool { return n.dir != nil }
 
-// newInodeLocked makes an inode with one link (two for a directory) and all
-// times set to now. It charges nothing.
-//
-// Preconditions: fs.mu is locked.
-func (fs *FS) newInodeLocked(mode, uid, gid uint32, rdev uint64, now time.Time) *Inode {
-	fs.nextIno++
+// newInode makes an inode with one link (two for a directory) and all
+// times set to now. It charges nothing. The inode is not yet reachable, so
+// its fields may be set without its lock until it is given a name.
+func (fs *FS) newInode(mode, uid, gid uint32, rdev uint64, now time.Time) *Inode {
 	n := &Inode{
-		fs: fs, ino: fs.nextIno, nlink: 1, uid: uid, gid: gid,
+		fs: fs, ino: fs.nextIno.Add(1), nlink: 1, uid: uid, gid: gid,
 		atime: now, mtime: now, ctime: now, btime: now,
 	}
 	switch mode & sIFMT {
@@ -145,8 +157,12 @@ func (n *Inode) baseCost() int64 {
 
 // Getattr returns n's attributes.
 func (fs *FS) Getattr(n *Inode) Attr {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	if d := n.dir; d != nil {
+		d.mu.RLock()
+		defer d.mu.RUnlock()
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	return n.attrLocked()
 }
 
@@ -155,8 +171,12 @@ func (fs *FS) Getattr(n *Inode) Attr {
 // (fill_mg_cmtime sets I_CTIME_QUERIED), so that n's next change takes a
 // time this stat can tell apart from the ctime it saw (clock.go).
 func (fs *FS) Stat(n *Inode, cmtime bool) Attr {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	if d := n.dir; d != nil {
+		d.mu.RLock()
+		defer d.mu.RUnlock()
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	if cmtime {
 		n.ctimeSeen = true
 	}
@@ -168,13 +188,14 @@ func (fs *FS) Stat(n *Inode, cmtime bool) Attr {
 // file asked for size, blocks and times (which are left as ramfs has
 // them).
 func (fs *FS) GetattrOwner(n *Inode) Attr {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	mode := n.mode.Load()
 	return Attr{Ino: n.ino, Mode: mode, Nlink: n.nlink, Uid: n.uid, Gid: n.gid, Rdev: n.rdev, Blksize: pageSize}
 }
 
-// Preconditions: n.fs.mu is locked.
+// Preconditions: n.mu is locked; for a directory n.dir.mu is held too
+// (shared or exclusive).
 func (n *Inode) attrLocked() Attr {
 	mode := n.mode.Load()
 	a := Attr{
@@ -204,8 +225,8 @@ func (n *Inode) attrLocked() Attr {
 // Chmod sets the 07777 bits of n's mode and its ctime. Dropping setgid for
 // callers outside the group is the caller's job, as it is the VFS's in Linux.
 func (fs *FS) Chmod(n *Inode, mode uint32) error {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	n.mode.Store(n.typ() | mode&permMask)
 	fs.ctimeLocked(n)
 	return nil
@@ -220,8 +241,8 @@ func (fs *FS) Chown(n *Inode, uid, gid int64) error {
 	if uid < -1 || uid > 1<<32-1 || gid < -1 || gid > 1<<32-1 {
 		return syscall.EINVAL
 	}
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	if uid != -1 && uid != 1<<32-1 {
 		n.uid = uint32(uid)
 	}
@@ -248,8 +269,8 @@ func (fs *FS) SetTimes(n *Inode, atime, mtime *time.Time) error {
 	if atime == nil && mtime == nil {
 		return nil
 	}
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	if fs.backed(n) {
 		if err := fs.ensureDataLocked(n); err != nil {
 			return err
@@ -278,8 +299,8 @@ func (fs *FS) SetTimes(n *Inode, atime, mtime *time.Time) error {
 // relatime rule to atime (touch_atime); with atime false it sets mtime and
 // ctime to now (file_update_time).
 func (fs *FS) Touch(n *Inode, atime bool) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	if fs.backed(n) {
 		fs.storeTouch(n, atime)
 		return
@@ -295,7 +316,7 @@ func (fs *FS) Touch(n *Inode, atime bool) {
 // (relatime_need_update): only if atime is not newer than mtime or ctime, or
 // is at least a day old.
 //
-// Preconditions: fs.mu is locked.
+// Preconditions: n.mu is locked.
 func (fs *FS) accessedLocked(n *Inode) {
 	now := fs.currentLocked(n)
 	if n.atime.After(n.mtime) && n.atime.After(n.ctime) && now.Sub(n.atime) < 24*time.Hour {
@@ -307,7 +328,7 @@ func (fs *FS) accessedLocked(n *Inode) {
 // modifiedLocked sets mtime and ctime for a change of n's content
 // (inode_set_ctime_current, then the mtime to the same).
 //
-// Preconditions: fs.mu is locked.
+// Preconditions: n.mu is locked.
 func (fs *FS) modifiedLocked(n *Inode) {
 	now := fs.changeTimeLocked(n)
 	n.mtime = now
@@ -319,17 +340,16 @@ func (fs *FS) modifiedLocked(n *Inode) {
 // (its last link and reference went away before this call) makes it usable
 // again and charges it again; use LookupRef to avoid that window.
 func (fs *FS) Ref(n *Inode) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	fs.refLocked(n)
 }
 
-// Preconditions: fs.mu is locked.
+// Preconditions: n.mu is locked.
 func (fs *FS) refLocked(n *Inode) {
 	if n.freed {
 		n.freed = false
-		fs.usedBytes += n.baseCost()
-		fs.usedInodes++
+		fs.charge(n.baseCost(), 1)
 	}
 	n.refs++
 }
@@ -338,8 +358,8 @@ func (fs *FS) refLocked(n *Inode) {
 // references its data and inode are returned to the capacity. Unref without
 // a matching Ref panics.
 func (fs *FS) Unref(n *Inode) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	if n.refs <= 0 {
 		panic("ramfs: Unref without Ref")
 	}
@@ -350,29 +370,30 @@ func (fs *FS) Unref(n *Inode) {
 // maybeFreeLocked returns the capacity of an inode that has neither links
 // nor references (iput_final -> shmem_evict_inode).
 //
-// Preconditions: fs.mu is locked.
+// Preconditions: n.mu is locked.
 func (fs *FS) maybeFreeLocked(n *Inode) {
 	if n.nlink != 0 || n.refs != 0 {
 		return
 	}
 	if n.hasData && fs.dropDataLocked(n) {
 		// A program may hold the file open: it stays whole (and
-		// linkable, for O_TMPFILE) until reapOrphansLocked sees it
-		// closed.
-		fs.reapOrphansLocked()
+		// linkable, for O_TMPFILE) until reapOrphans sees it closed.
+		fs.reapOrphans(n, false)
 		return
 	}
+	var bytes, inodes int64
 	if n.file.npages > 0 || n.file.size > 0 {
-		fs.usedBytes -= n.file.npages * pageSize
-		n.file.release(&fs.pool)
+		bytes -= n.file.npages * pageSize
+		n.file.release(fs.pools.of(n))
 	}
-	fs.freeXattrsLocked(n)
+	bytes -= n.freeXattrsLocked()
 	n.linkable = false
 	if !n.freed {
 		n.freed = true
-		fs.usedBytes -= n.baseCost()
-		fs.usedInodes--
+		bytes -= n.baseCost()
+		inodes--
 	}
+	fs.charge(bytes, inodes)
 }
 
 // dtype returns the DT_* value for a mode.

@@ -36,15 +36,9 @@ func (v ioFS) resolve(op, name string, follow, ref bool) (*Inode, error) {
 	if !iofs.ValidPath(name) {
 		return nil, &iofs.PathError{Op: op, Path: name, Err: iofs.ErrInvalid}
 	}
-	fs := v.fs
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	n, err := fs.walkLocked(name, follow)
+	n, err := v.fs.walk(name, follow, ref)
 	if err != nil {
 		return nil, &iofs.PathError{Op: op, Path: name, Err: err}
-	}
-	if ref {
-		fs.refLocked(n)
 	}
 	return n, nil
 }

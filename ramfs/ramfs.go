@@ -9,14 +9,69 @@
 //
 // # Locking
 //
-// One mutex, FS.mu, guards all state of an FS: every inode, directory and
-// page tree. Every exported method holds it for its whole duration, except
-// ReadDir, which drops it around each call of its callback so the callback
-// may call back into the FS. Helpers whose names end in Locked require FS.mu
-// to be held (see their Preconditions line). With a single lock there is no
-// lock order. Inode.ino and the file type bits never change and the mode is
-// kept in an atomic, so Inode.Ino and Inode.Mode take no lock.
+// Locks are fine-grained so that calls on different files, and on files in
+// different directories, run in parallel. They follow Linux's VFS
+// (Documentation/filesystems/directory-locking.rst), with an inode's
+// attributes under a lock apart from its directory entries:
 //
+//   - dirData.mu, a sync.RWMutex per directory, is the directory's lock
+//     (Linux's i_rwsem): it guards the entries and the removed flag.
+//     Lookups and listings hold it shared, so lookups in one directory
+//     run in parallel; creating, linking, unlinking or renaming in the
+//     directory holds it exclusively.
+//   - Inode.mu, a sync.Mutex per inode, guards the inode's attributes,
+//     link and reference counts, file data and extended attributes:
+//     ReadAt, WriteAt, Truncate, Getattr, SetTimes... of different
+//     inodes run in parallel. It is a plain mutex because nearly every
+//     call on a file changes something (a read may set atime), and an
+//     uncontended Mutex costs half what an RWMutex's write lock does. A
+//     directory's link count is written with both its locks held, so
+//     either is enough to read it.
+//   - FS.renameMu serialises renames between two different directories
+//     (s_vfs_rename_mutex). Only such a rename moves a directory to another
+//     parent, so with renameMu held the shape of the tree stays as it is.
+//     dirData.parent is an atomic pointer, read without a lock and written
+//     with renameMu held (or before the directory has a name).
+//   - FS.storeMu guards the maps of a Store (byKey, orphans), and each
+//     shard of the page pool (file.go) has a lock of its own. These are
+//     leaves: nothing else is locked while one is held. The capacity
+//     counters (usedBytes, usedInodes) and the last inode number are
+//     atomics, and so is the clock (clock.go).
+//
+// Lock order, outermost first:
+//
+//  1. FS.renameMu.
+//  2. dirData.mu: a parent's before its child's. Two directories neither
+//     of which is the other's ancestor are locked together only by a
+//     rename between them, with renameMu held, the lower inode number
+//     first; of two related ones the ancestor goes first.
+//  3. Inode.mu: at most one at a time, and no dirData.mu is taken while
+//     one is held. The one exception: a pass over the orphans of a Store
+//     (store.go) made while an orphan's Inode.mu is held only tries
+//     (TryLock) the others and skips those it cannot take.
+//  4. The leaf locks: FS.storeMu and the page pool's, each taken and
+//     released on its own.
+//
+// So a creation locks the directory's entries, then the directory inode
+// (for its times and link count); an unlink, rmdir or rename locks the
+// entries of the directories involved (the emptied directory's too, from
+// the check that it is empty to its removal), and then, one at a time,
+// the inodes whose attributes change. A change is atomic for lookups and
+// listings; a Getattr of one of the inodes may see the new entries a
+// moment before the new times or link count. Lookups lock a directory for
+// a single step: Walk holds no lock across components, so a walk racing
+// with a rename sees each directory before or after it, as a Linux path
+// walk does. LookupRef and the io/fs view take the reference with the
+// directory still locked, so the inode cannot be released in between.
+//
+// ReadDir holds the directory's lock only between calls of its callback, so
+// the callback may call back into the FS. Helpers whose names end in Locked
+// require the locks their Preconditions line names. Inode.ino, the file
+// type bits, Inode.dir and a symlink's target never change, and the mode
+// is an atomic (written with Inode.mu held), so Inode.Ino and Inode.Mode
+// take no lock. Inode and dirData are padded to a multiple of 64 bytes so
+// that two of them never share a cache line.
+
 // # Capacity
 //
 // Used bytes are the sum of: 256 per live inode, 64 plus the name length per
@@ -34,6 +89,7 @@ package ramfs
 
 import (
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -43,7 +99,8 @@ type Options struct {
 	Capacity  int64 // bytes of file data + metadata allowed; 0 = unlimited (16 TiB)
 	MaxInodes int64 // 0 = unlimited
 	// Now, if set, is the clock timestamps are taken from, both coarse
-	// and fine-grained (clock.go); nil is the system's wall clock.
+	// and fine-grained (clock.go); nil is the system's wall clock. It
+	// may be called from several goroutines at once.
 	Now func() time.Time
 
 	// Store, if set, holds the data of regular files (store.go); nil
@@ -113,36 +170,46 @@ const (
 
 // FS is one in-memory file system. It is safe for concurrent use.
 type FS struct {
-	mu sync.Mutex
+	// renameMu is held by a rename between two directories; see the
+	// package doc.
+	renameMu sync.Mutex
 
 	opt      Options
 	clk      clock
 	maxLinks uint32
 	root     *Inode
+	store    Store
 
-	// +checklocks:mu
-	nextIno uint64
-	// +checklocks:mu
-	usedBytes int64
-	// +checklocks:mu
-	usedInodes int64
+	// The counters below change all the time; the padding keeps them
+	// off the cache lines of the fields above, which every call reads.
+	_ [64]byte
 
-	// pool keeps freed pages for new ones (file.go).
-	// +checklocks:mu
-	pool pagePool
+	// usedBytes and usedInodes are what is charged against the limits
+	// (reserve).
+	usedBytes, usedInodes atomic.Int64
+	// nextIno is the last inode number given.
+	nextIno atomic.Uint64
 
-	store Store
+	_ [64]byte
+
+	// pools keep freed pages for new ones (file.go); they have their own
+	// locks.
+	pools pagePools
+
+	// storeMu guards the maps of backed files.
+	storeMu sync.Mutex
 	// byKey finds a backed file by its backing file's key.
-	// +checklocks:mu
+	// +checklocks:storeMu
 	byKey map[uint64]*Inode
 	// byKeyPeak is the most entries byKey has had since it was last
 	// made anew (at least 1024).
-	// +checklocks:mu
+	// +checklocks:storeMu
 	byKeyPeak int
 	// orphans are unlinked backed files a program may still hold open;
 	// orphanCheck is how many there must be before they are checked again.
-	// +checklocks:mu
-	orphans     map[*Inode]bool
+	// +checklocks:storeMu
+	orphans map[*Inode]bool
+	// +checklocks:storeMu
 	orphanCheck int
 }
 
@@ -158,12 +225,10 @@ func New(opt Options) *FS {
 	if fs.maxLinks == 0 {
 		fs.maxLinks = ^uint32(0)
 	}
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	root := fs.newInodeLocked(sIFDIR|0o755, 0, 0, 0, fs.clk.coarse())
-	root.dir.parent = root
-	fs.usedBytes += inodeCost
-	fs.usedInodes++
+	fs.pools.init()
+	root := fs.newInode(sIFDIR|0o755, 0, 0, 0, fs.clk.coarse())
+	root.dir.parent.Store(root)
+	fs.charge(inodeCost, 1)
 	fs.root = root
 	return fs
 }
@@ -177,38 +242,85 @@ func (fs *FS) Now() time.Time {
 	return fs.clk.coarse()
 }
 
-// reserveLocked charges bytes and inodes against the limits, or returns
-// ENOSPC and charges nothing. Negative bytes are a refund and always fit.
+// reserve charges bytes and inodes against the limits, or returns ENOSPC
+// and charges nothing. Negative bytes are a refund and always fit.
 //
-// Preconditions: fs.mu is locked.
-func (fs *FS) reserveLocked(bytes, inodes int64) error {
-	if bytes > 0 && bytes > fs.freeBytesLocked() {
-		return syscall.ENOSPC
+// The two counters are atomics, each charged by compare-and-swap within
+// its limit, inodes first: a reserve that fails on bytes takes back the
+// inodes it charged, which another reserve may have seen for that moment
+// (tmpfs too charges inodes and blocks one after the other).
+func (fs *FS) reserve(bytes, inodes int64) error {
+	if inodes > 0 && fs.opt.MaxInodes > 0 {
+		if !addWithin(&fs.usedInodes, inodes, fs.opt.MaxInodes) {
+			return syscall.ENOSPC
+		}
+	} else if inodes != 0 {
+		fs.usedInodes.Add(inodes)
 	}
-	if fs.opt.MaxInodes > 0 && inodes > 0 && fs.usedInodes+inodes > fs.opt.MaxInodes {
-		return syscall.ENOSPC
+	if bytes > 0 {
+		if !addWithin(&fs.usedBytes, bytes, fs.capacity()) {
+			if inodes != 0 {
+				fs.usedInodes.Add(-inodes)
+			}
+			return syscall.ENOSPC
+		}
+	} else if bytes != 0 {
+		fs.usedBytes.Add(bytes)
 	}
-	fs.usedBytes += bytes
-	fs.usedInodes += inodes
 	return nil
 }
 
-// freeBytesLocked returns how many more bytes may be charged.
-//
-// Preconditions: fs.mu is locked.
+// addWithin adds d > 0 to v unless that takes it past limit; it reports
+// whether it did.
+func addWithin(v *atomic.Int64, d, limit int64) bool {
+	for {
+		cur := v.Load()
+		if d > max(limit-cur, 0) {
+			return false
+		}
+		if v.CompareAndSwap(cur, cur+d) {
+			return true
+		}
+	}
+}
+
+// reservePages charges n pages if that many fit, as a whole: it reports
+// whether it did.
+func (fs *FS) reservePages(n int64) bool {
+	for {
+		cur := fs.usedBytes.Load()
+		if n > fs.freeBytes(cur)/pageSize {
+			return false
+		}
+		if fs.usedBytes.CompareAndSwap(cur, cur+n*pageSize) {
+			return true
+		}
+	}
+}
+
+// charge adds bytes and inodes to what is charged, without a limit check
+// (negative values are a refund).
+func (fs *FS) charge(bytes, inodes int64) {
+	if bytes != 0 {
+		fs.usedBytes.Add(bytes)
+	}
+	if inodes != 0 {
+		fs.usedInodes.Add(inodes)
+	}
+}
+
+// freeBytes returns how many more bytes may be charged when used are.
 //
 // With a Store this is ramfs's metadata against the capacity; the Store's
 // files are held to it by the Store itself (a tmpfs's size=), which, as
 // tmpfs, lets empty files be made when its data is full.
-func (fs *FS) freeBytesLocked() int64 {
-	return max(fs.capacity()-fs.usedBytes, 0)
+func (fs *FS) freeBytes(used int64) int64 {
+	return max(fs.capacity()-used, 0)
 }
 
-// storeUsedLocked is what the Store's files take when a capacity is set
-// (the Store's own limit enforces it for data; metadata is ramfs's).
-//
-// Preconditions: fs.mu is locked.
-func (fs *FS) storeUsedLocked() int64 {
+// storeUsed is what the Store's files take when a capacity is set (the
+// Store's own limit enforces it for data; metadata is ramfs's).
+func (fs *FS) storeUsed() int64 {
 	if fs.store == nil || fs.opt.Capacity <= 0 {
 		return 0
 	}
@@ -233,8 +345,8 @@ type Statfs struct {
 // Statfs reports sizes in 4096-byte blocks. Without a capacity it reports
 // 16 TiB, and without MaxInodes 2^32 files.
 func (fs *FS) Statfs() Statfs {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	storeUsed := fs.storeUsed()
+	usedBytes, usedInodes := fs.Used()
 	total := fs.capacity()
 	files := fs.opt.MaxInodes
 	if files <= 0 {
@@ -243,16 +355,16 @@ func (fs *FS) Statfs() Statfs {
 	return Statfs{
 		Bsize:   pageSize,
 		Blocks:  uint64(total / pageSize),
-		Bfree:   uint64(max(total-fs.usedBytes-fs.storeUsedLocked(), 0) / pageSize),
+		Bfree:   uint64(max(total-usedBytes-storeUsed, 0) / pageSize),
 		Files:   uint64(files),
-		Ffree:   uint64(max(files-fs.usedInodes, 0)),
+		Ffree:   uint64(max(files-usedInodes, 0)),
 		Namelen: NameMax,
 	}
 }
 
-// Used returns the bytes and inodes charged against the limits.
+// Used returns the bytes and inodes charged against the limits. Each
+// count is exact; taken while other calls run, the two need not be from
+// the same moment.
 func (fs *FS) Used() (bytes int64, inodes int64) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	return fs.usedBytes, fs.usedInodes
+	return fs.usedBytes.Load(), fs.usedInodes.Load()
 }

@@ -16,14 +16,48 @@ const (
 // childTowardLocked returns the child of anc on the way from anc down to
 // d, or nil if anc is not a proper ancestor of d (d_ancestor).
 //
-// Preconditions: fs.mu is locked; d is a directory.
+// Preconditions: fs.renameMu is locked (no parent changes); d is a
+// directory.
 func (fs *FS) childTowardLocked(anc, d *Inode) *Inode {
-	for c := d; c != fs.root; c = c.dir.parent {
-		if c.dir.parent == anc {
+	for c := d; c != fs.root; {
+		p := c.dir.parent.Load()
+		if p == anc {
 			return c
 		}
+		c = p
 	}
 	return nil
+}
+
+// lockRenameDirs locks the entries of the parents of a rename
+// (lock_rename): one directory alone; two with fs.renameMu held first, an
+// ancestor before its descendant, otherwise the lower inode number first.
+//
+// Preconditions: both are directories.
+func (fs *FS) lockRenameDirs(oldDir, newDir *Inode) {
+	if oldDir == newDir {
+		oldDir.dir.mu.Lock()
+		return
+	}
+	fs.renameMu.Lock()
+	first, second := oldDir, newDir
+	switch {
+	case fs.childTowardLocked(oldDir, newDir) != nil:
+	case fs.childTowardLocked(newDir, oldDir) != nil, newDir.ino < oldDir.ino:
+		first, second = newDir, oldDir
+	}
+	first.dir.mu.Lock()
+	second.dir.mu.Lock()
+}
+
+// unlockRenameDirs undoes lockRenameDirs.
+func (fs *FS) unlockRenameDirs(oldDir, newDir *Inode) {
+	oldDir.dir.mu.Unlock()
+	if oldDir == newDir {
+		return
+	}
+	newDir.dir.mu.Unlock()
+	fs.renameMu.Unlock()
 }
 
 // Rename moves oldDir/oldName to newDir/newName with the semantics of
@@ -70,8 +104,6 @@ func (fs *FS) Rename(oldDir *Inode, oldName string, newDir *Inode, newName strin
 	if exchange && flags&(RenameNoreplace|RenameWhiteout) != 0 {
 		return syscall.EINVAL
 	}
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
 	if oldDir.dir == nil || newDir.dir == nil {
 		return syscall.ENOTDIR
 	}
@@ -94,6 +126,8 @@ func (fs *FS) Rename(oldDir *Inode, oldName string, newDir *Inode, newName strin
 		}
 		return syscall.EBUSY
 	}
+	fs.lockRenameDirs(oldDir, newDir)
+	defer fs.unlockRenameDirs(oldDir, newDir)
 	od, nd := oldDir.dir, newDir.dir
 	if od.dead || nd.dead {
 		return syscall.ENOENT
@@ -138,6 +172,7 @@ func (fs *FS) Rename(oldDir *Inode, oldName string, newDir *Inode, newName strin
 		}
 	}
 	if oldDir != newDir {
+		// A directory's nlink changes only with its entries locked.
 		if srcIsDir && !dstIsDir && newDir.nlink >= fs.maxLinks {
 			return syscall.EMLINK
 		}
@@ -149,11 +184,17 @@ func (fs *FS) Rename(oldDir *Inode, oldName string, newDir *Inode, newName strin
 		fs.exchangeLocked(oldDir, src, newDir, dst)
 		return nil
 	}
-	if dstIsDir && len(victim.dir.byName) > 0 {
-		return syscall.ENOTEMPTY
+	if dstIsDir {
+		// The victim's entries lock, after its parent's, is held from
+		// here to its removal: it stays empty meanwhile.
+		victim.dir.mu.Lock()
+		defer victim.dir.mu.Unlock()
+		if len(victim.dir.byName) > 0 {
+			return syscall.ENOTEMPTY
+		}
 	}
 	whiteout := flags&RenameWhiteout != 0
-	if err := fs.reserveRenameLocked(oldName, newName, dst != nil, whiteout); err != nil {
+	if err := fs.reserveRename(oldName, newName, dst != nil, whiteout); err != nil {
 		return err
 	}
 
@@ -166,7 +207,7 @@ func (fs *FS) Rename(oldDir *Inode, oldName string, newDir *Inode, newName strin
 		// A replaced entry's position goes to the renamed one.
 		od.remove(src)
 		if whiteout {
-			od.add(oldName, fs.whiteoutLocked())
+			od.add(oldName, fs.whiteout())
 		}
 		if dst != nil {
 			nd.remove(dst)
@@ -177,7 +218,7 @@ func (fs *FS) Rename(oldDir *Inode, oldName string, newDir *Inode, newName strin
 	case dst != nil:
 		dst.inode = s
 		if whiteout {
-			src.inode = fs.whiteoutLocked()
+			src.inode = fs.whiteout()
 		} else {
 			od.remove(src)
 		}
@@ -187,42 +228,47 @@ func (fs *FS) Rename(oldDir *Inode, oldName string, newDir *Inode, newName strin
 		od.byName[newName] = src
 	default:
 		if whiteout {
-			src.inode = fs.whiteoutLocked()
+			src.inode = fs.whiteout()
 		} else {
 			od.remove(src)
 		}
 		nd.add(newName, s)
 	}
-	if srcIsDir {
-		s.dir.parent = newDir
-		oldDir.nlink--
-		if victim == nil {
-			newDir.nlink++
-		}
+	if srcIsDir && oldDir != newDir {
+		s.dir.parent.Store(newDir) // renameMu is held
 	}
 	if victim != nil {
+		victim.mu.Lock()
 		if dstIsDir {
 			fs.killDirLocked(victim)
 		} else {
 			victim.nlink--
 		}
 		fs.ctimeLocked(victim)
-	}
-	fs.ctimeLocked(s)
-	fs.modifiedLocked(oldDir)
-	fs.modifiedLocked(newDir)
-	if victim != nil {
 		fs.maybeFreeLocked(victim)
+		victim.mu.Unlock()
 	}
+	fs.ctimeOf(s)
+	// The parents: ".." of a moved directory moves its link.
+	oldDir.mu.Lock()
+	if srcIsDir {
+		oldDir.nlink--
+	}
+	fs.modifiedLocked(oldDir)
+	oldDir.mu.Unlock()
+	newDir.mu.Lock()
+	if srcIsDir && victim == nil {
+		newDir.nlink++
+	}
+	fs.modifiedLocked(newDir)
+	newDir.mu.Unlock()
 	return nil
 }
 
 // reserveRenameLocked charges the change in directory entry bytes of a
 // rename: the source entry goes away (unless a whiteout takes it over), a
 // new entry is made unless the moved inode takes over the replaced one's.
-//
-// Preconditions: fs.mu is locked.
-func (fs *FS) reserveRenameLocked(oldName, newName string, replace, whiteout bool) error {
+func (fs *FS) reserveRename(oldName, newName string, replace, whiteout bool) error {
 	var bytes, inodes int64
 	if whiteout {
 		bytes += inodeCost
@@ -233,21 +279,30 @@ func (fs *FS) reserveRenameLocked(oldName, newName string, replace, whiteout boo
 	if !replace {
 		bytes += direntBytes(newName)
 	}
-	return fs.reserveLocked(bytes, inodes)
+	return fs.reserve(bytes, inodes)
 }
 
-// whiteoutLocked makes the character device 0:0 that RENAME_WHITEOUT leaves
+// whiteout makes the character device 0:0 that RENAME_WHITEOUT leaves
 // behind (shmem_whiteout); its capacity is already reserved.
+func (fs *FS) whiteout() *Inode {
+	return fs.newInode(sIFCHR, 0, 0, 0, fs.clk.coarse())
+}
+
+// ctimeOf sets n's ctime, locking n for that alone.
 //
-// Preconditions: fs.mu is locked.
-func (fs *FS) whiteoutLocked() *Inode {
-	return fs.newInodeLocked(sIFCHR, 0, 0, 0, fs.clk.coarse())
+// Preconditions: no Inode.mu is held.
+func (fs *FS) ctimeOf(n *Inode) {
+	n.mu.Lock()
+	fs.ctimeLocked(n)
+	n.mu.Unlock()
 }
 
 // exchangeLocked swaps the inodes of two entries (simple_rename_exchange).
 // Names, and so capacity, do not change.
 //
-// Preconditions: fs.mu is locked.
+// Preconditions: the entries of oldDir and newDir are locked
+// (lockRenameDirs) and no Inode.mu is held; the checks of Rename passed,
+// so neither inode is oldDir, newDir or an ancestor of them.
 func (fs *FS) exchangeLocked(oldDir *Inode, src *dirent, newDir *Inode, dst *dirent) {
 	a, b := src.inode, dst.inode
 	if fs.opt.DirOrder == NewestFirst {
@@ -263,25 +318,36 @@ func (fs *FS) exchangeLocked(oldDir *Inode, src *dirent, newDir *Inode, dst *dir
 	} else {
 		src.inode, dst.inode = b, a
 	}
+	// A directory moved against a non-directory takes a ".." link along.
+	var toNew, toOld bool
 	if oldDir != newDir {
 		aDir, bDir := a.isDir(), b.isDir()
 		if aDir {
-			a.dir.parent = newDir
+			a.dir.parent.Store(newDir) // renameMu is held
 		}
 		if bDir {
-			b.dir.parent = oldDir
+			b.dir.parent.Store(oldDir)
 		}
-		switch {
-		case aDir && !bDir:
-			oldDir.nlink--
-			newDir.nlink++
-		case !aDir && bDir:
-			newDir.nlink--
-			oldDir.nlink++
-		}
+		toNew, toOld = aDir && !bDir, !aDir && bDir
 	}
-	fs.ctimeLocked(a)
-	fs.ctimeLocked(b)
+	fs.ctimeOf(a)
+	fs.ctimeOf(b)
+	oldDir.mu.Lock()
+	switch {
+	case toNew:
+		oldDir.nlink--
+	case toOld:
+		oldDir.nlink++
+	}
 	fs.modifiedLocked(oldDir)
+	oldDir.mu.Unlock()
+	newDir.mu.Lock()
+	switch {
+	case toNew:
+		newDir.nlink++
+	case toOld:
+		newDir.nlink--
+	}
 	fs.modifiedLocked(newDir)
+	newDir.mu.Unlock()
 }

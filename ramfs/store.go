@@ -17,7 +17,10 @@ import (
 // the backing file's ctime so that every time of the file comes from one
 // clock, the kernel's.
 //
-// A Store is called with FS.mu held; it must not call back into the FS.
+// A Store's methods are called concurrently for different files; the
+// calls for one file are made with that inode's lock held, one at a time
+// (Used and Busy may come at any time). A Store must not call back into
+// the FS.
 type Store interface {
 	// Create makes an empty backing file for inode name, opened with
 	// open(2) flags as Open does, and returns the key the kernel reports
@@ -84,15 +87,13 @@ func storeErr(err error) error {
 }
 
 // backed reports whether n's data lives in the store.
-//
-// Preconditions: fs.mu is locked.
 func (fs *FS) backed(n *Inode) bool {
 	return fs.store != nil && n.typ() == sIFREG
 }
 
 // ensureDataLocked makes n's backing file if it has none yet.
 //
-// Preconditions: fs.mu is locked; fs.backed(n).
+// Preconditions: n.mu is locked; fs.backed(n).
 func (fs *FS) ensureDataLocked(n *Inode) error {
 	if n.hasData {
 		return nil
@@ -113,7 +114,7 @@ func (fs *FS) ensureDataLocked(n *Inode) error {
 // nil returned, so the caller's OpenData reports the error as the
 // program's open would.
 //
-// Preconditions: fs.mu is locked; n is new.
+// Preconditions: n is new: no other goroutine can reach it yet.
 func (fs *FS) bornBackedLocked(n *Inode, flags int) (DataFile, error) {
 	if !fs.backed(n) {
 		return nil, nil
@@ -137,15 +138,17 @@ func (fs *FS) bornBackedLocked(n *Inode, flags int) (DataFile, error) {
 // createDataLocked makes n's backing file and returns it opened with
 // flags. The backing file's times start now, by the kernel's clock.
 //
-// Preconditions: fs.mu is locked; fs.backed(n); !n.hasData.
+// Preconditions: n.mu is locked (or n is new); fs.backed(n); !n.hasData.
 func (fs *FS) createDataLocked(n *Inode, flags int) (DataFile, error) {
 	key, f, err := fs.store.Create(n.ino, n.mode.Load(), flags)
 	if err != nil {
 		return nil, storeErr(err)
 	}
 	n.hasData, n.dataKey = true, key
+	fs.storeMu.Lock()
 	fs.byKey[key] = n
 	fs.byKeyPeak = max(fs.byKeyPeak, len(fs.byKey), 1024)
+	fs.storeMu.Unlock()
 	return f, nil
 }
 
@@ -153,19 +156,26 @@ func (fs *FS) createDataLocked(n *Inode, flags int) (DataFile, error) {
 // a program may still hold the backing file open: an unlinked file stays
 // readable, and fstat of it must still find its inode.
 //
-// Preconditions: fs.mu is locked.
+// Preconditions: n.mu is locked.
 func (fs *FS) dropDataLocked(n *Inode) (orphaned bool) {
 	if !n.hasData {
 		return false
 	}
-	if fs.orphans[n] || fs.store.Busy(n.ino) {
+	fs.storeMu.Lock()
+	orphan := fs.orphans[n]
+	fs.storeMu.Unlock()
+	if orphan || fs.store.Busy(n.ino) {
+		fs.storeMu.Lock()
 		fs.orphans[n] = true
+		fs.storeMu.Unlock()
 		return true
 	}
 	fs.store.Remove(n.ino)
+	n.hasData = false
+	fs.storeMu.Lock()
+	defer fs.storeMu.Unlock()
 	delete(fs.byKey, n.dataKey)
 	delete(fs.orphans, n)
-	n.hasData = false
 	if fs.byKeyPeak > 1024 && len(fs.byKey) < fs.byKeyPeak/4 {
 		// A Go map keeps its size when entries go: a copy gives the
 		// memory of removed files back.
@@ -178,43 +188,83 @@ func (fs *FS) dropDataLocked(n *Inode) (orphaned bool) {
 	return false
 }
 
-// reapOrphansLocked frees the orphans no program holds open any more. It
-// runs when the number of orphans has doubled since the last pass, so
-// its cost is spread over the unlinks that made them.
+// reapOrphans frees the orphans no program holds open any more. Unless
+// force is set it runs only when the number of orphans has doubled since
+// the last pass, so its cost is spread over the unlinks that made them.
 //
-// Preconditions: fs.mu is locked.
-func (fs *FS) reapOrphansLocked() {
-	if len(fs.orphans) < fs.orphanCheck {
+// held, if not nil, is an orphan whose lock the caller holds. The locks
+// of the other orphans are taken while held's is held, out of the usual
+// order, so then they are only tried (TryLock): an orphan whose lock is
+// busy is left for a later pass. Without held they are waited for.
+//
+// Preconditions: held.mu is locked if held is not nil; no leaf lock is
+// held; without held, no Inode.mu is held either.
+func (fs *FS) reapOrphans(held *Inode, force bool) {
+	fs.storeMu.Lock()
+	if !force && len(fs.orphans) < fs.orphanCheck {
+		fs.storeMu.Unlock()
 		return
 	}
+	list := make([]*Inode, 0, len(fs.orphans))
 	for n := range fs.orphans {
-		if n.nlink != 0 || n.refs != 0 {
-			delete(fs.orphans, n) // linked (O_TMPFILE) or referenced again
+		list = append(list, n)
+	}
+	fs.storeMu.Unlock()
+	for _, n := range list {
+		switch {
+		case n == held:
+		case held == nil:
+			n.mu.Lock()
+		case !n.mu.TryLock():
 			continue
 		}
-		if !fs.store.Busy(n.ino) {
-			delete(fs.orphans, n)
-			fs.maybeFreeLocked(n)
+		fs.reapLocked(n)
+		if n != held {
+			n.mu.Unlock()
 		}
 	}
+	fs.storeMu.Lock()
 	fs.orphanCheck = max(64, 2*len(fs.orphans))
+	fs.storeMu.Unlock()
+}
+
+// reapLocked frees orphan n if no program holds it open, or forgets it as
+// an orphan if it has a link or reference again.
+//
+// Preconditions: n.mu is locked.
+func (fs *FS) reapLocked(n *Inode) {
+	fs.storeMu.Lock()
+	orphan := fs.orphans[n]
+	fs.storeMu.Unlock()
+	if !orphan {
+		return // freed by another pass
+	}
+	if n.nlink != 0 || n.refs != 0 {
+		fs.storeMu.Lock()
+		delete(fs.orphans, n) // linked (O_TMPFILE) or referenced again
+		fs.storeMu.Unlock()
+		return
+	}
+	if !fs.store.Busy(n.ino) {
+		fs.storeMu.Lock()
+		delete(fs.orphans, n)
+		fs.storeMu.Unlock()
+		fs.maybeFreeLocked(n)
+	}
 }
 
 // ReapOrphans frees the data of unlinked files no program holds open any
 // more (see Store.Busy). FS calls it itself as orphans accumulate; a
 // caller may call it when it knows programs have ended.
 func (fs *FS) ReapOrphans() {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	fs.orphanCheck = 0
-	fs.reapOrphansLocked()
+	fs.reapOrphans(nil, true)
 }
 
 // Orphans returns the number of unlinked files kept because a program may
 // hold them open.
 func (fs *FS) Orphans() int {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	fs.storeMu.Lock()
+	defer fs.storeMu.Unlock()
 	return len(fs.orphans)
 }
 
@@ -222,8 +272,8 @@ func (fs *FS) Orphans() int {
 // reports as key (Store.Create's key), or nil: how the inode behind a
 // program's fd is found.
 func (fs *FS) InodeByDataKey(key uint64) *Inode {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	fs.storeMu.Lock()
+	defer fs.storeMu.Unlock()
 	return fs.byKey[key]
 }
 
@@ -234,11 +284,11 @@ func (fs *FS) HasStore() bool { return fs.store != nil }
 // needed, for a program's fd. Errors: EINVAL without a Store or for a
 // non-regular file, the Store's errors.
 func (fs *FS) OpenData(n *Inode, flags int) (DataFile, error) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
 	if !fs.backed(n) {
 		return nil, syscall.EINVAL
 	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	if !n.hasData {
 		return fs.createDataLocked(n, flags)
 	}
@@ -249,7 +299,7 @@ func (fs *FS) OpenData(n *Inode, flags int) (DataFile, error) {
 // ctimeLocked sets n's ctime for a metadata change; a backed file's
 // backing file is touched too (its ctime is the one Getattr reports).
 //
-// Preconditions: fs.mu is locked.
+// Preconditions: n.mu is locked.
 func (fs *FS) ctimeLocked(n *Inode) {
 	n.ctime = fs.changeTimeLocked(n)
 	if n.hasData {
@@ -257,9 +307,10 @@ func (fs *FS) ctimeLocked(n *Inode) {
 	}
 }
 
-// storeAttrLocked fills a's data fields from n's backing file.
+// storeAttrLocked fills a's data fields from n's backing file. It may
+// clear setuid and setgid in n's mode.
 //
-// Preconditions: fs.mu is locked; fs.backed(n).
+// Preconditions: n.mu is locked; fs.backed(n).
 func (fs *FS) storeAttrLocked(n *Inode, a *Attr) {
 	if !n.hasData {
 		return // never written: empty, times from ramfs
@@ -282,8 +333,8 @@ func (fs *FS) storeAttrLocked(n *Inode, a *Attr) {
 const KillPrivBits = sISUID | sISGID | sIXGRP
 
 func (fs *FS) storeRead(n *Inode, p []byte, off int64, atime bool) (int, error) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	if !n.hasData {
 		return 0, nil
 	}
@@ -292,8 +343,8 @@ func (fs *FS) storeRead(n *Inode, p []byte, off int64, atime bool) (int, error) 
 }
 
 func (fs *FS) storeWrite(n *Inode, p []byte, off int64, appending bool) (int64, int, error) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	if err := fs.ensureDataLocked(n); err != nil {
 		return off, 0, err
 	}
@@ -315,8 +366,8 @@ func (fs *FS) storeWrite(n *Inode, p []byte, off int64, appending bool) (int64, 
 }
 
 func (fs *FS) storeWriteFault(n *Inode, off int64) error {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	if err := fs.ensureDataLocked(n); err != nil {
 		return err
 	}
@@ -340,8 +391,8 @@ func (fs *FS) storeWriteFault(n *Inode, off int64) error {
 }
 
 func (fs *FS) storeTruncate(n *Inode, size int64) error {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	if err := fs.ensureDataLocked(n); err != nil {
 		return err
 	}
@@ -349,8 +400,8 @@ func (fs *FS) storeTruncate(n *Inode, size int64) error {
 }
 
 func (fs *FS) storeAllocate(n *Inode, mode uint32, off, length int64) error {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	if err := fs.ensureDataLocked(n); err != nil {
 		return err
 	}
@@ -358,8 +409,8 @@ func (fs *FS) storeAllocate(n *Inode, mode uint32, off, length int64) error {
 }
 
 func (fs *FS) storeSeek(n *Inode, off int64, whence int) (int64, error) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	if !n.hasData {
 		return 0, syscall.ENXIO
 	}
@@ -367,6 +418,7 @@ func (fs *FS) storeSeek(n *Inode, off int64, whence int) (int64, error) {
 	return pos, storeErr(err)
 }
 
+// Preconditions: n.mu is locked; fs.backed(n).
 func (fs *FS) storeTouch(n *Inode, atime bool) {
 	if atime {
 		return // the kernel keeps atime for reads of the backing file
@@ -380,14 +432,14 @@ func (fs *FS) storeTouch(n *Inode, atime bool) {
 // SetOpenedPath records the path n was last opened by, for the callers
 // that must name the file behind an fd (readlink of /proc/PID/fd/N).
 func (fs *FS) SetOpenedPath(n *Inode, path string) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	n.opened = path
 }
 
 // OpenedPath returns what SetOpenedPath recorded.
 func (fs *FS) OpenedPath(n *Inode) string {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	return n.opened
 }

@@ -21,17 +21,14 @@ func (fs *FS) Symlink(dir *Inode, name, target string, uid, gid uint32) (*Inode,
 	case len(target) > SymlinkMax:
 		return nil, syscall.ENAMETOOLONG
 	}
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	if !lockDir(dir) {
+		return nil, syscall.ENOTDIR
+	}
+	defer unlockDir(dir)
 	if err := fs.checkCreateLocked(dir, name); err != nil {
 		return nil, err
 	}
-	n, err := fs.createLocked(dir, name, sIFLNK|0o777, uid, gid, 0, symlinkCost(len(target)))
-	if err != nil {
-		return nil, err
-	}
-	n.target = target
-	return n, nil
+	return fs.createLocked(dir, name, sIFLNK|0o777, uid, gid, 0, target)
 }
 
 // Readlink returns a symlink's target and applies the relatime rule to its
@@ -40,8 +37,8 @@ func (fs *FS) Readlink(n *Inode) (string, error) {
 	if n.typ() != sIFLNK {
 		return "", syscall.EINVAL
 	}
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	fs.accessedLocked(n)
 	return n.target, nil
 }

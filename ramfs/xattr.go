@@ -44,8 +44,8 @@ func (fs *FS) GetXattr(n *Inode, name string) ([]byte, error) {
 	if err := checkXattrName(name); err != nil {
 		return nil, err
 	}
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	v, ok := n.xattrs[name]
 	if !ok {
 		return nil, syscall.ENODATA
@@ -55,8 +55,8 @@ func (fs *FS) GetXattr(n *Inode, name string) ([]byte, error) {
 
 // ListXattr returns the names of n's attributes, sorted bytewise.
 func (fs *FS) ListXattr(n *Inode) []string {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	names := make([]string, 0, len(n.xattrs))
 	for name := range n.xattrs {
 		names = append(names, name)
@@ -83,8 +83,8 @@ func (fs *FS) SetXattr(n *Inode, name string, value []byte, flags int) error {
 	if len(value) > XattrSizeMax {
 		return syscall.E2BIG
 	}
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	old, exists := n.xattrs[name]
 	switch {
 	case flags&XattrCreate != 0 && exists:
@@ -96,7 +96,7 @@ func (fs *FS) SetXattr(n *Inode, name string, value []byte, flags int) error {
 	if exists {
 		delta -= xattrCost(name, old)
 	}
-	if err := fs.reserveLocked(delta, 0); err != nil {
+	if err := fs.reserve(delta, 0); err != nil {
 		return err
 	}
 	if n.xattrs == nil {
@@ -118,24 +118,27 @@ func (fs *FS) RemoveXattr(n *Inode, name string) error {
 	if err := checkXattrName(name); err != nil {
 		return err
 	}
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	v, ok := n.xattrs[name]
 	if !ok {
 		return syscall.ENODATA
 	}
 	delete(n.xattrs, name)
-	fs.usedBytes -= xattrCost(name, v)
+	fs.charge(-xattrCost(name, v), 0)
 	fs.ctimeLocked(n)
 	return nil
 }
 
-// freeXattrsLocked drops all of n's attributes and refunds their bytes.
+// freeXattrsLocked drops all of n's attributes and returns the bytes they
+// were charged, for the caller to refund.
 //
-// Preconditions: fs.mu is locked.
-func (fs *FS) freeXattrsLocked(n *Inode) {
+// Preconditions: n.mu is locked.
+func (n *Inode) freeXattrsLocked() int64 {
+	var bytes int64
 	for name, v := range n.xattrs {
-		fs.usedBytes -= xattrCost(name, v)
+		bytes += xattrCost(name, v)
 	}
 	n.xattrs = nil
+	return bytes
 }
