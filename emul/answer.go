@@ -194,6 +194,7 @@ func (k *Kernel) finishInstall(t Target, c *Call, f *File, fd int, e syscall.Err
 		k.tab.Lock()
 		if p != Recorded {
 			if e == 0 {
+				k.registerFileLocked(f)
 				k.installLocked(c.Proc, fd, f)
 			}
 			k.putFileLocked(f)
@@ -256,8 +257,9 @@ func (k *Kernel) InstallLowest(p *Process, min int, f *File, cloexec bool) int {
 		}
 		fd++
 	}
+	k.registerFileLocked(f)
 	k.installLocked(p, fd, f)
-	f.refs-- // the fd's reference is the Result's
+	f.refs.Add(-1) // the fd's reference is the Result's
 	p.setCloexecLocked(fd, cloexec)
 	return fd
 }

@@ -64,8 +64,9 @@ func openResult(t *testing.T, r *rig, id uint64) (*Call, Result) {
 	return c, res
 }
 
-// released reports whether the description is gone (no reference left).
-func released(r *rig, f *File) bool { return r.k.FileByID(f.ID()) == nil }
+// released reports whether the description is gone (no reference left;
+// a description made by a shared call has no id before its install).
+func released(r *rig, f *File) bool { return f.refs.Load() == 0 }
 
 // closeFD closes fd of the rig's process through the handler.
 func closeFD(r *rig, fd int) {

@@ -45,6 +45,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"fsshim/ramfs"
@@ -174,11 +175,18 @@ type Call struct {
 	// (fdget's reference).
 	held  [2]*File
 	nheld int
+	// heldIno is the inode a shared call's walk ended on, referenced in
+	// heldFS until the handler returns (holdLast).
+	heldIno *ramfs.Inode
+	heldFS  *ramfs.FS
 
 	// buf is the call's scratch (callBuf). A transport that reuses its
 	// Calls keeps it with them (linked); otherwise Handle lends one for
 	// the call.
 	buf *callBuf
+	// pad makes a Call 192 bytes: two threads' Calls never share a
+	// cache line.
+	_ [56]byte
 }
 
 // callBuf is one call's scratch space: the paths read from the caller's
@@ -240,36 +248,48 @@ type Mount struct {
 
 // Kernel holds the emulated state shared by every target process.
 type Kernel struct {
+	// mu and tab have cache lines of their own: every call writes one or
+	// both, and the fields below are read by every call.
+	_ cacheLine
 	// mu is held exclusively by every handler, and shared by the calls
 	// shared.go lists while the Kernel is one shared calls may run in
 	// (sharedOK); see "Locking" in the package doc.
 	mu sync.RWMutex
+	_  cacheLine
 	// tab guards, while mu is held shared, the tables a shared call
 	// changes: the fd tables (Process.fds, changed, NeedScan, sweepAt),
 	// files, nextID, seq, each File's refs, locks, waiters and done. A
 	// holder of mu exclusively touches them without it. A leaf: nothing
 	// is locked while it is held but ramfs's own locks.
-	tab    sync.Mutex
+	tab sync.Mutex
+	_   cacheLine
+	// Guards of the fields below: "mu" is k.mu held exclusively; "tab"
+	// is k.mu held exclusively, or shared with k.tab held. Fields that
+	// say neither are set by NewKernel or before the first call, and
+	// only read after.
+
 	mounts []*Mount // sorted by path
 	// seq counts the changes to the processes' fd tables (fdEntry.seq).
+	// Guard: tab.
 	seq uint64
 	// installing counts, while Concurrent, the InstallFD answers handed
 	// out and not yet recorded (finishInstall), and the InstallHostFD
 	// ones whose host file fsshim has not closed yet (complete);
-	// installed is signalled when one ends. Both are k.mu's.
+	// installed is signalled when one ends. Guard: tab; a wait on
+	// installed holds mu (its Locker).
 	installing int
 	installed  sync.Cond
 	host       Host
-	procs      map[int]*Process
-	files      map[uint64]*File
-	nextID     uint64
-	buf        scratch
-	dirents    []direntRec // getdents' records, reused under mu
-	locks      map[*ramfs.Inode][]*lock
-	waiters    []lockWaiter
-	done       []Completion
-	special    specials   // special.go
-	shadow     execShadow // exec.go
+	procs      map[int]*Process         // Guard: mu.
+	files      map[uint64]*File         // Guard: tab; looked up only under mu.
+	nextID     uint64                   // Guard: tab.
+	buf        scratch                  // Guard: mu.
+	dirents    []direntRec              // getdents' records. Guard: mu.
+	locks      map[*ramfs.Inode][]*lock // Guard: tab.
+	waiters    []lockWaiter             // Guard: tab.
+	done       []Completion             // Guard: tab.
+	special    specials                 // special.go. Guard: mu.
+	shadow     execShadow               // exec.go. Guard: mu.
 
 	// overlays is set when a mount is an overlay.
 	overlays bool
@@ -369,9 +389,11 @@ func (k *Kernel) mayReachMount(p string) bool {
 // fds that refer to ramfs files and its working directory when that lies in
 // a mount.
 //
-// Guards: the unexported fields are k.mu's, and so are the exported ones,
-// written by the transport through Kernel methods (SetIDs, SetNSpid,
-// ShareFDs), except NeedScan and Dead, which say how.
+// Guards (see Kernel): fds, changed, sweepAt and NeedScan are "tab"'s
+// (the fd table, which shared calls change under k.tab); the other
+// unexported fields are "mu"'s, and so are the exported ones, written by
+// the transport through Kernel methods (SetIDs, SetNSpid, ShareFDs),
+// except NeedScan and Dead, which say how.
 type Process struct {
 	Tgid int
 	fds  map[int]fdEntry
@@ -659,7 +681,7 @@ func (k *Kernel) Process(tgid int, parent *Process) *Process {
 	if parent != nil {
 		if parent.fs.cwd != nil {
 			p.fs.cwd = parent.fs.cwd
-			parent.fs.cwd.refs++
+			parent.fs.cwd.refs.Add(1)
 		}
 		p.fs.kernelAstray = parent.fs.kernelAstray // a copy of the kernel's too
 		p.Creds, p.Umask = parent.Creds, parent.Umask
@@ -711,7 +733,7 @@ func (k *Kernel) installLocked(p *Process, fd int, f *File) {
 		return
 	}
 	k.dropFDLocked(p, fd)
-	f.refs++
+	f.refs.Add(1)
 	k.seq++
 	p.fds[fd] = fdEntry{file: f, seq: k.seq}
 	p.changed = k.seq
@@ -859,8 +881,11 @@ type File struct {
 	// holds pos while it uses it, as f_pos_lock; others hold k.mu.
 	off int64
 	pos sync.Mutex
-	// refs: k.mu's, or k.tab's under k.mu shared.
-	refs int
+	// refs counts the fds, working directories and calls that hold the
+	// description. It is taken under k.mu exclusively or k.tab, and
+	// dropped so too, or by a shared call's releaseHeld without k.tab:
+	// the last drop takes k.tab to take f out of the tables.
+	refs atomic.Int32
 	// path is the absolute path the file was opened by (for getcwd after
 	// fchdir and for readlink of /proc/self/fd), kept in a buffer the
 	// description reuses (newFileLocked).
@@ -874,9 +899,18 @@ type File struct {
 	// dents is the listing getdents serves a directory of an overlay
 	// mount from (overlay.go), taken at position 0.
 	dents []dent
+	// pad makes a File 192 bytes, a size class of its own: two
+	// descriptions, which different threads write (pos, refs), never
+	// share a cache line.
+	_ [56]byte
 }
 
+// cacheLine is a cache line's worth of padding.
+type cacheLine [64]byte
+
 // ID is the description's identity; transports name placeholders by it.
+// A description a shared call made (linked: shared.go) has it from its
+// install on, 0 before.
 func (f *File) ID() uint64 { return f.id }
 
 // Path is the absolute path the description was opened by.
@@ -925,12 +959,17 @@ func makeFile(m *Mount, ino *ramfs.Inode, flags int) *File {
 	f := files.Get().(*File)
 	*f = File{m: m, ino: ino, flags: flags, path: f.path[:0]}
 	m.FS.Ref(ino)
-	f.refs = 1 // the Result's reference, handed to the new fd or released by Complete
+	f.refs.Store(1) // the Result's reference, handed to the new fd or released by Complete
 	return f
 }
 
-// registerFileLocked gives f its id and puts it in k.files.
+// registerFileLocked gives f its id and puts it in k.files. A
+// description a shared call made has none until it is installed
+// (InstallLowest, finishInstall), so that the open takes k.tab once.
 func (k *Kernel) registerFileLocked(f *File) {
+	if f.id != 0 {
+		return
+	}
 	f.id = k.nextID
 	k.nextID++
 	k.files[f.id] = f
@@ -946,16 +985,21 @@ func (k *Kernel) putFileLocked(f *File) {
 // emul's tables (k.files, its locks) and reports that f is to be freed
 // (freeFile), which a shared call does after it has let go of k.tab.
 func (k *Kernel) unrefFileLocked(f *File) (last bool) {
-	f.refs--
-	if f.refs > 0 {
+	if f.refs.Add(-1) > 0 {
 		return false
 	}
+	k.retireFileLocked(f)
+	return true
+}
+
+// retireFileLocked takes f, whose last reference is gone, out of emul's
+// tables.
+func (k *Kernel) retireFileLocked(f *File) {
 	delete(k.files, f.id)
 	if k.Oracle != nil {
 		k.Oracle.Forget(f)
 	}
 	k.dropFileLocksLocked(f)
-	return true
 }
 
 // freeFile releases what a description no table holds any more keeps

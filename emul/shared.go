@@ -11,7 +11,7 @@ import (
 // Shared calls. The common calls of a plain Kernel run with k.mu held
 // shared, so that calls from different threads (linked's goroutines) run
 // at once: stat, open, close, read, write, pread, pwrite, lseek, rename,
-// unlink and mkdir on the plain paths and files most programs use.
+// unlink, mkdir and dup on the plain paths and files most programs use.
 // Everything such a call changes is behind a lock of its own: the
 // ramfs's (inside its methods), k.tab for the fd tables and descriptions
 // (a short section: a lookup, an install, a release), File.pos for a file
@@ -46,9 +46,11 @@ import (
 // while the call uses it.
 //
 // Lock order: k.mu (shared or exclusive), then File.pos, then k.tab, then
-// a ramfs's locks. Nothing waits for k.mu while holding another of them,
-// and a description's last release (freeFile: its inode's reference in
-// the ramfs) is made after k.tab is let go.
+// a ramfs's locks. Nothing waits for k.mu while holding another of them.
+// A shared call's close and release free a description (freeFile: its
+// inode's reference in the ramfs) after k.tab is let go; the rarer paths
+// (an install that failed, Release) free it under k.tab, which the order
+// allows.
 
 // sharedCalls are the syscalls whose handlers may run shared.
 var sharedCalls = func() (t [sysTableSize]bool) {
@@ -57,7 +59,7 @@ var sharedCalls = func() (t [sysTableSize]bool) {
 		unix.SYS_OPEN, unix.SYS_OPENAT, unix.SYS_CREAT, unix.SYS_CLOSE,
 		unix.SYS_READ, unix.SYS_WRITE, unix.SYS_PREAD64, unix.SYS_PWRITE64, unix.SYS_LSEEK,
 		unix.SYS_RENAME, unix.SYS_RENAMEAT, unix.SYS_RENAMEAT2,
-		unix.SYS_UNLINK, unix.SYS_UNLINKAT, unix.SYS_MKDIR, unix.SYS_MKDIRAT,
+		unix.SYS_UNLINK, unix.SYS_UNLINKAT, unix.SYS_MKDIR, unix.SYS_MKDIRAT, unix.SYS_DUP,
 	} {
 		t[nr] = true
 	}
@@ -72,13 +74,16 @@ const errExclusive syscall.Errno = 1 << 16
 func exclusive() Result { return fail(errExclusive) }
 
 // sharedOK reports whether calls may run shared in k: a Kernel whose fd
-// table is its own (no Oracle: linked), with plain mounts and no
-// injected failures. A supervised Kernel asks the kernel about its fds
-// (FDOracle) and installs them from other goroutines (Concurrent), and an
-// overlay's copy-up changes the mount under its handlers: their calls run
-// exclusively.
+// table is its own (no Oracle: linked), with plain mounts, no exec
+// shadow and no injected failures. A supervised Kernel asks the kernel
+// about its fds (FDOracle) and installs them from other goroutines
+// (Concurrent), an overlay's copy-up changes the mount under its
+// handlers, and the exec shadow's directories are made on the host as
+// they are needed: their calls run exclusively. All of these are set
+// before the first call.
 func (k *Kernel) sharedOK() bool {
-	return k.Oracle == nil && !k.overlays && k.Inject == nil && !k.Passthrough && !k.noShared
+	return k.Oracle == nil && !k.overlays && k.Inject == nil && !k.Passthrough &&
+		!k.Concurrent && k.shadow.src == nil && !k.noShared
 }
 
 // fdGet returns the description behind fd of c's process, or nil, as
@@ -91,7 +96,12 @@ func (k *Kernel) fdGet(c *Call, fd int) *File {
 	k.tab.Lock()
 	f := k.fileLocked(c.Proc, fd)
 	if f != nil {
-		f.refs++
+		if c.nheld == len(c.held) {
+			// A handler looks up at most two fds (rename's dirfds):
+			// one that looks up more must not run shared.
+			panic("emul: a shared call looked up more fds than Call.held holds")
+		}
+		f.refs.Add(1)
 		c.held[c.nheld] = f
 		c.nheld++
 	}
@@ -112,35 +122,37 @@ func (k *Kernel) identGet(c *Call, fd int) *File {
 //
 // Preconditions: k.mu is held shared.
 func (k *Kernel) releaseHeld(c *Call) {
+	if c.heldIno != nil {
+		c.heldFS.Unref(c.heldIno)
+		c.heldIno, c.heldFS = nil, nil
+	}
 	if c.nheld == 0 {
 		return
 	}
-	var last [len(c.held)]bool
-	k.tab.Lock()
 	for i := range c.nheld {
-		last[i] = k.unrefFileLocked(c.held[i])
-	}
-	k.tab.Unlock()
-	for i := range c.nheld {
-		if last[i] {
-			k.freeFile(c.held[i])
-		}
+		f := c.held[i]
 		c.held[i] = nil
+		if f.refs.Add(-1) > 0 {
+			continue // the common case: an fd still holds it
+		}
+		// The fd was closed under the call: no table reaches f but
+		// k.files, which only exclusive calls look in.
+		k.tab.Lock()
+		k.retireFileLocked(f)
+		k.tab.Unlock()
+		k.freeFile(f)
 	}
 	c.nheld = 0
 }
 
-// newFileAt is newFileAtLocked; a shared call holds k.tab only to give
-// the description its id.
+// newFileAt is newFileAtLocked; in a shared call the description gets
+// its id when it is installed (registerFileLocked).
 func (k *Kernel) newFileAt(c *Call, l *loc, ino *ramfs.Inode, flags int) *File {
 	if !c.shared {
 		return k.newFileAtLocked(l, ino, flags)
 	}
 	f := makeFile(l.m, ino, flags)
 	f.path = l.appendAbs(f.path)
-	k.tab.Lock()
-	k.registerFileLocked(f)
-	k.tab.Unlock()
 	return f
 }
 

@@ -241,6 +241,19 @@ func (k *Kernel) renameCommon(c *Call, olddirfd int, oldAddr uint64, newdirfd in
 	if ol.name == "" || nl.name == "" || oc == "." || oc == ".." || nc == "." || nc == ".." {
 		return fail(syscall.EBUSY)
 	}
+	if c.shared && (flags != 0 || ol.slash || nl.slash || !ol.parent().same(nl.parent()) ||
+		k.stickyLocked(c.Proc, ol.parent()) || src.same(dst)) {
+		// The checks below compare what two walks found at two
+		// moments, and a shared rename acts by name (ramfs.Rename
+		// checks again what they lead to then): where an answer would
+		// come from both walks (the flags' EEXIST and ENOENT, a
+		// trailing slash, old and new one inode), from the owner of
+		// an inode (a sticky directory) or from the tree holding
+		// still (a move to another directory: lock_rename's
+		// s_vfs_rename_mutex), the rename runs exclusively
+		// (shared.go).
+		return exclusive()
+	}
 	if !src.isDir() && (ol.slash || nl.slash) {
 		return fail(syscall.ENOTDIR)
 	}
@@ -252,14 +265,6 @@ func (k *Kernel) renameCommon(c *Call, olddirfd int, oldAddr uint64, newdirfd in
 		return fail(syscall.EEXIST)
 	}
 	m := ol.m
-	if c.shared && (!ol.parent().same(nl.parent()) || ol.slash || nl.slash || k.stickyLocked(c.Proc, ol.parent())) {
-		// The ancestry checks below want the tree to hold still
-		// (lock_rename's s_vfs_rename_mutex), and a trailing slash or
-		// a sticky directory makes the answer depend on which inode
-		// a name leads to when the rename is made: exclusively
-		// (shared.go).
-		return exclusive()
-	}
 	if !ol.parent().same(nl.parent()) {
 		// lock_rename's trap: a directory cannot move below itself, nor
 		// be replaced by something from below it.

@@ -129,6 +129,9 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 	if flags&syscall.O_NOFOLLOW == 0 && !(creating && flags&syscall.O_EXCL != 0) {
 		fl |= followLast
 	}
+	if c.shared {
+		fl |= holdLast
+	}
 	l, e := k.walkPathLocked(c, dirfd, name, fl)
 	if e != 0 {
 		return fail(e)
@@ -345,7 +348,10 @@ func (k *Kernel) Dup(c *Call) Result {
 		// process's (linked), emul answers as ksys_dup does.
 		return fail(syscall.EBADF)
 	}
-	if f := k.fileLocked(c.Proc, fdArg(c.Args[0])); f != nil {
+	if f := k.fdGet(c, fdArg(c.Args[0])); f != nil {
+		if c.shared {
+			return exclusive() // markUnseen's tables are not k.tab's
+		}
 		k.markUnseen(c.Proc, c.Tid, f, 0, false)
 	}
 	return cont()

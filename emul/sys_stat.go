@@ -24,6 +24,9 @@ func (k *Kernel) target(c *Call, dirfd int, addr uint64, follow, emptyOK bool) (
 	if follow {
 		fl = followLast
 	}
+	if c.shared {
+		fl |= holdLast
+	}
 	l, e := k.walkPathLocked(c, dirfd, name, fl)
 	if e != 0 {
 		return loc{}, fail(e), true

@@ -124,6 +124,11 @@ const (
 	// does not make the walk follow a final symlink.
 	lastNoFollow
 	noMagiclinks // RESOLVE_NO_MAGICLINKS
+	// holdLast: a shared call (shared.go) keeps the inode the walk ends
+	// on referenced until it returns (Call.heldIno), as the kernel's
+	// walk holds the dentry: another thread's unlink or rename over the
+	// name cannot free it under the call. The fast walk's alone.
+	holdLast
 )
 
 // walkState is where a walk currently is: a host directory, or a

@@ -30,7 +30,7 @@ func (k *Kernel) walkPathLocked(c *Call, dirfd int, b []byte, fl walkFlags) (loc
 	if c.shared {
 		return loc{}, errExclusive
 	}
-	return k.walkLocked(c.Proc, dirfd, string(b), fl)
+	return k.walkLocked(c.Proc, dirfd, string(b), fl&^holdLast)
 }
 
 // walkFastLocked walks b if it is a plain path (see above) that ends in a
@@ -39,9 +39,9 @@ func (k *Kernel) walkPathLocked(c *Call, dirfd int, b []byte, fl walkFlags) (loc
 // when ok, is the resolver's for the same path.
 //
 // Preconditions: k.mu is held.
-func (k *Kernel) walkFastLocked(c *Call, dirfd int, b []byte, fl walkFlags) (l loc, e syscall.Errno, ok bool) {
-	p := c.Proc
-	if fl&^(followLast|lastNoFollow) != 0 || len(b) == 0 {
+func (k *Kernel) walkFastLocked(call *Call, dirfd int, b []byte, fl walkFlags) (l loc, e syscall.Errno, ok bool) {
+	p := call.Proc
+	if fl&^(followLast|lastNoFollow|holdLast) != 0 || len(b) == 0 {
 		return loc{}, 0, false
 	}
 	rest := b
@@ -75,7 +75,7 @@ func (k *Kernel) walkFastLocked(c *Call, dirfd int, b []byte, fl walkFlags) (l l
 		if dirfd == atFDCWD {
 			f = p.fs.cwd
 		} else {
-			f = k.identGet(c, dirfd)
+			f = k.identGet(call, dirfd)
 		}
 		if f == nil {
 			return loc{}, 0, false
@@ -104,7 +104,15 @@ func (k *Kernel) walkFastLocked(c *Call, dirfd int, b []byte, fl walkFlags) (l l
 		if len(c) > ramfs.NameMax {
 			return loc{}, syscall.ENAMETOOLONG, true
 		}
-		child, name, err := m.FS.LookupName(dir, c)
+		var child *ramfs.Inode
+		var name string
+		var err error
+		hold := last && fl&holdLast != 0 && call.shared && call.heldIno == nil
+		if hold {
+			child, name, err = m.FS.LookupNameRef(dir, c)
+		} else {
+			child, name, err = m.FS.LookupName(dir, c)
+		}
 		if err != nil {
 			e := Errno(err)
 			if e == syscall.ENOENT && last {
@@ -112,6 +120,9 @@ func (k *Kernel) walkFastLocked(c *Call, dirfd int, b []byte, fl walkFlags) (l l
 				return loc{m: m, dir: dir, name: string(c), absDir: absDir, absRel: rel, slash: slash}, 0, true
 			}
 			return loc{}, e, true
+		}
+		if hold {
+			call.heldIno, call.heldFS = child, m.FS
 		}
 		typ := child.Mode() & syscall.S_IFMT
 		if typ == syscall.S_IFLNK && (!last || fl&followLast != 0 || slash && fl&lastNoFollow == 0) {

@@ -217,3 +217,98 @@ func TestSharedRenameRace(t *testing.T) {
 		t.Errorf("files found %v, want the %d made", seen, names)
 	}
 }
+
+// TestSharedOpenRacesRenameOver: a writer replaces a file by renaming a
+// new copy over it (write tmp, rename tmp cfg), a reader opens it. Every
+// open must find the name and read the whole contents, as on Linux: an
+// open holds what its walk found, so the rename cannot free the old file
+// (and leave it empty) between the walk and the open.
+func TestSharedOpenRacesRenameOver(t *testing.T) {
+	l := newLinked(t)
+	want := bytes.Repeat([]byte("x"), 100)
+	put := func(p string) error {
+		fd, err := l.Open(p, unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC, 0o644)
+		if err != nil {
+			return err
+		}
+		defer l.Close(fd)
+		if n, err := l.Write(fd, want); n != len(want) || err != nil {
+			return fmt.Errorf("write %s = %d, %v", p, n, err)
+		}
+		return nil
+	}
+	if err := put("/lk/cfg"); err != nil {
+		t.Fatal(err)
+	}
+	var stop atomic.Bool
+	writer := make(chan error, 1)
+	go func() {
+		defer stop.Store(true)
+		for range 20000 {
+			if err := put("/lk/tmp"); err != nil {
+				writer <- err
+				return
+			}
+			if err := l.Rename("/lk/tmp", "/lk/cfg"); err != nil {
+				writer <- err
+				return
+			}
+		}
+		writer <- nil
+	}()
+	buf := make([]byte, 200)
+	opens := 0
+	for !stop.Load() {
+		fd, err := l.Open("/lk/cfg", unix.O_RDONLY, 0)
+		if err != nil {
+			t.Fatalf("open of a name that always exists: %v", err)
+		}
+		opens++
+		n, err := l.Pread(fd, buf, 0)
+		l.Close(fd)
+		if n != len(want) || err != nil {
+			t.Fatalf("open %d of cfg read %d bytes (%v), want %d", opens, n, err, len(want))
+		}
+	}
+	if err := <-writer; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d opens", opens)
+}
+
+// TestSharedRenameTwice: two goroutines rename(a, b) at once. On Linux
+// exactly one succeeds and the other finds a gone (ENOENT); two walks made
+// at two moments may both find the one inode at a then b, which must not
+// pass for "old and new are the same file".
+func TestSharedRenameTwice(t *testing.T) {
+	l := newLinked(t)
+	const rounds = 5000
+	for i := range rounds {
+		a, b := fmt.Sprintf("/lk/a%d", i), fmt.Sprintf("/lk/b%d", i)
+		fd, err := l.Open(a, unix.O_CREAT|unix.O_WRONLY, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Close(fd)
+		var errs [2]error
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for g := range 2 {
+			wg.Add(1)
+			go func() { defer wg.Done(); <-start; errs[g] = l.Rename(a, b) }()
+		}
+		close(start)
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			if err == nil {
+				ok++
+			} else if !errors.Is(err, syscall.ENOENT) {
+				t.Fatalf("round %d: rename: %v", i, err)
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("round %d: %d of the two renames succeeded, want 1", i, ok)
+		}
+	}
+}
