@@ -212,7 +212,9 @@ func (k *Kernel) Handle(c *Call) Result {
 		k.mu.RLock()
 		c.shared = true
 		r = table[c.Nr](k, c)
-		k.releaseHeld(c)
+		if c.nheld != 0 || c.heldIno != nil {
+			k.releaseHeld(c)
+		}
 		c.shared = false
 		k.mu.RUnlock()
 		ran = r.Action != Return || r.Err != errExclusive

@@ -947,18 +947,21 @@ func (k *Kernel) newFileAtLocked(l *loc, ino *ramfs.Inode, flags int) *File {
 // allocFileLocked makes a description of ino with an empty path, with the
 // reference of the Result that hands it out.
 func (k *Kernel) allocFileLocked(m *Mount, ino *ramfs.Inode, flags int) *File {
-	f := makeFile(m, ino, flags)
+	f := makeFile(m, ino, flags, true)
 	k.registerFileLocked(f)
 	return f
 }
 
 // makeFile takes a description of ino from the pool, with an empty path,
-// a reference on ino and the reference of the Result that hands it out;
+// a reference on ino (taken here when ref, else the caller's, handed
+// over) and the reference of the Result that hands it out;
 // registerFileLocked gives it its id. It touches no table of emul's.
-func makeFile(m *Mount, ino *ramfs.Inode, flags int) *File {
+func makeFile(m *Mount, ino *ramfs.Inode, flags int, ref bool) *File {
 	f := files.Get().(*File)
 	*f = File{m: m, ino: ino, flags: flags, path: f.path[:0]}
-	m.FS.Ref(ino)
+	if ref {
+		m.FS.Ref(ino)
+	}
 	f.refs.Store(1) // the Result's reference, handed to the new fd or released by Complete
 	return f
 }

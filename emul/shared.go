@@ -33,7 +33,9 @@ import (
 //
 // A shared call that meets anything else — a path the fast walk does not
 // take (walk_fast.go), a special file, a mount-table file, O_TMPFILE,
-// O_APPEND, a name another thread made between its walk and its create,
+// an O_APPEND write that is empty, faults or is over 1 MiB (the others
+// append in one ramfs step), a name another thread made between its walk
+// and its create,
 // a rename across directories, a trailing slash or a sticky directory
 // where the answer would depend on which inode a name leads to when the
 // call acts — gives up before it has changed anything (errExclusive), and
@@ -146,12 +148,17 @@ func (k *Kernel) releaseHeld(c *Call) {
 }
 
 // newFileAt is newFileAtLocked; in a shared call the description gets
-// its id when it is installed (registerFileLocked).
+// its id when it is installed (registerFileLocked), and takes over the
+// reference the call holds on ino (holdLast, CreateRef) if it holds one.
 func (k *Kernel) newFileAt(c *Call, l *loc, ino *ramfs.Inode, flags int) *File {
 	if !c.shared {
 		return k.newFileAtLocked(l, ino, flags)
 	}
-	f := makeFile(l.m, ino, flags)
+	adopt := c.heldIno != nil && c.heldIno == ino
+	if adopt {
+		c.heldIno, c.heldFS = nil, nil
+	}
+	f := makeFile(l.m, ino, flags, !adopt)
 	f.path = l.appendAbs(f.path)
 	return f
 }

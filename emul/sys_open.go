@@ -177,7 +177,16 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 		if k.passthroughFSLocked(l.m, flags) {
 			n, born, err = fs.CreateOpen(l.dir, l.name, (mode&0o7777)&^p.Umask, uid, gid, flags&dataFlags)
 		} else {
-			n, err = fs.Create(l.dir, l.name, (mode&0o7777)&^p.Umask, uid, gid)
+			if c.shared {
+				// Held from its making on, as a walk's last inode
+				// (holdLast): another thread's unlink cannot free
+				// it before the description holds it.
+				if n, err = fs.CreateRef(l.dir, l.name, (mode&0o7777)&^p.Umask, uid, gid); err == nil {
+					c.heldIno, c.heldFS = n, fs
+				}
+			} else {
+				n, err = fs.Create(l.dir, l.name, (mode&0o7777)&^p.Umask, uid, gid)
+			}
 		}
 		if err != nil {
 			undo()

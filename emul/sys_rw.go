@@ -132,6 +132,29 @@ func (k *Kernel) writeFrom(c *Call, f *File, addr uint64, n int, off int64) (int
 	return total, 0
 }
 
+// appendShared is a shared call's write to an O_APPEND description: the
+// bytes are copied from the caller first, then put at the end of the file
+// in one ramfs step (FS.Append), as generic_file_write_iter does under
+// the inode's lock. It returns where they went and how many did, or the
+// errno when none did (as writeFrom). ok is false, with nothing changed,
+// where the exclusive path must answer: an empty write (it moves the
+// position to the end), a buffer that faults, a write larger than one
+// step.
+func (k *Kernel) appendShared(c *Call, f *File, addr uint64, n int) (off int64, w int, e syscall.Errno, ok bool) {
+	if n == 0 || n > 1<<20 {
+		return 0, 0, 0, false
+	}
+	buf := c.scratch().data.get(n)
+	if got, fault := copyIn(c.Mem, buf, addr); fault != 0 || got < n {
+		return 0, 0, 0, false
+	}
+	off, w, err := f.m.FS.Append(f.ino, buf)
+	if err != nil && w == 0 {
+		return off, 0, Errno(err), true
+	}
+	return off, w, 0, true
+}
+
 func (k *Kernel) appendOff(f *File) int64 {
 	return f.m.FS.Getattr(f.ino).Size
 }
@@ -163,10 +186,22 @@ func (k *Kernel) Write(c *Call) Result {
 	if e != 0 {
 		return fail(e)
 	}
-	if f.flags&syscall.O_APPEND != 0 {
-		if c.shared {
-			return exclusive() // the end and the write are one step
+	if f.flags&syscall.O_APPEND != 0 && c.shared {
+		posLock(c, f)
+		off, n, e, ok := k.appendShared(c, f, c.Args[1], clampCount(c.Args[2]))
+		if ok && n > 0 {
+			f.off = off + int64(n)
 		}
+		posUnlock(c, f)
+		if !ok {
+			return exclusive()
+		}
+		if n > 0 {
+			k.killPrivLocked(c.Proc, f.m, f.ino)
+		}
+		return retE(int64(n), e)
+	}
+	if f.flags&syscall.O_APPEND != 0 {
 		f.off = k.appendOff(f)
 	}
 	posLock(c, f)
@@ -212,7 +247,15 @@ func (k *Kernel) Pwrite64(c *Call) Result {
 	}
 	if f.flags&syscall.O_APPEND != 0 {
 		if c.shared {
-			return exclusive() // the end and the write are one step
+			// An append, which leaves the position alone.
+			_, n, e, ok := k.appendShared(c, f, c.Args[1], clampCount(c.Args[2]))
+			if !ok {
+				return exclusive()
+			}
+			if n > 0 {
+				k.killPrivLocked(c.Proc, f.m, f.ino)
+			}
+			return retE(int64(n), e)
 		}
 		off = k.appendOff(f)
 	}

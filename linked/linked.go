@@ -24,8 +24,10 @@ import (
 )
 
 // Linked is an in-process ramfs with the Linux syscall interface. It is
-// safe for concurrent use: emul's lock guards every table, and the
-// Target primitives below keep no state of their own.
+// safe for concurrent use, and goroutines' calls run at once: emul runs
+// the common calls with its lock held shared (emul/shared.go), ramfs has
+// a lock per directory and per inode, and the Target primitives below
+// keep no state of their own.
 type Linked struct {
 	k *emul.Kernel
 	p *emul.Process

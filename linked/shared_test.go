@@ -312,3 +312,63 @@ func TestSharedRenameTwice(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedAppends: goroutines append records to one file, each through
+// an O_APPEND fd of its own, at once. Every record must be in the file
+// whole, none over another, as the end and the write are one step.
+func TestSharedAppends(t *testing.T) {
+	l := newLinked(t)
+	const writers, records = 4, 2000
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for g := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fd, err := l.Open("/lk/log", unix.O_CREAT|unix.O_WRONLY|unix.O_APPEND, 0o644)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer l.Close(fd)
+			for i := range records {
+				rec := []byte(fmt.Sprintf("<%d:%05d>", g, i))
+				if n, err := l.Write(fd, rec); n != len(rec) || err != nil {
+					errs <- fmt.Errorf("append = %d, %v", n, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	fd, err := l.Open("/lk/log", unix.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(fd)
+	buf := make([]byte, writers*records*16)
+	n, err := l.Read(fd, buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := make([]int, writers)
+	for _, rec := range bytes.SplitAfter(buf[:n], []byte(">")) {
+		if len(rec) == 0 {
+			continue
+		}
+		var g, i int
+		if _, err := fmt.Sscanf(string(rec), "<%d:%05d>", &g, &i); err != nil || g < 0 || g >= writers || i != next[g] {
+			t.Fatalf("record %q out of place (writer %d expected record %d): an append was lost or torn", rec, g, next[min(max(g, 0), writers-1)])
+		}
+		next[g]++
+	}
+	for g, c := range next {
+		if c != records {
+			t.Errorf("writer %d: %d records in the file, want %d", g, c, records)
+		}
+	}
+}

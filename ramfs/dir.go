@@ -304,7 +304,7 @@ func unlockDir(dir *Inode) {
 // Preconditions: dir.dir.mu and dir.mu are locked (lockDir);
 // checkCreateLocked(dir, name) passed.
 func (fs *FS) createLocked(dir *Inode, name string, mode, uid, gid uint32, rdev uint64, target string) (*Inode, error) {
-	n, _, err := fs.createOpenLocked(dir, name, mode, uid, gid, rdev, target, -1)
+	n, _, err := fs.createOpenLocked(dir, name, mode, uid, gid, rdev, target, -1, false)
 	return n, err
 }
 
@@ -313,7 +313,7 @@ func (fs *FS) createLocked(dir *Inode, name string, mode, uid, gid uint32, rdev 
 // bornBackedLocked) when flags >= 0.
 //
 // Preconditions: as createLocked.
-func (fs *FS) createOpenLocked(dir *Inode, name string, mode, uid, gid uint32, rdev uint64, target string, flags int) (*Inode, DataFile, error) {
+func (fs *FS) createOpenLocked(dir *Inode, name string, mode, uid, gid uint32, rdev uint64, target string, flags int, ref bool) (*Inode, DataFile, error) {
 	cost := inodeCost + direntBytes(name) + symlinkCost(len(target))
 	if err := fs.reserve(cost, 1); err != nil {
 		return nil, nil, err
@@ -336,6 +336,9 @@ func (fs *FS) createOpenLocked(dir *Inode, name string, mode, uid, gid uint32, r
 		n.dir.parent.Store(dir)
 		dir.nlink++
 	}
+	if ref {
+		n.refs = 1 // no other caller can find n yet
+	}
 	dir.dir.add(name, n)
 	fs.modifiedLocked(dir)
 	return n, df, nil
@@ -355,6 +358,21 @@ func (fs *FS) Create(dir *Inode, name string, mode uint32, uid, gid uint32) (*In
 	return fs.createLocked(dir, name, sIFREG|mode&permMask, uid, gid, 0, "")
 }
 
+// CreateRef is Create that also takes a reference on the new file (as
+// Ref), before any other caller can find it: an unlink by another thread
+// cannot release it before its creator holds it.
+func (fs *FS) CreateRef(dir *Inode, name string, mode uint32, uid, gid uint32) (*Inode, error) {
+	if !lockDir(dir) {
+		return nil, syscall.ENOTDIR
+	}
+	defer unlockDir(dir)
+	if err := fs.checkCreateLocked(dir, name); err != nil {
+		return nil, err
+	}
+	n, _, err := fs.createOpenLocked(dir, name, sIFREG|mode&permMask, uid, gid, 0, "", -1, true)
+	return n, err
+}
+
 // CreateOpen is Create for an open(O_CREAT) that gives the caller an fd
 // onto the new file's data: with a Store it also returns the backing
 // file opened with open(2) flags as OpenData would, by the same open
@@ -369,7 +387,7 @@ func (fs *FS) CreateOpen(dir *Inode, name string, mode uint32, uid, gid uint32, 
 	if err := fs.checkCreateLocked(dir, name); err != nil {
 		return nil, nil, err
 	}
-	return fs.createOpenLocked(dir, name, sIFREG|mode&permMask, uid, gid, 0, "", max(flags, 0))
+	return fs.createOpenLocked(dir, name, sIFREG|mode&permMask, uid, gid, 0, "", max(flags, 0), false)
 }
 
 // Tmpfile makes a regular file with no name, as open(O_TMPFILE) does
