@@ -143,9 +143,11 @@ func (k *Kernel) complete(t Target, c *Call, r *Result) Reply {
 		fd, e, p := t.InstallHostFD(c, r.Host, r.FDFlags)
 		r.Host.Close()
 		if c.installing {
-			k.mu.Lock()
+			k.mu.RLock()
+			k.tab.Lock()
 			k.installedLocked(c)
-			k.mu.Unlock()
+			k.tab.Unlock()
+			k.mu.RUnlock()
 		}
 		return answerUnlessSent(t, c, int64(fd), e, p)
 	case Redirect:

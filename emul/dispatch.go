@@ -212,12 +212,20 @@ func (k *Kernel) Handle(c *Call) Result {
 		k.mu.RLock()
 		c.shared = true
 		r = table[c.Nr](k, c)
+		ran = (r.Action != Return || r.Err != errExclusive) && !c.retry
+		if !ran {
+			k.dropResult(c, &r) // nothing of it reached the caller
+		} else if k.Concurrent && (r.Action == InstallFD || r.Action == InstallHostFD) {
+			k.tab.Lock()
+			k.installing++
+			k.tab.Unlock()
+			c.installing = true
+		}
 		if c.nheld != 0 || c.heldIno != nil {
 			k.releaseHeld(c)
 		}
-		c.shared = false
+		c.shared, c.retry = false, false
 		k.mu.RUnlock()
-		ran = r.Action != Return || r.Err != errExclusive
 	}
 	if !ran {
 		k.mu.Lock()

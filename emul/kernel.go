@@ -175,6 +175,9 @@ type Call struct {
 	// (fdget's reference).
 	held  [2]*File
 	nheld int
+	// retry: a shared call met what only an exclusive one may wait for
+	// (fdGet); Handle runs it again exclusively.
+	retry bool
 	// heldIno is the inode a shared call's walk ended on, referenced in
 	// heldFS until the handler returns (holdLast).
 	heldIno *ramfs.Inode
@@ -512,8 +515,10 @@ func (k *Kernel) markUnseen(p *Process, tid int, f *File, min int, exact bool) {
 // re-reads the whole table), and whether the credentials and umask must
 // be read (the caller reads them and gives them to SetIDs).
 func (k *Kernel) BeginCall(p *Process, tid int) (rescan bool, probe *DupProbe, creds bool) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	k.tab.Lock()
+	defer k.tab.Unlock()
 	if p.execBy[tid] {
 		// The exec has run or failed: the table now shows which.
 		delete(p.execBy, tid)
@@ -707,8 +712,8 @@ func (k *Kernel) seenByLocked(p *Process, pid int) *Process {
 
 // LookupProcess returns a known process or nil.
 func (k *Kernel) LookupProcess(tgid int) *Process {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	k.mu.RLock() // procs changes only under k.mu held exclusively
+	defer k.mu.RUnlock()
 	return k.procs[tgid]
 }
 
@@ -842,33 +847,42 @@ func (k *Kernel) takeFDLocked(p *Process, fd int) (f *File, last, ok bool) {
 // now); and while a continued dup may have added a placeholder emul has
 // not seen, a miss asks the kernel too.
 func (k *Kernel) fileLocked(p *Process, fd int) *File {
+	for {
+		f, wait := k.fileNoWaitLocked(p, fd)
+		if !wait {
+			return f
+		}
+		// An fd handed out and not yet recorded may be this one: the
+		// program can name it as soon as it has it.
+		k.waitInstallsLocked()
+	}
+}
+
+// fileNoWaitLocked is fileLocked up to its wait: wait says fd is unknown
+// while an install is in flight, and the answer must wait for it (with
+// k.mu held exclusively: waitInstallsLocked).
+func (k *Kernel) fileNoWaitLocked(p *Process, fd int) (f *File, wait bool) {
 	e, ok := p.fds[fd]
 	if k.Oracle == nil {
 		if ok {
-			return e.file
+			return e.file, false
 		}
-		return nil
+		return nil, false
 	}
 	if ok {
 		unsure := e.tentative || len(p.execBy) > 0 || p.SharedFDs || k.Passthrough
 		if !unsure || k.Oracle.Holds(p.Tgid, fd, e.file) {
-			return e.file
+			return e.file, false
 		}
 		k.dropFDLocked(p, fd)
 	}
 	if len(p.unseen) > 0 && fd >= 0 {
 		if f := k.files[k.Oracle.Find(p.Tgid, fd)]; f != nil {
 			k.installLocked(p, fd, f)
-			return f
+			return f, false
 		}
 	}
-	if k.installing > 0 && fd >= 0 {
-		// An fd handed out and not yet recorded may be this one: the
-		// program can name it as soon as it has it.
-		k.waitInstallsLocked()
-		return k.fileLocked(p, fd)
-	}
-	return nil
+	return nil, k.installing > 0 && fd >= 0
 }
 
 // File is an open file description on a ramfs inode.

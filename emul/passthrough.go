@@ -42,7 +42,7 @@ type PlaceholderMaker interface {
 
 // placeholderLocked gives the description of r (an InstallFD answer) the
 // placeholder its transport is to install, when the mount makes them.
-func (k *Kernel) placeholderLocked(m *Mount, r Result) Result {
+func (k *Kernel) placeholderLocked(c *Call, m *Mount, r Result) Result {
 	if k.dirPlaceholderLocked(r.File) { // exec.go
 		return r
 	}
@@ -51,7 +51,7 @@ func (k *Kernel) placeholderLocked(m *Mount, r Result) Result {
 	}
 	ph, err := m.Placeholders.Placeholder(r.File.id, r.File.flags&oPath != 0)
 	if err != nil {
-		k.putFileLocked(r.File)
+		k.putFile(c, r.File)
 		return errResult(err)
 	}
 	r.File.placeholder = ph
@@ -109,6 +109,13 @@ func (k *Kernel) identLocked(p *Process, fd int) *File {
 	if f := k.fileLocked(p, fd); f != nil {
 		return f
 	}
+	return k.dataIdent(p, fd)
+}
+
+// dataIdent is identLocked's answer for an fd that is not an emulated
+// one: a description of the file whose backing file fd is, made for the
+// call, or nil. It reads no table of emul's.
+func (k *Kernel) dataIdent(p *Process, fd int) *File {
 	if k.Data == nil || fd < 0 || !k.Passthrough {
 		return nil
 	}

@@ -75,17 +75,12 @@ const errExclusive syscall.Errno = 1 << 16
 // exclusive is the Result of a shared call that gives up.
 func exclusive() Result { return fail(errExclusive) }
 
-// sharedOK reports whether calls may run shared in k: a Kernel whose fd
-// table is its own (no Oracle: linked), with plain mounts, no exec
-// shadow and no injected failures. A supervised Kernel asks the kernel
-// about its fds (FDOracle) and installs them from other goroutines
-// (Concurrent), an overlay's copy-up changes the mount under its
-// handlers, and the exec shadow's directories are made on the host as
-// they are needed: their calls run exclusively. All of these are set
+// sharedOK reports whether calls may run shared in k: a Kernel with
+// plain mounts and no injected failures (an overlay's copy-up changes the
+// mount under its handlers; the injector counts calls). Both are set
 // before the first call.
 func (k *Kernel) sharedOK() bool {
-	return k.Oracle == nil && !k.overlays && k.Inject == nil && !k.Passthrough &&
-		!k.Concurrent && k.shadow.src == nil && !k.noShared
+	return !k.overlays && k.Inject == nil && !k.noShared
 }
 
 // fdGet returns the description behind fd of c's process, or nil, as
@@ -96,7 +91,13 @@ func (k *Kernel) fdGet(c *Call, fd int) *File {
 		return k.fileLocked(c.Proc, fd)
 	}
 	k.tab.Lock()
-	f := k.fileLocked(c.Proc, fd)
+	f, wait := k.fileNoWaitLocked(c.Proc, fd)
+	if wait {
+		// fd may be one another receiver is installing: only a call
+		// holding k.mu exclusively may wait for it (Handle runs the
+		// call again so).
+		c.retry = true
+	}
 	if f != nil {
 		if c.nheld == len(c.held) {
 			// A handler looks up at most two fds (rename's dirfds):
@@ -117,7 +118,10 @@ func (k *Kernel) identGet(c *Call, fd int) *File {
 	if !c.shared {
 		return k.identLocked(c.Proc, fd)
 	}
-	return k.fdGet(c, fd) // sharedOK: no Passthrough, so no data fds to ask about
+	if f := k.fdGet(c, fd); f != nil || c.retry {
+		return f
+	}
+	return k.dataIdent(c.Proc, fd) // in no table: nothing to hold
 }
 
 // releaseHeld drops the references fdGet took for c.
@@ -134,11 +138,24 @@ func (k *Kernel) releaseHeld(c *Call) {
 	for i := range c.nheld {
 		f := c.held[i]
 		c.held[i] = nil
+		if k.Oracle != nil {
+			// A supervised Kernel's shared calls look descriptions
+			// up in k.files (fileLocked's Find): the last reference
+			// goes with k.tab held, so none is found at zero.
+			k.tab.Lock()
+			last := k.unrefFileLocked(f)
+			k.tab.Unlock()
+			if last {
+				k.freeFile(f)
+			}
+			continue
+		}
 		if f.refs.Add(-1) > 0 {
 			continue // the common case: an fd still holds it
 		}
 		// The fd was closed under the call: no table reaches f but
-		// k.files, which only exclusive calls look in.
+		// k.files, which only exclusive calls look in here (no
+		// Oracle).
 		k.tab.Lock()
 		k.retireFileLocked(f)
 		k.tab.Unlock()
@@ -160,7 +177,28 @@ func (k *Kernel) newFileAt(c *Call, l *loc, ino *ramfs.Inode, flags int) *File {
 	}
 	f := makeFile(l.m, ino, flags, !adopt)
 	f.path = l.appendAbs(f.path)
+	if k.Oracle != nil {
+		// A supervised transport names the placeholder by the id,
+		// and finds descriptions by it, before the install.
+		k.tab.Lock()
+		k.registerFileLocked(f)
+		k.tab.Unlock()
+	}
 	return f
+}
+
+// putFile is putFileLocked, under k.tab in a shared call.
+func (k *Kernel) putFile(c *Call, f *File) {
+	if c.shared {
+		k.tab.Lock()
+		last := k.unrefFileLocked(f)
+		k.tab.Unlock()
+		if last {
+			k.freeFile(f)
+		}
+		return
+	}
+	k.putFileLocked(f)
 }
 
 // dropFD is dropFDLocked; a shared call holds k.tab for the table only.
@@ -187,5 +225,22 @@ func posLock(c *Call, f *File) {
 func posUnlock(c *Call, f *File) {
 	if c.shared {
 		f.pos.Unlock()
+	}
+}
+
+// dropResult releases what the Result of a shared call that is to run
+// again holds (Handle): its description, or the host file of an
+// InstallHostFD. A shared call gives up before it makes either, so this
+// finds nothing to do unless a handler broke that rule.
+func (k *Kernel) dropResult(c *Call, r *Result) {
+	switch r.Action {
+	case InstallFD:
+		if r.File != nil {
+			k.putFile(c, r.File)
+		}
+	case InstallHostFD:
+		if r.Host != nil {
+			r.Host.Close()
+		}
 	}
 }

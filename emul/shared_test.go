@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -288,5 +290,61 @@ func TestSharedCallsRunAtOnce(t *testing.T) {
 	close(sm.release)
 	if res := <-readDone; res.Err != 0 || res.Val != 4 || string(r.mem.bytesAt(rbuf, 4)) != "data" {
 		t.Errorf("the held read: %v %d %q", res.Err, res.Val, r.mem.bytesAt(rbuf, 4))
+	}
+}
+
+// laterTarget is a Target whose InstallFD says Later: the install is
+// finished by the test (FinishInstall), as unotify finishes an ADDFD.
+type laterTarget struct{ rig }
+
+func (t *laterTarget) InstallFD(c *Call, f *File, fdFlags, setFD int) (int, syscall.Errno, Progress) {
+	return -1, 0, Later
+}
+
+// TestSharedWaitsForInstallInFlight: in a supervised Kernel (an Oracle,
+// Concurrent installs) a shared call that names an fd emul does not know
+// while another call's fd install is in flight must not take the fd for
+// a host one: it runs again exclusively and waits for the install
+// (fileLocked), then answers for the new fd.
+func TestSharedWaitsForInstallInFlight(t *testing.T) {
+	r := newRig(t)
+	r.k.Oracle = oracleAll{}
+	r.k.Concurrent = true
+	lt := &laterTarget{rig: *r}
+	open := &Call{ID: 1, Tid: 1, Proc: r.p, Nr: unix.SYS_OPENAT, Mem: r.mem,
+		Args: [6]uint64{cwd, r.mem.str("/m/f"), unix.O_CREAT | unix.O_RDWR, 0o644}}
+	res := r.k.Handle(open)
+	if res.Action != InstallFD || !open.installing {
+		t.Fatalf("open: %v %v (installing %v), want an install in flight", res.Action, res.Err, open.installing)
+	}
+	if rep := r.k.Complete(lt, open, &res); rep.Outcome != Pending {
+		t.Fatalf("Complete: %+v, want the install pending", rep)
+	}
+
+	// The mechanism: a shared lookup of an unknown fd asks for the retry.
+	c := &Call{Tid: 2, Proc: r.p, shared: true}
+	r.k.mu.RLock()
+	f := r.k.fdGet(c, 7)
+	r.k.mu.RUnlock()
+	if f != nil || !c.retry {
+		t.Fatalf("shared fdGet of an unknown fd during an install: %v, retry %v; want nil and a retry", f, c.retry)
+	}
+
+	// Through Handle: fstat of the fd being installed answers for the
+	// file, whether it runs before the install is finished (it waits)
+	// or after.
+	st := r.mem.alloc(sizeofStat)
+	done := make(chan Result)
+	go func() {
+		c := &Call{ID: 2, Tid: 2, Proc: r.p, Nr: unix.SYS_FSTAT, Mem: r.mem, Args: [6]uint64{7, st}}
+		done <- r.k.Handle(c)
+	}()
+	runtime.Gosched()
+	r.k.FinishInstall(lt, open, res.File, 7, 0)
+	if got := <-done; got.Action != Return || got.Err != 0 {
+		t.Fatalf("fstat of the fd being installed: %v %v, want the file's stat", got.Action, got.Err)
+	}
+	if ino := le.Uint64(r.mem.bytesAt(st+8, 8)); ino != res.File.ino.Ino() {
+		t.Errorf("fstat: st_ino %d, want %d", ino, res.File.ino.Ino())
 	}
 }

@@ -153,7 +153,7 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 		if e := k.copyUpLocked(&l, false); e != 0 {
 			return fail(e)
 		}
-		return k.openTmpfileLocked(p, l, flags, mode)
+		return k.openTmpfileLocked(c, l, flags, mode)
 	}
 	var ino *ramfs.Inode
 	var born ramfs.DataFile // a new file's backing file, opened as the program asked
@@ -257,12 +257,18 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 	if k.passthroughLocked(l.m, ino, flags) {
 		return k.openDataLocked(l.m, ino, flags, l.absPath())
 	}
+	if c.shared && k.shadow.src != nil && isDir(ino) {
+		// A directory's placeholder is its exec shadow's, made on
+		// the host as needed (dirPlaceholderLocked): exclusively.
+		return exclusive()
+	}
 	f := k.newFileAt(c, &l, ino, flags&oKeepMask)
-	return k.placeholderLocked(l.m, Result{Action: InstallFD, File: f, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1})
+	return k.placeholderLocked(c, l.m, Result{Action: InstallFD, File: f, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1})
 }
 
 // openTmpfileLocked implements O_TMPFILE: an unnamed regular file in dir.
-func (k *Kernel) openTmpfileLocked(p *Process, l loc, flags int, mode uint32) Result {
+func (k *Kernel) openTmpfileLocked(c *Call, l loc, flags int, mode uint32) Result {
+	p := c.Proc
 	fs := l.m.FS
 	uid, gid := k.ownerLocked(p, loc{m: l.m, dir: l.ino})
 	n, err := fs.Tmpfile(l.ino, (mode&0o7777)&^p.Umask, uid, gid)
@@ -284,7 +290,7 @@ func (k *Kernel) openTmpfileLocked(p *Process, l loc, flags int, mode uint32) Re
 	if flags&syscall.O_EXCL != 0 {
 		fs.ForbidLink(n)
 	}
-	return k.placeholderLocked(l.m, Result{Action: InstallFD, File: f, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1})
+	return k.placeholderLocked(c, l.m, Result{Action: InstallFD, File: f, FDFlags: flags & syscall.O_CLOEXEC, SetFD: -1})
 }
 
 // hostResult answers a call whose path lies outside the mounts.
