@@ -20,9 +20,9 @@
 //
 // Locking: Kernel.mu guards every table (processes, fds, descriptions,
 // locks) and is held through each handler, exclusively, except by the
-// common calls of a Kernel whose fd table is its own (linked), which hold
-// it shared and the tables they change under Kernel.tab (shared.go, with
-// the rules that keep their checks true and the lock order). It is taken
+// common calls of a Kernel without overlays or injected failures, which
+// hold it shared and the tables they change under Kernel.tab (shared.go,
+// with the rules that keep their checks true and the lock order). It is taken
 // before any ramfs.FS lock (taken inside the ramfs's own methods).
 // Helpers that expect k.mu held end in "Locked" or say so in a
 // "Preconditions:" line; every layer method and resolver method runs
@@ -32,12 +32,12 @@
 // outside it, and so do the copies of a call's paths from the program
 // (Call.prefetch) and of a stat record to it (Call.answerOut). A
 // transport may call Handle and Complete from several goroutines at once
-// (unotify's receivers, linked's callers); a supervised target's calls
-// then wait for each other for the handler itself, host calls a handler
-// makes (opening a backing file, staging an exec copy) included. With
-// Kernel.Concurrent, a call that finds an fd unknown while an install is
-// in flight waits for it on k.installed (fileLocked), as an execve does
-// (Execve).
+// (unotify's receivers, linked's callers); shared calls then run at once,
+// host calls their handlers make (opening a backing file) included, and
+// the others wait for each other. With Kernel.Concurrent, a call that
+// finds an fd unknown while an install is in flight waits for it on
+// k.installed (fileLocked), as an execve does (Execve); a shared one runs
+// again exclusively to wait.
 package emul
 
 import (
@@ -260,10 +260,12 @@ type Kernel struct {
 	mu sync.RWMutex
 	_  cacheLine
 	// tab guards, while mu is held shared, the tables a shared call
-	// changes: the fd tables (Process.fds, changed, NeedScan, sweepAt),
-	// files, nextID, seq, each File's refs, locks, waiters and done. A
-	// holder of mu exclusively touches them without it. A leaf: nothing
-	// is locked while it is held but ramfs's own locks.
+	// changes: the fd tables (Process.fds and the fields Process says),
+	// files, nextID, seq, installing, each File's refs, locks, waiters
+	// and done. A holder of mu exclusively touches them without it.
+	// Nothing waits for mu while holding it; under it the Oracle may ask
+	// the kernel about an fd (its own lock, kcmp, /proc) and a last
+	// release may reach the ramfs's locks.
 	tab sync.Mutex
 	_   cacheLine
 	// Guards of the fields below: "mu" is k.mu held exclusively; "tab"
@@ -284,7 +286,7 @@ type Kernel struct {
 	installed  sync.Cond
 	host       Host
 	procs      map[int]*Process         // Guard: mu.
-	files      map[uint64]*File         // Guard: tab; looked up only under mu.
+	files      map[uint64]*File         // Guard: tab.
 	nextID     uint64                   // Guard: tab.
 	buf        scratch                  // Guard: mu.
 	dirents    []direntRec              // getdents' records. Guard: mu.
@@ -392,11 +394,12 @@ func (k *Kernel) mayReachMount(p string) bool {
 // fds that refer to ramfs files and its working directory when that lies in
 // a mount.
 //
-// Guards (see Kernel): fds, changed, sweepAt and NeedScan are "tab"'s
-// (the fd table, which shared calls change under k.tab); the other
-// unexported fields are "mu"'s, and so are the exported ones, written by
-// the transport through Kernel methods (SetIDs, SetNSpid, ShareFDs),
-// except NeedScan and Dead, which say how.
+// Guards (see Kernel): fds, changed, sweepAt, NeedScan, unseen, dups,
+// execBy and CredsStale are "tab"'s (the fd table and what BeginCall, which
+// runs with k.mu shared, reads and clears of it); the other unexported
+// fields are "mu"'s, and so are the exported ones, written by the
+// transport through Kernel methods (SetIDs, SetNSpid, ShareFDs), except
+// NeedScan and Dead, which say how.
 type Process struct {
 	Tgid int
 	fds  map[int]fdEntry
@@ -418,7 +421,7 @@ type Process struct {
 	// CredsStale is set when the credentials or umask may have changed
 	// behind emul's back (the set*id family, an execve): the transport
 	// re-reads them before the process's next call (BeginCall tells it,
-	// SetIDs stores them). k.mu's.
+	// SetIDs stores them). Guard: tab.
 	CredsStale bool
 	// NeedScan is set for a process whose fd table emul has not read yet
 	// (a new child learnt from a fork event, or a passthrough table
@@ -882,7 +885,7 @@ func (k *Kernel) fileNoWaitLocked(p *Process, fd int) (f *File, wait bool) {
 			return f, false
 		}
 	}
-	return nil, k.installing > 0 && fd >= 0
+	return nil, k.installingLocked(fd)
 }
 
 // File is an open file description on a ramfs inode.
@@ -897,8 +900,10 @@ type File struct {
 	pos sync.Mutex
 	// refs counts the fds, working directories and calls that hold the
 	// description. It is taken under k.mu exclusively or k.tab, and
-	// dropped so too, or by a shared call's releaseHeld without k.tab:
-	// the last drop takes k.tab to take f out of the tables.
+	// dropped so too, or, in a Kernel without an Oracle (where only
+	// exclusive calls look in k.files), by a shared call's releaseHeld
+	// without k.tab: the last drop then takes k.tab to take f out of the
+	// tables.
 	refs atomic.Int32
 	// path is the absolute path the file was opened by (for getcwd after
 	// fchdir and for readlink of /proc/self/fd), kept in a buffer the
@@ -923,8 +928,8 @@ type File struct {
 type cacheLine [64]byte
 
 // ID is the description's identity; transports name placeholders by it.
-// A description a shared call made (linked: shared.go) has it from its
-// install on, 0 before.
+// A description a shared call of a Kernel without an Oracle (linked)
+// made has it from its install on, 0 before (shared.go: newFileAt).
 func (f *File) ID() uint64 { return f.id }
 
 // Path is the absolute path the description was opened by.

@@ -8,16 +8,16 @@ import (
 	"fsshim/ramfs"
 )
 
-// Shared calls. The common calls of a plain Kernel run with k.mu held
-// shared, so that calls from different threads (linked's goroutines) run
-// at once: stat, open, close, read, write, pread, pwrite, lseek, rename,
-// unlink, mkdir and dup on the plain paths and files most programs use.
-// Everything such a call changes is behind a lock of its own: the
-// ramfs's (inside its methods), k.tab for the fd tables and descriptions
-// (a short section: a lookup, an install, a release), File.pos for a file
-// position. What it only reads (the mounts, the process's working
-// directory, credentials and umask, the exec shadow) changes only under
-// k.mu held exclusively.
+// Shared calls. The common calls of a Kernel without overlays run with
+// k.mu held shared, so that calls from different threads (linked's
+// goroutines, unotify's receivers) run at once: stat, open, close, read,
+// write, pread, pwrite, lseek, rename, unlink, mkdir and dup on the plain
+// paths and files most programs use. Everything such a call changes is
+// behind a lock of its own: the ramfs's (inside its methods), k.tab for
+// the fd tables and descriptions (a short section: a lookup, an install,
+// a release), File.pos for a file position. What it only reads (the
+// mounts, the process's working directory, credentials and umask, the
+// exec shadow) changes only under k.mu held exclusively.
 //
 // So two shared calls see each other's changes only in what shared calls
 // change: the names in directories, and the data, size and times of
@@ -32,20 +32,25 @@ import (
 // that moment, as a VFS call does under the parent's i_rwsem.
 //
 // A shared call that meets anything else — a path the fast walk does not
-// take (walk_fast.go), a special file, a mount-table file, O_TMPFILE,
-// an O_APPEND write that is empty, faults or is over 1 MiB (the others
+// take (walk_fast.go), a special file, a mount-table file, O_TMPFILE, an
+// O_APPEND write that is empty, faults or is over 1 MiB (the others
 // append in one ramfs step), a name another thread made between its walk
-// and its create,
-// a rename across directories, a trailing slash or a sticky directory
-// where the answer would depend on which inode a name leads to when the
-// call acts — gives up before it has changed anything (errExclusive), and
+// and its create, a rename across directories, a trailing slash or a
+// sticky directory where the answer would depend on which inode a name
+// leads to when the call acts, a directory whose placeholder is its exec
+// shadow's — gives up before it has changed anything (errExclusive), and
 // Handle runs it again with k.mu held exclusively, as the kernel's path
-// walk drops from RCU mode to ref-walk mode (fs/namei.c).
+// walk drops from RCU mode to ref-walk mode (fs/namei.c). So does a
+// supervised call that names an fd emul does not know while another
+// receiver's install is in flight (Call.retry): only an exclusive call
+// may wait for the install (fileLocked).
 //
 // A description a shared call finds by fd is held with a reference of
 // the call's until the handler returns (fdGet), as fdget does: another
 // thread's close cannot then free it, nor the pool hand it out again,
-// while the call uses it.
+// while the call uses it. A supervised call asks the kernel about an fd
+// emul is not sure of (the FDOracle) under k.tab, and the entries it
+// drops or learns are k.tab's.
 //
 // Lock order: k.mu (shared or exclusive), then File.pos, then k.tab, then
 // a ramfs's locks. Nothing waits for k.mu while holding another of them.
@@ -201,13 +206,28 @@ func (k *Kernel) putFile(c *Call, f *File) {
 	k.putFileLocked(f)
 }
 
-// dropFD is dropFDLocked; a shared call holds k.tab for the table only.
+// dropFD is close's dropFDLocked; a shared call holds k.tab for the
+// table only. An fd emul does not know may be one another receiver is
+// installing (installing): the close then waits for the installs, as a
+// lookup does (fileLocked), so that the install does not record an fd
+// the program has closed; a shared call runs again exclusively to wait.
 func (k *Kernel) dropFD(c *Call, fd int) bool {
 	if !c.shared {
-		return k.dropFDLocked(c.Proc, fd)
+		for {
+			if k.dropFDLocked(c.Proc, fd) {
+				return true
+			}
+			if !k.installingLocked(fd) {
+				return false
+			}
+			k.waitInstallsLocked()
+		}
 	}
 	k.tab.Lock()
 	f, last, ok := k.takeFDLocked(c.Proc, fd)
+	if !ok && k.installingLocked(fd) {
+		c.retry = true
+	}
 	k.tab.Unlock()
 	if last {
 		k.freeFile(f)
@@ -226,6 +246,12 @@ func posUnlock(c *Call, f *File) {
 	if c.shared {
 		f.pos.Unlock()
 	}
+}
+
+// installingLocked reports whether fd, which emul does not know, may be
+// one another call is installing (Kernel.Concurrent).
+func (k *Kernel) installingLocked(fd int) bool {
+	return k.Oracle != nil && k.installing > 0 && fd >= 0
 }
 
 // dropResult releases what the Result of a shared call that is to run

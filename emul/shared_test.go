@@ -348,3 +348,45 @@ func TestSharedWaitsForInstallInFlight(t *testing.T) {
 		t.Errorf("fstat: st_ino %d, want %d", ino, res.File.ino.Ino())
 	}
 }
+
+// oracleNone is an FDOracle whose kernel table holds no placeholder.
+type oracleNone struct{}
+
+func (oracleNone) Holds(tgid, fd int, f *File) bool { return false }
+func (oracleNone) Find(tgid, fd int) uint64         { return 0 }
+func (oracleNone) Forget(f *File)                   {}
+
+// TestCloseWaitsForInstallInFlight: a thread closes the fd another
+// thread's open is being given (ADDFD has handed it out, emul has not
+// recorded it). The close must not be let through as a host fd's while
+// the install then records the fd: emul would go on answering for a
+// number the program has closed (and may reuse for a pipe).
+func TestCloseWaitsForInstallInFlight(t *testing.T) {
+	r := newRig(t)
+	r.k.Oracle = oracleNone{}
+	r.k.Concurrent = true
+	lt := &laterTarget{rig: *r}
+	open := &Call{ID: 1, Tid: 1, Proc: r.p, Nr: unix.SYS_OPENAT, Mem: r.mem,
+		Args: [6]uint64{cwd, r.mem.str("/m/f"), unix.O_CREAT | unix.O_RDWR, 0o644}}
+	res := r.k.Handle(open)
+	if rep := r.k.Complete(lt, open, &res); rep.Outcome != Pending {
+		t.Fatalf("Complete: %+v, want the install pending", rep)
+	}
+	closed := make(chan Result)
+	go func() {
+		c := &Call{ID: 2, Tid: 2, Proc: r.p, Nr: unix.SYS_CLOSE, Mem: r.mem, Args: [6]uint64{7}}
+		closed <- r.k.Handle(c)
+	}()
+	runtime.Gosched()
+	r.k.FinishInstall(lt, open, res.File, 7, 0)
+	if got := <-closed; got.Action != Continue {
+		t.Fatalf("close: %v, want it continued (the kernel closes the placeholder)", got.Action)
+	}
+	// fd 7 is closed in the kernel; a read of it (a pipe's by now) is
+	// not emul's.
+	buf := r.mem.alloc(8)
+	rd := &Call{ID: 3, Tid: 2, Proc: r.p, Nr: unix.SYS_READ, Mem: r.mem, Args: [6]uint64{7, buf, 8}}
+	if got := r.k.Handle(rd); got.Action != Continue {
+		t.Fatalf("read of the closed fd answered by emul: %v %d %v", got.Action, got.Val, got.Err)
+	}
+}

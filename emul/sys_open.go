@@ -365,7 +365,8 @@ func (k *Kernel) Dup(c *Call) Result {
 	}
 	if f := k.fdGet(c, fdArg(c.Args[0])); f != nil {
 		if c.shared {
-			return exclusive() // markUnseen's tables are not k.tab's
+			k.tab.Lock()
+			defer k.tab.Unlock()
 		}
 		k.markUnseen(c.Proc, c.Tid, f, 0, false)
 	}
