@@ -147,12 +147,7 @@ func (k *Kernel) releaseHeld(c *Call) {
 			// A supervised Kernel's shared calls look descriptions
 			// up in k.files (fileLocked's Find): the last reference
 			// goes with k.tab held, so none is found at zero.
-			k.tab.Lock()
-			last := k.unrefFileLocked(f)
-			k.tab.Unlock()
-			if last {
-				k.freeFile(f)
-			}
+			k.putFile(c, f)
 			continue
 		}
 		if f.refs.Add(-1) > 0 {
