@@ -390,3 +390,51 @@ func TestCloseWaitsForInstallInFlight(t *testing.T) {
 		t.Fatalf("read of the closed fd answered by emul: %v %d %v", got.Action, got.Val, got.Err)
 	}
 }
+
+// TestDupCloseRangeWaitForInstallInFlight: dup2 onto, and close_range
+// over, an fd another thread's open is being given close it in the
+// kernel; as with close (TestCloseWaitsForInstallInFlight), emul must not
+// record the install after that and go on answering for the number.
+func TestDupCloseRangeWaitForInstallInFlight(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		nr   int
+		args [6]uint64
+	}{
+		{"dup2", unix.SYS_DUP2, [6]uint64{3, 7}},
+		{"dup3", unix.SYS_DUP3, [6]uint64{3, 7, 0}},
+		{"close_range", unix.SYS_CLOSE_RANGE, [6]uint64{5, 10, 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			// fd 3: an emulated fd the dups take as oldfd.
+			if fd := r.ok(unix.SYS_OPENAT, cwd, r.mem.str("/m/old"), unix.O_CREAT|unix.O_RDWR, 0o644); fd != 3 {
+				t.Fatalf("first open = %d, want 3", fd)
+			}
+			r.k.Oracle = oracleNone{}
+			r.k.Concurrent = true
+			lt := &laterTarget{rig: *r}
+			open := &Call{ID: 1, Tid: 1, Proc: r.p, Nr: unix.SYS_OPENAT, Mem: r.mem,
+				Args: [6]uint64{cwd, r.mem.str("/m/f"), unix.O_CREAT | unix.O_RDWR, 0o644}}
+			res := r.k.Handle(open)
+			if rep := r.k.Complete(lt, open, &res); rep.Outcome != Pending {
+				t.Fatalf("Complete: %+v, want the install pending", rep)
+			}
+			done := make(chan Result)
+			go func() {
+				c := &Call{ID: 2, Tid: 2, Proc: r.p, Nr: tc.nr, Mem: r.mem, Args: tc.args}
+				done <- r.k.Handle(c)
+			}()
+			runtime.Gosched()
+			r.k.FinishInstall(lt, open, res.File, 7, 0)
+			if got := <-done; got.Action != Continue {
+				t.Fatalf("%s: %v, want it continued", tc.name, got.Action)
+			}
+			buf := r.mem.alloc(8)
+			rd := &Call{ID: 3, Tid: 2, Proc: r.p, Nr: unix.SYS_READ, Mem: r.mem, Args: [6]uint64{7, buf, 8}}
+			if got := r.k.Handle(rd); got.Action != Continue {
+				t.Fatalf("read of fd 7 after %s answered by emul: %v %d %v", tc.name, got.Action, got.Val, got.Err)
+			}
+		})
+	}
+}

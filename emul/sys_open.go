@@ -347,6 +347,11 @@ func (k *Kernel) CloseRange(c *Call) Result {
 		}
 		return cont()
 	}
+	// An fd being installed may lie in the range: recorded after the
+	// kernel closed it, it would be taken for the program's (dropFD).
+	for k.installingLocked(int(first)) {
+		k.waitInstallsLocked()
+	}
 	for fd := range p.fds {
 		if uint32(fd) >= first && uint32(fd) <= last {
 			k.dropFDLocked(p, fd)
@@ -399,6 +404,14 @@ func (k *Kernel) dupTo(c *Call, oldfd, newfd, flags int, three bool) Result {
 		return cont()
 	case newfd < 0:
 		return fail(syscall.EBADF)
+	}
+	// newfd may be an fd being installed: the kernel is about to close
+	// it, and the install must be recorded first to be dropped (dropFD).
+	for k.installingLocked(newfd) {
+		if _, known := p.fds[newfd]; known {
+			break
+		}
+		k.waitInstallsLocked()
 	}
 	f := k.fileLocked(p, oldfd)
 	if f == nil {
