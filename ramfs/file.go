@@ -58,10 +58,11 @@ func newNode(height int, pool *pagePool) *pnode {
 // (a removed file, a truncation) for the next writes, as the kernel's
 // page allocator keeps free pages, up to poolPages of each: allocating a
 // page is most of what a small file's first write costs. It is split in
-// poolShards shards, each with its own lock (a leaf lock) on cache lines
-// of its own, and a file uses the shard its inode number picks, so that
-// files written in parallel do not share one: a shard takes from, or gives
-// to, the others only when it is empty, or full.
+// poolShards shards on cache lines of their own, each a free list of
+// pages and one of leaves with a lock each (leaf locks), and a file uses
+// the shard its inode number picks, so that files written in parallel do
+// not share one: a shard takes from, or gives to, the others only when it
+// is empty, or full.
 type pagePools struct {
 	shards [poolShards]pagePool
 }
@@ -86,18 +87,58 @@ func (ps *pagePools) of(n *Inode) *pagePool {
 
 // pagePool is a shard of the page pool (pagePools).
 type pagePool struct {
-	mu sync.Mutex
-	// +checklocks:mu
-	pages []*page
-	// +checklocks:mu
-	leaves []*pnode
-	// npages and nleaves are len(pages) and len(leaves), written with mu
-	// held, for a look without it.
-	npages, nleaves atomic.Int32
+	pages  freeList[page]
+	leaves freeList[pnode]
 
 	set *pagePools
 	i   int
 	_   [64]byte // a cache line of its own
+}
+
+// freeList is a bounded stack of freed objects, with a lock of its own (a
+// leaf lock) and its length in an atomic, for a look without the lock.
+type freeList[T any] struct {
+	mu sync.Mutex
+	// +checklocks:mu
+	items []*T
+	// n is len(items), written with mu held.
+	n atomic.Int32
+}
+
+// take returns the object put last, or nil when the list is empty.
+func (f *freeList[T]) take() *T {
+	if f.n.Load() == 0 {
+		return nil
+	}
+	f.mu.Lock()
+	n := len(f.items)
+	if n == 0 {
+		f.mu.Unlock()
+		return nil
+	}
+	x := f.items[n-1]
+	f.items = f.items[:n-1]
+	f.n.Store(int32(n - 1))
+	f.mu.Unlock()
+	return x
+}
+
+// give keeps x if the list holds fewer than max; it reports whether it
+// did.
+func (f *freeList[T]) give(x *T, max int) bool {
+	if int(f.n.Load()) >= max {
+		return false
+	}
+	f.mu.Lock()
+	n := len(f.items)
+	if n >= max {
+		f.mu.Unlock()
+		return false
+	}
+	f.items = append(f.items, x)
+	f.n.Store(int32(n + 1))
+	f.mu.Unlock()
+	return true
 }
 
 // shard returns the k-th shard after p (p itself for k = 0).
@@ -108,20 +149,10 @@ func (p *pagePool) shard(k int) *pagePool {
 // page returns a zeroed page from the pool, or a new one.
 func (p *pagePool) page() *page {
 	for k := range poolShards {
-		o := p.shard(k)
-		if o.npages.Load() == 0 {
-			continue
-		}
-		o.mu.Lock()
-		if n := len(o.pages); n > 0 {
-			pg := o.pages[n-1]
-			o.pages = o.pages[:n-1]
-			o.npages.Store(int32(n - 1))
-			o.mu.Unlock()
+		if pg := p.shard(k).pages.take(); pg != nil {
 			clear(pg[:])
 			return pg
 		}
-		o.mu.Unlock()
 	}
 	return new(page)
 }
@@ -129,19 +160,9 @@ func (p *pagePool) page() *page {
 // leaf returns an empty leaf from the pool, or nil.
 func (p *pagePool) leaf() *pnode {
 	for k := range poolShards {
-		o := p.shard(k)
-		if o.nleaves.Load() == 0 {
-			continue
-		}
-		o.mu.Lock()
-		if n := len(o.leaves); n > 0 {
-			l := o.leaves[n-1]
-			o.leaves = o.leaves[:n-1]
-			o.nleaves.Store(int32(n - 1))
-			o.mu.Unlock()
+		if l := p.shard(k).leaves.take(); l != nil {
 			return l
 		}
-		o.mu.Unlock()
 	}
 	return nil
 }
@@ -149,18 +170,9 @@ func (p *pagePool) leaf() *pnode {
 // putPage takes back a page, if the pool has room for it.
 func (p *pagePool) putPage(pg *page) {
 	for k := range poolShards {
-		o := p.shard(k)
-		if o.npages.Load() >= shardPages {
-			continue
-		}
-		o.mu.Lock()
-		if n := len(o.pages); n < shardPages {
-			o.pages = append(o.pages, pg)
-			o.npages.Store(int32(n + 1))
-			o.mu.Unlock()
+		if p.shard(k).pages.give(pg, shardPages) {
 			return
 		}
-		o.mu.Unlock()
 	}
 }
 
@@ -168,18 +180,9 @@ func (p *pagePool) putPage(pg *page) {
 func (p *pagePool) putLeaf(l *pnode) {
 	l.unwritten, l.count = 0, 0
 	for k := range poolShards {
-		o := p.shard(k)
-		if o.nleaves.Load() >= shardPages {
-			continue
-		}
-		o.mu.Lock()
-		if n := len(o.leaves); n < shardPages {
-			o.leaves = append(o.leaves, l)
-			o.nleaves.Store(int32(n + 1))
-			o.mu.Unlock()
+		if p.shard(k).leaves.give(l, shardPages) {
 			return
 		}
-		o.mu.Unlock()
 	}
 }
 

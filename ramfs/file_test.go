@@ -511,10 +511,10 @@ func TestReusedPagesReadAsZeros(t *testing.T) {
 		}
 		pooled := 0
 		for i := range fsys.pools.shards {
-			sh := &fsys.pools.shards[i]
-			sh.mu.Lock()
-			pooled += len(sh.pages)
-			sh.mu.Unlock()
+			pages := &fsys.pools.shards[i].pages
+			pages.mu.Lock()
+			pooled += len(pages.items)
+			pages.mu.Unlock()
 		}
 		if pooled == 0 {
 			t.Fatal("no page went back to the pool")

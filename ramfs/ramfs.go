@@ -33,7 +33,7 @@
 //     dirData.parent is an atomic pointer, read without a lock and written
 //     with renameMu held (or before the directory has a name).
 //   - FS.storeMu guards the maps of a Store (byKey, orphans), and each
-//     shard of the page pool (file.go) has a lock of its own. These are
+//     free list of the page pool (file.go) has a lock of its own. These are
 //     leaves: nothing else is locked while one is held. The capacity
 //     counters (usedBytes, usedInodes) and the last inode number are
 //     atomics, and so is the clock (clock.go).
