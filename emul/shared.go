@@ -208,15 +208,8 @@ func (k *Kernel) putFile(c *Call, f *File) {
 // the program has closed; a shared call runs again exclusively to wait.
 func (k *Kernel) dropFD(c *Call, fd int) bool {
 	if !c.shared {
-		for {
-			if k.dropFDLocked(c.Proc, fd) {
-				return true
-			}
-			if !k.installingLocked(fd) {
-				return false
-			}
-			k.waitInstallsLocked()
-		}
+		k.awaitFDLocked(c.Proc, fd)
+		return k.dropFDLocked(c.Proc, fd)
 	}
 	k.tab.Lock()
 	f, last, ok := k.takeFDLocked(c.Proc, fd)
@@ -247,6 +240,21 @@ func posUnlock(c *Call, f *File) {
 // one another call is installing (Kernel.Concurrent).
 func (k *Kernel) installingLocked(fd int) bool {
 	return k.Oracle != nil && k.installing > 0 && fd >= 0
+}
+
+// awaitFDLocked waits, while fd is not in p's table, for the installs in
+// flight: one may be fd's. A call about to have the kernel close fd
+// (close, dup2 onto it) waits so, else the install would record an fd
+// the program has closed.
+//
+// Preconditions: k.mu is held exclusively.
+func (k *Kernel) awaitFDLocked(p *Process, fd int) {
+	for k.installingLocked(fd) {
+		if _, known := p.fds[fd]; known {
+			return
+		}
+		k.waitInstallsLocked()
+	}
 }
 
 // dropResult releases what the Result of a shared call that is to run

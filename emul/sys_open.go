@@ -174,19 +174,19 @@ func (k *Kernel) openCommon(c *Call, dirfd int, pathAddr uint64, flags int, mode
 		uid, gid := k.ownerLocked(p, l)
 		var n *ramfs.Inode
 		var err error
-		if k.passthroughFSLocked(l.m, flags) {
-			n, born, err = fs.CreateOpen(l.dir, l.name, (mode&0o7777)&^p.Umask, uid, gid, flags&dataFlags)
-		} else {
-			if c.shared {
-				// Held from its making on, as a walk's last inode
-				// (holdLast): another thread's unlink cannot free
-				// it before the description holds it.
-				if n, err = fs.CreateRef(l.dir, l.name, (mode&0o7777)&^p.Umask, uid, gid); err == nil {
-					c.heldIno, c.heldFS = n, fs
-				}
-			} else {
-				n, err = fs.Create(l.dir, l.name, (mode&0o7777)&^p.Umask, uid, gid)
+		perm := (mode & 0o7777) &^ p.Umask
+		switch {
+		case k.passthroughFSLocked(l.m, flags):
+			n, born, err = fs.CreateOpen(l.dir, l.name, perm, uid, gid, flags&dataFlags)
+		case c.shared:
+			// Held from its making on, as a walk's last inode
+			// (holdLast): another thread's unlink cannot free it
+			// before the description holds it.
+			if n, err = fs.CreateRef(l.dir, l.name, perm, uid, gid); err == nil {
+				c.heldIno, c.heldFS = n, fs
 			}
+		default:
+			n, err = fs.Create(l.dir, l.name, perm, uid, gid)
 		}
 		if err != nil {
 			undo()
@@ -349,9 +349,7 @@ func (k *Kernel) CloseRange(c *Call) Result {
 	}
 	// An fd being installed may lie in the range: recorded after the
 	// kernel closed it, it would be taken for the program's (dropFD).
-	for k.installingLocked(int(first)) {
-		k.waitInstallsLocked()
-	}
+	k.waitInstallsLocked()
 	for fd := range p.fds {
 		if uint32(fd) >= first && uint32(fd) <= last {
 			k.dropFDLocked(p, fd)
@@ -406,13 +404,8 @@ func (k *Kernel) dupTo(c *Call, oldfd, newfd, flags int, three bool) Result {
 		return fail(syscall.EBADF)
 	}
 	// newfd may be an fd being installed: the kernel is about to close
-	// it, and the install must be recorded first to be dropped (dropFD).
-	for k.installingLocked(newfd) {
-		if _, known := p.fds[newfd]; known {
-			break
-		}
-		k.waitInstallsLocked()
-	}
+	// it, and the install must be recorded first to be dropped.
+	k.awaitFDLocked(p, newfd)
 	f := k.fileLocked(p, oldfd)
 	if f == nil {
 		k.dropFDLocked(p, newfd)

@@ -135,10 +135,11 @@ func (k *Kernel) writeFrom(c *Call, f *File, addr uint64, n int, off int64) (int
 // appendShared is a shared call's write to an O_APPEND description: the
 // bytes are copied from the caller first, then put at the end of the file
 // in one ramfs step (FS.Append), as generic_file_write_iter does under
-// the inode's lock. It returns where they went and how many did, or the
-// errno when none did (as writeFrom). ok is false, with nothing changed,
-// where the exclusive path must answer: an empty write (it moves the
-// position to the end), a buffer that faults, a write larger than one
+// the inode's lock, and clears set-user-ID and set-group-ID when some did
+// (file_remove_privs). It returns where they went and how many did, or
+// the errno when none did (as writeFrom). ok is false, with nothing
+// changed, where the exclusive path must answer: an empty write (it moves
+// the position to the end), a buffer that faults, a write larger than one
 // step.
 func (k *Kernel) appendShared(c *Call, f *File, addr uint64, n int) (off int64, w int, e syscall.Errno, ok bool) {
 	if n == 0 || n > 1<<20 {
@@ -152,6 +153,7 @@ func (k *Kernel) appendShared(c *Call, f *File, addr uint64, n int) (off int64, 
 	if err != nil && w == 0 {
 		return off, 0, Errno(err), true
 	}
+	k.killPrivLocked(c.Proc, f.m, f.ino)
 	return off, w, 0, true
 }
 
@@ -195,9 +197,6 @@ func (k *Kernel) Write(c *Call) Result {
 		posUnlock(c, f)
 		if !ok {
 			return exclusive()
-		}
-		if n > 0 {
-			k.killPrivLocked(c.Proc, f.m, f.ino)
 		}
 		return retE(int64(n), e)
 	}
@@ -251,9 +250,6 @@ func (k *Kernel) Pwrite64(c *Call) Result {
 			_, n, e, ok := k.appendShared(c, f, c.Args[1], clampCount(c.Args[2]))
 			if !ok {
 				return exclusive()
-			}
-			if n > 0 {
-				k.killPrivLocked(c.Proc, f.m, f.ino)
 			}
 			return retE(int64(n), e)
 		}
