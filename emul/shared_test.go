@@ -301,6 +301,27 @@ func (t *laterTarget) InstallFD(c *Call, f *File, fdFlags, setFD int) (int, sysc
 	return -1, 0, Later
 }
 
+// installInFlight makes r's Kernel a supervised one (oracle, Concurrent
+// installs) and starts an open of /m/f whose fd install is in flight:
+// handed out, not recorded. FinishInstall(lt, open, res.File, fd, 0)
+// records it.
+func installInFlight(t *testing.T, r *rig, oracle FDOracle) (lt *laterTarget, open *Call, res Result) {
+	t.Helper()
+	r.k.Oracle = oracle
+	r.k.Concurrent = true
+	lt = &laterTarget{rig: *r}
+	open = &Call{ID: 1, Tid: 1, Proc: r.p, Nr: unix.SYS_OPENAT, Mem: r.mem,
+		Args: [6]uint64{cwd, r.mem.str("/m/f"), unix.O_CREAT | unix.O_RDWR, 0o644}}
+	res = r.k.Handle(open)
+	if res.Action != InstallFD || !open.installing {
+		t.Fatalf("open: %v %v (installing %v), want an install in flight", res.Action, res.Err, open.installing)
+	}
+	if rep := r.k.Complete(lt, open, &res); rep.Outcome != Pending {
+		t.Fatalf("Complete: %+v, want the install pending", rep)
+	}
+	return lt, open, res
+}
+
 // TestSharedWaitsForInstallInFlight: in a supervised Kernel (an Oracle,
 // Concurrent installs) a shared call that names an fd emul does not know
 // while another call's fd install is in flight must not take the fd for
@@ -308,18 +329,7 @@ func (t *laterTarget) InstallFD(c *Call, f *File, fdFlags, setFD int) (int, sysc
 // (fileLocked), then answers for the new fd.
 func TestSharedWaitsForInstallInFlight(t *testing.T) {
 	r := newRig(t)
-	r.k.Oracle = oracleAll{}
-	r.k.Concurrent = true
-	lt := &laterTarget{rig: *r}
-	open := &Call{ID: 1, Tid: 1, Proc: r.p, Nr: unix.SYS_OPENAT, Mem: r.mem,
-		Args: [6]uint64{cwd, r.mem.str("/m/f"), unix.O_CREAT | unix.O_RDWR, 0o644}}
-	res := r.k.Handle(open)
-	if res.Action != InstallFD || !open.installing {
-		t.Fatalf("open: %v %v (installing %v), want an install in flight", res.Action, res.Err, open.installing)
-	}
-	if rep := r.k.Complete(lt, open, &res); rep.Outcome != Pending {
-		t.Fatalf("Complete: %+v, want the install pending", rep)
-	}
+	lt, open, res := installInFlight(t, r, oracleAll{})
 
 	// The mechanism: a shared lookup of an unknown fd asks for the retry.
 	c := &Call{Tid: 2, Proc: r.p, shared: true}
@@ -356,51 +366,19 @@ func (oracleNone) Holds(tgid, fd int, f *File) bool { return false }
 func (oracleNone) Find(tgid, fd int) uint64         { return 0 }
 func (oracleNone) Forget(f *File)                   {}
 
-// TestCloseWaitsForInstallInFlight: a thread closes the fd another
-// thread's open is being given (ADDFD has handed it out, emul has not
-// recorded it). The close must not be let through as a host fd's while
-// the install then records the fd: emul would go on answering for a
-// number the program has closed (and may reuse for a pipe).
+// TestCloseWaitsForInstallInFlight: a thread closes (close, dup2 onto,
+// close_range over) the fd another thread's open is being given (ADDFD
+// has handed it out, emul has not recorded it). The call must not be let
+// through as a host fd's while the install then records the fd: emul
+// would go on answering for a number the program has closed (and may
+// reuse for a pipe).
 func TestCloseWaitsForInstallInFlight(t *testing.T) {
-	r := newRig(t)
-	r.k.Oracle = oracleNone{}
-	r.k.Concurrent = true
-	lt := &laterTarget{rig: *r}
-	open := &Call{ID: 1, Tid: 1, Proc: r.p, Nr: unix.SYS_OPENAT, Mem: r.mem,
-		Args: [6]uint64{cwd, r.mem.str("/m/f"), unix.O_CREAT | unix.O_RDWR, 0o644}}
-	res := r.k.Handle(open)
-	if rep := r.k.Complete(lt, open, &res); rep.Outcome != Pending {
-		t.Fatalf("Complete: %+v, want the install pending", rep)
-	}
-	closed := make(chan Result)
-	go func() {
-		c := &Call{ID: 2, Tid: 2, Proc: r.p, Nr: unix.SYS_CLOSE, Mem: r.mem, Args: [6]uint64{7}}
-		closed <- r.k.Handle(c)
-	}()
-	runtime.Gosched()
-	r.k.FinishInstall(lt, open, res.File, 7, 0)
-	if got := <-closed; got.Action != Continue {
-		t.Fatalf("close: %v, want it continued (the kernel closes the placeholder)", got.Action)
-	}
-	// fd 7 is closed in the kernel; a read of it (a pipe's by now) is
-	// not emul's.
-	buf := r.mem.alloc(8)
-	rd := &Call{ID: 3, Tid: 2, Proc: r.p, Nr: unix.SYS_READ, Mem: r.mem, Args: [6]uint64{7, buf, 8}}
-	if got := r.k.Handle(rd); got.Action != Continue {
-		t.Fatalf("read of the closed fd answered by emul: %v %d %v", got.Action, got.Val, got.Err)
-	}
-}
-
-// TestDupCloseRangeWaitForInstallInFlight: dup2 onto, and close_range
-// over, an fd another thread's open is being given close it in the
-// kernel; as with close (TestCloseWaitsForInstallInFlight), emul must not
-// record the install after that and go on answering for the number.
-func TestDupCloseRangeWaitForInstallInFlight(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		nr   int
 		args [6]uint64
 	}{
+		{"close", unix.SYS_CLOSE, [6]uint64{7}},
 		{"dup2", unix.SYS_DUP2, [6]uint64{3, 7}},
 		{"dup3", unix.SYS_DUP3, [6]uint64{3, 7, 0}},
 		{"close_range", unix.SYS_CLOSE_RANGE, [6]uint64{5, 10, 0}},
@@ -411,15 +389,7 @@ func TestDupCloseRangeWaitForInstallInFlight(t *testing.T) {
 			if fd := r.ok(unix.SYS_OPENAT, cwd, r.mem.str("/m/old"), unix.O_CREAT|unix.O_RDWR, 0o644); fd != 3 {
 				t.Fatalf("first open = %d, want 3", fd)
 			}
-			r.k.Oracle = oracleNone{}
-			r.k.Concurrent = true
-			lt := &laterTarget{rig: *r}
-			open := &Call{ID: 1, Tid: 1, Proc: r.p, Nr: unix.SYS_OPENAT, Mem: r.mem,
-				Args: [6]uint64{cwd, r.mem.str("/m/f"), unix.O_CREAT | unix.O_RDWR, 0o644}}
-			res := r.k.Handle(open)
-			if rep := r.k.Complete(lt, open, &res); rep.Outcome != Pending {
-				t.Fatalf("Complete: %+v, want the install pending", rep)
-			}
+			lt, open, res := installInFlight(t, r, oracleNone{})
 			done := make(chan Result)
 			go func() {
 				c := &Call{ID: 2, Tid: 2, Proc: r.p, Nr: tc.nr, Mem: r.mem, Args: tc.args}
@@ -428,7 +398,7 @@ func TestDupCloseRangeWaitForInstallInFlight(t *testing.T) {
 			runtime.Gosched()
 			r.k.FinishInstall(lt, open, res.File, 7, 0)
 			if got := <-done; got.Action != Continue {
-				t.Fatalf("%s: %v, want it continued", tc.name, got.Action)
+				t.Fatalf("%s: %v, want it continued (the kernel closes the placeholder)", tc.name, got.Action)
 			}
 			buf := r.mem.alloc(8)
 			rd := &Call{ID: 3, Tid: 2, Proc: r.p, Nr: unix.SYS_READ, Mem: r.mem, Args: [6]uint64{7, buf, 8}}
