@@ -74,12 +74,14 @@ type rig struct {
 	nextFD int
 }
 
-func newRig(t *testing.T) *rig {
-	fs := ramfs.New(ramfs.Options{})
+func newRig(t *testing.T) *rig { return newRigOpts(t, ramfs.Options{}) }
+
+// newRigOpts is newRig over an FS made with opt.
+func newRigOpts(t *testing.T, opt ramfs.Options) *rig {
+	fs := ramfs.New(opt)
 	k := NewKernel([]*Mount{{Path: "/m", FS: fs}}, fakeHost{cwd: "/"})
 	k.OnFault = func(m string) { t.Log("fault:", m) }
-	p := k.Process(1, nil)
-	return &rig{t: t, k: k, p: p, mem: newArena(), nextFD: 3}
+	return &rig{t: t, k: k, p: k.Process(1, nil), mem: newArena(), nextFD: 3}
 }
 
 func (r *rig) call(nr int, args ...uint64) Result {

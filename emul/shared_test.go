@@ -14,14 +14,6 @@ import (
 	"fsshim/ramfs"
 )
 
-// newRigOpts is newRig over an FS made with opt.
-func newRigOpts(t *testing.T, opt ramfs.Options) *rig {
-	fs := ramfs.New(opt)
-	k := NewKernel([]*Mount{{Path: "/m", FS: fs}}, fakeHost{cwd: "/"})
-	k.OnFault = func(m string) { t.Log("fault:", m) }
-	return &rig{t: t, k: k, p: k.Process(1, nil), mem: newArena(), nextFD: 3}
-}
-
 // sharedPair runs the same calls on two rigs, one whose common calls run
 // shared (shared.go) and one that runs every call exclusively, and fails
 // at the first answer that differs.
