@@ -316,3 +316,14 @@ func TestThreadsSummary(t *testing.T) {
 		}
 	}
 }
+
+// TestUntarCheck: the untar row's output is accepted only when find
+// listed every entry of the tree and the directory it was unpacked in.
+func TestUntarCheck(t *testing.T) {
+	check := untarCheck(5)
+	for out, ok := range map[string]bool{"6\n": true, "  6 \n": true, "5\n": false, "7\n": false, "": false, "six\n": false} {
+		if err := check([]byte(out)); (err == nil) != ok {
+			t.Errorf("output %q: %v, want accepted %v", out, err, ok)
+		}
+	}
+}

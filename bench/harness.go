@@ -88,6 +88,9 @@ const (
 	PostmarkC = "postmark-c" // Debian's /usr/bin/postmark
 	Micro     = "micro"
 	Threads   = "threads" // bench/threads: thread scaling in one mount
+	// Programs is dd, untar and small files (programs.go); its rows are
+	// ProgDD, ProgUntar and ProgFiles.
+	Programs = "programs"
 )
 
 // ThreadsUnit is the threads workload's figure: timed iterations of all
@@ -132,6 +135,12 @@ type Options struct {
 	Threads []int
 	// Ops are the micro-benchmarks to run; empty means micro.Ops.
 	Ops []micro.Op
+	// Tree is the directory the programs workload's untar row unpacks
+	// (a tarball of it); "" means DefaultTree.
+	Tree string
+	// Files is the programs workload's count of small files; 0 means
+	// DefaultFiles.
+	Files int
 	// ScratchBase is the directory under which the harness makes its
 	// scratch directory; "" means /dev/shm (a tmpfs) or else $TMPDIR.
 	ScratchBase string
@@ -197,6 +206,8 @@ type Report struct {
 	Ops         []string         `json:"micro_ops,omitempty"`
 	Threads     []int            `json:"threads,omitempty"`
 	ThreadIters int              `json:"thread_iters,omitempty"`
+	Tree        string           `json:"tree,omitempty"`
+	Files       int              `json:"files,omitempty"`
 	// LoadStart and LoadEnd are the host's 1-minute load average when
 	// the runs began and ended (0: unknown): other work on the machine
 	// takes CPUs from the runs, which matters most to thread scaling.
@@ -236,8 +247,8 @@ func Run(opt Options) (*Report, error) {
 			return nil, fmt.Errorf("unknown transport %q (have: %s)", t, strings.Join(AllTransports, ", "))
 		}
 	}
-	if opt.Workload != Postmark && opt.Workload != Micro && opt.Workload != Threads {
-		return nil, fmt.Errorf("unknown workload %q (have: postmark, micro, threads)", opt.Workload)
+	if opt.Workload != Postmark && opt.Workload != Micro && opt.Workload != Threads && opt.Workload != Programs {
+		return nil, fmt.Errorf("unknown workload %q (have: postmark, micro, threads, programs)", opt.Workload)
 	}
 	if opt.Exe == "" {
 		exe, err := os.Executable()
@@ -284,6 +295,8 @@ func Run(opt Options) (*Report, error) {
 		jobs, err = microJobs(&opt, rep, work, avail)
 	case Threads:
 		jobs, err = threadsJobs(&opt, rep, work, avail)
+	case Programs:
+		jobs, err = programsJobs(&opt, rep, work, avail) // programs.go
 	}
 	defer func() {
 		// Deepest first.

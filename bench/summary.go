@@ -118,6 +118,10 @@ func Summarize(r *Report) []Row {
 		for _, n := range counts {
 			groups = append(groups, group{Threads, strconv.Itoa(n), threadsTitle(n), ThreadsUnit})
 		}
+	case Programs:
+		for _, p := range programRows {
+			groups = append(groups, group{p.w, "", p.title, p.unit})
+		}
 	}
 
 	var rows []Row
@@ -136,7 +140,7 @@ func Summarize(r *Report) []Row {
 			switch {
 			case !t.Available:
 				row.Status = "unavailable (see below)"
-			case g.w == PostmarkC && t.Name == Linked:
+			case cProgram(g.w) && t.Name == Linked:
 				row.Status = "n/a: a C program cannot be linked with emul"
 			case len(v) == 0:
 				if msg, ok := failed[key{g.w, "", t.Name}]; ok {

@@ -41,6 +41,11 @@ func (r *Report) WriteTable(w io.Writer) {
 		fmt.Fprintln(w, "One iteration of one thread: "+threads.Does+".")
 		fmt.Fprintln(w, "Before the clock: "+threads.Setup+".")
 		fmt.Fprintf(w, "× %s: the transport's median ÷ its median at %s (the scaling; up to N with a CPU per thread).\n", scalingBase(r.Rows), scalingBase(r.Rows))
+	case Programs:
+		fmt.Fprintln(w, "s: wall time of the whole process, supervisor start-up included; median and range over the runs.")
+		fmt.Fprintf(w, "  %-12s %s\n", ProgDD+":", strings.Join(ddArgv, " ")+": no mount touched, so none of its calls needs fsshim")
+		fmt.Fprintf(w, "  %-12s %s\n", ProgUntar+":", "tar -xf of the tree's tarball into the mount (a directory on /dev/shm natively), find | wc -l, du -s, rm -r")
+		fmt.Fprintf(w, "  %-12s %s\n", ProgFiles+":", fmt.Sprintf("MB by which MemAvailable fell while %d files of %d B existed (%d to a directory), fsshim's memory and its tmpfs included", r.Files, SmallFileSize, smallFilesPerDir))
 	case Postmark:
 		fmt.Fprintln(w, "tx/s: transactions per second of the transaction phase; total s: creation + transactions + deletion.")
 		fmt.Fprintln(w, "Debian's postmark reports whole seconds only: its row is the wall time of the whole process (start-up included).")

@@ -68,6 +68,9 @@ const workerUsage = `usage (hidden; the harness runs these):
       print iterations/s of all threads (barrier release to the last
       thread's end) and remove what they made; DIR must exist (unless
       --linked)
+  fsshim bench-worker small-files [--linked] N DIR
+      make N files of %d B in DIR/files and remove them, and print how
+      MemAvailable moved
 With --linked the calls go to an in-process ramfs (linked.Linked) mounted
 at DIR, or at the configuration's locations; without, they are raw syscalls.
 `
@@ -76,7 +79,7 @@ at DIR, or at the configuration's locations; without, they are raw syscalls.
 // workload and prints its numbers as ResultPrefix lines on stdout.
 func Worker(args []string, stdout, stderr io.Writer) int {
 	usage := func() int {
-		fmt.Fprintf(stderr, workerUsage, strings.Join(micro.Names(), ", "), threads.Does)
+		fmt.Fprintf(stderr, workerUsage, strings.Join(micro.Names(), ", "), threads.Does, SmallFileSize)
 		return 2
 	}
 	if len(args) == 0 {
@@ -135,6 +138,20 @@ func Worker(args []string, stdout, stderr io.Writer) int {
 			return fail(err)
 		}
 		emit(stdout, newPostmarkResult(r))
+		return 0
+	case "small-files":
+		if len(rest) != 2 {
+			return usage()
+		}
+		n, dir, s, err := iterDirSys(rest[0], rest[1], *linked)
+		if err != nil {
+			return fail(err)
+		}
+		r, err := smallFiles(s, n, dir) // programs.go
+		if err != nil {
+			return fail(err)
+		}
+		emit(stdout, r)
 		return 0
 	case "threads":
 		if len(rest) != 3 {

@@ -42,7 +42,7 @@ served by fsshim); unotify-pin and ptrace-pin are unotify and ptrace with
 --pin (program and fsshim on one CPU).
 
 Usage:
-  fsshim bench [postmark|micro|threads] [options]
+  fsshim bench [postmark|micro|threads|programs] [options]
 
 Workloads:
   postmark  (default) PostMark (bench/postmark) on each transport, in
@@ -58,6 +58,12 @@ Workloads:
             together and as the ratio to the same transport's 1-thread
             figure. One iteration of one thread:
               %s
+  programs  unmodified programs and memory, in wall time and MB:
+              dd: %s (host-only I/O: no mount touched)
+              untar: tar -xf of a tarball of --tree into the mount, then
+                find, du -s and rm -r
+              small-files: how far MemAvailable falls while --files files
+                of %d B exist in the mount (fsshim's memory included)
 
 Options:
 `
@@ -73,9 +79,12 @@ func benchMain(args []string, stdout, stderr io.Writer) int {
 	iters := fs.Int("iters", 0, fmt.Sprintf("micro: `N` iterations per op per run (default %d; getdents: N/20); threads: per thread per run (default %d)", bench.DefaultMicroIters, bench.DefaultThreadIters))
 	threadList := fs.String("threads", "1,2,4", "threads: comma-separated `LIST` of thread counts")
 	ops := fs.String("ops", "all", "micro: comma-separated `LIST` of ops")
+	tree := fs.String("tree", bench.DefaultTree, "programs: the directory `DIR` whose tarball the untar row unpacks")
+	files := fs.Int("files", bench.DefaultFiles, "programs: `N` small files for the small-files row")
 	cpm := fs.String("c-postmark", "", "postmark: Debian's postmark `BINARY` (default /usr/bin/postmark when installed; - for none)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, benchUsage, bench.DescribeConfig(bench.DefaultPostmarkConfig()), strings.Join(micro.Names(), ", "), threads.Does)
+		fmt.Fprintf(stderr, benchUsage, bench.DescribeConfig(bench.DefaultPostmarkConfig()), strings.Join(micro.Names(), ", "), threads.Does,
+			bench.DDCommand(), bench.SmallFileSize)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -88,9 +97,9 @@ func benchMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fsshim bench: "+format+"\n", a...)
 		return 2
 	}
-	opt := bench.Options{Workload: bench.Postmark, Runs: *runs, Iters: *iters, CPostmark: *cpm, Progress: stderr}
+	opt := bench.Options{Workload: bench.Postmark, Runs: *runs, Iters: *iters, CPostmark: *cpm, Tree: *tree, Files: *files, Progress: stderr}
 	switch rest := fs.Args(); {
-	case len(rest) == 1 && (rest[0] == bench.Postmark || rest[0] == bench.Micro || rest[0] == bench.Threads):
+	case len(rest) == 1 && (rest[0] == bench.Postmark || rest[0] == bench.Micro || rest[0] == bench.Threads || rest[0] == bench.Programs):
 		opt.Workload = rest[0]
 	case len(rest) > 0:
 		fs.Usage()
@@ -101,6 +110,9 @@ func benchMain(args []string, stdout, stderr io.Writer) int {
 	}
 	if *iters < 0 {
 		return errorf("--iters must be at least 1")
+	}
+	if *files < 1 {
+		return errorf("--files must be at least 1")
 	}
 	for _, t := range strings.Split(*transports, ",") {
 		if t = strings.TrimSpace(t); t != "" {
