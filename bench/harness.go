@@ -629,16 +629,23 @@ func listDir(dir string) []string {
 	return n
 }
 
-func parsePostmark(out []byte, _ time.Duration, _ int) ([]Sample, error) {
+// oneResult decodes the one result a worker printed into v and returns
+// its JSON.
+func oneResult(out []byte, v any) (json.RawMessage, error) {
 	rs := parseResults(out)
 	if len(rs) != 1 {
 		return nil, fmt.Errorf("worker printed %d results, want 1", len(rs))
 	}
+	return rs[0], json.Unmarshal(rs[0], v)
+}
+
+func parsePostmark(out []byte, _ time.Duration, _ int) ([]Sample, error) {
 	var r PostmarkResult
-	if err := json.Unmarshal(rs[0], &r); err != nil {
+	raw, err := oneResult(out, &r)
+	if err != nil {
 		return nil, err
 	}
-	return []Sample{{Value: r.TxPerSec, Unit: "tx/s", Raw: rs[0]}}, nil
+	return []Sample{{Value: r.TxPerSec, Unit: "tx/s", Raw: raw}}, nil
 }
 
 var cCount = regexp.MustCompile(`(?m)^\s*(\d+) (created|deleted|read|appended) \(`)

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -172,18 +171,15 @@ func untarCheck(entries int) func([]byte) error {
 
 func parseSmallFiles(files int) func([]byte, time.Duration, int) ([]Sample, error) {
 	return func(out []byte, _ time.Duration, _ int) ([]Sample, error) {
-		rs := parseResults(out)
-		if len(rs) != 1 {
-			return nil, fmt.Errorf("worker printed %d results, want 1", len(rs))
-		}
 		var r SmallFilesResult
-		if err := json.Unmarshal(rs[0], &r); err != nil {
+		raw, err := oneResult(out, &r)
+		if err != nil {
 			return nil, err
 		}
 		if r.Files != files {
 			return nil, fmt.Errorf("worker made %d files, want %d", r.Files, files)
 		}
-		return []Sample{{Value: float64(r.DropKB) / 1024, Unit: "MB", Raw: rs[0]}}, nil
+		return []Sample{{Value: float64(r.DropKB) / 1024, Unit: "MB", Raw: raw}}, nil
 	}
 }
 
