@@ -60,15 +60,14 @@ type SmallFilesResult struct {
 	Size  int `json:"size"`
 	// DropKB is how much MemAvailable fell while the files existed;
 	// KeptKB how much of that had not come back once they were removed.
-	DropKB     int64   `json:"drop_kb"`
-	KeptKB     int64   `json:"kept_kb"`
-	CreateSec  float64 `json:"create_s"`
-	RemoveSec  float64 `json:"remove_s"`
-	AvailKB    int64   `json:"mem_available_kb"`
-	FilesPerMB float64 `json:"files_per_mb"`
+	DropKB    int64   `json:"drop_kb"`
+	KeptKB    int64   `json:"kept_kb"`
+	CreateSec float64 `json:"create_s"`
+	RemoveSec float64 `json:"remove_s"`
+	AvailKB   int64   `json:"mem_available_kb"`
 }
 
-// programRow describes a row of the programs workload for Summarize.
+// programRows are the programs workload's rows, for Summarize.
 var programRows = []struct{ w, title, unit string }{
 	{ProgDD, "dd 512 B × " + strconv.Itoa(ddCount) + " (host-only I/O), wall time", "s"},
 	{ProgUntar, "untar + find + du + rm -r, wall time", "s"},
@@ -256,8 +255,5 @@ func smallFiles(s fsys.Sys, n int, dir string) (SmallFilesResult, error) {
 		return r, err
 	}
 	r.AvailKB, r.DropKB, r.KeptKB = before, before-during, before-after
-	if r.DropKB > 0 {
-		r.FilesPerMB = float64(n) / (float64(r.DropKB) / 1024)
-	}
 	return r, nil
 }
