@@ -17,80 +17,63 @@ func TestConcurrent(t *testing.T) {
 	root := fsys.Root()
 	shared := mkdir(t, fsys, root, "shared")
 	const workers, rounds = 8, 300
-	var wg sync.WaitGroup
-	errs := make(chan error, workers)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fail := func(format string, args ...any) {
-				select {
-				case errs <- fmt.Errorf("worker %d: "+format, append([]any{w}, args...)...):
-				default:
-				}
-			}
-			mine, err := fsys.Mkdir(root, fmt.Sprintf("w%d", w), 0o755, 0, 0)
+	runWorkers(t, workers, func(w int, fail func(string, ...any)) {
+		mine, err := fsys.Mkdir(root, fmt.Sprintf("w%d", w), 0o755, 0, 0)
+		if err != nil {
+			fail("mkdir: %v", err)
+			return
+		}
+		buf := make([]byte, 4096)
+		for i := range rounds {
+			name := fmt.Sprintf("f%d", i%10)
+			f, err := fsys.Create(mine, name, 0o644, 0, 0)
 			if err != nil {
-				fail("mkdir: %v", err)
+				fail("create %s: %v", name, err)
 				return
 			}
-			buf := make([]byte, 4096)
-			for i := range rounds {
-				name := fmt.Sprintf("f%d", i%10)
-				f, err := fsys.Create(mine, name, 0o644, 0, 0)
-				if err != nil {
-					fail("create %s: %v", name, err)
-					return
-				}
-				for j := range buf {
-					buf[j] = byte(w + i + j)
-				}
-				if k, err := fsys.WriteAt(f, buf, int64(i%4)*4096); err != nil || k != len(buf) {
-					fail("write: %d, %v", k, err)
-				}
-				if k, err := fsys.ReadAt(f, buf, 0); err != nil || k != len(buf) {
-					fail("read: %d, %v", k, err)
-				}
-				// Shared directory: races on the same names are expected
-				// to fail with errnos only.
-				sname := fmt.Sprintf("s%d", i%7)
-				switch i % 5 {
-				case 0:
-					_, err = fsys.Create(shared, sname, 0o644, 0, 0)
-				case 1:
-					err = fsys.Rename(mine, name, shared, sname, 0)
-				case 2:
-					err = fsys.Unlink(shared, sname)
-				case 3:
-					err = fsys.ReadDir(shared, 0, func(n string, _ uint64, _ uint8, _ int64) bool {
-						fsys.Getattr(shared)
-						return true
-					})
-				case 4:
-					if n, lerr := fsys.LookupRef(shared, sname); lerr == nil {
-						_, err = fsys.WriteAt(n, buf[:10], 0)
-						fsys.Unref(n)
-					}
-				}
-				if err != nil {
-					if _, ok := err.(syscall.Errno); !ok {
-						fail("non-errno error %v", err)
-					}
-				}
-				if err := fsys.Unlink(mine, name); err != nil && err != syscall.ENOENT {
-					fail("unlink: %v", err) // ENOENT: renamed away
-				}
-				_ = fsys.Statfs()
-				_, _ = fsys.Used()
-				_ = f.Mode()
+			for j := range buf {
+				buf[j] = byte(w + i + j)
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+			if k, err := fsys.WriteAt(f, buf, int64(i%4)*4096); err != nil || k != len(buf) {
+				fail("write: %d, %v", k, err)
+			}
+			if k, err := fsys.ReadAt(f, buf, 0); err != nil || k != len(buf) {
+				fail("read: %d, %v", k, err)
+			}
+			// Shared directory: races on the same names are expected
+			// to fail with errnos only.
+			sname := fmt.Sprintf("s%d", i%7)
+			switch i % 5 {
+			case 0:
+				_, err = fsys.Create(shared, sname, 0o644, 0, 0)
+			case 1:
+				err = fsys.Rename(mine, name, shared, sname, 0)
+			case 2:
+				err = fsys.Unlink(shared, sname)
+			case 3:
+				err = fsys.ReadDir(shared, 0, func(n string, _ uint64, _ uint8, _ int64) bool {
+					fsys.Getattr(shared)
+					return true
+				})
+			case 4:
+				if n, lerr := fsys.LookupRef(shared, sname); lerr == nil {
+					_, err = fsys.WriteAt(n, buf[:10], 0)
+					fsys.Unref(n)
+				}
+			}
+			if err != nil {
+				if _, ok := err.(syscall.Errno); !ok {
+					fail("non-errno error %v", err)
+				}
+			}
+			if err := fsys.Unlink(mine, name); err != nil && err != syscall.ENOENT {
+				fail("unlink: %v", err) // ENOENT: renamed away
+			}
+			_ = fsys.Statfs()
+			_, _ = fsys.Used()
+			_ = f.Mode()
+		}
+	})
 	mustInvariants(t, fsys)
 }
 
@@ -119,6 +102,15 @@ func runWorkers(t *testing.T, n int, fn func(w int, fail func(string, ...any))) 
 	}
 	if t.Failed() {
 		t.FailNow()
+	}
+}
+
+// checkUsed checks that fsys charges bytes0 and inodes0, what it charged
+// before the work: everything made since is removed, or only moved.
+func checkUsed(t *testing.T, fsys *FS, bytes0, inodes0 int64) {
+	t.Helper()
+	if b, i := fsys.Used(); b != bytes0 || i != inodes0 {
+		t.Errorf("used %d bytes, %d inodes; want %d, %d as before the work", b, i, bytes0, inodes0)
 	}
 }
 
@@ -315,9 +307,7 @@ func TestConcurrentPrivateDirs(t *testing.T) {
 	}
 	removeAll(t, fsys, root)
 	mustInvariants(t, fsys)
-	if b, i := fsys.Used(); b != bytes0 || i != inodes0 {
-		t.Errorf("used after removing everything: %d bytes, %d inodes; want %d, %d", b, i, bytes0, inodes0)
-	}
+	checkUsed(t, fsys, bytes0, inodes0)
 }
 
 // TestConcurrentCrossRename moves files and directories between shared
@@ -410,9 +400,7 @@ func TestConcurrentCrossRename(t *testing.T) {
 					t.Errorf("%s found %d times", name, seen[name])
 				}
 			}
-			if b, i := fsys.Used(); b != bytes0 || i != inodes0 {
-				t.Errorf("used %d bytes, %d inodes; want %d, %d", b, i, bytes0, inodes0)
-			}
+			checkUsed(t, fsys, bytes0, inodes0)
 		})
 	}
 }
@@ -521,9 +509,7 @@ func TestConcurrentUnlinkRace(t *testing.T) {
 		ok(t, fsys.Rmdir(root, fmt.Sprintf("p%d", w)))
 	}
 	mustInvariants(t, fsys)
-	if b, i := fsys.Used(); b != bytes0 || i != inodes0 {
-		t.Errorf("used after removing everything: %d bytes, %d inodes; want %d, %d", b, i, bytes0, inodes0)
-	}
+	checkUsed(t, fsys, bytes0, inodes0)
 }
 
 // TestConcurrentCapacity fills a small FS from several workers at once:
@@ -592,9 +578,7 @@ func TestConcurrentCapacity(t *testing.T) {
 	})
 	removeAll(t, fsys, root)
 	mustInvariants(t, fsys)
-	if b, i := fsys.Used(); b != bytes0 || i != inodes0 {
-		t.Errorf("used after removing everything: %d bytes, %d inodes; want %d, %d", b, i, bytes0, inodes0)
-	}
+	checkUsed(t, fsys, bytes0, inodes0)
 }
 
 // TestConcurrentOneFile has workers write disjoint ranges of one file and
