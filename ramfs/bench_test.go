@@ -130,23 +130,19 @@ func BenchmarkParallelDirs(b *testing.B) {
 			b.Error(err)
 			return
 		}
-		if s, err := fsys.Create(dir, "s", 0o644, 0, 0); err != nil {
-			b.Error(err)
-			return
-		} else if _, err := fsys.WriteAt(s, make([]byte, 512), 0); err != nil {
-			b.Error(err)
-			return
-		}
-		if r, err := fsys.Create(dir, "r", 0o644, 0, 0); err != nil {
-			b.Error(err)
-			return
-		} else if _, err := fsys.WriteAt(r, make([]byte, 4096), 0); err != nil {
-			b.Error(err)
-			return
-		}
-		if _, err := fsys.Create(dir, "a", 0o644, 0, 0); err != nil {
-			b.Error(err)
-			return
+		// The files the loop works on: s of 512 B, r of 4 KiB, a empty.
+		for _, f := range []struct {
+			name string
+			size int
+		}{{"s", 512}, {"r", 4096}, {"a", 0}} {
+			n, err := fsys.Create(dir, f.name, 0o644, 0, 0)
+			if err == nil && f.size > 0 {
+				_, err = fsys.WriteAt(n, make([]byte, f.size), 0)
+			}
+			if err != nil {
+				b.Error(err)
+				return
+			}
 		}
 		sName, rName, wName := []byte("s"), []byte("r"), []byte("w")
 		buf := make([]byte, 512)
