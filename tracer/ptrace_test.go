@@ -518,6 +518,8 @@ func runHelper(mode string, args []string) error {
 		return helperHandoff(args[0], n)
 	case "stop":
 		return helperStop()
+	case "notified":
+		return helperNotified()
 	case "loop":
 		n, _ := strconv.Atoi(args[0])
 		t0 := time.Now()

@@ -441,7 +441,6 @@ func (s *receiver) serve() {
 	}
 	defer t.mu.Unlock()
 	t.mem.id = n.ID
-	t.mem.checked = false
 	t.mem.lfd = s.lfd
 	t.mem.timed = timed
 	c := emul.Call{ID: n.ID, Tid: t.tid, Proc: t.proc, Nr: int(n.Data.Nr), Args: n.Data.Args, Mem: &t.mem}
