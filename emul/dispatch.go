@@ -212,6 +212,7 @@ func (k *Kernel) Handle(c *Call) Result {
 		k.mu.RLock()
 		c.shared = true
 		r = table[c.Nr](k, c)
+		stampRedirect(c, &r)
 		ran = (r.Action != Return || r.Err != errExclusive) && !c.retry
 		if !ran {
 			k.dropResult(c, &r) // nothing of it reached the caller
@@ -233,6 +234,7 @@ func (k *Kernel) Handle(c *Call) Result {
 			r = fail(e)
 		} else {
 			r = table[c.Nr](k, c)
+			stampRedirect(c, &r)
 		}
 		if k.Concurrent && (r.Action == InstallFD || r.Action == InstallHostFD) {
 			k.installing++
@@ -284,4 +286,12 @@ func itoa(n int) string {
 		b[i] = '-'
 	}
 	return string(b[i:])
+}
+
+// stampRedirect gives a Redirect answer the caller's credentials; k.mu is
+// held (shared or not), which SetIDs, their writer, excludes.
+func stampRedirect(c *Call, r *Result) {
+	if r.Action == Redirect && r.Redir != nil {
+		r.Redir.Creds = c.Proc.Creds
+	}
 }

@@ -98,6 +98,11 @@ type Redirection struct {
 	// FIFO: the open is of a FIFO and may block until the other end is
 	// opened (unless Flags has O_NONBLOCK or O_RDWR).
 	FIFO bool
+	// Creds are the caller's credentials as the call was served, copied
+	// under emul's lock (dispatch) for a transport that makes the host
+	// call with them after emul has let go of it, while another thread's
+	// set*id may have the process's own changed (SetIDs).
+	Creds Creds
 }
 
 // Sockaddr is Path as a struct sockaddr_un, NUL included (connect).

@@ -520,6 +520,9 @@ func runHelper(mode string, args []string) error {
 		return helperStop()
 	case "notified":
 		return helperNotified()
+	case "setids-fifo":
+		n, _ := strconv.Atoi(args[1])
+		return helperSetIDsFIFO(args[0], n)
 	case "loop":
 		n, _ := strconv.Atoi(args[0])
 		t0 := time.Now()

@@ -159,7 +159,7 @@ func (s *receiver) Redirect(c *emul.Call, rd *emul.Redirection) (int64, syscall.
 		s.ops.add(op)
 	}
 	s.holdLFD()
-	go s.runRedirect(c.ID, c.Nr, c.Proc.Creds, rd, sfd, op, s.t0, s.hd)
+	go s.runRedirect(c.ID, c.Nr, rd.Creds, rd, sfd, op, s.t0, s.hd)
 	return 0, 0, emul.Later
 }
 
