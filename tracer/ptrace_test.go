@@ -408,6 +408,10 @@ exit 3`
 
 // TestPtraceLockWait: a flock that must wait is answered later (emul's
 // Defer): the waiting tracee stays in its stop until the holder exits.
+// B starts only once A holds the lock (the file held says so), so the
+// order printed does not rest on how soon A runs; A then holds it for
+// 0.3 s, long enough that B nearly always has to wait, and B printing
+// before A is done would fail the test.
 func TestPtraceLockWait(t *testing.T) {
 	sh, err := exec.LookPath("sh")
 	if err != nil {
@@ -418,8 +422,8 @@ func TestPtraceLockWait(t *testing.T) {
 	}
 	script := `cd "$1" || exit 9
 : > l
-( flock -x 9; echo A locked; sleep 0.3; echo A done ) 9> l &
-sleep 0.1
+( flock -x 9; echo A locked; : > held; sleep 0.3; echo A done ) 9> l &
+until [ -e held ]; do sleep 0.01; done
 flock -x l -c 'echo B got it'
 wait`
 	for _, tr := range transports {
