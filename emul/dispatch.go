@@ -211,8 +211,7 @@ func (k *Kernel) Handle(c *Call) Result {
 		// shared.go: run with k.mu shared, or give up and run below.
 		k.mu.RLock()
 		c.shared = true
-		r = table[c.Nr](k, c)
-		stampRedirect(c, &r)
+		r = k.serve(c)
 		ran = (r.Action != Return || r.Err != errExclusive) && !c.retry
 		if !ran {
 			k.dropResult(c, &r) // nothing of it reached the caller
@@ -233,8 +232,7 @@ func (k *Kernel) Handle(c *Call) Result {
 		if e, ok := k.injected(c); ok {
 			r = fail(e)
 		} else {
-			r = table[c.Nr](k, c)
-			stampRedirect(c, &r)
+			r = k.serve(c)
 		}
 		if k.Concurrent && (r.Action == InstallFD || r.Action == InstallHostFD) {
 			k.installing++
@@ -288,10 +286,13 @@ func itoa(n int) string {
 	return string(b[i:])
 }
 
-// stampRedirect gives a Redirect answer the caller's credentials; k.mu is
-// held (shared or not), which SetIDs, their writer, excludes.
-func stampRedirect(c *Call, r *Result) {
+// serve runs c's handler, k.mu held (shared or not). A Redirect answer
+// takes the caller's credentials here, while the lock excludes SetIDs,
+// their writer: the transport makes the host call after k.mu is let go.
+func (k *Kernel) serve(c *Call) Result {
+	r := table[c.Nr](k, c)
 	if r.Action == Redirect && r.Redir != nil {
 		r.Redir.Creds = c.Proc.Creds
 	}
+	return r
 }

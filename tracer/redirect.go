@@ -159,13 +159,13 @@ func (s *receiver) Redirect(c *emul.Call, rd *emul.Redirection) (int64, syscall.
 		s.ops.add(op)
 	}
 	s.holdLFD()
-	go s.runRedirect(c.ID, c.Nr, rd.Creds, rd, sfd, op, s.t0, s.hd)
+	go s.runRedirect(c.ID, c.Nr, rd, sfd, op, s.t0, s.hd)
 	return 0, 0, emul.Later
 }
 
 // runRedirect runs the host call of a redirection and answers the
 // notification id with its result.
-func (s *server) runRedirect(id uint64, nr int, creds emul.Creds, rd *emul.Redirection, sfd int, op *hostOp, t0 time.Time, hd time.Duration) {
+func (s *server) runRedirect(id uint64, nr int, rd *emul.Redirection, sfd int, op *hostOp, t0 time.Time, hd time.Duration) {
 	defer s.dropLFD()
 	timed := s.opt.Stats != nil
 	var h0, h1 time.Time
@@ -174,7 +174,7 @@ func (s *server) runRedirect(id uint64, nr int, creds emul.Creds, rd *emul.Redir
 	}
 	fd := -1
 	var err error
-	if e := actAs(creds); e != 0 {
+	if e := actAs(rd.Creds); e != 0 {
 		s.opt.Log("taking a target's ids for a redirected call: " + e.Error())
 		err = unix.EACCES
 	}
