@@ -2,12 +2,10 @@ package tracer
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"strings"
 	"testing"
 	"unsafe"
 
@@ -133,6 +131,6 @@ func helperNotified() error {
 	}
 	fmt.Println("answered")
 	io.Copy(io.Discard, os.Stdin)
-	fmt.Println(strings.TrimRight(string(bytes.TrimRight(uts.Sysname[:], "\x00")), "\n"))
+	fmt.Println(unix.ByteSliceToString(uts.Sysname[:]))
 	return nil
 }

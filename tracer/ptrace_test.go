@@ -88,6 +88,13 @@ func runUnder(t testing.TB, tr policy.Transport, mount, path string, argv ...str
 
 func runPinned(t testing.TB, tr policy.Transport, pin bool, mount, path string, argv ...string) run {
 	t.Helper()
+	return runWith(t, tr, mount, func(o *Options) { o.Pin = pin }, path, argv...)
+}
+
+// runWith runs path under tr with an empty ramfs mounted at mount;
+// adjust changes the options before the run.
+func runWith(t testing.TB, tr policy.Transport, mount string, adjust func(*Options), path string, argv ...string) run {
+	t.Helper()
 	requireTransport(t, tr)
 	filter, err := policy.Program(tr)
 	if err != nil {
@@ -96,14 +103,15 @@ func runPinned(t testing.TB, tr policy.Transport, pin bool, mount, path string, 
 	k := emul.NewKernel([]*emul.Mount{{Path: mount, FS: ramfs.New(ramfs.Options{})}}, ProcHost())
 	k.OnFault = func(m string) { t.Log("fault:", m) }
 	w, output := collect(t)
-	res, err := Run(Options{
+	opt := Options{
 		Program:   Program{Path: path, Argv: argv, Env: os.Environ(), Stdout: w, Stderr: os.Stderr},
 		Filter:    filter,
 		Kernel:    k,
 		Transport: tr,
-		Pin:       pin,
 		Log:       func(m string) { t.Log("fsshim:", m) },
-	})
+	}
+	adjust(&opt)
+	res, err := Run(opt)
 	return run{stdout: output(), exit: res.ExitCode, err: err}
 }
 
@@ -135,11 +143,17 @@ func runHelperUnder(t testing.TB, tr policy.Transport, mount string, args ...str
 
 func runHelperPinned(t testing.TB, tr policy.Transport, pin bool, mount string, args ...string) run {
 	t.Helper()
+	return runHelperWith(t, tr, mount, func(o *Options) { o.Pin = pin }, args...)
+}
+
+// runHelperWith is runWith of the test binary as a helper (helperArg0).
+func runHelperWith(t testing.TB, tr policy.Transport, mount string, adjust func(*Options), args ...string) run {
+	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return runPinned(t, tr, pin, mount, self, append([]string{helperArg0}, args...)...)
+	return runWith(t, tr, mount, adjust, self, append([]string{helperArg0}, args...)...)
 }
 
 // benchConfigs are the set-ups the benchmarks compare.

@@ -2,15 +2,12 @@ package tracer
 
 import (
 	"fmt"
-	"os"
 	"runtime"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
-	"fsshim/emul"
 	"fsshim/policy"
-	"fsshim/ramfs"
 )
 
 // TestRedirectCredsWhileSetIDs: a FIFO open, which the unotify transport
@@ -20,27 +17,10 @@ import (
 // Under the race detector this fails if the transport reads the
 // process's credentials outside emul's lock.
 func TestRedirectCredsWhileSetIDs(t *testing.T) {
-	requireTransport(t, policy.Unotify)
-	filter, err := policy.Program(policy.Unotify)
-	if err != nil {
-		t.Fatal(err)
-	}
 	m := mountPath(t)
-	k := emul.NewKernel([]*emul.Mount{{Path: m, FS: ramfs.New(ramfs.Options{})}}, ProcHost())
-	k.OnFault = func(m string) { t.Log("fault:", m) }
-	w, output := collect(t)
-	self, _ := os.Executable()
-	res, err := Run(Options{
-		Program:   Program{Path: self, Argv: []string{helperArg0, "setids-fifo", m, "300"}, Env: os.Environ(), Stdout: w, Stderr: os.Stderr},
-		Filter:    filter,
-		Kernel:    k,
-		Transport: policy.Unotify,
-		Receivers: 2,
-		Log:       func(m string) { t.Log("fsshim:", m) },
-	})
-	said := output()
-	if err != nil || res.ExitCode != 0 || said != "ok\n" {
-		t.Fatalf("exit %d, err %v; helper said:\n%s", res.ExitCode, err, said)
+	r := runHelperWith(t, policy.Unotify, m, func(o *Options) { o.Receivers = 2 }, "setids-fifo", m, "300")
+	if r.err != nil || r.exit != 0 || r.stdout != "ok\n" {
+		t.Fatalf("exit %d, err %v; helper said:\n%s", r.exit, r.err, r.stdout)
 	}
 }
 
